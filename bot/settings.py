@@ -1,0 +1,111 @@
+"""Settings: one pydantic-settings model read from NEWSBOT_* environment variables and a .env file.
+
+Constructed only by the composition root (bot/cli.py) and passed on; nothing here runs at import time.
+Every field is listed, with a comment, in .env.example (tests/test_docs.py keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "NEWSBOT_"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure, with defaults that work out of the box."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+        validate_default=True,
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    corpus_dir: Path = Path("corpus")
+    topics_file: Path | None = None
+    database: Path = Path("data/newsbot.sqlite3")
+    log_level: LogLevel = "INFO"
+    log_questions: bool = False
+    max_file_mb: float = Field(default=5.0, gt=0)
+    push_default: bool = True
+    push_cooldown_minutes: float = Field(default=30.0, ge=0)
+    push_repeat_hours: float = Field(default=24.0, ge=0)
+    push_max_per_hour: int = Field(default=4, ge=0)
+    corpus_poll_seconds: float = Field(default=300.0, ge=0)
+    send_rate: float = Field(default=25.0, gt=0, le=30)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: Any) -> Any:
+        # Operators write both `1,2` and `[1,2]`; JSON decoding is off (NoDecode) so both arrive here.
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return []
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"not a JSON list of user ids: {error.msg}") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        # PTB appends the token directly, so a trailing slash would produce ".../bot/123:ABC".
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def topics_path(self) -> Path:
+        """The topics file: NEWSBOT_TOPICS_FILE, else topics.yaml inside the corpus directory."""
+        return self.topics_file if self.topics_file is not None else self.corpus_dir / "topics.yaml"
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The corpus loader's per-file size cap in bytes."""
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming the first bad NEWSBOT_ variable and what was wrong with it."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    variable = ENV_PREFIX + field.upper()
+    message = first["msg"].removeprefix("Value error, ")
+    given = first.get("input")
+    secret = field == "telegram_token"  # never echo the token, even a malformed one
+    shown = "" if secret or isinstance(given, dict) or given is None else f" (got {str(given)[:60]!r})"
+    return f"{variable}: {message}{shown}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and .env; raise SettingsError with a one-line message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
