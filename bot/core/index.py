@@ -1,0 +1,431 @@
+"""BM25Okapi (exactly as rank-bm25 0.2.2 scores it) over token lists, with per-term posting arrays.
+
+A query costs time in proportion to the postings it touches; top_k skips long lists of terms that cannot
+lift a document into the top k (MaxScore). Snapshots are .npy files plus JSON, never pickle.
+Must not import telegram, aiosqlite, asyncio or pydantic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+_FORMAT = "newsbot-bm25"
+_VERSION = 1
+_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len", "max_weight")
+_CHUNK_DOCS = 20_000  # docs per vocabulary pass during build: bounds the flat token list
+_CHUNK_POSTINGS = 1 << 22  # postings per pass when computing per-term maximum weights
+_PRUNE_FROM = 32_768  # postings a query must touch before top_k tries to skip any
+_SEEDS = 512  # documents scored up front to get a first k-th best score
+_SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bounds
+
+IntArray = npt.NDArray[np.integer[Any]]
+FloatArray = npt.NDArray[np.float64]
+
+
+class BM25Index:
+    """An immutable BM25Okapi index: vocabulary, CSC-style postings and per-document length normalisers."""
+
+    def __init__(
+        self,
+        vocabulary: list[str],
+        indptr: IntArray,
+        doc_ids: IntArray,
+        tfs: IntArray,
+        doc_len: IntArray,
+        max_weight: FloatArray | None = None,
+        *,
+        k1: float,
+        b: float,
+        epsilon: float,
+    ) -> None:
+        self._vocabulary = vocabulary
+        self._term_ids = {term: i for i, term in enumerate(vocabulary)}
+        self._indptr = indptr
+        self._doc_ids = doc_ids
+        self._tfs = tfs
+        self._doc_len = doc_len
+        self.k1 = k1
+        self.b = b
+        self.epsilon = epsilon
+        n_docs = len(doc_len)
+        total = int(doc_len.sum(dtype=np.int64))
+        # Same expressions, in the same order, as rank-bm25, so the float64 results are bit-identical.
+        self.avgdl = total / n_docs if n_docs else 0.0
+        if self.avgdl > 0:
+            norm = k1 * (1 - b + b * doc_len.astype(np.int64) / self.avgdl)
+            self._norm: FloatArray = norm.astype(np.float64, copy=False)
+        else:
+            self._norm = np.zeros(n_docs, dtype=np.float64)
+        self._idf, self.average_idf = _idf(np.diff(indptr), n_docs, epsilon)
+        if max_weight is None:
+            max_weight = _max_weights(indptr, doc_ids, tfs, self._norm, k1)
+        self._max_weight = max_weight
+        for array in (indptr, doc_ids, tfs, doc_len, max_weight, self._norm, self._idf):
+            if array.flags.writeable:
+                array.flags.writeable = False  # match() hands out views of these
+
+    @classmethod
+    def build(
+        cls, docs: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25
+    ) -> BM25Index:
+        """Index token lists (one per document; document id = position)."""
+        n_docs = len(docs)
+        doc_len = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs)
+        total = int(doc_len.sum())
+        term_ids: dict[str, int] = {}
+        keys = np.empty(total, dtype=np.int64)
+        filled = 0
+        it = iter(docs)
+        while chunk := list(itertools.islice(it, _CHUNK_DOCS)):
+            flat = list(itertools.chain.from_iterable(chunk))
+            # Ids in order of first occurrence, as rank-bm25's dict has them (keeps average_idf's sum order).
+            new = [term for term in dict.fromkeys(flat) if term not in term_ids]
+            term_ids.update(zip(new, range(len(term_ids), len(term_ids) + len(new)), strict=True))
+            keys[filled : filled + len(flat)] = np.fromiter(
+                map(term_ids.__getitem__, flat), dtype=np.int64, count=len(flat)
+            )
+            filled += len(flat)
+        # One sort of term * n_docs + doc lays out every posting list with doc ids ascending; runs of
+        # equal keys are the term frequencies.
+        stride = max(n_docs, 1)
+        keys *= stride
+        keys += np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
+        keys.sort()
+        first = np.empty(total, dtype=bool)
+        if total:
+            first[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        del first
+        counts = np.diff(starts, append=total)
+        posting_terms, posting_docs = np.divmod(keys[starts], stride)
+        del keys, starts
+        indptr = np.zeros(len(term_ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(posting_terms, minlength=len(term_ids)), out=indptr[1:])
+        max_tf = int(counts.max()) if len(counts) else 0
+        tf_type = np.uint8 if max_tf < 1 << 8 else np.uint16 if max_tf < 1 << 16 else np.uint32
+        return cls(
+            list(term_ids),
+            indptr,
+            posting_docs.astype(np.int32),
+            counts.astype(tf_type),
+            doc_len.astype(np.int32),
+            k1=k1,
+            b=b,
+            epsilon=epsilon,
+        )
+
+    @property
+    def num_docs(self) -> int:
+        """Number of indexed documents."""
+        return len(self._doc_len)
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Number of distinct terms."""
+        return len(self._vocabulary)
+
+    @property
+    def num_postings(self) -> int:
+        """Number of (term, document) pairs."""
+        return len(self._doc_ids)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the numeric arrays (the vocabulary and its dict are not counted)."""
+        arrays = (
+            self._indptr,
+            self._doc_ids,
+            self._tfs,
+            self._doc_len,
+            self._max_weight,
+            self._norm,
+            self._idf,
+        )
+        return sum(a.nbytes for a in arrays)
+
+    def idf(self, term: str) -> float:
+        """The (floored) idf of a term as rank-bm25 uses it; 0.0 for an unknown term."""
+        tid = self._term_ids.get(term)
+        return 0.0 if tid is None else float(self._idf[tid])
+
+    def doc_freq(self, term: str) -> int:
+        """Number of documents containing the term."""
+        tid = self._term_ids.get(term)
+        return 0 if tid is None else int(self._indptr[tid + 1] - self._indptr[tid])
+
+    def match(self, query_terms: Sequence[str]) -> tuple[IntArray, FloatArray]:
+        """Doc ids (ascending) of every document containing a query term, with their BM25 scores."""
+        tids = self._known(query_terms)
+        if not tids:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        parts = {tid: self._contribution(tid) for tid in dict.fromkeys(tids)}
+        if len(parts) == 1:
+            docs, contribution = parts[tids[0]]
+            return docs, _repeat_sum(contribution, len(tids))
+        return _merge([parts[tid] for tid in tids], self.num_docs)
+
+    def top_k(
+        self, query_terms: Sequence[str], k: int, *, tie_rank: IntArray | None = None
+    ) -> list[tuple[int, float]]:
+        """The best k matching docs as (doc id, score): score desc, then tie_rank asc, then doc id asc."""
+        if tie_rank is not None and tie_rank.shape != (self.num_docs,):
+            raise ValueError(f"tie_rank must have shape ({self.num_docs},), not {tie_rank.shape}")
+        tids = self._known(query_terms)
+        if k <= 0 or not tids:
+            return []
+        found = self._pruned(tids, k)
+        if found is None:
+            docs, scores = _at_least_kth(*self.match(query_terms), k)
+        else:
+            docs, scores = found
+        ranks = tie_rank[docs] if tie_rank is not None else np.zeros(len(docs), dtype=np.int64)
+        order = np.lexsort((docs, ranks, -scores))[:k]
+        return [(int(d), float(s)) for d, s in zip(docs[order].tolist(), scores[order].tolist(), strict=True)]
+
+    def _known(self, query_terms: Sequence[str]) -> list[int]:
+        """Ids of the query terms in the vocabulary, in query order, repeats kept (rank-bm25 counts them)."""
+        return [tid for tid in map(self._term_ids.get, query_terms) if tid is not None]
+
+    def _postings(self, tid: int) -> tuple[int, int]:
+        return int(self._indptr[tid]), int(self._indptr[tid + 1])
+
+    def _contribution(self, tid: int) -> tuple[IntArray, FloatArray]:
+        """The term's doc ids and idf * (tf*(k1+1) / (tf + norm)) for each, in rank-bm25's operation order."""
+        start, end = self._postings(tid)
+        docs = self._doc_ids[start:end]
+        return docs, self._weigh(tid, self._tfs[start:end], docs)
+
+    def _weigh(self, tid: int, tf: IntArray, docs: IntArray) -> FloatArray:
+        weight = (tf * (self.k1 + 1)).astype(np.float64, copy=False)
+        denominator = self._norm[docs]
+        denominator += tf
+        weight /= denominator
+        weight *= self._idf[tid]
+        return weight
+
+    def _scores_at(self, tids: list[int], docs: IntArray) -> FloatArray:
+        """Exact scores of the given (sorted, distinct) docs, found by binary search in each posting list."""
+        columns: dict[int, FloatArray] = {}
+        for tid in dict.fromkeys(tids):
+            start, end = self._postings(tid)
+            postings = self._doc_ids[start:end]
+            column = np.zeros(len(docs), dtype=np.float64)
+            if len(postings) <= len(docs):  # search the shorter array in the longer one
+                where = np.minimum(np.searchsorted(docs, postings), len(docs) - 1)
+                hit = docs[where] == postings
+                column[where[hit]] = self._weigh(tid, self._tfs[start:end][hit], postings[hit])
+            else:
+                where = np.minimum(np.searchsorted(postings, docs), len(postings) - 1)
+                hit = postings[where] == docs
+                column[hit] = self._weigh(tid, self._tfs[start:end][where[hit]], docs[hit])
+            columns[tid] = column
+        scores = np.zeros(len(docs), dtype=np.float64)
+        for tid in tids:  # a missing term adds 0.0, as in rank-bm25, so the sums are the same
+            scores += columns[tid]
+        return scores
+
+    def _pruned(self, tids: list[int], k: int) -> tuple[IntArray, FloatArray] | None:
+        """MaxScore: the docs scoring at least the k-th best, reading only the lists that can matter.
+
+        A k-th best score `kth` comes from exact scores of a sample. Terms whose bounds sum below kth cannot
+        place a document that holds none of the other ("essential") terms, so only essential lists are
+        merged; docs whose essential sum plus the other terms' bounds stays below kth are dropped, and the
+        few survivors are scored exactly. None when the query is small or too little can be skipped.
+        """
+        distinct = list(dict.fromkeys(tids))
+        lengths = {tid: int(self._indptr[tid + 1] - self._indptr[tid]) for tid in distinct}
+        total = sum(lengths.values())
+        if len(distinct) < 2 or total < _PRUNE_FROM or self.average_idf < 0:
+            return None  # (a negative average idf gives negative contributions: bounds do not hold)
+        repeats = Counter(tids)
+        bound = {tid: float(self._idf[tid] * self._max_weight[tid]) * repeats[tid] for tid in distinct}
+        strongest_first = sorted(distinct, key=bound.__getitem__, reverse=True)
+        start, end = self._postings(strongest_first[0])
+        seeds = self._doc_ids[start : end : -(-(end - start) // _SEEDS)]
+        if len(seeds) < k:
+            return None
+        seed_scores = self._scores_at(tids, seeds)
+        kth = float(np.partition(seed_scores, len(seeds) - k)[len(seeds) - k]) * (1 - _SLACK)
+        essential = len(distinct)
+        reach = 0.0
+        for tid in reversed(strongest_first):
+            if reach + bound[tid] >= kth:
+                break
+            reach += bound[tid]
+            essential -= 1
+        if essential == len(distinct) or sum(lengths[t] for t in strongest_first[:essential]) * 2 > total:
+            return None
+        parts = [self._contribution(tid) for tid in strongest_first[:essential] for _ in range(repeats[tid])]
+        docs, partial = _merge(parts, self.num_docs)
+        candidates = docs[partial + reach >= kth]
+        if len(candidates) * len(distinct) * 3 > total:
+            return None  # loose bounds: binary searches for this many docs would cost more than a merge
+        return _at_least_kth(candidates, self._scores_at(tids, candidates), k)
+
+    def save(self, directory: Path) -> None:
+        """Write the index as .npy arrays, vocabulary.json and header.json (written last)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = (self._indptr, self._doc_ids, self._tfs, self._doc_len, self._max_weight)
+        for name, array in zip(_ARRAYS, arrays, strict=True):
+            np.save(directory / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        (directory / "vocabulary.json").write_text(json.dumps(self._vocabulary, ensure_ascii=False), "utf-8")
+        header = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "num_docs": self.num_docs,
+            "vocabulary_size": self.vocabulary_size,
+            "num_postings": self.num_postings,
+            "total_tokens": int(self._doc_len.sum(dtype=np.int64)),
+            "k1": self.k1,
+            "b": self.b,
+            "epsilon": self.epsilon,
+        }
+        (directory / "header.json").write_text(json.dumps(header, indent=1), "utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, *, mmap: bool = True) -> BM25Index:
+        """Read a snapshot written by save(); ValueError if it is missing, corrupt or of another version."""
+        try:
+            header = json.loads((directory / "header.json").read_text("utf-8"))
+            if not isinstance(header, dict) or header.get("format") != _FORMAT:
+                raise ValueError("not a BM25 index header")
+            if header.get("version") != _VERSION:
+                raise ValueError(f"index version {header.get('version')!r}, expected {_VERSION}")
+            vocabulary = json.loads((directory / "vocabulary.json").read_text("utf-8"))
+            mode: Any = "r" if mmap else None
+            indptr, doc_ids, tfs, doc_len, max_weight = (
+                np.load(directory / f"{name}.npy", mmap_mode=mode, allow_pickle=False) for name in _ARRAYS
+            )
+            n_docs, n_terms, n_postings = (
+                header["num_docs"],
+                header["vocabulary_size"],
+                header["num_postings"],
+            )
+            checks = (
+                isinstance(vocabulary, list) and all(isinstance(t, str) for t in vocabulary),
+                len(vocabulary) == n_terms,
+                indptr.dtype == np.int64 and indptr.shape == (n_terms + 1,),
+                doc_ids.dtype == np.int32 and doc_ids.shape == (n_postings,),
+                tfs.dtype.kind == "u" and tfs.shape == (n_postings,),
+                doc_len.dtype == np.int32 and doc_len.shape == (n_docs,),
+                max_weight.dtype == np.float64 and max_weight.shape == (n_terms,),
+                int(indptr[0]) == 0 and int(indptr[-1]) == n_postings,
+                bool(np.all(indptr[1:] > indptr[:-1])),  # every term has a posting
+                int(doc_len.sum(dtype=np.int64)) == header["total_tokens"],
+            )
+            if not all(checks):
+                raise ValueError("arrays do not match the header")
+            return cls(
+                vocabulary,
+                indptr,
+                doc_ids,
+                tfs,
+                doc_len,
+                max_weight,
+                k1=float(header["k1"]),
+                b=float(header["b"]),
+                epsilon=float(header["epsilon"]),
+            )
+        except (OSError, EOFError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"unusable index snapshot in {directory}: {exc}") from exc
+
+
+def _idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, float]:
+    """rank-bm25's idf per term (negative ones floored at epsilon * average idf) and the average."""
+    if not len(doc_freq):
+        return np.zeros(0, dtype=np.float64), 0.0
+    # math.log, not np.log (they differ in the last bit now and then); once per distinct frequency.
+    values, inverse = np.unique(doc_freq, return_inverse=True)
+    logs = [math.log(n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
+    idf = np.asarray(logs, dtype=np.float64)[inverse]
+    # cumsum adds left to right like rank-bm25's loop (np.sum would add pairwise).
+    average = float(np.cumsum(idf)[-1]) / len(idf)
+    idf[idf < 0] = epsilon * average
+    return idf, average
+
+
+def _max_weights(
+    indptr: IntArray, doc_ids: IntArray, tfs: IntArray, norm: FloatArray, k1: float
+) -> FloatArray:
+    """Per term, the largest tf*(k1+1) / (tf + norm) over its postings: top_k's upper bounds."""
+    n_terms = len(indptr) - 1
+    out = np.zeros(n_terms, dtype=np.float64)
+    first = 0
+    while first < n_terms:
+        # Whole terms per pass, about _CHUNK_POSTINGS postings at a time.
+        last = int(np.searchsorted(indptr, indptr[first] + _CHUNK_POSTINGS, side="right")) - 1
+        last = min(max(last, first + 1), n_terms)
+        start, end = int(indptr[first]), int(indptr[last])
+        tf = tfs[start:end]
+        weight = (tf * (k1 + 1)).astype(np.float64, copy=False)
+        denominator = norm[doc_ids[start:end]]
+        denominator += tf
+        weight /= denominator
+        out[first:last] = np.maximum.reduceat(weight, indptr[first:last] - start)
+        first = last
+    return out
+
+
+def _repeat_sum(contribution: FloatArray, times: int) -> FloatArray:
+    """0.0 + c + c + ... (times terms), as rank-bm25 scores a query repeating one term."""
+    scores = contribution.copy()
+    for _ in range(times - 1):
+        scores += contribution
+    return scores
+
+
+def _at_least_kth(docs: IntArray, scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
+    """The docs scoring at least the k-th best score (ties at the cut included, for the tie rule)."""
+    step = len(scores) // (16 * k)
+    if step > 1:
+        # The k-th best of a sample is a lower bound of the true k-th best: a cheap first cut.
+        sample = scores[::step]
+        keep = scores >= np.partition(sample, len(sample) - k)[len(sample) - k]
+        docs, scores = docs[keep], scores[keep]
+    if len(scores) > k:
+        best = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
+        keep = scores >= scores[best].min()
+        docs, scores = docs[keep], scores[keep]
+    return docs, scores
+
+
+def _union(lists: list[IntArray]) -> IntArray:
+    """Sorted distinct doc ids of several sorted lists (timsort merges the runs)."""
+    if len(lists) == 1:
+        return lists[0]
+    docs = np.sort(np.concatenate(lists), kind="stable")
+    keep = np.empty(len(docs), dtype=bool)
+    keep[:1] = True
+    np.not_equal(docs[1:], docs[:-1], out=keep[1:])
+    return docs[keep]
+
+
+def _merge(parts: list[tuple[IntArray, FloatArray]], n_docs: int) -> tuple[IntArray, FloatArray]:
+    """Sum (docs, contributions) lists per doc, adding in list order as rank-bm25 adds term after term."""
+    docs = np.concatenate([part[0] for part in parts])
+    contributions = np.concatenate([part[1] for part in parts])
+    # bincount adds in input order.
+    if len(docs) * 2 >= n_docs:
+        found = np.flatnonzero(np.bincount(docs, minlength=n_docs))
+        sums = np.bincount(docs, weights=contributions, minlength=n_docs)[found]
+        return found, sums.astype(np.float64, copy=False)
+    # Posting lists are sorted runs, which a stable sort (timsort) merges in O(n log runs); stability
+    # keeps each doc's contributions in list order.
+    order = np.argsort(docs, kind="stable")
+    docs = docs[order]
+    first = np.empty(len(docs), dtype=bool)
+    first[:1] = True
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    found = docs[first]
+    sums = np.bincount(np.cumsum(first) - 1, weights=contributions[order], minlength=len(found))
+    return found, sums.astype(np.float64, copy=False)

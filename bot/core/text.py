@@ -1,0 +1,276 @@
+"""The one analyzer: text → terms (with character spans) for documents, queries, snippets and topics.
+
+NFKC + case folding, letter/digit tokens, numbers kept, English stop words, Snowball stemming plus a
+small table of irregular forms. Pure and synchronous: must not import telegram, aiosqlite, asyncio
+or pydantic.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+
+import Stemmer
+
+from bot.core.models import Token
+
+# Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
+ANALYZER_VERSION = "1"
+
+# Closed-class English words (articles, pronouns, auxiliaries, prepositions, conjunctions, question words
+# and contractions). Questions are mostly made of these. Deliberately absent: "us" (folds together with
+# the country "US"), "may" (the month, and a surname) and "new".
+_STOP_WORD_LIST = """
+    a an the this that these those some any each every all both either neither no nor not only own same
+    such other another few more most much many very too so than then just there here also
+    i me my mine myself we our ours ourselves you your yours yourself yourselves he him his himself
+    she her hers herself it its itself they them their theirs themselves one ones
+    what which who whom whose when where why how whether
+    am is are was were be been being have has had having do does did doing will would shall should
+    can could might must ought
+    about above across after against along among around at before behind below beneath beside between
+    beyond by down during except for from in inside into near of off on onto out outside over since
+    through throughout till to toward towards under until up upon with within without via per
+    and but or if because as while although though unless whereas yet
+    it's don't doesn't didn't isn't aren't wasn't weren't won't can't couldn't shouldn't wouldn't
+    hasn't haven't hadn't mustn't i'm i've i'd i'll you're you've you'll you'd he's he'd he'll she's
+    she'd she'll we're we've we'll we'd they're they've they'll they'd that's there's what's who's
+    where's when's why's how's let's here's
+    s t d ll m re ve st nd rd th
+"""
+STOP_WORDS: frozenset[str] = frozenset(_STOP_WORD_LIST.split())
+
+# Snowball stem → shared stem, so differently phrased questions meet the article's wording. Only
+# irregular verb forms (which no suffix stripper can reach), a few derivations news questions lean on
+# (loss/lose, sale/sell, growth/grow, death/die) and adjectives of time (daily/day, annual/year).
+# Keyed by Snowball stem, so "losses" (→ loss) and "deaths" (→ death) are covered too.
+_IRREGULAR: dict[str, str] = {
+    "lost": "lose",
+    "loss": "lose",
+    "daili": "day",
+    "annual": "year",
+    "bought": "buy",
+    "sold": "sell",
+    "sale": "sell",
+    "paid": "pay",
+    "won": "win",
+    "ran": "run",
+    "made": "make",
+    "said": "say",
+    "took": "take",
+    "taken": "take",
+    "gave": "give",
+    "given": "give",
+    "came": "come",
+    "went": "go",
+    "gone": "go",
+    "goe": "go",
+    "fell": "fall",
+    "fallen": "fall",
+    "rose": "rise",
+    "risen": "rise",
+    "grew": "grow",
+    "grown": "grow",
+    "growth": "grow",
+    "spent": "spend",
+    "built": "build",
+    "brought": "bring",
+    "told": "tell",
+    "began": "begin",
+    "begun": "begin",
+    "wrote": "write",
+    "written": "write",
+    "held": "hold",
+    "sent": "send",
+    "broke": "break",
+    "broken": "break",
+    "death": "die",
+    "dead": "die",
+}
+
+_NUMBER = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)*"  # 500,000 and 1.13 stay one token; 1,5 does not
+_APOSTROPHES = "'\u2019"
+_STEMMERS = threading.local()  # PyStemmer objects are not thread-safe
+_NON_ASCII_RUN = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+")  # one ASCII char ahead: a base for combining marks
+_PLAIN = re.compile(r"[^\W_]+")
+_HANGUL_JOINERS = range(0x1160, 0x1200)  # jamo vowels/finals compose with the preceding char
+
+
+@functools.cache
+def _mark_pattern() -> str:
+    """A regex matching one combining mark (Mn/Mc/Me), which `\\w` leaves out."""
+    ranges: list[tuple[int, int]] = []
+    for lo, hi in ((0x300, 0x20000), (0xE0000, 0xE1000)):
+        for cp in range(lo, hi):
+            if unicodedata.category(chr(cp))[0] == "M":
+                if ranges and ranges[-1][1] == cp - 1:
+                    ranges[-1] = (ranges[-1][0], cp)
+                else:
+                    ranges.append((cp, cp))
+
+    def klass(part: list[tuple[int, int]]) -> str:
+        return "".join(f"\\U{a:08x}-\\U{b:08x}" if a != b else f"\\U{a:08x}" for a, b in part)
+
+    bmp = [r for r in ranges if r[1] < 0x10000]
+    astral = [r for r in ranges if r[1] >= 0x10000]
+    # The BMP class compiles to a fast lookup table; the astral one to a slow range list, so it is
+    # only consulted for astral characters.
+    return f"[{klass(bmp)}]|(?=[\\U00010000-\\U0010ffff])[{klass(astral)}]"
+
+
+def _token_pattern(mark: str) -> str:
+    """Numbers, or words: letters/digits (with any combining marks) and single inner apostrophes."""
+    word = rf"\w+(?:(?:{mark})+\w*)*" if mark else r"\w+"
+    return rf"{_NUMBER}|{word}(?:[{_APOSTROPHES}]{word})*"
+
+
+# A mark class slows every token down a little, and marks only occur in non-ASCII text.
+_ASCII_TOKEN = re.compile(_token_pattern(""))
+
+
+@functools.cache
+def _unicode_token() -> re.Pattern[str]:
+    return re.compile(_token_pattern(_mark_pattern()))
+
+
+def _token_re(folded: str) -> re.Pattern[str]:
+    return _ASCII_TOKEN if folded.isascii() else _unicode_token()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer: Stemmer.Stemmer | None = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = Stemmer.Stemmer("english", 0)  # our own cache sits in front of it
+        _STEMMERS.english = stemmer
+    return stemmer
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _term_of(raw: str) -> str:
+    """The term for one folded token, or "" for a stop word."""
+    if raw[0].isdecimal():
+        return raw.replace(",", "")
+    if "'" in raw or "\u2019" in raw:
+        raw = raw.replace("\u2019", "'")
+        if raw in STOP_WORDS:
+            return ""
+        if raw.endswith("'s"):
+            raw = raw[:-2]
+        raw = raw.replace("'", "")
+    if raw in STOP_WORDS:
+        return ""
+    stem: str = _stemmer().stemWord(raw)
+    return _IRREGULAR.get(stem, stem)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or unicodedata.category(ch)[0] == "M"
+
+
+def _nfkc_fold(chars: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", chars).casefold())
+
+
+def _single_token(piece: str) -> bool:
+    """True if the tokenizer would read at most one token out of piece, covering it whole."""
+    if not any(map(_is_word_char, piece)):
+        return True
+    whole = _unicode_token().match(piece)  # match, not fullmatch: the tokenizer takes the first alternative
+    return whole is not None and whole.end() == len(piece)
+
+
+def _fold_cluster(cluster: str) -> str:
+    """NFKC + case fold of one base character with its marks, never splitting it into two tokens.
+
+    Two terms from one character would share its span ("½" → "1⁄2", "㏠" → "1日", "２́" → "2" + a mark
+    that cannot start a token), so fall back to folding the base alone, then to the cluster as it is.
+    """
+    piece = _nfkc_fold(cluster)
+    if _single_token(piece):
+        return piece
+    base = _nfkc_fold(cluster[0])
+    if _single_token(base):
+        return base + cluster[1:]
+    return cluster
+
+
+def _fold_run(run: str, start: int, out: list[tuple[int, int, str]]) -> bool:
+    """Fold one non-ASCII run into (orig_start, orig_end, piece) parts; False if done char by char."""
+    if unicodedata.is_normalized("NFKC", run):
+        folded = run.casefold()
+        if len(folded) == len(run) and unicodedata.is_normalized("NFKC", folded):
+            out.append((start, start + len(run), folded))
+            return True
+    i, n = 0, len(run)
+    while i < n:
+        j = i + 1
+        while j < n and (unicodedata.combining(run[j]) or ord(run[j]) in _HANGUL_JOINERS):
+            j += 1
+        out.append((start + i, start + j, _fold_cluster(run[i:j])))
+        i = j
+    return False
+
+
+def _fold(text: str, *, with_map: bool) -> tuple[str, list[int] | None, list[int] | None]:
+    """Normalised, case-folded text; with_map adds per-char original start/end offsets when they differ."""
+    if text.isascii():
+        folded = text.lower()
+        return (folded.replace("_", " ") if "_" in folded else folded), None, None
+    if unicodedata.is_normalized("NFKC", text):
+        folded = text.casefold()
+        if len(folded) == len(text) and unicodedata.is_normalized("NFKC", folded):
+            return folded.replace("_", " "), None, None  # the usual case: "£", curly quotes, "é"
+    parts: list[tuple[int, int, str]] = []
+    same_length = True
+    pos = 0
+    for m in _NON_ASCII_RUN.finditer(text):
+        if m.start() > pos:
+            parts.append((pos, m.start(), text[pos : m.start()].lower()))
+        same_length = _fold_run(m.group(), m.start(), parts) and same_length
+        pos = m.end()
+    if pos < len(text):
+        parts.append((pos, len(text), text[pos:].lower()))
+    folded = "".join(piece for _, _, piece in parts).replace("_", " ")
+    if same_length or not with_map:
+        return folded, None, None
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b, piece in parts:
+        if b - a == len(piece):
+            starts.extend(range(a, b))
+            ends.extend(range(a + 1, b + 1))
+        else:
+            starts.extend([a] * len(piece))
+            ends.extend([b] * len(piece))
+    return folded, starts, ends
+
+
+def terms(text: str) -> list[str]:
+    """The analysed terms of `text`, in order (the fast path used for indexing)."""
+    folded = _fold(text, with_map=False)[0]
+    return [term for term in map(_term_of, _token_re(folded).findall(folded)) if term]
+
+
+def analyze(text: str) -> list[Token]:
+    """The analysed terms of `text` with their character spans in `text` itself."""
+    folded, starts, ends = _fold(text, with_map=True)
+    tokens: list[Token] = []
+    for m in _token_re(folded).finditer(folded):
+        raw = m.group()
+        term = _term_of(raw)
+        if not term:
+            continue
+        a, b = m.span()
+        if raw[-1] == "s" and len(raw) > 2 and raw[-2] in _APOSTROPHES and not raw[0].isdecimal():
+            b -= 2  # highlight "OpenAI", not "OpenAI's"
+        if starts is not None and ends is not None:
+            a, b = starts[a], ends[b - 1]
+        tokens.append(Token(term, a, b))
+    return tokens
+
+
+def plain_terms(text: str) -> list[str]:
+    """Baseline tokens: lowercase runs of letters/digits; no stop words, no stemming."""
+    return _PLAIN.findall(text.lower())

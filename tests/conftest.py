@@ -1,0 +1,51 @@
+"""Shared fixtures: paths to the repository, the bundled corpus and ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Tests talk only to 127.0.0.1; make sure no proxy setting sends that traffic elsewhere.
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own NEWSBOT_* variables."""
+    for name in list(os.environ):
+        if name.startswith("NEWSBOT_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def bundled_library():  # type: ignore[no-untyped-def]
+    """The bundled corpus, loaded and indexed once for the whole run."""
+    from bot.core.library import load_library
+
+    return load_library(CORPUS, CORPUS / "topics.yaml")
+
+
+@pytest.fixture
+async def standin():  # type: ignore[no-untyped-def]
+    """A Bot API stand-in on 127.0.0.1 with a few users, an admin and a forum group."""
+    from bot.standin import BotApiStandIn
+    from tests.harness import BOT_USERNAME, TOKEN, populate
+
+    async with BotApiStandIn(TOKEN, bot_username=BOT_USERNAME) as server:
+        populate(server)
+        yield server
+
+
+@pytest.fixture
+async def newsbot(tmp_path, standin):  # type: ignore[no-untyped-def]
+    """The real bot polling the stand-in, over the bundled corpus, with a fresh database."""
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path, standin) as running:
+        yield running

@@ -1,0 +1,270 @@
+"""BM25Index: exactly rank-bm25's BM25Okapi scores, matches decided from postings, top-k order, snapshots."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+import bot.core.index as index_module
+from bot.core.index import BM25Index
+from bot.core.text import terms
+
+BBC = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc_news" / "bbc_news.jsonl.gz"
+
+
+def generated_corpus(n_docs: int, seed: int) -> list[list[str]]:
+    """Deterministic Zipf-ish documents with a few topics, so terms co-occur like real news."""
+    rng = random.Random(seed)
+    common = [f"w{i}" for i in range(400)]
+    weights = [1 / (i + 1) for i in range(len(common))]
+    topics = [[f"t{t}x{i}" for i in range(12)] for t in range(25)]
+    docs = []
+    for _ in range(n_docs):
+        topic = rng.choice(topics)
+        length = rng.randint(3, 60)
+        doc = rng.choices(common, weights, k=length) + rng.choices(topic, k=rng.randint(0, 6))
+        rng.shuffle(doc)
+        docs.append(doc)
+    return docs
+
+
+@cache
+def passages() -> tuple[tuple[str, ...], ...]:
+    """BBC News paragraphs tokenised by our analyzer when the shared data is there, else generated docs."""
+    if BBC.is_file():
+        docs: list[list[str]] = []
+        with gzip.open(BBC, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                docs.extend(terms(p) for p in json.loads(line)["body"].split("\n\n") if p.strip())
+                if len(docs) >= 3000:
+                    break
+        return tuple(map(tuple, docs))
+    return tuple(map(tuple, generated_corpus(400, seed=1)))
+
+
+def queries(docs: tuple[tuple[str, ...], ...], count: int, seed: int) -> list[list[str]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        doc = rng.choice([d for d in docs if d])
+        query = [rng.choice(doc) for _ in range(rng.randint(1, 6))]
+        if i % 7 == 0:
+            query.append(query[0])  # repeated terms count twice in rank-bm25
+        if i % 10 == 0:
+            query.append("zzz-not-in-any-document")
+        out.append(query)
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi]:
+    docs = passages()
+    assert len(docs) >= 300
+    return docs, BM25Index.build(docs), BM25Okapi([list(d) for d in docs])
+
+
+def test_scores_equal_rank_bm25(corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi]) -> None:
+    docs, index, reference = corpus
+    checked = 0
+    for query in queries(docs, 100, seed=2):
+        expected = reference.get_scores(query)
+        found, scores = index.match(query)
+        containing = [d for d, doc in enumerate(docs) if set(query) & set(doc)]
+        assert found.tolist() == containing  # exactly the docs holding a query term, ascending
+        assert set(np.flatnonzero(expected).tolist()) <= set(containing)
+        relative = np.abs(scores - expected[found]) / np.maximum(np.abs(expected[found]), 1e-300)
+        assert relative.max(initial=0.0) <= 1e-9
+        outside = np.setdiff1d(np.arange(len(docs)), found)
+        assert not expected[outside].any()
+        checked += len(found)
+    assert checked > 1000
+
+
+def test_idf_and_doc_freq_equal_rank_bm25(
+    corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi],
+) -> None:
+    docs, index, reference = corpus
+    assert index.num_docs == len(docs)
+    assert index.vocabulary_size == len(reference.idf)
+    assert index.average_idf == pytest.approx(reference.average_idf, rel=1e-12)
+    for term, idf in list(reference.idf.items())[:2000]:
+        assert index.idf(term) == pytest.approx(idf, rel=1e-12, abs=1e-12)
+    term = docs[0][0]
+    assert index.doc_freq(term) == sum(term in set(doc) for doc in docs)
+    assert index.idf("zzz-unknown") == 0.0 and index.doc_freq("zzz-unknown") == 0
+    assert index.nbytes > 0
+
+
+def expected_top(reference: BM25Okapi, query: list[str], k: int, tie_rank: np.ndarray, docs) -> list[int]:  # type: ignore[no-untyped-def]
+    scores = reference.get_scores(query)
+    holding = np.array([d for d, doc in enumerate(docs) if set(query) & set(doc)], dtype=np.int64)
+    if not len(holding):
+        return []
+    order = np.lexsort((holding, tie_rank[holding], -scores[holding]))
+    top: list[int] = holding[order][:k].tolist()
+    return top
+
+
+def test_top_k_follows_rank_bm25_order_with_the_tie_rule(
+    corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi],
+) -> None:
+    docs, index, reference = corpus
+    tie_rank = np.random.default_rng(3).integers(0, 5, size=len(docs))
+    for query in queries(docs, 60, seed=4):
+        for k in (1, 10, 50):
+            got = index.top_k(query, k, tie_rank=tie_rank)
+            assert [d for d, _ in got] == expected_top(reference, query, k, tie_rank, docs)
+            scores = reference.get_scores(query)
+            assert [s for _, s in got] == pytest.approx([scores[d] for d, _ in got], rel=1e-9)
+
+
+def test_pruned_top_k_is_the_full_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
+    # MaxScore skips lists only for queries touching many postings; lower the bar so it runs here.
+    monkeypatch.setattr(index_module, "_PRUNE_FROM", 0)
+    docs = generated_corpus(4000, seed=5)
+    index = BM25Index.build(docs)
+    reference = BM25Okapi(docs)
+    tie_rank = np.zeros(len(docs), dtype=np.int64)
+    rng = random.Random(6)
+    pruned = 0
+    for _ in range(60):
+        topic_words = [w for w in rng.choice(docs) if w.startswith("t")]
+        query = topic_words[:2] + [f"w{rng.randrange(30)}" for _ in range(rng.randint(1, 4))]
+        pruned += index._pruned(index._known(query), 10) is not None
+        got = [d for d, _ in index.top_k(query, 10)]
+        assert got == expected_top(reference, query, 10, tie_rank, docs)
+    assert pruned >= 20  # the skipping path really ran
+
+
+def test_query_without_known_terms_matches_nothing(
+    corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi],
+) -> None:
+    _, index, _ = corpus
+    found, scores = index.match(["zzz-nothing", "qqq-nothing"])
+    assert len(found) == 0 and len(scores) == 0
+    assert index.top_k(["zzz-nothing"], 10) == []
+    assert index.top_k([], 10) == []
+
+
+def test_a_term_in_half_the_documents_still_matches() -> None:
+    # idf = log(4 - 2 + 0.5) - log(2 + 0.5) = 0: rank-bm25 scores these real matches 0.
+    docs = [["rare", "common"], ["common", "other"], ["third"], ["fourth"]]
+    index = BM25Index.build(docs)
+    reference = BM25Okapi(docs)
+    found, scores = index.match(["common"])
+    assert found.tolist() == [0, 1]
+    assert scores.tolist() == [0.0, 0.0] == reference.get_scores(["common"])[[0, 1]].tolist()
+    assert index.top_k(["common"], 5) == [(0, 0.0), (1, 0.0)]
+    # a term in 3 of 4 docs has a negative idf: rank-bm25 floors it at epsilon * average idf
+    docs = [["x", "a"], ["x", "b"], ["x", "c"], ["d"]]
+    index = BM25Index.build(docs)
+    reference = BM25Okapi(docs)
+    assert index.idf("x") == pytest.approx(reference.idf["x"]) and index.idf("x") > 0
+    assert [d for d, _ in index.top_k(["x"], 5)] == [0, 1, 2]
+
+
+def test_tie_rank_orders_equal_scores_then_doc_id() -> None:
+    docs = [["storm", "news"], ["storm", "news"], ["storm", "news"], ["calm"], ["storm", "news"]]
+    index = BM25Index.build(docs)
+    newest_first = np.array([2, 0, 1, 0, 0])
+    assert [d for d, _ in index.top_k(["storm"], 4, tie_rank=newest_first)] == [1, 4, 2, 0]
+    assert [d for d, _ in index.top_k(["storm"], 4)] == [0, 1, 2, 4]
+    with pytest.raises(ValueError):
+        index.top_k(["storm"], 3, tie_rank=np.zeros(2, dtype=np.int64))
+
+
+def test_higher_term_frequency_and_rarer_terms_rank_first() -> None:
+    docs = [["budget", "tax"], ["budget", "budget", "tax"], ["tax", "rise"], ["weather"], ["sport"]]
+    index = BM25Index.build(docs)
+    assert [d for d, _ in index.top_k(["budget"], 3)] == [1, 0]
+    assert [d for d, _ in index.top_k(["tax", "rise"], 1)] == [2]
+
+
+def test_empty_corpus_and_empty_documents() -> None:
+    empty = BM25Index.build([])
+    assert empty.num_docs == 0 and empty.top_k(["x"], 3) == []
+    blank = BM25Index.build([[], []])
+    assert blank.num_docs == 2 and blank.vocabulary_size == 0
+    assert blank.match(["x"])[0].tolist() == []
+
+
+def test_save_and_load_round_trip(
+    tmp_path: Path, corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi]
+) -> None:
+    docs, index, _ = corpus
+    index.save(tmp_path / "snap")
+    for mmap in (True, False):
+        loaded = BM25Index.load(tmp_path / "snap", mmap=mmap)
+        assert loaded.num_docs == index.num_docs and loaded.vocabulary_size == index.vocabulary_size
+        for query in queries(docs, 20, seed=7):
+            assert loaded.top_k(query, 10) == index.top_k(query, 10)
+            found, scores = loaded.match(query)
+            expected_found, expected_scores = index.match(query)
+            assert found.tolist() == expected_found.tolist()
+            assert scores.tolist() == expected_scores.tolist()
+    assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == [
+        "doc_ids.npy",
+        "doc_len.npy",
+        "header.json",
+        "indptr.npy",
+        "max_weight.npy",
+        "tfs.npy",
+        "vocabulary.json",
+    ]
+
+
+def snapshot(tmp_path: Path) -> Path:
+    directory = tmp_path / "snap"
+    BM25Index.build([["alpha", "beta"], ["beta", "gamma", "gamma"], ["delta"]]).save(directory)
+    return directory
+
+
+def test_truncated_array_is_rejected(tmp_path: Path) -> None:
+    directory = snapshot(tmp_path)
+    data = (directory / "doc_ids.npy").read_bytes()
+    (directory / "doc_ids.npy").write_bytes(data[: len(data) - 8])
+    for mmap in (True, False):
+        with pytest.raises(ValueError):
+            BM25Index.load(directory, mmap=mmap)
+
+
+def test_wrong_version_is_rejected(tmp_path: Path) -> None:
+    directory = snapshot(tmp_path)
+    header = json.loads((directory / "header.json").read_text())
+    header["version"] = 999
+    (directory / "header.json").write_text(json.dumps(header))
+    with pytest.raises(ValueError, match="version"):
+        BM25Index.load(directory)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: (d / "header.json").unlink(),
+        lambda d: (d / "header.json").write_text("{not json"),
+        lambda d: (d / "vocabulary.json").write_text('["alpha"]'),
+        lambda d: np.save(d / "tfs.npy", np.ones(3, dtype=np.float64)),
+        lambda d: np.save(d / "indptr.npy", np.array([0, 2, 1, 3, 4, 5], dtype=np.int64)),
+        lambda d: (d / "doc_len.npy").write_bytes(b"garbage"),
+    ],
+    ids=["no-header", "bad-json", "short-vocabulary", "float-tfs", "unsorted-indptr", "garbage-array"],
+)
+def test_corrupt_snapshot_is_rejected(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    directory = snapshot(tmp_path)
+    damage(directory)
+    with pytest.raises(ValueError):
+        BM25Index.load(directory)
+
+
+def test_object_arrays_are_never_unpickled(tmp_path: Path) -> None:
+    directory = snapshot(tmp_path)
+    np.save(directory / "doc_ids.npy", np.array([object()] * 5), allow_pickle=True)
+    with pytest.raises(ValueError):
+        BM25Index.load(directory)

@@ -1,0 +1,181 @@
+"""Search over the bundled corpus: which article comes first for questions phrased in other words,
+the snippet carrying the asked-for figure, no-match cases, passages and deterministic ties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.core.library import (
+    PASSAGE_MAX_WORDS,
+    STOP_WORDS_ONLY_HINT,
+    Library,
+    article_token,
+    build_library,
+    split_passages,
+)
+from bot.core.models import Article, Corpus, Topic
+
+SORA = "openai-sora-shutdown"
+MIIT = "miit-ai-standards-feedback"
+DEFENSE = "openai-defense-chatgpt-uninstalls"
+SITES = "openai-codex-sites"
+
+
+def first_id(library: Library, question: str) -> str:
+    result = library.search(question)
+    assert result.hits, f"no results for {question!r}"
+    return result.hits[0].article.id
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How much money was Sora losing every day?", SORA),
+        ("Why did OpenAI pull the plug on its video generator?", SORA),
+        ("Which Chinese ministry wants comments on technical standards?", MIIT),
+        ("Is there a standard for the model context protocol?", MIIT),
+        ("Why are people deleting ChatGPT after the Pentagon contract?", DEFENSE),
+        ("OpenAI military partnership backlash", DEFENSE),
+        ("Can Codex make me a website without writing code?", SITES),
+        ("which subscribers can try the new web builder preview", SITES),
+    ],
+)
+def test_question_in_other_words_finds_the_right_article(
+    bundled_library: Library, question: str, expected: str
+) -> None:
+    assert first_id(bundled_library, question) == expected
+
+
+def test_daily_loss_question_shows_the_figure_in_the_snippet(bundled_library: Library) -> None:
+    hit = bundled_library.search("How much money was Sora losing every day?").hits[0]
+    assert hit.article.id == SORA
+    assert "$1 million" in hit.snippet.text
+    highlighted = [hit.snippet.text[start:end].casefold() for start, end in hit.snippet.spans]
+    assert any(word.startswith("los") for word in highlighted)
+    assert any(word.startswith("sora") for word in highlighted)
+
+
+def test_user_figure_question(bundled_library: Library) -> None:
+    hit = bundled_library.search("how many daily active users did sora have").hits[0]
+    assert hit.article.id == SORA
+    assert "500,000" in hit.snippet.text
+
+
+def test_uninstall_percentage_query_matches_number(bundled_library: Library) -> None:
+    hit = bundled_library.search("295").hits[0]
+    assert hit.article.id == DEFENSE
+    assert "295" in hit.snippet.text
+
+
+def test_no_match_gives_no_results(bundled_library: Library) -> None:
+    result = bundled_library.search("cricket semifinal tickets")
+    assert result.hits == () and result.total == 0
+    assert result.hint is None
+
+
+@pytest.mark.parametrize("question", ["what is it?", "?!…", "   ", "the and of"])
+def test_stop_words_only_gives_a_hint(bundled_library: Library, question: str) -> None:
+    result = bundled_library.search(question)
+    assert result.hits == ()
+    assert result.hint == STOP_WORDS_ONLY_HINT
+
+
+def test_pages_do_not_overlap(bundled_library: Library) -> None:
+    everything = bundled_library.search("OpenAI", limit=10)
+    assert everything.total >= 3
+    first = bundled_library.search("OpenAI", limit=2)
+    second = bundled_library.search("OpenAI", limit=2, offset=2)
+    ids = [h.article.id for h in first.hits + second.hits]
+    assert ids == [h.article.id for h in everything.hits][: len(ids)]
+    assert len(set(ids)) == len(ids)
+
+
+def test_one_result_per_article(bundled_library: Library) -> None:
+    ids = [hit.article.id for hit in bundled_library.search("Sora OpenAI video users costs", limit=10).hits]
+    assert len(ids) == len(set(ids))
+
+
+def test_hits_carry_topics_and_tokens(bundled_library: Library) -> None:
+    hit = bundled_library.search("Sora").hits[0]
+    assert "openai" in hit.topics
+    assert bundled_library.by_token(article_token(hit.article.id)) == hit.article
+    assert len(article_token(hit.article.id)) <= 16
+
+
+def test_topic_counts_and_latest(bundled_library: Library) -> None:
+    counts = {topic.slug: count for topic, count in bundled_library.topic_counts()}
+    assert counts["openai"] == 3
+    assert counts["ai-standards"] == 1
+    assert {a.id for a in bundled_library.latest("openai", limit=10)} == {SORA, DEFENSE, SITES}
+    assert len(bundled_library.latest(limit=10)) == 4
+
+
+def _article(
+    article_id: str, body: str, published: datetime | None = None, title: str = "Same title"
+) -> Article:
+    return Article(id=article_id, title=title, body=body, published=published)
+
+
+def test_ties_break_newer_first_then_id() -> None:
+    body = "Identical words about a harbour crane."
+    articles = (
+        _article("b-old", body, datetime(2024, 1, 1, tzinfo=UTC)),
+        _article("a-undated", body),
+        _article("c-new", body, datetime(2025, 1, 1, tzinfo=UTC)),
+        _article("a-new", body, datetime(2025, 1, 1, tzinfo=UTC)),
+    )
+    library = build_library(Corpus(articles, ()), ())
+    ids = [hit.article.id for hit in library.search("harbour crane", limit=10).hits]
+    assert ids == ["a-new", "c-new", "b-old", "a-undated"]
+
+
+def test_a_match_is_decided_by_postings_even_when_bm25_scores_it_zero_or_less() -> None:
+    # "crane" occurs in exactly half the documents: BM25Okapi's idf is then ≤ 0 for it.
+    articles = (
+        _article("one", "crane lifts", title="alpha"),
+        _article("two", "crane rests", title="beta"),
+        _article("three", "boat sails", title="gamma"),
+        _article("four", "boat rests", title="delta"),
+    )
+    library = build_library(Corpus(articles, ()), ())
+    ids = {hit.article.id for hit in library.search("crane", limit=10).hits}
+    assert ids == {"one", "two"}
+
+
+def test_passages_respect_word_limits_and_offsets() -> None:
+    sentence = "The harbour crane lifted another container onto the ship today. "
+    body = "Short intro.\n\n" + sentence * 60 + "\n\nA closing paragraph with a few more words."
+    article = _article("long", body)
+    passages = split_passages(article)
+    assert len(passages) >= 4
+    for passage in passages:
+        assert len(passage.text.split()) <= PASSAGE_MAX_WORDS
+        assert body[passage.start : passage.start + len(passage.text)] == passage.text
+    assert [p.ordinal for p in passages] == list(range(len(passages)))
+    assert passages[0].text.startswith("Short intro.")
+
+
+def test_short_paragraphs_merge_into_one_passage() -> None:
+    body = "Short intro.\n\nA second short paragraph.\n\nAnd a third one, also short."
+    passages = split_passages(_article("short", body))
+    assert len(passages) == 1
+    assert passages[0].text == body
+
+
+def test_best_passage_of_a_long_article_is_the_one_asked_about() -> None:
+    filler = " ".join(["The port authority published its yearly schedule of routine maintenance."] * 12)
+    news = "A rare albatross landed on the pier on Tuesday, surprising the dock workers."
+    body = f"{filler}\n\n{news}\n\n{filler}"
+    library = build_library(Corpus((_article("port", body, title="Port news"),), ()), ())
+    hit = library.search("albatross on the pier").hits[0]
+    assert "albatross" in hit.snippet.text
+    assert hit.passage is not None and "albatross" in hit.passage.text
+
+
+def test_topics_apply_to_articles_by_mention() -> None:
+    topics = (Topic("ships", "Ships", ("ship", "container vessel")),)
+    articles = (_article("x", "A container vessel docked."), _article("y", "Nothing here.", title="Other"))
+    library = build_library(Corpus(articles, ()), topics)
+    assert library.article_topics == (("ships",), ())

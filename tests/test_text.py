@@ -1,0 +1,174 @@
+"""The analyzer: terms and spans, normalisation, numbers, stop words, stemming, the irregular table."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.text import ANALYZER_VERSION, STOP_WORDS, analyze, plain_terms, terms
+
+
+def spans_of(text: str) -> list[tuple[str, str]]:
+    return [(token.term, text[token.start : token.end]) for token in analyze(text)]
+
+
+def test_question_keeps_only_content_words() -> None:
+    assert terms("How much did OpenAI lose?") == ["openai", "lose"]
+    assert terms("What is the latest on Nvidia's chips?") == ["latest", "nvidia", "chip"]
+
+
+def test_question_made_of_stop_words_has_no_terms() -> None:
+    assert terms("What is it and where was it, when did they do that?") == []
+    assert analyze("Who are they?") == []
+
+
+def test_stop_words_list_is_sane() -> None:
+    assert 130 <= len(STOP_WORDS) <= 260
+    assert {"the", "a", "how", "what", "when", "did", "does", "of", "in", "which"} <= STOP_WORDS
+    # "US" the country, "May" the month/surname and "new" must survive
+    assert not {"us", "may", "new"} & STOP_WORDS
+    assert terms("US sanctions in May") == ["us", "sanction", "may"]
+
+
+def test_case_folding_and_offsets_on_plain_ascii() -> None:
+    text = "Quarterly PROFITS at TimeWarner jumped"
+    assert spans_of(text) == [
+        ("quarter", "Quarterly"),
+        ("profit", "PROFITS"),
+        ("timewarn", "TimeWarner"),
+        ("jump", "jumped"),
+    ]
+
+
+def test_numbers() -> None:
+    assert terms("up 295% to $1.13bn") == ["295", "1.13", "bn"]
+    assert terms("500,000 subscribers") == terms("500000 subscribers") == ["500000", "subscrib"]
+    assert terms("$1") == ["1"]
+    assert terms("12,345,678 and 1,5") == ["12345678", "1", "5"]  # commas only group thousands
+    assert terms("version 3.5.1. Done") == ["version", "3.5.1", "done"]
+    assert spans_of("lost 464,000 users") == [("lose", "lost"), ("464000", "464,000"), ("user", "users")]
+
+
+def test_possessives_and_contractions() -> None:
+    assert terms("OpenAI's model") == ["openai", "model"]
+    assert terms("OpenAI’s model") == ["openai", "model"]  # typographic apostrophe
+    assert spans_of("OpenAI's model")[0] == ("openai", "OpenAI")  # the span leaves out the "'s"
+    assert terms("it's what we'll do; don't") == []
+    assert terms("O'Neill scored") == terms("ONeill scored") == ["oneil", "score"]
+    assert terms("the players' union") == ["player", "union"]
+
+
+def test_hyphenated_words_split() -> None:
+    assert terms("AI-powered Model-Context protocol") == ["ai", "power", "model", "context", "protocol"]
+    assert spans_of("AI-powered") == [("ai", "AI"), ("power", "powered")]
+
+
+def test_underscores_split_words() -> None:
+    assert terms("snake_case") == ["snake", "case"]
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("lose", "lost", "losing", "loses", "loss", "losses"),
+        ("day", "days", "daily"),
+        ("year", "years", "yearly", "annual", "annually"),
+        ("week", "weekly"),
+        ("buy", "bought", "buying"),
+        ("sell", "sold", "sales"),
+        ("pay", "paid"),
+        ("win", "won", "winning"),
+        ("run", "ran"),
+        ("make", "made"),
+        ("die", "died", "death", "deaths"),
+        ("grow", "grew", "growth"),
+        ("rise", "rose", "risen"),
+        ("fall", "fell", "fallen"),
+    ],
+)
+def test_word_forms_share_one_term(forms: tuple[str, ...]) -> None:
+    assert len({tuple(terms(form)) for form in forms}) == 1, {form: terms(form) for form in forms}
+
+
+def test_differently_phrased_questions_meet_the_article() -> None:
+    article = set(terms("The company said its losses widened as daily sales fell."))
+    assert set(terms("How much did the company lose each day?")) <= article
+    assert set(terms("Did sales fall?")) <= article
+
+
+def test_nfkc_offsets_map_back_to_the_original_text() -> None:
+    text = "The ﬁnance chief said ２９５％ — ＡＩ spending"
+    assert spans_of(text) == [
+        ("financ", "ﬁnance"),
+        ("chief", "chief"),
+        ("say", "said"),
+        ("295", "２９５"),
+        ("ai", "ＡＩ"),
+        ("spend", "spending"),
+    ]
+
+
+def test_nfkc_and_case_folding_unify_forms() -> None:
+    assert terms("ﬁnance") == terms("finance")
+    assert terms("２９５") == terms("295")
+    assert terms("STRASSE") == terms("Straße")
+    assert terms("Café") == terms("cafe\u0301")  # composed and decomposed accents
+    assert spans_of("cafe\u0301 x") == [("café", "cafe\u0301"), ("x", "x")]
+
+
+def test_a_character_that_normalises_to_two_words_stays_one_token() -> None:
+    # "½" would become "1⁄2" and "㏠" "1日": both tokens would share one character's span.
+    tokens = analyze("½ cup ㏠")
+    assert [t.term for t in tokens] == ["½", "cup"]
+    assert tokens[0].start == 0 and tokens[0].end == 1
+
+
+def test_non_latin_words_keep_their_marks() -> None:
+    text = "हिन्दी भाषा"
+    assert spans_of(text) == [("हिन्दी", "हिन्दी"), ("भाषा", "भाषा")]
+
+
+def test_plain_terms_baseline() -> None:
+    assert plain_terms("How much did OpenAI's AI-powered unit lose? 500,000") == [
+        "how",
+        "much",
+        "did",
+        "openai",
+        "s",
+        "ai",
+        "powered",
+        "unit",
+        "lose",
+        "500",
+        "000",
+    ]
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(ANALYZER_VERSION, str) and ANALYZER_VERSION
+
+
+def assert_well_formed(text: str) -> None:
+    tokens = analyze(text)
+    assert [t.term for t in tokens] == terms(text)
+    previous_end = 0
+    for token in tokens:
+        assert 0 <= previous_end <= token.start < token.end <= len(text)
+        previous_end = token.end
+        assert token.term and token.term == token.term.strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_analyze_never_raises_and_spans_are_ordered(text: str) -> None:
+    assert_well_formed(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aZ9 .,'’-_%$½ﬁ２Åe\u0301\u093f\u0915ß㏠İΣ\u00a0\n"), max_size=40))
+def test_tricky_alphabet_spans_reanalyse_to_their_terms(text: str) -> None:
+    assert_well_formed(text)
+    for token in analyze(text):
+        # the span alone yields the same term (context never changes what a span means)
+        assert terms(text[token.start : token.end]) == [token.term]
