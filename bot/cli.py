@@ -1,0 +1,316 @@
+"""The `newsbot` command line and the composition root: it builds Settings, the library and the store.
+
+Nothing else in the package reads settings or the environment; everything is passed in from here.
+`--json` outputs are a contract other programs rely on (see README, "CLI").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.core.library import Library, load_library
+from bot.core.models import Hit
+from bot.core.related import related_to_article
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class ProgressBar:
+    """A tqdm bar on stderr that only appears when loading takes longer than about a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._bars: dict[str, Any] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        from tqdm import tqdm  # imported lazily: only commands that load a corpus need it
+
+        bar = self._bars.get(phase)
+        if bar is None:
+            bar = tqdm(
+                total=total,
+                desc=phase,
+                unit="file" if phase == "loading" else "article",
+                file=self._stream,
+                delay=1.0,
+                leave=False,
+                dynamic_ncols=True,
+            )
+            self._bars[phase] = bar
+        bar.n = done
+        bar.refresh() if done >= total else bar.update(0)
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        """Close any bar still open."""
+        for bar in self._bars.values():
+            bar.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="Newsbot: a Telegram news assistant over a BM25-indexed news archive."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "--corpus", type=Path, metavar="DIR", help="corpus directory (default: NEWSBOT_CORPUS_DIR)"
+        )
+        return sub
+
+    ask = add("ask", "Answer a question from the archive with cited snippets.")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument(
+        "--limit", type=_positive_int, default=3, metavar="N", help="how many articles (default 3)"
+    )
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    related = add("related", "Articles related to one article.")
+    related.add_argument("article_id", metavar="ARTICLE_ID")
+    related.add_argument(
+        "--limit", type=_positive_int, default=3, metavar="N", help="how many articles (default 3)"
+    )
+    related.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    topics = add("topics", "List the tracked topics with their article counts.")
+    topics.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    add("run", "Run the Telegram bot (long polling) until SIGINT/SIGTERM.")
+
+    check = add("check", "Load the corpus and topics, report counts and problems (exit 1 if any problem).")
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsbot` console script and `python -m bot`."""
+    args = build_parser().parse_args(argv)
+    try:
+        overrides: dict[str, Any] = {}
+        if getattr(args, "corpus", None) is not None:
+            overrides["corpus_dir"] = args.corpus
+        settings = load_settings(**overrides)
+    except SettingsError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    handler = _COMMANDS[args.command]
+    try:
+        return handler(args, settings)
+    except BrokenPipeError:
+        # `newsbot ask … | head` closing the pipe early is not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def open_library(settings: Settings) -> Library:
+    """Load and index the configured corpus, drawing a progress bar on stderr when it is slow."""
+    if not settings.corpus_dir.is_dir():
+        raise SystemExit(f"newsbot: corpus directory not found: {settings.corpus_dir}")
+    bar = ProgressBar(sys.stderr)
+    try:
+        return load_library(
+            settings.corpus_dir, settings.topics_path, max_file_bytes=settings.max_file_bytes, progress=bar
+        )
+    finally:
+        bar.close()
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """The JSON object for one result, as documented in the README."""
+    article = hit.article
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "source": article.source,
+        "published": article.published.isoformat() if article.published else None,
+        "score": round(hit.score, 6),
+        "snippet": hit.snippet.text,
+        "highlights": [list(span) for span in hit.snippet.spans],
+        "topics": list(hit.topics),
+    }
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _use_colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _highlighted(hit: Hit, colour: bool) -> str:
+    if not colour:
+        # Without colour, mark matches with asterisks so the highlight is still visible in plain text.
+        open_mark, close_mark = "*", "*"
+    else:
+        open_mark, close_mark = "\x1b[1;33m", "\x1b[0m"
+    text, pieces, position = hit.snippet.text, [], 0
+    for start, end in hit.snippet.spans:
+        pieces.append(text[position:start] + open_mark + text[start:end] + close_mark)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _print_hits(hits: Sequence[Hit]) -> None:
+    colour = _use_colour()
+    bold, reset = ("\x1b[1m", "\x1b[0m") if colour else ("", "")
+    for number, hit in enumerate(hits, start=1):
+        article = hit.article
+        meta = " · ".join(
+            part
+            for part in (article.source, article.published.date().isoformat() if article.published else None)
+            if part
+        )
+        print(f"{number}. {bold}{article.title}{reset}  [{article.id}]")
+        if meta:
+            print(f"   {meta}")
+        print(f"   {_highlighted(hit, colour)}")
+        if article.url:
+            print(f"   {article.url}")
+        print()
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot ask`: the best articles for a question."""
+    library = open_library(settings)
+    result = library.search(args.question, limit=args.limit)
+    if args.json:
+        _print_json({"query": args.question, "results": [hit_json(hit) for hit in result.hits]})
+    elif not result.hits:
+        print(f"Nothing in the archive matches “{args.question}”.")
+        print(result.hint or "Try other words, or `newsbot topics` to see what the archive covers.")
+    else:
+        _print_hits(result.hits)
+    return EXIT_OK
+
+
+def cmd_related(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot related`: articles related to one article."""
+    library = open_library(settings)
+    if library.article(args.article_id) is None:
+        print(f"newsbot: no article with id {args.article_id!r} (see `newsbot check`)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    hits = related_to_article(library, args.article_id, limit=args.limit)
+    if args.json:
+        _print_json({"article_id": args.article_id, "results": [hit_json(hit) for hit in hits]})
+    elif not hits:
+        print("No related articles in the archive.")
+    else:
+        _print_hits(hits)
+    return EXIT_OK
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot topics`: tracked topics and how many articles each has."""
+    library = open_library(settings)
+    rows = library.topic_counts()
+    if args.json:
+        _print_json(
+            {
+                "topics": [
+                    {"slug": t.slug, "name": t.name, "aliases": list(t.aliases), "articles": count}
+                    for t, count in rows
+                ]
+            }
+        )
+        return EXIT_OK
+    if not rows:
+        print(f"No topics defined (looked for {settings.topics_path}).")
+    width = max((len(topic.slug) for topic, _ in rows), default=4)
+    for topic, count in rows:
+        print(f"{topic.slug:<{width}}  {count:>4} articles  {topic.name}: {', '.join(topic.aliases)}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot check`: load everything and report problems; exit 1 when there are any."""
+    library = open_library(settings)
+    problems = library.problems
+    if args.json:
+        _print_json(
+            {
+                "articles": library.article_count,
+                "passages": len(library.passages),
+                "topics": len(library.topics),
+                "problems": [{"path": p.path, "line": p.line, "reason": p.reason} for p in problems],
+            }
+        )
+    else:
+        print(
+            f"{library.article_count} articles, {len(library.passages)} passages, "
+            f"{len(library.topics)} topics "
+            f"from {settings.corpus_dir} in {library.build_seconds:.2f} s"
+        )
+        for problem in problems:
+            print(f"problem: {problem}")
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot run`: the Telegram bot, with long polling."""
+    import asyncio
+
+    from bot.app import serve
+    from bot.logs import configure_logging
+    from bot.runtime import load_configured_library
+    from bot.store import StoreError
+
+    secret = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
+    if not secret:
+        print(
+            "newsbot: NEWSBOT_TELEGRAM_TOKEN is not set. Get a token from @BotFather and put it in .env "
+            "(see .env.example), or export NEWSBOT_TELEGRAM_TOKEN=...",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    configure_logging(settings.log_level, [secret])
+    if not settings.corpus_dir.is_dir():
+        print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+    def load(current: Settings) -> Library:
+        bar = ProgressBar(sys.stderr)
+        try:
+            return load_configured_library(current, progress=bar)
+        finally:
+            bar.close()
+
+    try:
+        reason = asyncio.run(serve(settings, secret, load))
+    except StoreError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return EXIT_OK
+    if reason:
+        print(f"newsbot: {reason}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+_COMMANDS = {"run": cmd_run, "ask": cmd_ask, "related": cmd_related, "topics": cmd_topics, "check": cmd_check}

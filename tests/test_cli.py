@@ -1,0 +1,134 @@
+"""The `newsbot` CLI through a subprocess: human output, the --json contract, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import CORPUS, REPO
+
+
+def newsbot(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_ask_json_contract() -> None:
+    result = newsbot("ask", "How much money was Sora losing every day?", "--json", "--corpus", str(CORPUS))
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"query", "results"}
+    assert payload["query"] == "How much money was Sora losing every day?"
+    first = payload["results"][0]
+    assert set(first) == {
+        "article_id",
+        "title",
+        "url",
+        "source",
+        "published",
+        "score",
+        "snippet",
+        "highlights",
+        "topics",
+    }
+    assert first["article_id"] == "openai-sora-shutdown"
+    assert "$1 million" in first["snippet"]
+    assert isinstance(first["score"], float)
+    assert "openai" in first["topics"]
+    for start, end in first["highlights"]:
+        assert 0 <= start < end <= len(first["snippet"])
+    assert len(payload["results"]) == 1  # only the Sora story is about all of that
+    broad = json.loads(newsbot("ask", "OpenAI video standards", "--json", "--corpus", str(CORPUS)).stdout)
+    assert len(broad["results"]) == 3  # the default limit
+
+
+def test_ask_limit_and_no_match() -> None:
+    one = json.loads(newsbot("ask", "OpenAI", "--limit", "1", "--json", "--corpus", str(CORPUS)).stdout)
+    assert len(one["results"]) == 1
+    none = newsbot("ask", "cricket semifinal", "--json", "--corpus", str(CORPUS))
+    assert none.returncode == 0
+    assert json.loads(none.stdout) == {"query": "cricket semifinal", "results": []}
+
+
+def test_ask_human_output_marks_matches_without_colour() -> None:
+    result = newsbot("ask", "Sora daily losses", "--corpus", str(CORPUS))
+    assert result.returncode == 0
+    assert result.stdout.startswith("1. OpenAI to close its Sora video app")
+    assert "*" in result.stdout  # highlights are starred when stdout is not a terminal
+    assert "\x1b[" not in result.stdout
+
+
+def test_ask_human_no_match_says_so() -> None:
+    result = newsbot("ask", "what is it", "--corpus", str(CORPUS))
+    assert result.returncode == 0
+    assert "Nothing in the archive matches" in result.stdout
+    assert "common words" in result.stdout
+
+
+def test_related_json_and_unknown_id() -> None:
+    result = newsbot("related", "openai-sora-shutdown", "--json", "--corpus", str(CORPUS))
+    payload = json.loads(result.stdout)
+    assert payload["article_id"] == "openai-sora-shutdown"
+    ids = [r["article_id"] for r in payload["results"]]
+    assert ids and "openai-sora-shutdown" not in ids
+    missing = newsbot("related", "nope", "--corpus", str(CORPUS))
+    assert missing.returncode == 1
+    assert "no article with id 'nope'" in missing.stderr
+
+
+def test_topics_json() -> None:
+    payload = json.loads(newsbot("topics", "--json", "--corpus", str(CORPUS)).stdout)
+    by_slug = {t["slug"]: t for t in payload["topics"]}
+    assert by_slug["openai"]["articles"] == 3
+    assert "ChatGPT" in by_slug["openai"]["aliases"]
+    assert set(by_slug["ai-standards"]) == {"slug", "name", "aliases", "articles"}
+
+
+def test_check_bundled_corpus_is_clean() -> None:
+    result = newsbot("check", "--corpus", str(CORPUS))
+    assert result.returncode == 0, result.stdout
+    assert "4 articles" in result.stdout
+    assert "0 problems" in result.stdout
+    payload = json.loads(newsbot("check", "--json", "--corpus", str(CORPUS)).stdout)
+    assert payload["articles"] == 4 and payload["problems"] == [] and payload["topics"] >= 5
+
+
+def test_check_reports_problems_and_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "good.md").write_text("---\ntitle: Good\n---\nA fine body about harbours.\n")
+    (tmp_path / "bad.md").write_text("---\ntitle: [unclosed\n---\nBody\n")
+    result = newsbot("check", "--json", "--corpus", str(tmp_path))
+    assert result.returncode == 1
+    payload = json.loads(result.stdout)
+    assert payload["articles"] == 1
+    assert [p["path"] for p in payload["problems"]] == ["bad.md"]
+    assert payload["problems"][0]["reason"]
+
+
+def test_missing_corpus_directory(tmp_path: Path) -> None:
+    result = newsbot("ask", "x", "--corpus", str(tmp_path / "absent"))
+    assert result.returncode != 0
+    assert "corpus directory not found" in result.stderr
+
+
+def test_run_without_token_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = newsbot("run", "--corpus", str(CORPUS), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "NEWSBOT_TELEGRAM_TOKEN" in lines[0]
+
+
+def test_python_dash_m_and_console_script_agree() -> None:
+    script = Path(sys.executable).with_name("newsbot")
+    assert script.exists()
+    out = subprocess.run(
+        [str(script), "topics", "--json", "--corpus", str(CORPUS)], capture_output=True, text=True
+    )
+    assert json.loads(out.stdout) == json.loads(newsbot("topics", "--json", "--corpus", str(CORPUS)).stdout)

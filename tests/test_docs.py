@@ -1,0 +1,53 @@
+"""Docs are tested: .env.example lists exactly the Settings fields; the README documents every command."""
+
+from __future__ import annotations
+
+import re
+
+from bot.cli import build_parser
+from bot.settings import Settings
+from tests.conftest import REPO
+
+
+def _env_example_names() -> list[str]:
+    text = (REPO / ".env.example").read_text()
+    return re.findall(r"^(NEWSBOT_[A-Z0-9_]+)=", text, flags=re.MULTILINE)
+
+
+def test_env_example_matches_settings() -> None:
+    fields = {"NEWSBOT_" + name.upper() for name in Settings.model_fields}
+    listed = _env_example_names()
+    assert len(listed) == len(set(listed)), "a variable is listed twice"
+    assert set(listed) == fields
+
+
+def test_every_env_example_entry_has_a_comment() -> None:
+    lines = (REPO / ".env.example").read_text().splitlines()
+    for number, line in enumerate(lines):
+        if line.startswith("NEWSBOT_"):
+            assert number > 0 and lines[number - 1].startswith("#"), f"{line} has no comment above it"
+
+
+def test_readme_settings_table_lists_every_setting() -> None:
+    readme = (REPO / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"`NEWSBOT_{name.upper()}`" in readme
+
+
+def test_readme_documents_every_cli_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    assert subcommands
+    for name in subcommands:
+        assert f"newsbot {name}" in readme, f"`newsbot {name}` is not in the README"
+
+
+def test_readme_commands_match_makefile() -> None:
+    readme = (REPO / "README.md").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    for target in ("run", "test"):
+        assert f"make {target}" in readme
+        assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE)
+    assert "make test" in ci
