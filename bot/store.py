@@ -1,0 +1,1091 @@
+"""The bot's SQLite database: every SQL statement, the versioned migrations and the instance lock.
+
+Async (aiosqlite); methods are named by intent and return frozen dataclasses. Times are timezone-aware UTC
+datetimes in Python and fixed-width ISO-8601 text in the database, so text order is time order.
+Must not import telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+# Append-only: never edit a script that has shipped, add a new one. Each runs as one transaction and ends by
+# setting user_version to its 1-based position. BEGIN IMMEDIATE makes a second process that is migrating the
+# same file wait for the first instead of failing on a stale snapshot.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    BEGIN IMMEDIATE;
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        title TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        inactive_reason TEXT,
+        related_enabled INTEGER CHECK (related_enabled IN (0, 1)),
+        last_alert_at TEXT
+    );
+    CREATE TABLE question_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        results INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        question TEXT
+    );
+    CREATE INDEX question_log_at ON question_log (at);
+    CREATE TABLE saved_queries (
+        id TEXT PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX saved_queries_expires_at ON saved_queries (expires_at);
+    CREATE TABLE seen_articles (
+        article_id TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    PRAGMA user_version = 1;
+    COMMIT;
+    """,
+    """
+    BEGIN IMMEDIATE;
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('topic', 'keywords')),
+        value TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (chat_id, kind, value)
+    );
+    CREATE TABLE push_log (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX push_log_chat_at ON push_log (chat_id, at);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        article_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sent', 'failed', 'parked')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        message_id INTEGER,
+        UNIQUE (chat_id, article_id)
+    );
+    CREATE INDEX outbox_status_due ON outbox (status, next_attempt_at);
+    PRAGMA user_version = 2;
+    COMMIT;
+    """,
+)
+
+INITIAL_LOAD_KEY = "initial_load_done"
+QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
+MAX_ERROR_CHARS = 1000
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message names the file and what is wrong."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the instance lock on this database."""
+
+
+class SubscriptionKind(StrEnum):
+    TOPIC = "topic"
+    KEYWORDS = "keywords"
+
+
+class SubscribeOutcome(StrEnum):
+    ADDED = "added"
+    ALREADY = "already"
+    LIMIT_REACHED = "limit_reached"
+
+
+class AlertStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    PARKED = "parked"  # the chat blocked or removed the bot; revived when the chat comes back
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRecord:
+    """A chat the bot has seen, with its per-chat settings."""
+
+    id: int
+    type: str
+    title: str | None
+    first_seen: datetime
+    last_seen: datetime
+    active: bool
+    inactive_reason: str | None
+    related_enabled: bool | None  # None: use the bot-wide default
+    last_alert_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One chat's standing interest in a topic (slug) or a normalised keyword query."""
+
+    id: int
+    chat_id: int
+    kind: SubscriptionKind
+    value: str
+    label: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One alert: an article owed to a chat, with its delivery state."""
+
+    id: int
+    chat_id: int
+    article_id: str
+    reason: str
+    status: AlertStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one corpus (re)load changed: the never-seen ids, alerts queued, whether it was the first load."""
+
+    new_ids: list[str]
+    alerts_created: int
+    first_load: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionStats:
+    """Questions answered in the last 24 hours and in total; average duration over the last 24 hours."""
+
+    last_24h: int
+    total: int
+    avg_duration_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Everything an admin overview shows, read in one transaction."""
+
+    chats_total: int
+    chats_active: int
+    subscriptions: int
+    questions: QuestionStats
+    alerts: dict[str, int] = field(default_factory=dict)
+    last_delivery_at: datetime | None = None
+    database_bytes: int = 0
+
+
+# Matches new article ids against subscriptions; returns (chat_id, article_id, reason) triples.
+Matcher = Callable[[list[str], list[Subscription]], Iterable[tuple[int, str, str]]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _text(moment: datetime) -> str:
+    # Fixed width (microseconds always present) so that comparing the text compares the times.
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: the store needs timezone-aware times")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return None if text is None else _time(text)
+
+
+def _chat(row: sqlite3.Row) -> ChatRecord:
+    related = row["related_enabled"]
+    return ChatRecord(
+        id=row["id"],
+        type=row["type"],
+        title=row["title"],
+        first_seen=_time(row["first_seen"]),
+        last_seen=_time(row["last_seen"]),
+        active=bool(row["active"]),
+        inactive_reason=row["inactive_reason"],
+        related_enabled=None if related is None else bool(related),
+        last_alert_at=_maybe_time(row["last_alert_at"]),
+    )
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        kind=SubscriptionKind(row["kind"]),
+        value=row["value"],
+        label=row["label"],
+        created_at=_time(row["created_at"]),
+    )
+
+
+def _outbox_item(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        article_id=row["article_id"],
+        reason=row["reason"],
+        status=AlertStatus(row["status"]),
+        attempts=row["attempts"],
+        next_attempt_at=_time(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        created_at=_time(row["created_at"]),
+        sent_at=_maybe_time(row["sent_at"]),
+        message_id=row["message_id"],
+    )
+
+
+def _describe(path: Path, error: sqlite3.Error) -> str:
+    message = str(error)
+    if "not a database" in message:
+        return f"{path} is not a SQLite database, or its header is corrupt ({message})"
+    if "malformed" in message:
+        return f"database {path} is corrupt ({message}); restore it from a backup or move it aside"
+    if "unable to open" in message:
+        return f"cannot open database {path}: {message} (does the directory exist and is it writable?)"
+    if "readonly" in message or "read-only" in message:
+        return f"database {path} is read-only ({message}); the bot needs to write to it and its directory"
+    if "locked" in message or "busy" in message:
+        return f"database {path} is busy ({message}); another process is holding a write lock"
+    return f"database {path}: {message}"
+
+
+def _prepare_files(path: Path, lock: bool) -> int | None:
+    """Create the parent directory and, if asked, take the instance lock; return the lock's descriptor."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(
+            f"cannot create the directory for database {path}: {error.strerror or error}"
+        ) from error
+    if not lock:
+        return None
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise StoreError(f"cannot create lock file {lock_path}: {error.strerror or error}") from error
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        os.close(fd)
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise StoreLockedError(
+                f"database {path} is in use by another newsbot process (lock {lock_path} is held); "
+                "stop that process first"
+            ) from error
+        raise StoreError(f"cannot lock {lock_path}: {error.strerror or error}") from error
+    return fd
+
+
+def _release_lock(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def _migrate(db: aiosqlite.Connection, path: Path) -> int:
+    """Apply the migrations the file has not seen yet, each atomically; return the resulting version."""
+    migrations = MIGRATIONS  # read at call time so tests can substitute the tuple
+    version = await _user_version(db)
+    while True:
+        if version > len(migrations):
+            raise StoreError(
+                f"database {path} has schema version {version}, newer than this newsbot knows "
+                f"({len(migrations)}); upgrade newsbot or use another database file"
+            )
+        if version == len(migrations):
+            return version
+        target = version + 1
+        try:
+            await db.executescript(migrations[version])
+        except sqlite3.Error as error:
+            await db.rollback()
+            reached = await _user_version(db)
+            if reached >= target:  # another process applied it while we waited for the write lock
+                version = reached
+                continue
+            raise StoreError(
+                f"migration {target} of database {path} failed and was rolled back ({error}); "
+                f"the database stays at schema version {version}"
+            ) from error
+        reached = await _user_version(db)
+        if reached != target:
+            raise StoreError(
+                f"migration {target} of database {path} left user_version at {reached}; "
+                f"every migration script must end with PRAGMA user_version = {target}"
+            )
+        log.info("database %s migrated to schema version %d", path, target)
+        version = target
+
+
+class Store:
+    """The bot's persistent state. Open with `await Store.open(path)`; an instance serialises its calls."""
+
+    def __init__(
+        self, path: Path, db: aiosqlite.Connection, lock_fd: int | None, schema_version: int
+    ) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = db
+        self._lock_fd = lock_fd
+        self._schema_version = schema_version
+        # One connection is shared by every coroutine: without this lock a statement from one task could land
+        # inside another task's open transaction.
+        self._mutex = asyncio.Lock()
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path, *, busy_timeout_ms: int = 5000, lock: bool = False) -> Store:
+        """Open (creating and migrating as needed) the database at `path`; raise StoreError if unusable."""
+        path = Path(path)
+        lock_fd = await asyncio.to_thread(_prepare_files, path, lock)
+        db: aiosqlite.Connection | None = None
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")  # pragmas take no parameters
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            version = await _migrate(db, path)
+        except sqlite3.Error as error:
+            await _close_quietly(db)
+            _release_lock(lock_fd)
+            raise StoreError(_describe(path, error)) from error
+        except BaseException:
+            await _close_quietly(db)
+            _release_lock(lock_fd)
+            raise
+        return cls(path, db, lock_fd, version)
+
+    async def close(self) -> None:
+        """Close the connection and release the instance lock; safe to call twice."""
+        db, self._conn = self._conn, None
+        try:
+            if db is not None:
+                async with self._mutex:
+                    await db.close()
+        finally:
+            fd, self._lock_fd = self._lock_fd, None
+            _release_lock(fd)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The database's user_version after migrations, i.e. len(MIGRATIONS)."""
+        return self._schema_version
+
+    @property
+    def _db(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreError(f"database {self.path} is closed")
+        return self._conn
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        # IMMEDIATE takes the write lock up front, so racing writers (even in other processes) queue on
+        # busy_timeout instead of failing half-way through.
+        async with self._mutex:
+            db = self._db
+            await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.rollback()
+                raise
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._mutex:
+            yield self._db
+
+    # -- chats ----------------------------------------------------------------------------------------------
+
+    async def touch_chat(
+        self, chat_id: int, type: str, title: str | None, now: datetime | None = None
+    ) -> ChatRecord:
+        """Record that a chat is alive; a chat coming back gets its parked alerts revived."""
+        at = _text(now or _utcnow())
+        async with self._transaction() as db:
+            before = await _fetch_chat(db, chat_id)
+            if before is None:
+                await db.execute(
+                    "INSERT INTO chats (id, type, title, first_seen, last_seen, active) "
+                    "VALUES (?, ?, ?, ?, ?, 1)",
+                    (chat_id, type, title, at, at),
+                )
+            else:
+                await db.execute(
+                    "UPDATE chats SET type = ?, title = ?, last_seen = ?, active = 1, inactive_reason = NULL "
+                    "WHERE id = ?",
+                    (type, title, at, chat_id),
+                )
+                if not before.active:
+                    await _set_status(db, chat_id, AlertStatus.PARKED, AlertStatus.PENDING)
+            chat = await _fetch_chat(db, chat_id)
+        assert chat is not None
+        return chat
+
+    async def deactivate_chat(self, chat_id: int, reason: str) -> bool:
+        """Mark a chat inactive (blocked, kicked…) and park its pending alerts; keep its subscriptions."""
+        async with self._transaction() as db:
+            changed = await _rowcount(
+                db, "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?", (reason, chat_id)
+            )
+            if changed:
+                await _set_status(db, chat_id, AlertStatus.PENDING, AlertStatus.PARKED)
+        return changed > 0
+
+    async def get_chat(self, chat_id: int) -> ChatRecord | None:
+        """The chat's record, or None if the bot never saw it."""
+        async with self._reading() as db:
+            return await _fetch_chat(db, chat_id)
+
+    async def count_chats(self, active_only: bool = False) -> int:
+        """How many chats the bot knows (or, with active_only, can still reach)."""
+        sql = "SELECT COUNT(*) FROM chats WHERE active = 1" if active_only else "SELECT COUNT(*) FROM chats"
+        async with self._reading() as db:
+            return await _scalar_int(db, sql)
+
+    async def set_related(self, chat_id: int, enabled: bool | None, now: datetime | None = None) -> None:
+        """Switch related-story pushes on or off for a chat; None returns it to the default."""
+        value = None if enabled is None else int(enabled)
+        async with self._transaction() as db:
+            await _ensure_chat(db, chat_id, now)
+            await db.execute("UPDATE chats SET related_enabled = ? WHERE id = ?", (value, chat_id))
+
+    async def related_enabled(self, chat_id: int, default: bool) -> bool:
+        """Whether related-story pushes are on in this chat, falling back to `default`."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall("SELECT related_enabled FROM chats WHERE id = ?", (chat_id,))
+        for row in rows:
+            if row[0] is not None:
+                return bool(row[0])
+        return default
+
+    async def migrate_chat(self, old_id: int, new_id: int, now: datetime | None = None) -> bool:
+        """Move a group that became a supergroup to its new id, merging with anything already there."""
+        if old_id == new_id:
+            return False
+        at = _text(now or _utcnow())
+        async with self._transaction() as db:
+            old = await _fetch_chat(db, old_id)
+            if old is None:
+                return False
+            new = await _fetch_chat(db, new_id)
+            if new is None:
+                await db.execute(
+                    "INSERT INTO chats (id, type, title, first_seen, last_seen, active, related_enabled, "
+                    "last_alert_at) SELECT ?, 'supergroup', title, first_seen, ?, 1, related_enabled, "
+                    "last_alert_at FROM chats WHERE id = ?",
+                    (new_id, at, old_id),
+                )
+            else:
+                related = new.related_enabled if new.related_enabled is not None else old.related_enabled
+                last_alert = max(
+                    (t for t in (new.last_alert_at, old.last_alert_at) if t is not None), default=None
+                )
+                await db.execute(
+                    "UPDATE chats SET active = 1, inactive_reason = NULL, related_enabled = ?, "
+                    "last_alert_at = ?, last_seen = ? WHERE id = ?",
+                    (
+                        None if related is None else int(related),
+                        None if last_alert is None else _text(last_alert),
+                        at,
+                        new_id,
+                    ),
+                )
+            # OR IGNORE leaves rows that would duplicate one the new id already has; deleting the old chat
+            # then removes exactly those duplicates through ON DELETE CASCADE.
+            await db.execute(
+                "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
+            await db.execute("UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            await db.execute("UPDATE push_log SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            await db.execute("UPDATE saved_queries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            await db.execute("DELETE FROM chats WHERE id = ?", (old_id,))
+            await _set_status(db, new_id, AlertStatus.PARKED, AlertStatus.PENDING)
+        return True
+
+    # -- questions and pagination ---------------------------------------------------------------------------
+
+    async def log_question(
+        self,
+        chat_id: int,
+        results: int,
+        duration_ms: float,
+        question: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Log one answered question; pass the text only when the operator enabled question logging."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO question_log (at, chat_id, results, duration_ms, question) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_text(now or _utcnow()), chat_id, results, float(duration_ms), question),
+            )
+
+    async def question_stats(self, now: datetime | None = None) -> QuestionStats:
+        """Questions in the last 24 hours, in total, and their recent average duration."""
+        async with self._transaction(write=False) as db:
+            return await _question_stats(db, now or _utcnow())
+
+    async def save_query(
+        self, chat_id: int, query: str, ttl: timedelta = timedelta(hours=24), now: datetime | None = None
+    ) -> str:
+        """Remember a query for "More results" buttons; return its short url-safe token."""
+        created = now or _utcnow()
+        async with self._transaction() as db:
+            for _ in range(5):
+                token = secrets.token_urlsafe(QUERY_TOKEN_BYTES)
+                try:
+                    await db.execute(
+                        "INSERT INTO saved_queries (id, chat_id, query, created_at, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (token, chat_id, query, _text(created), _text(created + ttl)),
+                    )
+                except sqlite3.IntegrityError:
+                    continue  # a token collision: vanishingly rare, just draw again
+                return token
+        raise StoreError(f"database {self.path}: could not draw an unused query token")
+
+    async def load_query(self, query_id: str, chat_id: int, now: datetime | None = None) -> str | None:
+        """The saved query, or None when unknown, expired, or saved by another chat."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT query FROM saved_queries WHERE id = ? AND chat_id = ? AND expires_at > ?",
+                (query_id, chat_id, _text(now or _utcnow())),
+            )
+        for row in rows:
+            return str(row[0])
+        return None
+
+    async def purge_expired(
+        self, now: datetime | None = None, *, push_log_retention: timedelta = timedelta(days=7)
+    ) -> int:
+        """Delete expired saved queries and push-log rows older than the retention; return rows deleted."""
+        at = now or _utcnow()
+        async with self._transaction() as db:
+            queries = await _rowcount(db, "DELETE FROM saved_queries WHERE expires_at <= ?", (_text(at),))
+            pushes = await _rowcount(
+                db, "DELETE FROM push_log WHERE at < ?", (_text(at - push_log_retention),)
+            )
+        return queries + pushes
+
+    # -- meta ------------------------------------------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        """A value from the key/value meta table."""
+        async with self._reading() as db:
+            return await _meta(db, key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the key/value meta table."""
+        async with self._transaction() as db:
+            await _set_meta(db, key, value)
+
+    # -- subscriptions --------------------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        chat_id: int,
+        kind: SubscriptionKind | str,
+        value: str,
+        label: str,
+        *,
+        limit: int = 50,
+        now: datetime | None = None,
+    ) -> SubscribeOutcome:
+        """Add a subscription unless the chat already has it or has reached `limit`."""
+        kind = SubscriptionKind(kind)
+        at = now or _utcnow()
+        async with self._transaction() as db:
+            await _ensure_chat(db, chat_id, at)
+            exists = await _scalar_int(
+                db,
+                "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = ? AND kind = ? AND value = ?)",
+                (chat_id, kind.value, value),
+            )
+            if exists:
+                return SubscribeOutcome.ALREADY
+            count = await _scalar_int(db, "SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?", (chat_id,))
+            if count >= limit:
+                return SubscribeOutcome.LIMIT_REACHED
+            await db.execute(
+                "INSERT INTO subscriptions (chat_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)",
+                (chat_id, kind.value, value, label, _text(at)),
+            )
+        return SubscribeOutcome.ADDED
+
+    async def unsubscribe(self, chat_id: int, kind: SubscriptionKind | str, value: str) -> bool:
+        """Remove one subscription by what it follows; False if the chat did not have it."""
+        kind = SubscriptionKind(kind)
+        async with self._transaction() as db:
+            removed = await _rowcount(
+                db,
+                "DELETE FROM subscriptions WHERE chat_id = ? AND kind = ? AND value = ?",
+                (chat_id, kind.value, value),
+            )
+        return removed > 0
+
+    async def unsubscribe_by_id(self, chat_id: int, sub_id: int) -> bool:
+        """Remove a subscription by id, only if it belongs to this chat."""
+        async with self._transaction() as db:
+            removed = await _rowcount(
+                db, "DELETE FROM subscriptions WHERE id = ? AND chat_id = ?", (sub_id, chat_id)
+            )
+        return removed > 0
+
+    async def unsubscribe_all(self, chat_id: int) -> int:
+        """Remove every subscription of a chat; return how many there were."""
+        async with self._transaction() as db:
+            return await _rowcount(db, "DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+
+    async def subscriptions(self, chat_id: int) -> list[Subscription]:
+        """A chat's subscriptions, oldest first."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,)
+            )
+        return [_subscription(row) for row in rows]
+
+    async def all_subscriptions(self, active_chats_only: bool = True) -> list[Subscription]:
+        """Every subscription (by default only of chats the bot can still reach), oldest first."""
+        async with self._reading() as db:
+            return await _all_subscriptions(db, active_chats_only)
+
+    async def subscription_counts_by_topic(self, active_chats_only: bool = True) -> dict[str, int]:
+        """Topic slug → number of chats subscribed to it."""
+        sql = (
+            "SELECT s.value, COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
+            "WHERE s.kind = 'topic' AND (c.active = 1 OR ? = 0) GROUP BY s.value ORDER BY s.value"
+        )
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(sql, (int(active_chats_only),))
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    # -- related-story pushes -------------------------------------------------------------------------------
+
+    async def record_push(
+        self, chat_id: int, topic: str, article_ids: Sequence[str], now: datetime | None = None
+    ) -> None:
+        """Remember that these articles were pushed to the chat for `topic` (one push event)."""
+        if not article_ids:
+            return
+        at = now or _utcnow()
+        async with self._transaction() as db:
+            await _ensure_chat(db, chat_id, at)
+            await db.executemany(
+                "INSERT INTO push_log (chat_id, topic, article_id, at) VALUES (?, ?, ?, ?)",
+                [(chat_id, topic, article_id, _text(at)) for article_id in dict.fromkeys(article_ids)],
+            )
+
+    async def push_allowed(
+        self,
+        chat_id: int,
+        topic: str,
+        *,
+        cooldown: timedelta,
+        max_per_hour: int,
+        now: datetime | None = None,
+    ) -> bool:
+        """False if `topic` was pushed here within `cooldown` or the chat had max_per_hour pushes in 1 h."""
+        at = now or _utcnow()
+        async with self._transaction(write=False) as db:
+            recent_topic = await _scalar_int(
+                db,
+                "SELECT EXISTS (SELECT 1 FROM push_log WHERE chat_id = ? AND topic = ? AND at > ?)",
+                (chat_id, topic, _text(at - cooldown)),
+            )
+            # One push writes a row per article, all with the same topic and time: count those pairs.
+            pushes = await _scalar_int(
+                db,
+                "SELECT COUNT(*) FROM (SELECT DISTINCT topic, at FROM push_log WHERE chat_id = ? AND at > ?)",
+                (chat_id, _text(at - timedelta(hours=1))),
+            )
+        return not recent_topic and pushes < max_per_hour
+
+    async def recently_pushed_articles(
+        self, chat_id: int, within: timedelta, now: datetime | None = None
+    ) -> set[str]:
+        """Article ids pushed to the chat within the given window."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT DISTINCT article_id FROM push_log WHERE chat_id = ? AND at > ?",
+                (chat_id, _text((now or _utcnow()) - within)),
+            )
+        return {str(row[0]) for row in rows}
+
+    # -- ingest and the outbox -------------------------------------------------------------------------------
+
+    async def ingest_articles(
+        self, article_ids: Sequence[str], match: Matcher, now: datetime | None = None
+    ) -> IngestResult:
+        """Record the corpus's ids as seen and queue alerts for the never-seen ones, all in one transaction.
+
+        The very first load only records (a fresh bot must not alert on its whole archive). `match` is
+        called synchronously, inside the transaction, with the new ids and the active chats' subscriptions.
+        """
+        at = _text(now or _utcnow())
+        # str() guards the NOT IN below: an int id would never equal its stored text and re-alert forever.
+        unique = list(dict.fromkeys(str(article_id) for article_id in article_ids))
+        async with self._transaction() as db:
+            seen_any = await _scalar_int(db, "SELECT EXISTS (SELECT 1 FROM seen_articles)")
+            first_load = not seen_any and await _meta(db, INITIAL_LOAD_KEY) is None
+            # json_each turns one bound parameter into a table, so any number of ids needs no SQL building.
+            rows = await db.execute_fetchall(
+                "SELECT value FROM json_each(?) "
+                "WHERE value NOT IN (SELECT article_id FROM seen_articles) ORDER BY key",
+                (json.dumps(unique),),
+            )
+            new_ids = [str(row[0]) for row in rows]
+            await db.execute(
+                "INSERT OR IGNORE INTO seen_articles (article_id, first_seen) "
+                "SELECT value, ? FROM json_each(?)",
+                (at, json.dumps(new_ids)),
+            )
+            if first_load:
+                await _set_meta(db, INITIAL_LOAD_KEY, at)
+                return IngestResult(new_ids=new_ids, alerts_created=0, first_load=True)
+            created = 0
+            if new_ids:
+                subscriptions = await _all_subscriptions(db, active_only=True)
+                reasons = _group_reasons(match(list(new_ids), subscriptions), set(new_ids))
+                async with db.executemany(
+                    "INSERT OR IGNORE INTO outbox "
+                    "(chat_id, article_id, reason, status, attempts, next_attempt_at, created_at) "
+                    "SELECT ?, ?, ?, 'pending', 0, ?, ? "
+                    "WHERE EXISTS (SELECT 1 FROM chats WHERE id = ? AND active = 1)",
+                    [
+                        (chat_id, article_id, ", ".join(why), at, at, chat_id)
+                        for (chat_id, article_id), why in reasons.items()
+                    ],
+                ) as cursor:
+                    created = max(cursor.rowcount, 0)  # executemany sums the rows each run inserted
+        return IngestResult(new_ids=new_ids, alerts_created=created, first_load=False)
+
+    async def due_alerts(self, now: datetime | None = None, limit: int = 100) -> list[OutboxItem]:
+        """Pending alerts whose time has come, for chats still reachable, oldest first."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT o.* FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
+                "ORDER BY o.created_at, o.id LIMIT ?",
+                (_text(now or _utcnow()), limit),
+            )
+        return [_outbox_item(row) for row in rows]
+
+    async def due_alerts_by_chat(
+        self, now: datetime | None = None, limit: int = 100
+    ) -> dict[int, list[OutboxItem]]:
+        """due_alerts grouped per chat (for digests); chats in order of their oldest alert."""
+        grouped: dict[int, list[OutboxItem]] = {}
+        for item in await self.due_alerts(now, limit):
+            grouped.setdefault(item.chat_id, []).append(item)
+        return grouped
+
+    async def get_alert(self, alert_id: int) -> OutboxItem | None:
+        """One outbox row by id."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall("SELECT * FROM outbox WHERE id = ?", (alert_id,))
+        for row in rows:
+            return _outbox_item(row)
+        return None
+
+    async def chat_alerts(self, chat_id: int) -> list[OutboxItem]:
+        """Every outbox row of a chat, oldest first."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM outbox WHERE chat_id = ? ORDER BY created_at, id", (chat_id,)
+            )
+        return [_outbox_item(row) for row in rows]
+
+    async def mark_sent(self, ids: Sequence[int], message_id: int | None, now: datetime | None = None) -> int:
+        """Mark alerts delivered (one message may carry several) and stamp their chats' last alert time."""
+        at = _text(now or _utcnow())
+        payload = json.dumps([int(i) for i in ids])
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE chats SET last_alert_at = ? WHERE id IN "
+                "(SELECT chat_id FROM outbox "
+                "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent')",
+                (at, payload),
+            )
+            return await _rowcount(
+                db,
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
+                "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent'",
+                (at, message_id, payload),
+            )
+
+    async def mark_retry(self, alert_id: int, error: str, next_attempt_at: datetime) -> bool:
+        """Count a failed attempt and schedule the next one; only pending alerts are touched."""
+        async with self._transaction() as db:
+            changed = await _rowcount(
+                db,
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (error[:MAX_ERROR_CHARS], _text(next_attempt_at), alert_id),
+            )
+        return changed > 0
+
+    async def mark_failed(self, alert_id: int, error: str) -> bool:
+        """Give up on an alert for good, keeping the error for the admin."""
+        async with self._transaction() as db:
+            changed = await _rowcount(
+                db,
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
+                "WHERE id = ? AND status IN ('pending', 'parked')",
+                (error[:MAX_ERROR_CHARS], alert_id),
+            )
+        return changed > 0
+
+    async def park_chat_alerts(self, chat_id: int) -> int:
+        """Set a chat's pending alerts aside (it blocked or removed the bot); return how many."""
+        async with self._transaction() as db:
+            return await _set_status(db, chat_id, AlertStatus.PENDING, AlertStatus.PARKED)
+
+    async def unpark_chat(self, chat_id: int) -> int:
+        """Reactivate a chat and put its parked alerts back in the queue; return how many."""
+        async with self._transaction() as db:
+            await db.execute("UPDATE chats SET active = 1, inactive_reason = NULL WHERE id = ?", (chat_id,))
+            return await _set_status(db, chat_id, AlertStatus.PARKED, AlertStatus.PENDING)
+
+    async def alert_counts(self) -> dict[str, int]:
+        """Outbox rows per status (every status present, zero included)."""
+        async with self._reading() as db:
+            return await _alert_counts(db)
+
+    async def last_delivery_at(self) -> datetime | None:
+        """When the most recent alert was delivered, if ever."""
+        async with self._reading() as db:
+            return await _scalar_time(db, "SELECT MAX(sent_at) FROM outbox")
+
+    async def chat_last_alert_at(self, chat_id: int) -> datetime | None:
+        """When the chat last received an alert, if ever."""
+        async with self._reading() as db:
+            return await _scalar_time(db, "SELECT last_alert_at FROM chats WHERE id = ?", (chat_id,))
+
+    async def next_due_at(self) -> datetime | None:
+        """The earliest next attempt of a pending alert of a reachable chat (a worker sleeps till then)."""
+        async with self._reading() as db:
+            return await _scalar_time(
+                db,
+                "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND c.active = 1",
+            )
+
+    # -- maintenance -----------------------------------------------------------------------------------------
+
+    async def database_size_bytes(self) -> int:
+        """Size of the database file plus its write-ahead log."""
+        return await asyncio.to_thread(_file_sizes, self.path)
+
+    async def integrity_check(self) -> str:
+        """SQLite's integrity check: "ok", or the problems it found, one per line."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall("PRAGMA integrity_check")
+        return "\n".join(str(row[0]) for row in rows)
+
+    async def stats(self, now: datetime | None = None) -> Stats:
+        """The admin overview: chats, subscriptions, questions, alerts, database size."""
+        async with self._transaction(write=False) as db:
+            chats_total = await _scalar_int(db, "SELECT COUNT(*) FROM chats")
+            chats_active = await _scalar_int(db, "SELECT COUNT(*) FROM chats WHERE active = 1")
+            subscriptions = await _scalar_int(db, "SELECT COUNT(*) FROM subscriptions")
+            questions = await _question_stats(db, now or _utcnow())
+            alerts = await _alert_counts(db)
+            last_delivery = await _scalar_time(db, "SELECT MAX(sent_at) FROM outbox")
+        return Stats(
+            chats_total=chats_total,
+            chats_active=chats_active,
+            subscriptions=subscriptions,
+            questions=questions,
+            alerts=alerts,
+            last_delivery_at=last_delivery,
+            database_bytes=await self.database_size_bytes(),
+        )
+
+
+# -- statement helpers: they expect the caller to hold the store's mutex -------------------------------------
+
+
+async def _close_quietly(db: aiosqlite.Connection | None) -> None:
+    if db is not None:
+        with contextlib.suppress(Exception):
+            await db.close()
+
+
+async def _rowcount(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    async with db.execute(sql, params) as cursor:
+        return max(cursor.rowcount, 0)
+
+
+async def _scalar(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+    async with db.execute(sql, params) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+async def _scalar_int(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    value = await _scalar(db, sql, params)
+    return int(value or 0)
+
+
+async def _scalar_time(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> datetime | None:
+    value = await _scalar(db, sql, params)
+    return None if value is None else _time(str(value))
+
+
+async def _fetch_chat(db: aiosqlite.Connection, chat_id: int) -> ChatRecord | None:
+    rows = await db.execute_fetchall("SELECT * FROM chats WHERE id = ?", (chat_id,))
+    for row in rows:
+        return _chat(row)
+    return None
+
+
+async def _ensure_chat(db: aiosqlite.Connection, chat_id: int, now: datetime | None) -> None:
+    # Rows that reference a chat need the chat to exist; touch_chat fills in the real type later.
+    at = _text(now or _utcnow())
+    await db.execute(
+        "INSERT OR IGNORE INTO chats (id, type, title, first_seen, last_seen, active) "
+        "VALUES (?, 'unknown', NULL, ?, ?, 1)",
+        (chat_id, at, at),
+    )
+
+
+async def _set_status(db: aiosqlite.Connection, chat_id: int, old: AlertStatus, new: AlertStatus) -> int:
+    return await _rowcount(
+        db, "UPDATE outbox SET status = ? WHERE chat_id = ? AND status = ?", (new.value, chat_id, old.value)
+    )
+
+
+async def _meta(db: aiosqlite.Connection, key: str) -> str | None:
+    value = await _scalar(db, "SELECT value FROM meta WHERE key = ?", (key,))
+    return None if value is None else str(value)
+
+
+async def _set_meta(db: aiosqlite.Connection, key: str, value: str) -> None:
+    await db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+async def _all_subscriptions(db: aiosqlite.Connection, active_only: bool) -> list[Subscription]:
+    rows = await db.execute_fetchall(
+        "SELECT s.* FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
+        "WHERE c.active = 1 OR ? = 0 ORDER BY s.id",
+        (int(active_only),),
+    )
+    return [_subscription(row) for row in rows]
+
+
+async def _question_stats(db: aiosqlite.Connection, now: datetime) -> QuestionStats:
+    async with db.execute(
+        "SELECT COUNT(*), AVG(duration_ms) FROM question_log WHERE at > ?",
+        (_text(now - timedelta(hours=24)),),
+    ) as cursor:
+        row = await cursor.fetchone()
+    total = await _scalar_int(db, "SELECT COUNT(*) FROM question_log")
+    recent, average = (0, None) if row is None else (int(row[0]), row[1])
+    return QuestionStats(
+        last_24h=recent, total=total, avg_duration_ms=None if average is None else float(average)
+    )
+
+
+async def _alert_counts(db: aiosqlite.Connection) -> dict[str, int]:
+    counts: dict[str, int] = {status: 0 for status in AlertStatus}
+    rows = await db.execute_fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+    for row in rows:
+        counts[AlertStatus(row[0])] = int(row[1])
+    return counts
+
+
+def _group_reasons(
+    triples: Iterable[tuple[int, str, str]], new_ids: set[str]
+) -> dict[tuple[int, str], list[str]]:
+    # Several subscriptions of one chat can match one article: that is one alert listing every reason.
+    # Ids the ingest did not find new are dropped so a careless matcher cannot re-alert old articles.
+    grouped: dict[tuple[int, str], list[str]] = {}
+    for chat_id, article_id, reason in triples:
+        if article_id not in new_ids:
+            continue
+        reasons = grouped.setdefault((int(chat_id), article_id), [])
+        if reason not in reasons:
+            reasons.append(reason)
+    return grouped
+
+
+def _file_sizes(path: Path) -> int:
+    total = 0
+    for candidate in (path, path.with_name(path.name + "-wal")):
+        with contextlib.suppress(FileNotFoundError):
+            total += candidate.stat().st_size
+    return total
