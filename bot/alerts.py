@@ -1,0 +1,435 @@
+"""Alert delivery: due outbox rows become paced Telegram messages (one per alert, or a digest per chat).
+
+Crash window: a row is marked sent, in its own transaction, only after Telegram accepted the message, so
+a crash between the two (or an answer lost to a timeout or reset after delivery) repeats that one message.
+Paced by a global rate, a per-chat interval, a per-group cap and the bot-wide 429 pause. Uses asyncio and
+PTB; every SQL statement stays in store.py and every piece of HTML in render.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import math
+import time
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from telegram import Bot, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
+
+from bot import render
+from bot.core.models import Article
+from bot.logs import REDACTED
+from bot.sending import send_html
+from bot.store import AlertStatus, OutboxItem, Store
+
+try:
+    from bot.core.library import article_token
+except ImportError:  # the library module may be unavailable in a partial checkout; the token must match it
+
+    def article_token(article_id: str) -> str:
+        """A short, stable, URL-safe stand-in for an article id (12 chars), for 64-byte button data."""
+        digest = hashlib.blake2b(article_id.encode("utf-8"), digest_size=9).digest()
+        return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
+DUE_BATCH = 500  # rows read per pass; a fuller outbox just takes another pass
+DIGEST_MAX = 20  # articles in one digest; more due for one chat become several digests
+BUSY_POLL = 0.05  # seconds between looks at answers_busy()
+IDLE_MAX = 60.0  # longest sleep of run() with nothing due (a missed wake() costs at most this)
+IDLE_MIN = 0.05  # shortest, so a row that stays due for a reason we did not foresee cannot spin the loop
+ERROR_PAUSE = 5.0  # after a pass failed unexpectedly (e.g. the database was busy)
+
+Sleep = Callable[[float], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One message to send: a single alert, or several of one chat as a digest."""
+
+    chat_id: int
+    items: tuple[OutboxItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """A job rendered: the alerts it carries, its HTML and buttons, and what did not fit."""
+
+    items: tuple[OutboxItem, ...]
+    html: str
+    keyboard: render.Keyboard | None
+    rest: _Job | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one attempt means for the rest of the pass."""
+
+    sent: int = 0
+    requeue: tuple[_Job, ...] = ()  # back to the front of their chat's queue
+    drop_chat: bool = False  # the chat is unreachable: skip what else it had queued
+    moved_to: int | None = None  # the chat migrated: what else it had queued follows it
+
+
+class AlertWorker:
+    """Delivers the outbox: run() in the background, wake() after an ingest, deliver_due() for one pass."""
+
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        article: Callable[[str], Article | None],
+        *,
+        rate_per_second: float = 25.0,
+        chat_interval: float = 1.0,
+        group_per_minute: int = 20,
+        group_window: float = 60.0,
+        max_attempts: int = 5,
+        backoff_base: float = 2.0,
+        backoff_max: float = 300.0,
+        digest_threshold: int = 3,
+        answers_busy: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if rate_per_second <= 0:
+            raise ValueError("rate_per_second must be positive")
+        if chat_interval < 0 or group_window < 0 or backoff_base < 0 or backoff_max < 0:
+            raise ValueError("intervals and backoff times cannot be negative")
+        if group_per_minute < 1 or max_attempts < 1 or digest_threshold < 0:
+            raise ValueError("group_per_minute and max_attempts must be at least 1, digest_threshold 0")
+        self._store = store
+        self._bot = bot
+        self._article = article
+        self._send_gap = 1.0 / rate_per_second
+        self._chat_interval = chat_interval
+        self._group_cap = group_per_minute
+        self._group_window = group_window
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._digest_threshold = digest_threshold
+        self._answers_busy = answers_busy
+        self._clock = clock
+        self._sleep = sleep
+        # Pacing state, in clock() seconds. The global gap is a token bucket holding one token: sends are
+        # spread evenly, so no one-second window ever holds more than rate + 1 of them.
+        self._next_send = -math.inf
+        self._paused_until = -math.inf  # a 429 holds every alert send until then
+        self._chat_last: dict[int, float] = {}
+        self._group_sends: dict[int, deque[float]] = {}
+        # Alerts Telegram accepted whose mark_sent failed: never send them again, keep trying to mark them.
+        self._unmarked: dict[tuple[int, ...], int] = {}
+        self._wake = asyncio.Event()
+        self._stop: asyncio.Event | None = None
+        self._one_pass = asyncio.Lock()  # two overlapping passes could both send the same due row
+
+    # -- running ---------------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New rows were ingested: start a pass now instead of at the next due time."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set: what the database holds first, then as rows fall due or on wake().
+
+        Stop with the event rather than by cancelling the task: the event lets a send in flight be recorded.
+        """
+        self._stop = stop
+        log.info("alert worker started")
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # before the pass, so an ingest during it is not missed
+                try:
+                    sent = await self.deliver_due()
+                    delay = await self._idle_seconds()
+                except Exception:
+                    log.exception("an alert delivery pass failed; trying again in %.0f s", ERROR_PAUSE)
+                    sent, delay = 0, ERROR_PAUSE
+                if sent:
+                    log.info("delivered %d alert message(s)", sent)
+                await self._pause(delay, wakeable=True)
+        finally:
+            self._stop = None
+            log.info("alert worker stopped")
+
+    async def deliver_due(self) -> int:
+        """One pass over the alerts due now, paced; returns how many messages Telegram accepted."""
+        async with self._one_pass:
+            return await self._pass()
+
+    async def _pass(self) -> int:
+        await self._mark_unmarked()
+        held = {alert_id for ids in self._unmarked for alert_id in ids}
+        self._forget_old_sends()
+        queues: dict[int, deque[_Job]] = {}
+        for chat_id, items in (await self._store.due_alerts_by_chat(limit=DUE_BATCH)).items():
+            fresh = [item for item in items if item.id not in held]
+            if fresh:
+                queues[chat_id] = deque(self._plan(chat_id, fresh))
+        groups = {chat_id: await self._is_group(chat_id) for chat_id in queues}
+        sent = 0
+        while queues and not self._stopping():
+            chat_id = min(queues, key=lambda chat: self._chat_ready_at(chat, groups[chat]))
+            if not await self._wait_turn(chat_id, groups[chat_id]):
+                break
+            later = queues.pop(chat_id)
+            outcome = await self._deliver(later.popleft(), groups[chat_id])
+            sent += outcome.sent
+            if outcome.drop_chat:
+                later.clear()
+            target = chat_id
+            if outcome.moved_to is not None:
+                target = outcome.moved_to
+                moved = [await self._follow(job, target) for job in later]
+                later = deque(job for job in moved if job is not None)
+                self._chat_last[target] = self._chat_last.pop(chat_id, -math.inf)
+                groups[target] = await self._is_group(target)
+            later.extendleft(reversed(outcome.requeue))
+            if later:
+                queues[target] = deque([*queues.get(target, ()), *later])
+        return sent
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def _idle_seconds(self) -> float:
+        """How long run() may sleep: until the earliest pending row falls due, within bounds."""
+        due = await self._store.next_due_at()
+        if due is None:
+            return IDLE_MAX
+        return min(IDLE_MAX, max(IDLE_MIN, (due - datetime.now(UTC)).total_seconds()))
+
+    async def _pause(self, seconds: float, *, wakeable: bool = False) -> None:
+        """Sleep, cut short by the stop event (and, if wakeable, by wake())."""
+        interrupts = [event for event in (self._stop, self._wake if wakeable else None) if event is not None]
+        if not interrupts:
+            await self._sleep(seconds)
+            return
+        if any(event.is_set() for event in interrupts):
+            return
+        waiters = [asyncio.ensure_future(self._sleep(seconds))]
+        waiters += [asyncio.ensure_future(event.wait()) for event in interrupts]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    # -- pacing ----------------------------------------------------------------------------------------------
+
+    async def _is_group(self, chat_id: int) -> bool:
+        if chat_id < 0:
+            return True
+        chat = await self._store.get_chat(chat_id)
+        return chat is not None and chat.type in GROUP_TYPES
+
+    def _chat_ready_at(self, chat_id: int, group: bool) -> float:
+        """The earliest clock() at which this chat may get its next message."""
+        ready = self._chat_last.get(chat_id, -math.inf) + self._chat_interval
+        sends = self._group_sends.get(chat_id)
+        if group and sends is not None and len(sends) >= self._group_cap:
+            ready = max(ready, sends[len(sends) - self._group_cap] + self._group_window)
+        return ready
+
+    async def _wait_turn(self, chat_id: int, group: bool) -> bool:
+        """Wait until every limit allows a send to this chat and no answer is being sent; False if stopped."""
+        while not self._stopping():
+            now = self._clock()
+            ready = max(self._paused_until, self._next_send, self._chat_ready_at(chat_id, group))
+            if ready > now:
+                await self._pause(ready - now)
+            elif self._answers_busy():
+                await self._pause(BUSY_POLL)
+            else:
+                return True
+        return False
+
+    def _claim(self, chat_id: int, group: bool) -> None:
+        """Book the send about to happen against every limit."""
+        now = self._clock()
+        self._next_send = max(now, self._next_send) + self._send_gap
+        self._chat_last[chat_id] = now
+        if group:
+            self._group_sends.setdefault(chat_id, deque()).append(now)
+
+    def _forget_old_sends(self) -> None:
+        """Drop pacing history that can no longer hold anything back, so the maps do not grow forever."""
+        now = self._clock()
+        self._chat_last = {c: t for c, t in self._chat_last.items() if t + self._chat_interval > now}
+        for chat_id in list(self._group_sends):
+            sends = self._group_sends[chat_id]
+            while sends and sends[0] + self._group_window <= now:
+                sends.popleft()
+            if not sends:
+                del self._group_sends[chat_id]
+
+    # -- one message -----------------------------------------------------------------------------------------
+
+    def _plan(self, chat_id: int, items: Sequence[OutboxItem]) -> list[_Job]:
+        """A chat's due alerts as messages: one each, or digests when more than the threshold are due."""
+        if len(items) <= self._digest_threshold:
+            return [_Job(chat_id, (item,)) for item in items]
+        return [_Job(chat_id, tuple(items[i : i + DIGEST_MAX])) for i in range(0, len(items), DIGEST_MAX)]
+
+    async def _deliver(self, job: _Job, group: bool) -> _Outcome:
+        """Render and send one job, then record what Telegram said; never raises for Telegram's answers."""
+        try:
+            message = await self._compose(job)
+        except Exception as error:
+            log.exception("could not prepare alerts for chat %d", job.chat_id)
+            await self._retry_later(job.items, error)
+            return _Outcome()
+        if message is None:
+            return _Outcome()
+        rest = (message.rest,) if message.rest is not None else ()
+        self._claim(job.chat_id, group)
+        try:
+            replies = await self._send(job.chat_id, message)
+        except RetryAfter as error:
+            seconds = _retry_seconds(error)
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            log.warning("Telegram flood control: pausing every alert for %.1f s", seconds)
+            return _Outcome(requeue=(job,))
+        except ChatMigrated as error:
+            new_id = int(error.new_chat_id)
+            log.info("chat %d became supergroup %d; its alerts follow it", job.chat_id, new_id)
+            await self._store.migrate_chat(job.chat_id, new_id)
+            moved = await self._follow(job, new_id)
+            return _Outcome(requeue=(moved,) if moved is not None else (), moved_to=new_id)
+        except Forbidden as error:
+            log.info("chat %d is unreachable (%s); parking its alerts", job.chat_id, error.message)
+            await self._store.deactivate_chat(job.chat_id, self._clean(error.message))
+            return _Outcome(drop_chat=True)
+        except BadRequest as error:  # before NetworkError, which PTB makes its base class
+            log.warning("Telegram refused alerts for chat %d: %s", job.chat_id, error.message)
+            for item in message.items:
+                await self._store.mark_failed(item.id, self._describe(error))
+            return _Outcome(requeue=rest)
+        except NetworkError as error:  # also TimedOut and 5xx answers
+            log.warning("sending alerts to chat %d failed: %s", job.chat_id, self._describe(error)[:300])
+            await self._retry_later(message.items, error)
+            return _Outcome(requeue=rest)
+        except Exception as error:
+            log.exception("unexpected error sending alerts to chat %d", job.chat_id)
+            await self._retry_later(message.items, error)
+            return _Outcome(requeue=rest)
+        await self._record_sent(message.items, replies[0].message_id)
+        return _Outcome(sent=1, requeue=rest)
+
+    async def _send(self, chat_id: int, message: _Message) -> list[Message]:
+        try:
+            return await send_html(self._bot, chat_id, message.html, keyboard=message.keyboard)
+        finally:
+            # The chat's interval also runs from the answer, so a request slow to reach Telegram cannot
+            # land closer than that to the next one.
+            self._chat_last[chat_id] = self._clock()
+
+    async def _compose(self, job: _Job) -> _Message | None:
+        """The job's message; alerts whose article left the library are failed here, None if none remain."""
+        found: list[tuple[OutboxItem, Article]] = []
+        for item in job.items:
+            article = self._article(item.article_id)
+            if article is None:
+                log.warning("alert %d: article %r is no longer in the library", item.id, item.article_id)
+                await self._store.mark_failed(
+                    item.id, f"article {item.article_id!r} is no longer in the library"
+                )
+            else:
+                found.append((item, article))
+        if not found:
+            return None
+        subscriptions = await self._store.subscriptions(job.chat_id)
+        labels = {subscription.label: subscription.id for subscription in subscriptions}
+        entries = [(article, _reasons(item.reason, labels)) for item, article in found]
+        count = len(entries)
+        html = render.digest(entries) if count > 1 else ""
+        while count > 1 and render.visible_length(html) > render.MESSAGE_LIMIT:
+            count -= 1
+            html = render.digest(entries[:count])
+        rest = _Job(job.chat_id, tuple(item for item, _ in found[count:])) if count < len(found) else None
+        carried = tuple(item for item, _ in found[:count])
+        if count > 1:
+            return _Message(carried, html, None, rest)
+        article, reasons = entries[0]
+        buttons = [render.Button("Related", callback_data=f"rel:{article_token(article.id)}")]
+        if reasons and reasons[0] in labels:
+            buttons.append(render.Button("Unsubscribe", callback_data=f"unsub:{labels[reasons[0]]}"))
+        return _Message(carried, render.alert(article, None, reasons), (tuple(buttons),), rest)
+
+    async def _follow(self, job: _Job, new_id: int) -> _Job | None:
+        """The job's alerts as they stand after a migration (moved, or merged away into a duplicate)."""
+        moved = []
+        for item in job.items:
+            current = await self._store.get_alert(item.id)
+            if current is not None and current.chat_id == new_id and current.status is AlertStatus.PENDING:
+                moved.append(current)
+        return _Job(new_id, tuple(moved)) if moved else None
+
+    async def _record_sent(self, items: Sequence[OutboxItem], message_id: int) -> None:
+        ids = tuple(item.id for item in items)
+        try:
+            await self._store.mark_sent(ids, message_id)
+        except Exception:
+            # Sending again would duplicate the message; hold the ids back and retry the bookkeeping.
+            self._unmarked[ids] = message_id
+            log.exception(
+                "alerts %s were delivered as message %d but could not be marked sent", ids, message_id
+            )
+
+    async def _mark_unmarked(self) -> None:
+        for ids, message_id in list(self._unmarked.items()):
+            await self._store.mark_sent(ids, message_id)
+            del self._unmarked[ids]
+
+    async def _retry_later(self, items: Sequence[OutboxItem], error: BaseException) -> None:
+        """Count a failed attempt: back off exponentially, or give up after max_attempts."""
+        text = self._describe(error)
+        for item in items:
+            attempt = item.attempts + 1
+            if attempt >= self._max_attempts:
+                log.warning("alert %d failed for good after %d attempts: %s", item.id, attempt, text)
+                await self._store.mark_failed(item.id, text)
+                continue
+            delay = min(self._backoff_max, self._backoff_base * 2**item.attempts)
+            await self._store.mark_retry(item.id, text, datetime.now(UTC) + timedelta(seconds=delay))
+
+    def _describe(self, error: BaseException) -> str:
+        # One line: PTB quotes whole HTML error pages (a 502 from a proxy) in its messages.
+        return self._clean(" ".join(f"{type(error).__name__}: {error}".split()))
+
+    def _clean(self, text: str) -> str:
+        # Errors are stored for the admin to read; a transport error could quote a URL holding the token.
+        return text.replace(self._bot.token, REDACTED) if self._bot.token else text
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    """retry_after in seconds, whether this PTB hands out an int or a timedelta (PTB_TIMEDELTA)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _reasons(reason: str, labels: Collection[str]) -> list[str]:
+    """An outbox reason (labels joined with ", ") split back into labels; known labels may hold ", "."""
+    parts = reason.split(", ")
+    found: list[str] = []
+    start = 0
+    while start < len(parts):
+        end = next(
+            (e for e in range(len(parts), start + 1, -1) if ", ".join(parts[start:e]) in labels), start + 1
+        )
+        found.append(", ".join(parts[start:end]))
+        start = end
+    return [label for label in found if label.strip()]
