@@ -1,0 +1,53 @@
+"""The bot's command table: one place that /help, the Telegram command menu and the README all follow.
+
+Pure data; must not import telegram. tests/test_docs.py checks the README against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One slash command: its name, argument synopsis, what it does and an example."""
+
+    name: str
+    args: str
+    description: str
+    example: str
+    admin: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "", "Welcome, what the archive holds and example questions", "/start"),
+    Command("help", "", "Every command with an example", "/help"),
+    Command("search", "QUERY", "Search the archive (works in groups too)", "/search Sora daily losses"),
+    Command("ask", "QUESTION", "Same as /search", "/ask why is OpenAI closing Sora?"),
+    Command("latest", "[TOPIC]", "The newest articles, optionally of one topic", "/latest openai"),
+    Command("topics", "", "Tracked topics with their article counts", "/topics"),
+    Command(
+        "subscribe", "TOPIC|WORDS", "Alerts for new articles on a topic or keywords", "/subscribe openai"
+    ),
+    Command(
+        "unsubscribe",
+        "TOPIC|WORDS|all",
+        "Stop alerts for a topic, keywords or everything",
+        "/unsubscribe all",
+    ),
+    Command("subscriptions", "", "This chat's subscriptions, with remove buttons", "/subscriptions"),
+    Command("related", "on|off", "Turn related-story pushes on or off in this chat", "/related off"),
+    Command("status", "", "Archive size, last corpus load, whether alerts are flowing", "/status"),
+    Command("reload", "", "Re-read the corpus and rebuild the index", "/reload", admin=True),
+    Command("stats", "", "Usage, storage and uptime figures", "/stats", admin=True),
+)
+
+
+def user_commands() -> tuple[Command, ...]:
+    """Commands everyone may use."""
+    return tuple(command for command in COMMANDS if not command.admin)
+
+
+def admin_commands() -> tuple[Command, ...]:
+    """Commands only NEWSBOT_ADMIN_IDS may use."""
+    return tuple(command for command in COMMANDS if command.admin)

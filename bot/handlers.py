@@ -1,0 +1,394 @@
+"""Handlers for what every user gets: questions, /start, /help, /search, /latest, /topics, /status,
+the answer buttons (More results, Related, example questions) and inline mode.
+
+Thin translators: parse the update, ask the library or the store, render, reply. No HTML here (render.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+from telegram import (
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.commands import COMMANDS
+from bot.core.library import Library, article_token
+from bot.core.models import Hit
+from bot.core.related import related_to_article
+from bot.runtime import Runtime
+from bot.sending import NO_PREVIEW, send_html
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 3
+INLINE_RESULTS = 10
+INLINE_CACHE_SECONDS = 30
+MAX_OFFSET = 300  # "More results" pages beyond this are not worth a round trip
+MAX_QUESTION_CHARS = 500  # longer texts are trimmed before searching: nobody's question is an essay
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def thread_of(message: Message) -> int | None:
+    """The forum topic a message belongs to, so replies land in the same thread."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+def example_questions(library: Library) -> list[str]:
+    """Two or three questions the archive can answer, from its best-covered topics."""
+    covered = sorted(
+        ((count, topic) for topic, count in library.topic_counts() if count),
+        key=lambda pair: (-pair[0], pair[1].slug),
+    )
+    questions = [f"What is the latest on {topic.name}?" for _, topic in covered[:3]]
+    if not questions and library.articles:
+        questions = [library.latest(limit=1)[0].title]
+    return questions
+
+
+class RelatedPusherLike(Protocol):
+    """What the text handler needs of bot.pushes.RelatedPusher (which imports this module)."""
+
+    async def maybe_push(
+        self, message: Message, context: Context, *, shown: Collection[str] = ()
+    ) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSent:
+    """What an answer showed, so a follow-up (e.g. a related-story push) can avoid repeating it."""
+
+    article_ids: tuple[str, ...]
+    message: Message | None
+
+
+class UserHandlers:
+    """Callbacks for everything a non-admin user can do."""
+
+    def __init__(self, runtime: Runtime, pusher: RelatedPusherLike | None = None) -> None:
+        self.runtime = runtime
+        self.pusher = pusher
+
+    # ----------------------------------------------------------------------------------- commands
+
+    async def start(self, update: Update, context: Context) -> None:
+        """/start: what the bot knows, with example questions as buttons."""
+        message = update.effective_message
+        if message is None:
+            return
+        await self._touch(update)
+        library = self.runtime.library
+        examples = example_questions(library)
+        keyboard = tuple(
+            (render.Button(question, callback_data=f"ex:{number}"),)
+            for number, question in enumerate(examples)
+        )
+        await send_html(
+            context.bot,
+            message.chat_id,
+            render.welcome(library.article_count, [topic.name for topic in library.topics]),
+            keyboard=keyboard,
+            thread_id=thread_of(message),
+        )
+
+    async def help(self, update: Update, context: Context) -> None:
+        """/help: every command with an example (admins also see theirs)."""
+        message = update.effective_message
+        if message is None:
+            return
+        user = update.effective_user
+        is_admin = self.runtime.is_admin(user.id if user else None)
+        await send_html(
+            context.bot,
+            message.chat_id,
+            render.help_text(COMMANDS, is_admin=is_admin),
+            thread_id=thread_of(message),
+        )
+
+    async def search(self, update: Update, context: Context) -> None:
+        """/search QUERY and /ask QUESTION."""
+        message = update.effective_message
+        if message is None:
+            return
+        question = " ".join(context.args or []).strip()
+        if not question:
+            await send_html(
+                context.bot,
+                message.chat_id,
+                "Usage: <code>/search QUERY</code>, e.g. <code>/search Sora daily losses</code>",
+                reply_to=message.message_id,
+                thread_id=thread_of(message),
+            )
+            return
+        await self.answer(message, question, context)
+
+    async def latest(self, update: Update, context: Context) -> None:
+        """/latest [TOPIC]: the newest articles, optionally of one topic."""
+        message = update.effective_message
+        if message is None:
+            return
+        library = self.runtime.library
+        wanted = " ".join(context.args or []).strip()
+        topic = library.matcher.find(wanted) if wanted else None
+        if wanted and topic is None:
+            html = f"I don't track a topic called {render.escape(wanted[:80])!s}. See /topics for the list."
+        else:
+            articles = library.latest(topic.slug if topic else None, limit=5)
+            header = f"Latest on {topic.name}" if topic else "Latest articles"
+            html = render.article_list(header, articles) if articles else "The archive has no articles yet."
+        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
+
+    async def topics(self, update: Update, context: Context) -> None:
+        """/topics: tracked topics and their article counts."""
+        message = update.effective_message
+        if message is None:
+            return
+        rows = self.runtime.library.topic_counts()
+        html = render.topic_list(rows) if rows else "No topics are tracked yet."
+        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
+
+    async def status(self, update: Update, context: Context) -> None:
+        """/status: archive size, last load, whether alerts are flowing."""
+        message = update.effective_message
+        if message is None:
+            return
+        library = self.runtime.library
+        counts = await self.runtime.store.alert_counts()
+        last_delivery = await self.runtime.store.last_delivery_at()
+        chat_alert = await self.runtime.store.chat_last_alert_at(message.chat_id)
+        rows = [
+            ("Articles", f"{library.article_count:,}"),
+            ("Topics", f"{len(library.topics):,}"),
+            ("Corpus loaded", library.loaded_at.strftime("%Y-%m-%d %H:%M UTC")),
+            ("Reload running", "yes" if self.runtime.reloading else "no"),
+            ("Alerts pending", f"{counts.get('pending', 0):,}"),
+            (
+                "Last alert sent (any chat)",
+                last_delivery.strftime("%Y-%m-%d %H:%M UTC") if last_delivery else "never",
+            ),
+            ("Last alert to this chat", chat_alert.strftime("%Y-%m-%d %H:%M UTC") if chat_alert else "never"),
+        ]
+        await send_html(
+            context.bot, message.chat_id, render.key_values("Status", rows), thread_id=thread_of(message)
+        )
+
+    # ----------------------------------------------------------------------------------- questions
+
+    async def text(self, update: Update, context: Context) -> None:
+        """Plain text: a question in private chats; in groups only when addressed to the bot."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        question = self.addressed_question(message, context)
+        shown: tuple[str, ...] = ()
+        if question is not None:
+            shown = (await self.answer(message, question, context)).article_ids
+        if self.pusher is not None:
+            # Below the answer (or in reply to group chatter): stories for a topic the message mentions.
+            await self.pusher.maybe_push(message, context, shown=shown)
+
+    def addressed_question(self, message: Message, context: Context) -> str | None:
+        """The question in a message meant for the bot, or None for group chatter not addressed to it."""
+        text = message.text or ""
+        if message.chat.type == ChatType.PRIVATE:
+            return text
+        username = (context.bot.username or self.runtime.bot_username).casefold()
+        mention = f"@{username}"
+        mentioned = any(
+            entity.type == MessageEntity.MENTION and message.parse_entity(entity).casefold() == mention
+            for entity in message.entities
+        )
+        replied = message.reply_to_message
+        to_bot = (
+            replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id
+        )
+        if not (mentioned or to_bot):
+            return None
+        if mentioned:
+            # Remove the mention itself, whatever its case, so it is not part of the query.
+            for entity in reversed(message.entities):
+                if (
+                    entity.type == MessageEntity.MENTION
+                    and message.parse_entity(entity).casefold() == mention
+                ):
+                    text = _remove_utf16_range(text, entity.offset, entity.length)
+        return text
+
+    async def answer(self, message: Message, question: str, context: Context) -> AnswerSent:
+        """Search the archive and reply with the top articles, buttons and a log entry."""
+        self.runtime.answers_in_flight += 1  # chat answers take priority over alerts
+        try:
+            return await self._answer(message, question, context)
+        finally:
+            self.runtime.answers_in_flight -= 1
+
+    async def _answer(self, message: Message, question: str, context: Context) -> AnswerSent:
+        started = time.perf_counter()
+        chat = message.chat
+        await self._touch_chat(chat.id, chat.type, chat.title or chat.full_name)
+        thread = thread_of(message)
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING, message_thread_id=thread)
+        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        library = self.runtime.library  # one snapshot for the whole answer, even if a reload swaps meanwhile
+        result = library.search(question, limit=PAGE_SIZE)
+        keyboard: render.Keyboard | None = None
+        if result.hits:
+            more = None
+            if result.total > PAGE_SIZE:
+                query_id = await self.runtime.store.save_query(chat.id, question)
+                more = f"more:{query_id}:{PAGE_SIZE}"
+            keyboard = render.answer_keyboard(_related_buttons(result.hits, 1), more)
+            html = render.answer(question, result.hits, total=result.total)
+        else:
+            html = render.no_match(question, hint=result.hint)
+        group = chat.type != ChatType.PRIVATE
+        sent = await send_html(
+            context.bot,
+            chat.id,
+            html,
+            keyboard=keyboard,
+            reply_to=message.message_id if group else None,
+            thread_id=thread,
+        )
+        await self.runtime.store.log_question(
+            chat.id,
+            len(result.hits),
+            (time.perf_counter() - started) * 1000,
+            question if self.runtime.settings.log_questions else None,
+        )
+        return AnswerSent(tuple(hit.article.id for hit in result.hits), sent[-1] if sent else None)
+
+    # ----------------------------------------------------------------------------------- buttons
+
+    async def button(self, update: Update, context: Context) -> None:
+        """Answer buttons: more:QUERY_ID:OFFSET, rel:TOKEN, ex:N; anything else is refused politely."""
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data or ""
+        message = query.message if isinstance(query.message, Message) else None
+        if message is None:
+            await query.answer("This button is no longer available.")
+            return
+        kind, _, rest = data.partition(":")
+        if kind == "more":
+            await self._more(query.id, message, rest, context)
+        elif kind == "rel":
+            await self._related(query.id, message, rest, context)
+        elif kind == "ex":
+            await self._example(query.id, message, rest, context)
+        else:
+            await context.bot.answer_callback_query(query.id, "This button is not valid any more.")
+
+    async def _more(self, query_id: str, message: Message, rest: str, context: Context) -> None:
+        stored_id, _, offset_text = rest.partition(":")
+        offset = int(offset_text) if offset_text.isdigit() and len(offset_text) <= 4 else -1
+        question = await self.runtime.store.load_query(stored_id, message.chat_id) if offset > 0 else None
+        if question is None or offset > MAX_OFFSET:
+            await context.bot.answer_callback_query(query_id, "These results have expired. Please ask again.")
+            return
+        await context.bot.answer_callback_query(query_id)
+        result = self.runtime.library.search(question, limit=PAGE_SIZE, offset=offset)
+        if not result.hits:
+            await send_html(context.bot, message.chat_id, "No more results.", thread_id=thread_of(message))
+            return
+        following = offset + PAGE_SIZE
+        more = (
+            f"more:{stored_id}:{following}" if result.total > following and following <= MAX_OFFSET else None
+        )
+        keyboard = render.answer_keyboard(_related_buttons(result.hits, offset + 1), more)
+        html = render.answer(question, result.hits, offset=offset, total=result.total)
+        await send_html(context.bot, message.chat_id, html, keyboard=keyboard, thread_id=thread_of(message))
+
+    async def _related(self, query_id: str, message: Message, token: str, context: Context) -> None:
+        library = self.runtime.library
+        article = library.by_token(token)
+        if article is None:
+            await context.bot.answer_callback_query(query_id, "That article is no longer in the archive.")
+            return
+        await context.bot.answer_callback_query(query_id)
+        hits = related_to_article(library, article.id, limit=PAGE_SIZE)
+        if hits:
+            html = render.related(article.title, [hit.article for hit in hits])
+        else:
+            html = f"No related stories for “{render.escape(article.title)}” yet."
+        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
+
+    async def _example(self, query_id: str, message: Message, rest: str, context: Context) -> None:
+        examples = example_questions(self.runtime.library)
+        number = int(rest) if rest.isdigit() and len(rest) <= 2 else -1
+        if not 0 <= number < len(examples):
+            await context.bot.answer_callback_query(query_id, "This button is not valid any more.")
+            return
+        await context.bot.answer_callback_query(query_id)
+        await self.answer(message, examples[number], context)
+
+    # ----------------------------------------------------------------------------------- inline mode
+
+    async def inline(self, update: Update, context: Context) -> None:
+        """Inline mode: up to 10 cited articles for the query, or the latest articles for an empty one."""
+        inline_query = update.inline_query
+        if inline_query is None:
+            return
+        library = self.runtime.library
+        text = " ".join(inline_query.query.split())[:MAX_QUESTION_CHARS]
+        if text:
+            hits: list[Hit] | tuple[Hit, ...] = library.search(text, limit=INLINE_RESULTS).hits
+        else:
+            hits = [
+                library.lead_hit(position)
+                for article in library.latest(limit=INLINE_RESULTS)
+                if (position := library.position(article.id)) is not None
+            ]
+        results = [
+            InlineQueryResultArticle(
+                id=article_token(hit.article.id),
+                title=_shorten(hit.article.title, 200),
+                description=_shorten(hit.snippet.text, 200),
+                input_message_content=InputTextMessageContent(
+                    render.citation(hit.article, snippet=hit.snippet),
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=NO_PREVIEW,
+                ),
+            )
+            for hit in hits
+        ]
+        await inline_query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)
+
+    # ----------------------------------------------------------------------------------- helpers
+
+    async def _touch(self, update: Update) -> None:
+        chat = update.effective_chat
+        if chat is not None:
+            await self._touch_chat(chat.id, chat.type, chat.title or chat.full_name)
+
+    async def _touch_chat(self, chat_id: int, chat_type: str, title: str | None) -> None:
+        await self.runtime.store.touch_chat(chat_id, str(chat_type), title)
+
+
+def _related_buttons(hits: tuple[Hit, ...], first_number: int) -> list[tuple[int, str]]:
+    return [(number, f"rel:{article_token(hit.article.id)}") for number, hit in enumerate(hits, first_number)]
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _remove_utf16_range(text: str, offset: int, length: int) -> str:
+    """Remove a span given in UTF-16 code units (Telegram's entity offsets) from a Python string."""
+    encoded = text.encode("utf-16-le")
+    kept = encoded[: offset * 2] + encoded[(offset + length) * 2 :]
+    return " ".join(kept.decode("utf-16-le", errors="ignore").split())

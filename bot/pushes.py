@@ -1,0 +1,81 @@
+"""Related-story pushes: when a message mentions a tracked topic, reply with that topic's best stories.
+
+Helpful, never spammy: per chat at most one push per topic per cooldown, never the same article twice
+within the repeat window, at most N pushes an hour, and an off switch (/related off). All that state is in
+the database, so a restart does not reset it. Never triggered by bots, edits or commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from datetime import timedelta
+
+from telegram import Message
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.core.related import related_to_message
+from bot.handlers import thread_of
+from bot.runtime import Runtime
+from bot.sending import send_html
+
+log = logging.getLogger(__name__)
+
+PUSH_SIZE = 3
+
+
+class RelatedPusher:
+    """Decides whether a message earns a push, and sends it."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        # Checking the limits and recording a push are two statements; one lock per chat keeps two
+        # messages handled concurrently from both passing the check.
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def maybe_push(
+        self, message: Message, context: ContextTypes.DEFAULT_TYPE, *, shown: Collection[str] = ()
+    ) -> Message | None:
+        """Reply with related stories for the first topic the message mentions, if every limit allows."""
+        sender = message.from_user
+        text = message.text or ""
+        if sender is None or sender.is_bot or not text or text.startswith("/"):
+            return None
+        settings, store = self.runtime.settings, self.runtime.store
+        chat_id = message.chat_id
+        library = self.runtime.library
+        if not library.matcher.mentions(text):
+            return None
+        if not await store.related_enabled(chat_id, default=settings.push_default):
+            return None
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            recent = await store.recently_pushed_articles(
+                chat_id, within=timedelta(hours=settings.push_repeat_hours)
+            )
+            candidates = related_to_message(library, text, limit=PUSH_SIZE, exclude=set(shown) | recent)
+            for item in candidates:
+                if not item.hits:
+                    continue
+                allowed = await store.push_allowed(
+                    chat_id,
+                    item.topic.slug,
+                    cooldown=timedelta(minutes=settings.push_cooldown_minutes),
+                    max_per_hour=settings.push_max_per_hour,
+                )
+                if not allowed:
+                    continue
+                articles = [hit.article for hit in item.hits]
+                sent = await send_html(
+                    context.bot,
+                    chat_id,
+                    render.topic_push(item.topic.name, articles),
+                    reply_to=message.message_id,
+                    thread_id=thread_of(message),
+                )
+                await store.record_push(chat_id, item.topic.slug, [article.id for article in articles])
+                log.info("pushed %d %s stories to chat %s", len(articles), item.topic.slug, chat_id)
+                return sent[-1] if sent else None
+        return None

@@ -1,0 +1,194 @@
+"""The running bot's shared state: settings, store, the current library snapshot, and corpus reloads.
+
+A reload builds a new Library off the event loop and swaps it in with one assignment; readers holding the
+old snapshot finish with it undisturbed. Knows nothing of Telegram (handlers render and reply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.core.corpus import corpus_fingerprint
+from bot.core.library import Library, Progress, load_library
+from bot.core.models import Article, Problem
+from bot.core.topics import match_interests
+from bot.settings import Settings
+from bot.store import IngestResult, Store, Subscription
+
+log = logging.getLogger(__name__)
+
+LibraryLoader = Callable[[Settings], Library]
+
+
+def load_configured_library(settings: Settings, progress: Progress | None = None) -> Library:
+    """Load and index the corpus the settings point at (blocking; run it in a thread)."""
+    return load_library(
+        settings.corpus_dir, settings.topics_path, max_file_bytes=settings.max_file_bytes, progress=progress
+    )
+
+
+class ReloadInProgress(Exception):
+    """Another reload is running; the caller should say so instead of starting a second one."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """What a reload changed, for the admin's report."""
+
+    before: int
+    after: int
+    added: tuple[Article, ...]
+    changed: tuple[Article, ...]
+    removed: tuple[Article, ...]
+    problems: tuple[Problem, ...]
+    seconds: float
+    kept_old: bool = False
+    error: str | None = None
+    alerts_created: int = 0
+
+
+@dataclass
+class Runtime:
+    """Everything handlers need, built once by the composition root and passed in."""
+
+    settings: Settings
+    store: Store
+    library: Library
+    loader: LibraryLoader = load_configured_library
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    bot_username: str = ""
+    on_new_alerts: Callable[[], None] = lambda: None  # the alert worker's wake()
+    answers_in_flight: int = 0  # answers being sent right now: alerts wait for them
+    _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        """Whether a Telegram user id is listed in NEWSBOT_ADMIN_IDS (checked at the moment of use)."""
+        return user_id is not None and user_id in self.settings.admin_ids
+
+    @property
+    def reloading(self) -> bool:
+        """Whether a reload is under way."""
+        return self._reload_lock.locked()
+
+    async def reload(self) -> ReloadOutcome:
+        """Re-read the corpus off the event loop and swap in the new snapshot; raise if one is running."""
+        if self._reload_lock.locked():
+            raise ReloadInProgress
+        async with self._reload_lock:
+            old = self.library
+            started = time.perf_counter()
+            try:
+                new = await asyncio.to_thread(self.loader, self.settings)
+            except Exception as error:  # a reload must never take the running bot down
+                log.exception("corpus reload failed")
+                return ReloadOutcome(
+                    old.article_count,
+                    old.article_count,
+                    (),
+                    (),
+                    (),
+                    (),
+                    time.perf_counter() - started,
+                    kept_old=True,
+                    error=f"{type(error).__name__}: {error}",
+                )
+            seconds = time.perf_counter() - started
+            if new.article_count == 0 and old.article_count > 0:
+                return ReloadOutcome(
+                    old.article_count, old.article_count, (), (), (), new.problems, seconds, kept_old=True
+                )
+            added, changed, removed = compare_libraries(old, new)
+            self.library = new  # the swap: one assignment
+            ingested = await self.ingest(new)
+            log.info(
+                "corpus reloaded: %d → %d articles (+%d ~%d -%d), %d problems, %.2f s",
+                old.article_count,
+                new.article_count,
+                len(added),
+                len(changed),
+                len(removed),
+                len(new.problems),
+                seconds,
+            )
+            return ReloadOutcome(
+                old.article_count,
+                new.article_count,
+                added,
+                changed,
+                removed,
+                new.problems,
+                seconds,
+                alerts_created=ingested.alerts_created,
+            )
+
+    async def ingest(self, library: Library | None = None) -> IngestResult:
+        """Record the snapshot's article ids as seen and queue one alert per (chat, new article) match.
+
+        Matching and recording happen in one store transaction, so repeated or racing reloads, and
+        restarts, never queue an alert twice. The very first load of an empty database alerts nothing.
+        """
+        snapshot = library or self.library
+        if not snapshot.articles:
+            # An empty corpus must not count as the silent first load, or fixing it would alert everything.
+            return IngestResult(new_ids=[], alerts_created=0, first_load=False)
+
+        def match(new_ids: list[str], subscriptions: list[Subscription]) -> list[tuple[int, str, str]]:
+            positions = [p for p in (snapshot.position(i) for i in new_ids) if p is not None]
+            return match_interests(
+                [snapshot.articles[p] for p in positions],
+                [snapshot.article_topics[p] for p in positions],
+                subscriptions,
+            )
+
+        result = await self.store.ingest_articles([a.id for a in snapshot.articles], match)
+        if result.alerts_created:
+            log.info("%d new articles → %d alerts queued", len(result.new_ids), result.alerts_created)
+            self.on_new_alerts()
+        return result
+
+    async def corpus_changed(self) -> bool:
+        """Whether the corpus files differ from the ones the current snapshot was built from."""
+        fingerprint = await asyncio.to_thread(corpus_fingerprint, self.settings.corpus_dir)
+        return fingerprint != self.library.fingerprint
+
+    async def watch_corpus(self, stop: asyncio.Event) -> None:
+        """Reload whenever the corpus files change, checking every NEWSBOT_CORPUS_POLL_SECONDS."""
+        interval = self.settings.corpus_poll_seconds
+        if interval <= 0:
+            return
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                if not self.reloading and await self.corpus_changed():
+                    log.info("corpus files changed: reloading")
+                    await self.reload()
+            except ReloadInProgress:
+                continue
+            except Exception:  # the watcher must outlive any one bad pass
+                log.exception("corpus watcher pass failed")
+
+
+def compare_libraries(old: Library, new: Library) -> tuple[tuple[Article, ...], ...]:
+    """Articles added, changed (same id, other content) and removed between two snapshots."""
+    added = tuple(article for article in new.articles if old.article(article.id) is None)
+    removed = tuple(article for article in old.articles if new.article(article.id) is None)
+    changed = tuple(
+        article
+        for article in new.articles
+        if (previous := old.article(article.id)) is not None and _content(previous) != _content(article)
+    )
+    return added, changed, removed
+
+
+def _content(article: Article) -> tuple[object, ...]:
+    # Where an article sits (path, line) is not part of what it says.
+    return (article.title, article.body, article.published, article.source, article.url, article.tags)

@@ -1,0 +1,289 @@
+"""Subscription handlers: /subscribe, /unsubscribe, /subscriptions, /related on|off, /topics with toggles,
+and their buttons (tsub:SLUG toggles a topic, unsub:ID removes one subscription).
+
+In groups only chat administrators manage subscriptions and settings (checked with getChatMember).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.core.library import Library
+from bot.core.models import Article
+from bot.core.text import terms
+from bot.core.topics import KeywordError, KeywordQuery, parse_keywords
+from bot.handlers import thread_of
+from bot.permissions import ChatAdmins
+from bot.runtime import Runtime
+from bot.sending import markup, send_html
+from bot.store import SubscribeOutcome, SubscriptionKind
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+MAX_SUBSCRIPTIONS = 50
+PREVIEW_SIZE = 3
+ADMINS_ONLY = "In groups only chat administrators can change subscriptions and settings."
+
+
+def keyword_preview(library: Library, query: KeywordQuery, limit: int = PREVIEW_SIZE) -> list[Article]:
+    """The newest articles a keyword query matches (candidates come from the index, newest checked first)."""
+    first_terms = [phrase[0] for phrase in query.required]
+    ranked, _, _ = library.rank_articles(first_terms)
+    candidates = sorted(ranked.tolist(), key=lambda position: int(library.recency_rank[position]))
+    found: list[Article] = []
+    for position in candidates:
+        article = library.articles[position]
+        if query.matches(terms(f"{article.title}\n\n{article.body}")):
+            found.append(article)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def describe(query: KeywordQuery) -> str:
+    """What a keyword subscription was understood to mean, in words."""
+    must = ", ".join(" ".join(phrase) for phrase in query.required)
+    text = f"Articles containing all of: {must}"
+    if query.excluded:
+        text += f"; and none of: {', '.join(' '.join(phrase) for phrase in query.excluded)}"
+    return text + " (matched after stemming, e.g. 'losses' also finds 'loss')."
+
+
+class SubscriptionHandlers:
+    """Callbacks for subscriptions and per-chat push settings."""
+
+    def __init__(self, runtime: Runtime, admins: ChatAdmins | None = None) -> None:
+        self.runtime = runtime
+        self.admins = admins or ChatAdmins()
+
+    async def _may_manage(self, update: Update, context: Context) -> bool:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None:
+            return False
+        allowed = await self.admins.may_manage(context.bot, chat.id, chat.type, user.id if user else None)
+        if not allowed:
+            log.info("user %s may not manage chat %s", user.id if user else "unknown", chat.id)
+        return allowed
+
+    async def _reply(self, message: Message, context: Context, html: str, **kwargs: object) -> None:
+        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message), **kwargs)  # type: ignore[arg-type]
+
+    async def _touch(self, message: Message) -> None:
+        chat = message.chat
+        await self.runtime.store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
+
+    # ----------------------------------------------------------------------------------- commands
+
+    async def subscribe(self, update: Update, context: Context) -> None:
+        """/subscribe TOPIC or /subscribe keywords "phrases" -excluded."""
+        message = update.effective_message
+        if message is None:
+            return
+        wanted = " ".join(context.args or []).strip()
+        if not wanted:
+            await self._reply(
+                message,
+                context,
+                "Usage: <code>/subscribe TOPIC</code> (see /topics) or "
+                '<code>/subscribe words "a phrase" -excluded</code>, e.g. <code>/subscribe openai</code>',
+            )
+            return
+        if not await self._may_manage(update, context):
+            await self._reply(message, context, ADMINS_ONLY)
+            return
+        await self._touch(message)
+        library = self.runtime.library
+        topic = library.matcher.find(wanted)
+        if topic is not None:
+            kind, value, label = SubscriptionKind.TOPIC, topic.slug, topic.name
+            understood = f"Topic {topic.name} ({topic.slug}): any new article about it."
+            preview = library.latest(topic.slug, limit=PREVIEW_SIZE)
+        else:
+            try:
+                query = parse_keywords(wanted)
+            except KeywordError as error:
+                await self._reply(message, context, render.escape(str(error)))
+                return
+            kind, value, label = SubscriptionKind.KEYWORDS, query.text, query.text
+            understood = describe(query)
+            preview = keyword_preview(library, query)
+        outcome = await self.runtime.store.subscribe(
+            message.chat_id, kind, value, label, limit=MAX_SUBSCRIPTIONS
+        )
+        if outcome == SubscribeOutcome.LIMIT_REACHED:
+            await self._reply(
+                message,
+                context,
+                f"This chat already has {MAX_SUBSCRIPTIONS} subscriptions, the most allowed. "
+                "Remove some with /subscriptions first.",
+            )
+            return
+        html = render.subscribed(label, understood, preview, already=outcome == SubscribeOutcome.ALREADY)
+        await self._reply(message, context, html)
+
+    async def unsubscribe(self, update: Update, context: Context) -> None:
+        """/unsubscribe TOPIC_OR_KEYWORDS, or /unsubscribe all."""
+        message = update.effective_message
+        if message is None:
+            return
+        wanted = " ".join(context.args or []).strip()
+        if not wanted:
+            await self._reply(
+                message,
+                context,
+                "Usage: <code>/unsubscribe TOPIC</code>, <code>/unsubscribe words…</code> "
+                "or <code>/unsubscribe all</code>. /subscriptions lists them with remove buttons.",
+            )
+            return
+        if not await self._may_manage(update, context):
+            await self._reply(message, context, ADMINS_ONLY)
+            return
+        store = self.runtime.store
+        if wanted.casefold() == "all":
+            removed = await store.unsubscribe_all(message.chat_id)
+            await self._reply(
+                message, context, f"Removed {removed} subscription{'s' if removed != 1 else ''}."
+            )
+            return
+        topic = self.runtime.library.matcher.find(wanted)
+        if topic is not None:
+            removed_any = await store.unsubscribe(message.chat_id, SubscriptionKind.TOPIC, topic.slug)
+            label = topic.name
+        else:
+            try:
+                label = parse_keywords(wanted).text
+            except KeywordError:
+                label = wanted
+            removed_any = await store.unsubscribe(message.chat_id, SubscriptionKind.KEYWORDS, label)
+        if removed_any:
+            await self._reply(message, context, f"Unsubscribed from <b>{render.escape(label)}</b>.")
+        else:
+            await self._reply(
+                message,
+                context,
+                f"This chat is not subscribed to <b>{render.escape(label)}</b>. See /subscriptions.",
+            )
+
+    async def subscriptions(self, update: Update, context: Context) -> None:
+        """/subscriptions: the chat's subscriptions, each with a remove button."""
+        message = update.effective_message
+        if message is None:
+            return
+        subs = await self.runtime.store.subscriptions(message.chat_id)
+        keyboard = tuple(
+            (render.Button(f"Remove {n}", callback_data=f"unsub:{s.id}"),) for n, s in enumerate(subs, 1)
+        )
+        await self._reply(
+            message,
+            context,
+            render.subscription_list([(str(s.kind), s.label) for s in subs]),
+            keyboard=render.grid([b for row in keyboard for b in row], 4) if keyboard else None,
+        )
+
+    async def topics(self, update: Update, context: Context) -> None:
+        """/topics: tracked topics with article counts and a Subscribe/Unsubscribe toggle each."""
+        message = update.effective_message
+        if message is None:
+            return
+        rows = self.runtime.library.topic_counts()
+        if not rows:
+            await self._reply(message, context, "No topics are tracked yet.")
+            return
+        await self._reply(
+            message, context, render.topic_list(rows), keyboard=await self._topic_keyboard(message.chat_id)
+        )
+
+    async def _topic_keyboard(self, chat_id: int) -> render.Keyboard:
+        subscribed = {
+            s.value
+            for s in await self.runtime.store.subscriptions(chat_id)
+            if s.kind == SubscriptionKind.TOPIC
+        }
+        buttons = [
+            render.Button(
+                f"✓ {topic.name}" if topic.slug in subscribed else f"+ {topic.name}",
+                callback_data=f"tsub:{topic.slug}",
+            )
+            for topic in self.runtime.library.topics
+        ]
+        return render.grid(buttons, 2)
+
+    async def related_setting(self, update: Update, context: Context) -> None:
+        """/related on|off: related-story pushes for this chat."""
+        message = update.effective_message
+        if message is None:
+            return
+        store, settings = self.runtime.store, self.runtime.settings
+        choice = " ".join(context.args or []).strip().casefold()
+        if choice not in ("on", "off"):
+            state = "on" if await store.related_enabled(message.chat_id, settings.push_default) else "off"
+            await self._reply(
+                message,
+                context,
+                f"Related-story pushes are <b>{state}</b> here. Use <code>/related on</code> or "
+                "<code>/related off</code>.",
+            )
+            return
+        if not await self._may_manage(update, context):
+            await self._reply(message, context, ADMINS_ONLY)
+            return
+        await self._touch(message)
+        await store.set_related(message.chat_id, choice == "on")
+        await self._reply(message, context, f"Related-story pushes are now <b>{choice}</b> in this chat.")
+
+    # ----------------------------------------------------------------------------------- buttons
+
+    async def button(self, update: Update, context: Context) -> None:
+        """tsub:SLUG toggles a topic subscription; unsub:ID removes one of this chat's subscriptions."""
+        query = update.callback_query
+        if query is None:
+            return
+        message = query.message if isinstance(query.message, Message) else None
+        kind, _, rest = (query.data or "").partition(":")
+        if message is None:
+            await query.answer("This button is no longer available.")
+            return
+        chat = message.chat
+        user_id = query.from_user.id if query.from_user else None
+        if not await self.admins.may_manage(context.bot, chat.id, chat.type, user_id):
+            await query.answer(ADMINS_ONLY, show_alert=chat.type != ChatType.PRIVATE)
+            return
+        store = self.runtime.store
+        if kind == "tsub":
+            topic = self.runtime.library.matcher.get(rest)
+            if topic is None:
+                await query.answer("That topic is no longer tracked.")
+                return
+            await store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
+            if await store.unsubscribe(chat.id, SubscriptionKind.TOPIC, topic.slug):
+                note = f"Unsubscribed from {topic.name}."
+            else:
+                outcome = await store.subscribe(
+                    chat.id, SubscriptionKind.TOPIC, topic.slug, topic.name, limit=MAX_SUBSCRIPTIONS
+                )
+                note = (
+                    f"Subscribed to {topic.name}."
+                    if outcome != SubscribeOutcome.LIMIT_REACHED
+                    else f"This chat already has {MAX_SUBSCRIPTIONS} subscriptions."
+                )
+            await query.answer(note)
+            if message.reply_markup is not None and any(
+                str(b.callback_data or "").startswith("tsub:")
+                for row in message.reply_markup.inline_keyboard
+                for b in row
+            ):
+                await context.bot.edit_message_reply_markup(
+                    chat.id, message.message_id, reply_markup=markup(await self._topic_keyboard(chat.id))
+                )
+        elif kind == "unsub":
+            sub_id = int(rest) if rest.isdigit() and len(rest) <= 12 else -1
+            removed = sub_id > 0 and await store.unsubscribe_by_id(chat.id, sub_id)
+            await query.answer("Subscription removed." if removed else "That subscription no longer exists.")
+        else:
+            await query.answer("This button is not valid any more.")

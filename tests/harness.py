@@ -1,0 +1,109 @@
+"""End-to-end harness: the real bot (bot.app.serve) polling the local Bot API stand-in on 127.0.0.1.
+
+Fakes only at the outer edge: the stand-in plays Telegram; the database is real SQLite in tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.app import serve
+from bot.runtime import load_configured_library
+from bot.settings import Settings
+from bot.standin import BotApiStandIn, EventKind
+from tests.conftest import CORPUS
+
+TOKEN = "987654321:TEST-secret-token-AAAAAAAAAAAA"
+USER = 1001  # an ordinary user in a private chat
+OTHER = 1002  # a second ordinary user
+ADMIN = 42  # listed in NEWSBOT_ADMIN_IDS
+GROUP = -100500  # a forum supergroup with USER, OTHER and ADMIN as members
+BOT_USERNAME = "newsbot_test_bot"
+
+
+@dataclass
+class BotUnderTest:
+    """A running bot with its stand-in, settings and corpus copy."""
+
+    standin: BotApiStandIn
+    settings: Settings
+    corpus: Path
+    task: asyncio.Task[str | None]
+    stop: asyncio.Event
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def ask(self, chat_id: int, user_id: int, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Send a user message and return the bot's next reply message(s)."""
+        return await self.standin.ask(chat_id, user_id, text, **kwargs)
+
+    async def click(
+        self, chat_id: int, user_id: int, message: dict[str, Any], data: str, count: int = 1
+    ) -> list[Any]:
+        """Press a button (or forge callback data) and wait for what the bot sends back."""
+        mark = self.standin.mark()
+        self.standin.click(chat_id, user_id, message["message_id"], data)
+        answers = await self.standin.wait_for(kind=EventKind.CALLBACK_ANSWER, after=mark)
+        if count:
+            await self.standin.wait_for(chat_id=chat_id, after=mark, count=count)
+        return answers
+
+    def replies(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every message the bot sent to a chat, in order."""
+        return self.standin.sent_messages(chat_id)
+
+
+def make_settings(tmp_path: Path, standin: BotApiStandIn, **overrides: Any) -> tuple[Settings, Path]:
+    """Settings pointing at a private copy of the bundled corpus and a fresh database."""
+    corpus = tmp_path / "corpus"
+    if not corpus.exists():
+        shutil.copytree(CORPUS, corpus)
+    values: dict[str, Any] = {
+        "telegram_token": TOKEN,
+        "telegram_base_url": standin.base_url,
+        "admin_ids": [ADMIN],
+        "corpus_dir": corpus,
+        "database": tmp_path / "db" / "newsbot.sqlite3",
+        "log_level": "DEBUG",
+    }
+    values.update(overrides)
+    return Settings(**values), corpus
+
+
+def populate(standin: BotApiStandIn) -> None:
+    """The chats every end-to-end test can use."""
+    standin.add_private_chat(USER, "Ursula", username="ursula")
+    standin.add_private_chat(OTHER, "Otto", username="otto")
+    standin.add_private_chat(ADMIN, "Ada", username="ada_admin")
+    standin.add_group(GROUP, "Newsroom", supergroup=True, forum=True, admins=(ADMIN,), members=(USER, OTHER))
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    tmp_path: Path, standin: BotApiStandIn, **overrides: Any
+) -> AsyncIterator[BotUnderTest]:
+    """Start serve() in this event loop, wait until it polls, and stop it cleanly afterwards."""
+    settings, corpus = make_settings(tmp_path, standin, **overrides)
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve(
+            settings, TOKEN, load_configured_library, stop=stop, install_signal_handlers=False, poll_timeout=1
+        )
+    )
+    waiting = asyncio.create_task(standin.wait_until_polling(timeout=30))
+    done, _ = await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        waiting.cancel()
+        task.result()  # raises what made start-up fail
+        raise AssertionError("the bot stopped before it started polling")
+    await waiting
+    try:
+        yield BotUnderTest(standin, settings, corpus, task, stop)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)

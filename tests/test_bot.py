@@ -1,0 +1,225 @@
+"""The Telegram bot end to end: the real PTB stack over HTTP against the local Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.commands import COMMANDS, user_commands
+from bot.standin import EventKind, FaultKind
+from tests.harness import ADMIN, BOT_USERNAME, GROUP, OTHER, TOKEN, USER, BotUnderTest, running_bot
+
+
+def buttons(message: dict) -> list[tuple[str, str]]:
+    markup = message.get("reply_markup") or {}
+    return [
+        (button["text"], button.get("callback_data") or button.get("url", ""))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+def bold_words(message: dict) -> list[str]:
+    text = message["text"].encode("utf-16-le")
+    return [
+        text[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le")
+        for e in message.get("entities", [])
+        if e["type"] == "bold"
+    ]
+
+
+async def test_start_welcomes_with_example_buttons(newsbot: BotUnderTest) -> None:
+    [reply] = await newsbot.ask(USER, USER, "/start")
+    assert "4 articles" in reply["text"]
+    assert "OpenAI" in reply["text"]
+    examples = buttons(reply)
+    assert 2 <= len(examples) <= 3
+    assert all(data.startswith("ex:") for _, data in examples)
+    # Pressing an example question answers it.
+    await newsbot.click(USER, USER, reply, examples[0][1])
+    answer = newsbot.replies(USER)[-1]
+    assert answer["text"].startswith("Result")
+
+
+async def test_help_lists_every_command_and_menus_match(newsbot: BotUnderTest) -> None:
+    [reply] = await newsbot.ask(USER, USER, "/help")
+    for command in user_commands():
+        assert f"/{command.name}" in reply["text"]
+    assert "/reload" not in reply["text"]
+    [admin_help] = await newsbot.ask(ADMIN, ADMIN, "/help")
+    for command in COMMANDS:
+        assert f"/{command.name}" in admin_help["text"]
+    menu = [c["command"] for c in newsbot.standin.commands()]
+    assert menu == [c.name for c in user_commands()]
+    admin_menu = [c["command"] for c in newsbot.standin.commands({"type": "chat", "chat_id": ADMIN})]
+    assert admin_menu == [c.name for c in COMMANDS]
+
+
+async def test_question_gets_cited_answer_with_bold_matches_and_buttons(newsbot: BotUnderTest) -> None:
+    [reply] = await newsbot.ask(USER, USER, "How much money was Sora losing every day?")
+    text = reply["text"]
+    assert "OpenAI to close its Sora video app" in text.split("\n\n")[1]
+    assert "$1 million" in text
+    assert any(word.lower().startswith("sora") for word in bold_words(reply))
+    assert [label for label, _ in buttons(reply)] == ["Related 1"]  # one article matches all of it
+    assert "typing" in newsbot.standin.chat_actions(USER)
+    [broad] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
+    labels = [label for label, _ in buttons(broad)]
+    assert labels == ["Related 1", "Related 2", "Related 3", "More results ›"]
+
+
+async def test_more_results_pages_and_related_button(newsbot: BotUnderTest) -> None:
+    [reply] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
+    more = dict((label, data) for label, data in buttons(reply))["More results ›"]
+    await newsbot.click(USER, USER, reply, more)
+    page_two = newsbot.replies(USER)[-1]
+    assert page_two["text"].startswith("Result 4 of 4") or page_two["text"].startswith("Results 4")
+    first_ids = reply["text"]
+    assert page_two["text"].split("\n\n")[1].split("\n")[0] not in first_ids
+    related = dict(buttons(reply))["Related 1"]
+    await newsbot.click(USER, USER, reply, related)
+    related_reply = newsbot.replies(USER)[-1]
+    assert related_reply["text"].startswith("Related to")
+
+
+async def test_forged_and_foreign_buttons_are_refused_politely(newsbot: BotUnderTest) -> None:
+    [reply] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
+    more = dict(buttons(reply))["More results ›"]
+    # Another chat replaying this chat's pagination id learns nothing.
+    [other_reply] = await newsbot.ask(OTHER, OTHER, "/start")
+    sent_before = len(newsbot.replies(OTHER))
+    answers = await newsbot.click(OTHER, OTHER, other_reply, more, count=0)
+    assert "expired" in answers[-1].data.get("text", "")
+    for junk in ["more:zzz:3", "rel:nope", "ex:99", "garbage", "x" * 64, "more:" + "9" * 59]:
+        answers = await newsbot.click(USER, USER, reply, junk, count=0)
+        assert answers[-1].data.get("text")
+    await asyncio.sleep(0.2)
+    assert len(newsbot.replies(OTHER)) == sent_before
+
+
+async def test_no_match_and_stop_words(newsbot: BotUnderTest) -> None:
+    [reply] = await newsbot.ask(USER, USER, "cricket semifinal tickets")
+    assert "Nothing in the archive matches" in reply["text"]
+    assert "/topics" in reply["text"] or "/latest" in reply["text"]
+    [hint] = await newsbot.ask(USER, USER, "what is it?")
+    assert "common words" in hint["text"]
+
+
+async def test_latest_topics_status(newsbot: BotUnderTest) -> None:
+    [latest] = await newsbot.ask(USER, USER, "/latest openai")
+    assert "Latest on OpenAI" in latest["text"]
+    assert "MIIT" not in latest["text"]
+    [unknown] = await newsbot.ask(USER, USER, "/latest knitting")
+    assert "/topics" in unknown["text"]
+    [topics] = await newsbot.ask(USER, USER, "/topics")
+    assert "openai" in topics["text"] and "ai-standards" in topics["text"]
+    [status] = await newsbot.ask(USER, USER, "/status")
+    assert "Articles" in status["text"] and "4" in status["text"]
+
+
+async def test_group_answers_only_when_addressed_in_the_same_thread(newsbot: BotUnderTest) -> None:
+    standin = newsbot.standin
+    thread = standin.add_topic(GROUP, "AI desk")
+    mark = standin.mark()
+    standin.send_user_message(GROUP, USER, "lunch anyone? the canteen is open", thread_id=thread)
+    [reply] = await newsbot.ask(GROUP, OTHER, "/search Sora daily losses", thread_id=thread)
+    assert reply["message_thread_id"] == thread
+    assert reply["reply_to_message"]["text"] == "/search Sora daily losses"
+    # The chatter before it got no answer: the only message since the mark is the /search reply.
+    assert [e.message_id for e in standin.events(EventKind.SENT, chat_id=GROUP, after=mark)] == [
+        reply["message_id"]
+    ]
+    [mention] = await newsbot.ask(GROUP, USER, f"@{BOT_USERNAME} what did MIIT publish?", thread_id=thread)
+    assert "MIIT" in mention["text"]
+    [follow] = await newsbot.ask(GROUP, OTHER, "and the Codex websites?", reply_to=mention["message_id"])
+    assert "Sites" in follow["text"]
+
+
+async def test_inline_mode(newsbot: BotUnderTest) -> None:
+    standin = newsbot.standin
+    mark = standin.mark()
+    standin.inline_query(USER, "Sora losses")
+    await standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark)
+    answer = standin.inline_answers()[-1]
+    assert answer["is_personal"] in (False, "false", None)
+    assert int(answer["cache_time"]) <= 60
+    results = answer["results"]
+    assert 1 <= len(results) <= 10
+    assert results[0]["title"].startswith("OpenAI to close its Sora")
+    mark = standin.mark()
+    standin.inline_query(USER, "")
+    await standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark)
+    assert len(standin.inline_answers()[-1]["results"]) == 4
+
+
+async def test_admin_commands_refused_for_others(
+    newsbot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    for command in ("/reload", "/stats"):
+        [reply] = await newsbot.ask(USER, USER, command)
+        assert reply["text"] == "This command is for admins."
+    assert f"for user {USER}" in caplog.text
+
+
+async def test_reload_reports_changes_and_keeps_old_on_empty(newsbot: BotUnderTest) -> None:
+    (newsbot.corpus / "new-story.md").write_text(
+        "---\nid: new-story\ntitle: Harbour cranes go electric\n---\nThe port replaced its diesel cranes.\n"
+    )
+    (newsbot.corpus / "broken.md").write_text("---\ntitle: [oops\n---\nbody\n")
+    [report] = await newsbot.ask(ADMIN, ADMIN, "/reload")
+    assert "4 → 5" in report["text"]
+    assert "Harbour cranes go electric" in report["text"]
+    assert "broken.md" in report["text"]
+    [found] = await newsbot.ask(USER, USER, "electric cranes")
+    assert "Harbour cranes go electric" in found["text"]
+    for path in newsbot.corpus.glob("*.md"):
+        path.unlink()
+    [kept] = await newsbot.ask(ADMIN, ADMIN, "/reload")
+    assert "kept" in kept["text"].lower()
+    [still] = await newsbot.ask(USER, USER, "electric cranes")
+    assert "Harbour cranes go electric" in still["text"]
+
+
+async def test_two_reloads_at_once(newsbot: BotUnderTest) -> None:
+    standin = newsbot.standin
+    mark = standin.mark()
+    standin.send_user_message(ADMIN, ADMIN, "/reload")
+    standin.send_user_message(ADMIN, ADMIN, "/reload")
+    events = await standin.wait_for(chat_id=ADMIN, after=mark, count=2, timeout=20)
+    texts = [e.text or "" for e in events]
+    assert any("already running" in t for t in texts)
+
+
+async def test_stats_for_admin(newsbot: BotUnderTest) -> None:
+    await newsbot.ask(USER, USER, "Sora")
+    [stats] = await newsbot.ask(ADMIN, ADMIN, "/stats")
+    for label in ("Articles", "Passages", "Topics", "Chats", "Questions (24 h)", "Database size", "Uptime"):
+        assert label in stats["text"]
+
+
+async def test_cant_parse_entities_falls_back_to_plain_text(
+    newsbot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    newsbot.standin.inject_fault("sendMessage", FaultKind.CANT_PARSE, times=1, chat_id=USER)
+    [reply] = await newsbot.ask(USER, USER, "Sora daily losses")
+    assert "OpenAI to close its Sora video app" in reply["text"]
+    assert not reply.get("entities") or all(e["type"] != "bold" for e in reply["entities"])
+    assert "resending as plain text" in caplog.text
+
+
+async def test_token_never_logged(tmp_path: Path, standin, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    async with running_bot(tmp_path, standin) as bot:
+        await bot.ask(USER, USER, "/start")
+        await bot.ask(USER, USER, "Sora")
+        standin.inject_fault("sendMessage", FaultKind.SERVER_ERROR, times=1, chat_id=USER)
+        bot.standin.send_user_message(USER, USER, "Codex")
+        await asyncio.sleep(0.5)
+    assert caplog.records, "nothing was logged at all"
+    assert TOKEN not in caplog.text
+    assert TOKEN.split(":")[1] not in caplog.text
+    assert any("getUpdates" in r.getMessage() or "get_updates" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,214 @@
+"""`newsbot run` as a real subprocess against the stand-in: a user conversation, clean SIGTERM shutdown,
+a second instance refused, 409 Conflict, and alerts surviving repeated SIGKILLs mid-delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import shutil
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from bot.standin import BotApiStandIn, EventKind
+from bot.store import Store, SubscriptionKind
+from tests.conftest import CORPUS
+from tests.harness import ADMIN, TOKEN, USER
+
+STARTUP_TIMEOUT = 60.0
+_RUN_NUMBERS = itertools.count(1)
+KILLS = 20
+
+
+def bot_env(standin: BotApiStandIn, tmp_path: Path, **extra: str) -> dict[str, str]:
+    corpus = tmp_path / "corpus"
+    if not corpus.exists():
+        shutil.copytree(CORPUS, corpus)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update(
+        NEWSBOT_TELEGRAM_TOKEN=TOKEN,
+        NEWSBOT_TELEGRAM_BASE_URL=standin.base_url,
+        NEWSBOT_CORPUS_DIR=str(corpus),
+        NEWSBOT_DATABASE=str(tmp_path / "db.sqlite3"),
+        NEWSBOT_ADMIN_IDS=str(ADMIN),
+        NEWSBOT_LOG_LEVEL="DEBUG",
+        NEWSBOT_CORPUS_POLL_SECONDS="0",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    env.update(extra)
+    return env
+
+
+async def start_bot(env: dict[str, str], cwd: Path) -> Bot:
+    # Logs go to a file: a DEBUG-level bot writing into a pipe nobody drains would block on a full pipe.
+    log_path = cwd / f"bot-{next(_RUN_NUMBERS)}.log"
+    with open(log_path, "wb") as log_file:  # noqa: ASYNC230 - opening a local file is instant
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+        )
+    return Bot(process, log_path)
+
+
+class Bot:
+    """A `newsbot run` subprocess and the file its output goes to."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log_path: Path) -> None:
+        self.process = process
+        self.log_path = log_path
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    def send_signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    async def wait(self) -> int:
+        return await self.process.wait()
+
+    async def communicate(self) -> tuple[bytes, bytes]:
+        """Wait for the exit; return (b"", everything it printed)."""
+        await self.process.wait()
+        return b"", self.log_path.read_bytes()
+
+
+async def wait_polling(standin: BotApiStandIn, process: Bot) -> None:
+    waiting = asyncio.ensure_future(standin.wait_until_polling(timeout=STARTUP_TIMEOUT))
+    exited = asyncio.ensure_future(process.wait())
+    done, _ = await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
+    if exited in done:
+        waiting.cancel()
+        _, err = await process.communicate()
+        raise AssertionError(f"bot exited early: {err.decode()[-2000:]}")
+    exited.cancel()
+
+
+async def test_run_subprocess_answers_and_stops_cleanly(tmp_path: Path, standin: BotApiStandIn) -> None:
+    env = bot_env(standin, tmp_path)
+    process = await start_bot(env, tmp_path)
+    try:
+        await wait_polling(standin, process)
+        [welcome] = await standin.ask(USER, USER, "/start", timeout=20)
+        assert "4 articles" in welcome["text"]
+        [answer] = await standin.ask(USER, USER, "Sora daily losses", timeout=20)
+        assert "OpenAI to close its Sora video app" in answer["text"]
+
+        second = await start_bot(env, tmp_path)
+        _, second_err = await asyncio.wait_for(second.communicate(), timeout=STARTUP_TIMEOUT)
+        assert second.returncode == 1
+        assert "another" in second_err.decode().lower() and "db.sqlite3" in second_err.decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()[-2000:]
+    log = err.decode()
+    assert "shutting down" in log
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+
+
+async def test_conflict_409_stops_with_a_clear_message(tmp_path: Path, standin: BotApiStandIn) -> None:
+    process = await start_bot(bot_env(standin, tmp_path), tmp_path)
+    try:
+        await wait_polling(standin, process)
+        async with httpx.AsyncClient(timeout=10) as client:
+            # A second poller on the same token: Telegram ends the older request with 409.
+            await client.post(f"{standin.api_url}/getUpdates", json={"timeout": 3})
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 1
+    assert "409 Conflict" in err.decode()
+    assert "another instance" in err.decode()
+
+
+async def test_alerts_survive_repeated_sigkill(tmp_path: Path, standin: BotApiStandIn) -> None:
+    chats = list(range(5001, 5061))
+    for chat_id in chats:
+        standin.add_private_chat(chat_id, f"Reader {chat_id}")
+    env = bot_env(standin, tmp_path, NEWSBOT_SEND_RATE="8")
+    corpus = Path(env["NEWSBOT_CORPUS_DIR"])
+    database = Path(env["NEWSBOT_DATABASE"])
+
+    # First run: the silent first load records the bundled articles as seen.
+    process = await start_bot(env, tmp_path)
+    await wait_polling(standin, process)
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.communicate(), timeout=30)
+
+    async with await Store.open(database) as store:
+        for chat_id in chats:
+            await store.touch_chat(chat_id, "private", f"Reader {chat_id}")
+            await store.subscribe(chat_id, SubscriptionKind.TOPIC, "openai", "OpenAI")
+    for n in range(2):
+        (corpus / f"new-{n}.md").write_text(
+            f"---\nid: crash-{n}\ntitle: OpenAI crash-test story {n}\ntopics: [openai]\n---\n\nBody {n}.\n"
+        )
+    expected = {(chat_id, n) for chat_id in chats for n in range(2)}
+
+    kills = 0
+    mark = standin.mark()
+    for round_number in range(KILLS):
+        round_mark = standin.mark()
+        process = await start_bot(env, tmp_path)
+        # Kill once this process is really delivering (after its first alert), at a varying moment.
+        with contextlib.suppress(TimeoutError):
+            await standin.wait_for(after=round_mark, timeout=STARTUP_TIMEOUT)
+        await asyncio.sleep(0.07 * (round_number % 8))
+        process.kill()  # SIGKILL: no cleanup at all
+        await process.wait()
+        kills += 1
+    assert not await _all_sent(database), "the kills should have interrupted delivery"
+    # A last, undisturbed run delivers whatever is still pending.
+    process = await start_bot(env, tmp_path)
+    try:
+        for _ in range(120):
+            if await _all_sent(database):
+                break
+            await asyncio.sleep(0.5)
+        else:
+            process.send_signal(signal.SIGTERM)
+            _, err = await process.communicate()
+            raise AssertionError("pending alerts were not delivered after the kills: " + err.decode()[-2000:])
+        final_mark = standin.mark()
+        await asyncio.sleep(1.0)
+        assert standin.events(EventKind.SENT, after=final_mark) == []  # nothing more to send
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), timeout=30)
+
+    sent = Counter()
+    for event in standin.events(EventKind.SENT, after=mark):
+        for n in range(2):
+            if f"OpenAI crash-test story {n}" in (event.text or ""):
+                sent[(event.chat_id, n)] += 1
+    assert set(sent) == expected  # nothing lost
+    duplicates = sum(count - 1 for count in sent.values())
+    assert duplicates <= kills  # at most one message per crash
+    async with await Store.open(database) as store:
+        assert await store.integrity_check() == "ok"
+    assert kills >= 20, "the bot should have been killed mid-delivery at least 20 times"
+
+
+async def _all_sent(database: Path) -> bool:
+    async with await Store.open(database) as store:
+        counts = await store.alert_counts()
+    return counts.get("pending", 0) == 0 and counts.get("sent", 0) > 0
