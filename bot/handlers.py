@@ -27,6 +27,7 @@ from bot.commands import COMMANDS
 from bot.core.library import Library, article_token
 from bot.core.models import Hit
 from bot.core.related import related_to_article
+from bot.ratelimit import QuestionLimiter, Verdict
 from bot.runtime import Runtime
 from bot.sending import NO_PREVIEW, send_html
 
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 3
 INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 30
+INLINE_RATE_FACTOR = 5
 MAX_OFFSET = 300  # "More results" pages beyond this are not worth a round trip
+SLOW_DOWN = "You're asking faster than I can keep up. Please wait a minute and ask again."
 MAX_QUESTION_CHARS = 500  # longer texts are trimmed before searching: nobody's question is an essay
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -80,6 +83,9 @@ class UserHandlers:
     def __init__(self, runtime: Runtime, pusher: RelatedPusherLike | None = None) -> None:
         self.runtime = runtime
         self.pusher = pusher
+        self.limiter = QuestionLimiter(runtime.settings.questions_per_minute)
+        # Telegram sends an inline query per keystroke or so: a looser window of its own.
+        self.inline_limiter = QuestionLimiter(runtime.settings.questions_per_minute * INLINE_RATE_FACTOR)
 
     # ----------------------------------------------------------------------------------- commands
 
@@ -228,6 +234,17 @@ class UserHandlers:
 
     async def answer(self, message: Message, question: str, context: Context) -> AnswerSent:
         """Search the archive and reply with the top articles, buttons and a log entry."""
+        verdict = self.limiter.check(message.from_user.id if message.from_user else None)
+        if verdict != Verdict.ANSWER:
+            if verdict == Verdict.SLOW_DOWN:
+                await send_html(
+                    context.bot,
+                    message.chat_id,
+                    SLOW_DOWN,
+                    reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
+                    thread_id=thread_of(message),
+                )
+            return AnswerSent((), None)
         self.runtime.answers_in_flight += 1  # chat answers take priority over alerts
         try:
             return await self._answer(message, question, context)
@@ -344,6 +361,9 @@ class UserHandlers:
             return
         library = self.runtime.library
         text = " ".join(inline_query.query.split())[:MAX_QUESTION_CHARS]
+        if self.inline_limiter.check(inline_query.from_user.id) != Verdict.ANSWER:
+            await inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+            return
         if text:
             hits: list[Hit] | tuple[Hit, ...] = library.search(text, limit=INLINE_RESULTS).hits
         else:

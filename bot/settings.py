@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     push_max_per_hour: int = Field(default=4, ge=0)
     corpus_poll_seconds: float = Field(default=300.0, ge=0)
     send_rate: float = Field(default=25.0, gt=0, le=30)
+    questions_per_minute: int = Field(default=20, ge=1)
+    snapshot_dir: Path = Path("data/snapshots")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -223,3 +223,17 @@ async def test_token_never_logged(tmp_path: Path, standin, caplog: pytest.LogCap
     assert TOKEN not in caplog.text
     assert TOKEN.split(":")[1] not in caplog.text
     assert any("getUpdates" in r.getMessage() or "get_updates" in r.getMessage() for r in caplog.records)
+
+
+async def test_question_flood_gets_one_slow_down(tmp_path: Path, standin) -> None:  # type: ignore[no-untyped-def]
+    async with running_bot(tmp_path, standin, questions_per_minute=3, push_default=False) as bot:
+        for question in ("Sora", "Codex", "MIIT"):
+            await bot.ask(USER, USER, question)
+        [slow] = await bot.ask(USER, USER, "ChatGPT")
+        assert "faster than I can keep up" in slow["text"]
+        mark = standin.mark()
+        standin.send_user_message(USER, USER, "OpenAI")
+        await asyncio.sleep(0.5)
+        assert standin.events(EventKind.SENT, chat_id=USER, after=mark) == []
+        [other] = await bot.ask(OTHER, OTHER, "Sora")
+        assert other["text"].startswith("Result")
