@@ -44,8 +44,7 @@ class ProgressBar:
                 dynamic_ncols=True,
             )
             self._bars[phase] = bar
-        bar.n = done
-        bar.refresh() if done >= total else bar.update(0)
+        bar.update(max(0, done - bar.n))  # tqdm itself stays hidden until `delay` has passed
         if done >= total:
             bar.close()
 
@@ -242,7 +241,8 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
         print(f"No topics defined (looked for {settings.topics_path}).")
     width = max((len(topic.slug) for topic, _ in rows), default=4)
     for topic, count in rows:
-        print(f"{topic.slug:<{width}}  {count:>4} articles  {topic.name}: {', '.join(topic.aliases)}")
+        noun = "article " if count == 1 else "articles"
+        print(f"{topic.slug:<{width}}  {count:>4} {noun}  {topic.name}: {', '.join(topic.aliases)}")
     return EXIT_OK
 
 

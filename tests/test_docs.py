@@ -51,3 +51,24 @@ def test_readme_commands_match_makefile() -> None:
         assert f"make {target}" in readme
         assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE)
     assert "make test" in ci
+
+
+def test_readme_command_table_matches_the_bot() -> None:
+    from bot.commands import COMMANDS
+
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("<!-- commands:start -->")[1].split("<!-- commands:end -->")[0]
+    listed = re.findall(r"^\| `/([a-z_]+)", table, flags=re.MULTILINE)
+    assert listed == [command.name for command in COMMANDS]
+    for command in COMMANDS:
+        assert f"`{command.example}`" in table
+
+
+def test_help_text_lists_every_command() -> None:
+    from bot import render
+    from bot.commands import COMMANDS
+
+    text = render.help_text(COMMANDS, is_admin=True)
+    for command in COMMANDS:
+        assert f"/{command.name}" in text
+        assert render.escape(command.example) in text
