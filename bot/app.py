@@ -11,7 +11,7 @@ import logging
 import signal
 from collections.abc import Callable
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ChatMember, Update
 from telegram.error import Conflict, TelegramError
 from telegram.ext import (
     Application,
@@ -99,7 +99,16 @@ def add_handlers(application: Application, runtime: Runtime) -> None:  # type: i
 
 
 async def touch_chat(runtime: Runtime, update: Update) -> None:
-    """Record that a chat is alive (first/last seen, active) whenever it sends us a message."""
+    """Record that a chat is alive (first/last seen, active) whenever it sends us a message; follow
+    the bot being blocked, removed or re-added (my_chat_member)."""
+    membership = update.my_chat_member
+    if membership is not None:
+        chat = membership.chat
+        if membership.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
+            await runtime.store.deactivate_chat(chat.id, f"bot status {membership.new_chat_member.status}")
+        else:
+            await runtime.store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
+        return
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return

@@ -200,3 +200,20 @@ async def test_first_load_of_empty_database_alerts_nothing(tmp_path: Path, stand
     async with running_bot(tmp_path, standin):
         await settle(1.0)
     assert standin.events(EventKind.SENT, after=mark) == []
+
+
+async def test_blocked_chat_is_parked_and_comes_back_on_start(newsbot: BotUnderTest) -> None:
+    from bot.store import Store
+
+    await newsbot.ask(USER, USER, "/subscribe openai")
+    newsbot.standin.set_bot_status(USER, "kicked")  # the user blocks the bot
+    await settle()
+    async with await Store.open(newsbot.settings.database) as store:
+        chat = await store.get_chat(USER)
+        assert chat is not None and not chat.active
+        assert [s.value for s in await store.subscriptions(USER)] == ["openai"]  # kept
+    newsbot.standin.set_bot_status(USER, "member")  # unblocked
+    await settle()
+    async with await Store.open(newsbot.settings.database) as store:
+        chat = await store.get_chat(USER)
+        assert chat is not None and chat.active
