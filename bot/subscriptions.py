@@ -28,6 +28,14 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 MAX_SUBSCRIPTIONS = 50
 PREVIEW_SIZE = 3
+SUBSCRIBE_USAGE = (
+    "Usage: <code>/subscribe TOPIC</code> (see /topics) or "
+    '<code>/subscribe words "a phrase" -excluded</code>, e.g. <code>/subscribe openai</code>'
+)
+UNSUBSCRIBE_USAGE = (
+    "Usage: <code>/unsubscribe TOPIC</code>, <code>/unsubscribe words…</code> "
+    "or <code>/unsubscribe all</code>. /subscriptions lists them with remove buttons."
+)
 ADMINS_ONLY = "In groups only chat administrators can change subscriptions and settings."
 
 
@@ -78,25 +86,30 @@ class SubscriptionHandlers:
         chat = message.chat
         await self.runtime.store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
 
+    async def _change_request(
+        self, update: Update, context: Context, usage: str
+    ) -> tuple[Message, str] | None:
+        """The message and its arguments, if it has arguments and the sender may change this chat."""
+        message = update.effective_message
+        if message is None:
+            return None
+        wanted = " ".join(context.args or []).strip()
+        if not wanted:
+            await self._reply(message, context, usage)
+            return None
+        if not await self._may_manage(update, context):
+            await self._reply(message, context, ADMINS_ONLY)
+            return None
+        return message, wanted
+
     # ----------------------------------------------------------------------------------- commands
 
     async def subscribe(self, update: Update, context: Context) -> None:
         """/subscribe TOPIC or /subscribe keywords "phrases" -excluded."""
-        message = update.effective_message
-        if message is None:
+        request = await self._change_request(update, context, SUBSCRIBE_USAGE)
+        if request is None:
             return
-        wanted = " ".join(context.args or []).strip()
-        if not wanted:
-            await self._reply(
-                message,
-                context,
-                "Usage: <code>/subscribe TOPIC</code> (see /topics) or "
-                '<code>/subscribe words "a phrase" -excluded</code>, e.g. <code>/subscribe openai</code>',
-            )
-            return
-        if not await self._may_manage(update, context):
-            await self._reply(message, context, ADMINS_ONLY)
-            return
+        message, wanted = request
         await self._touch(message)
         library = self.runtime.library
         topic = library.matcher.find(wanted)
@@ -129,21 +142,10 @@ class SubscriptionHandlers:
 
     async def unsubscribe(self, update: Update, context: Context) -> None:
         """/unsubscribe TOPIC_OR_KEYWORDS, or /unsubscribe all."""
-        message = update.effective_message
-        if message is None:
+        request = await self._change_request(update, context, UNSUBSCRIBE_USAGE)
+        if request is None:
             return
-        wanted = " ".join(context.args or []).strip()
-        if not wanted:
-            await self._reply(
-                message,
-                context,
-                "Usage: <code>/unsubscribe TOPIC</code>, <code>/unsubscribe words…</code> "
-                "or <code>/unsubscribe all</code>. /subscriptions lists them with remove buttons.",
-            )
-            return
-        if not await self._may_manage(update, context):
-            await self._reply(message, context, ADMINS_ONLY)
-            return
+        message, wanted = request
         store = self.runtime.store
         if wanted.casefold() == "all":
             removed = await store.unsubscribe_all(message.chat_id)
