@@ -237,3 +237,52 @@ async def test_question_flood_gets_one_slow_down(tmp_path: Path, standin) -> Non
         assert standin.events(EventKind.SENT, chat_id=USER, after=mark) == []
         [other] = await bot.ask(OTHER, OTHER, "Sora")
         assert other["text"].startswith("Result")
+
+
+async def test_long_reply_is_split_into_valid_parts(standin) -> None:  # type: ignore[no-untyped-def]
+    from telegram import Bot
+
+    from bot import render
+    from bot.sending import send_html
+
+    paragraphs = [f"<b>Story {n}</b> " + render.escape("Harbour & <cranes> " * 40) for n in range(40)]
+    html = "\n\n".join(paragraphs)
+    assert render.visible_length(html) > 3 * 4096
+    async with Bot(TOKEN, base_url=standin.base_url) as bot:
+        sent = await send_html(bot, USER, html, keyboard=((render.Button("More", callback_data="x"),),))
+    assert len(sent) >= 4
+    messages = standin.sent_messages(USER)
+    assert len(messages) == len(sent)
+    for message in messages:
+        assert len(message["text"].encode("utf-16-le")) // 2 <= 4096
+    assert "reply_markup" in messages[-1] and all("reply_markup" not in m for m in messages[:-1])
+    joined = " ".join(m["text"] for m in messages)
+    assert all(f"Story {n}" in joined for n in range(40))
+    assert "Harbour & <cranes>" in joined
+
+
+async def test_privacy_mode_warning_at_startup(
+    tmp_path: Path, standin, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    standin.privacy_mode = True
+    caplog.set_level(logging.WARNING)
+    async with running_bot(tmp_path, standin):
+        pass
+    assert "Group privacy mode is on" in caplog.text
+    assert "/setprivacy" in caplog.text
+
+
+async def test_question_text_is_not_stored_unless_enabled(tmp_path: Path, standin) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    async with running_bot(tmp_path, standin) as bot:
+        await bot.ask(USER, USER, "Sora secret question")
+    database = bot.settings.database
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT COUNT(*), COUNT(question) FROM question_log").fetchone() == (1, 0)
+    async with running_bot(tmp_path, standin, log_questions=True) as bot:
+        await bot.ask(USER, USER, "Codex websites")
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT question FROM question_log WHERE question IS NOT NULL").fetchall() == [
+            ("Codex websites",)
+        ]

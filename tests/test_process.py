@@ -212,3 +212,13 @@ async def _all_sent(database: Path) -> bool:
     async with await Store.open(database) as store:
         counts = await store.alert_counts()
     return counts.get("pending", 0) == 0 and counts.get("sent", 0) > 0
+
+
+async def test_corrupt_database_exits_with_a_clear_message(tmp_path: Path, standin: BotApiStandIn) -> None:
+    env = bot_env(standin, tmp_path)
+    await asyncio.to_thread(Path(env["NEWSBOT_DATABASE"]).write_bytes, b"not a database, just junk " * 100)
+    bot = await start_bot(env, tmp_path)
+    _, err = await asyncio.wait_for(bot.communicate(), timeout=STARTUP_TIMEOUT)
+    assert bot.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert "db.sqlite3" in lines[-1] and "Traceback" not in err.decode()
