@@ -258,7 +258,11 @@ class AlertWorker:
     def _claim(self, chat_id: int, group: bool) -> None:
         """Book the send about to happen against every limit."""
         now = self._clock()
-        self._next_send = max(now, self._next_send) + self._send_gap
+        # Keep to the schedule: a send a little late (preparing the message, a database read) still
+        # books the next slot from its own slot, or small delays would add up to a rate below the cap.
+        behind = now - self._next_send
+        base = self._next_send if 0 <= behind < self._send_gap else max(now, self._next_send)
+        self._next_send = base + self._send_gap
         self._chat_last[chat_id] = now
         if group:
             self._group_sends.setdefault(chat_id, deque()).append(now)

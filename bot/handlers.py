@@ -6,6 +6,7 @@ Thin translators: parse the update, ask the library or the store, render, reply.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Collection
@@ -20,6 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
@@ -254,37 +256,49 @@ class UserHandlers:
     async def _answer(self, message: Message, question: str, context: Context) -> AnswerSent:
         started = time.perf_counter()
         chat = message.chat
-        await self._touch_chat(chat.id, chat.type, chat.title or chat.full_name)
         thread = thread_of(message)
-        await context.bot.send_chat_action(chat.id, ChatAction.TYPING, message_thread_id=thread)
-        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-        library = self.runtime.library  # one snapshot for the whole answer, even if a reload swaps meanwhile
-        result = library.search(question, limit=PAGE_SIZE)
-        keyboard: render.Keyboard | None = None
-        if result.hits:
-            more = None
-            if result.total > PAGE_SIZE:
-                query_id = await self.runtime.store.save_query(chat.id, question)
-                more = f"more:{query_id}:{PAGE_SIZE}"
-            keyboard = render.answer_keyboard(_related_buttons(result.hits, 1), more)
-            html = render.answer(question, result.hits, total=result.total)
+        # "typing…" only when an answer is slow enough to be seen waiting: for an instant answer it
+        # would cost a request (and the CPU for it) for nothing. The chat row is touched by app.touch_chat.
+        delay = self.runtime.settings.typing_after_seconds
+        typing: asyncio.Task[None] | None = None
+        if delay <= 0:
+            await self._show_typing(context, chat.id, thread)
         else:
-            html = render.no_match(question, hint=result.hint)
-        group = chat.type != ChatType.PRIVATE
-        sent = await send_html(
-            context.bot,
-            chat.id,
-            html,
-            keyboard=keyboard,
-            reply_to=message.message_id if group else None,
-            thread_id=thread,
-        )
-        await self.runtime.store.log_question(
-            chat.id,
-            len(result.hits),
-            (time.perf_counter() - started) * 1000,
-            question if self.runtime.settings.log_questions else None,
-        )
+            typing = asyncio.create_task(self._typing_after(delay, context, chat.id, thread))
+        try:
+            question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+            library = (
+                self.runtime.library
+            )  # one snapshot for the whole answer, even if a reload swaps meanwhile
+            result = library.search(question, limit=PAGE_SIZE)
+            keyboard: render.Keyboard | None = None
+            if result.hits:
+                more = None
+                if result.total > PAGE_SIZE:
+                    query_id = await self.runtime.store.save_query(chat.id, question)
+                    more = f"more:{query_id}:{PAGE_SIZE}"
+                keyboard = render.answer_keyboard(_related_buttons(result.hits, 1), more)
+                html = render.answer(question, result.hits, total=result.total)
+            else:
+                html = render.no_match(question, hint=result.hint)
+            group = chat.type != ChatType.PRIVATE
+            sent = await send_html(
+                context.bot,
+                chat.id,
+                html,
+                keyboard=keyboard,
+                reply_to=message.message_id if group else None,
+                thread_id=thread,
+            )
+            await self.runtime.store.log_question(
+                chat.id,
+                len(result.hits),
+                (time.perf_counter() - started) * 1000,
+                question if self.runtime.settings.log_questions else None,
+            )
+        finally:
+            if typing is not None:
+                typing.cancel()
         return AnswerSent(tuple(hit.article.id for hit in result.hits), sent[-1] if sent else None)
 
     # ----------------------------------------------------------------------------------- buttons
@@ -388,6 +402,16 @@ class UserHandlers:
         await inline_query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)
 
     # ----------------------------------------------------------------------------------- helpers
+
+    async def _typing_after(self, delay: float, context: Context, chat_id: int, thread: int | None) -> None:
+        await asyncio.sleep(delay)
+        await self._show_typing(context, chat_id, thread)
+
+    async def _show_typing(self, context: Context, chat_id: int, thread: int | None) -> None:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread)
+        except TelegramError as error:  # a lost "typing…" is not worth failing an answer for
+            log.debug("could not show typing in chat %s: %s", chat_id, error)
 
     async def _touch(self, update: Update) -> None:
         chat = update.effective_chat

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     corpus_poll_seconds: float = Field(default=300.0, ge=0)
     send_rate: float = Field(default=25.0, gt=0, le=30)
     questions_per_minute: int = Field(default=20, ge=1)
+    typing_after_seconds: float = Field(default=0.3, ge=0)
     snapshot_dir: Path = Path("data/snapshots")
 
     @field_validator("admin_ids", mode="before")

@@ -70,6 +70,7 @@ def make_settings(tmp_path: Path, standin: BotApiStandIn, **overrides: Any) -> t
         "corpus_dir": corpus,
         "database": tmp_path / "db" / "newsbot.sqlite3",
         "log_level": "DEBUG",
+        "typing_after_seconds": 0,  # always show "typing…", so tests can see it
     }
     values.update(overrides)
     return Settings(**values), corpus

@@ -13,6 +13,14 @@ from bot.standin import EventKind, FaultKind
 from tests.harness import ADMIN, BOT_USERNAME, GROUP, OTHER, TOKEN, USER, BotUnderTest, running_bot
 
 
+@pytest.fixture
+async def newsbot(tmp_path: Path, standin):  # type: ignore[no-untyped-def]
+    """The running bot with related-story pushes off: these tests are about answers, and a push
+    arriving between two answers would make "the bot's last message" ambiguous."""
+    async with running_bot(tmp_path, standin, push_default=False) as running:
+        yield running
+
+
 def buttons(message: dict) -> list[tuple[str, str]]:
     markup = message.get("reply_markup") or {}
     return [
