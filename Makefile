@@ -15,14 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# With a token (NEWSBOT_TELEGRAM_TOKEN in the environment or .env) this runs the bot; without one it
-# answers a sample question from the bundled corpus and says how to configure the bot.
+# With a token (NEWSBOT_TELEGRAM_TOKEN in the environment or .env) this runs the bot on Telegram; without
+# one it starts the local playground: the same bot in a browser chat on http://127.0.0.1:8080/.
 run: $(STAMP)
 	@if $(BIN)/python -m bot.quickstart has-token; then \
 		exec $(BIN)/newsbot run; \
 	else \
-		echo "No NEWSBOT_TELEGRAM_TOKEN configured: answering a sample question instead (see README, 'Running on Telegram')."; \
-		$(BIN)/newsbot ask "How much money was Sora losing every day?"; \
+		echo "No NEWSBOT_TELEGRAM_TOKEN configured: starting the local playground instead, the real bot in a browser chat on 127.0.0.1 (see README, 'Playground'; 'Running on Telegram' for a token)."; \
+		exec $(BIN)/newsbot playground; \
 	fi
 
 test: $(STAMP)

@@ -89,7 +89,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = add("check", "Load the corpus and topics, report counts and problems (exit 1 if any problem).")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    playground = add(
+        "playground",
+        "Run the real bot against a local Telegram stand-in with a browser chat page; no token needed.",
+    )
+    playground.add_argument(
+        "--port", type=_port, default=8080, metavar="PORT", help="port of the chat page (default 8080)"
+    )
+    playground.add_argument(
+        "--host",
+        metavar="HOST",
+        help="interface to serve the page on (default 127.0.0.1; any other is served with a warning)",
+    )
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -313,4 +336,32 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": cmd_run, "ask": cmd_ask, "related": cmd_related, "topics": cmd_topics, "check": cmd_check}
+def cmd_playground(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot playground`: the real bot in a browser chat on 127.0.0.1, no Telegram account needed."""
+    from bot.logs import configure_logging
+    from bot.playground import run_playground
+    from bot.runtime import load_configured_library
+
+    configure_logging(settings.log_level)
+    if not settings.corpus_dir.is_dir():
+        print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+    def load(current: Settings) -> Library:
+        bar = ProgressBar(sys.stderr)
+        try:
+            return load_configured_library(current, progress=bar)
+        finally:
+            bar.close()
+
+    return run_playground(settings, load, host=args.host, port=args.port)
+
+
+_COMMANDS = {
+    "run": cmd_run,
+    "ask": cmd_ask,
+    "related": cmd_related,
+    "topics": cmd_topics,
+    "check": cmd_check,
+    "playground": cmd_playground,
+}

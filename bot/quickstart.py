@@ -1,6 +1,6 @@
 """`python -m bot.quickstart has-token`: exit 0 when a bot token is configured, 1 otherwise.
 
-Used by `make run` to choose between running the bot and a demo answer; prints nothing, never the token.
+Used by `make run` to choose between the Telegram bot and the playground; prints nothing, never the token.
 """
 
 from __future__ import annotations
