@@ -7,6 +7,7 @@ nothing happens, and the attempt is logged with the user id.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import UTC, datetime
 
 from telegram import Update
@@ -16,6 +17,7 @@ from bot import render
 from bot.handlers import thread_of
 from bot.runtime import ReloadInProgress, Runtime
 from bot.sending import send_html
+from bot.store import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,21 @@ class AdminHandlers:
                 context.bot,
                 message.chat_id,
                 "A reload is already running; try again when it has finished.",
+                thread_id=thread_of(message),
+            )
+            return
+        except sqlite3.Error as error:
+            # The new snapshot answers questions already; only recording its articles (and queueing their
+            # alerts) failed, in one transaction that left nothing half-written.
+            trouble = describe_error(self.runtime.store.path, error)
+            log.error("reload: the articles could not be recorded: %s", trouble)
+            await send_html(
+                context.bot,
+                message.chat_id,
+                render.escape(
+                    f"Reloaded, but the articles could not be recorded: {trouble}. No alerts were queued "
+                    "for new articles; run /reload again once the database can be written."
+                ),
                 thread_id=thread_of(message),
             )
             return

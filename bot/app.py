@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import math
 import signal
+import sqlite3
 from collections.abc import Callable
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ChatMember, Update
-from telegram.error import Conflict, TelegramError
+from telegram.constants import ParseMode
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -30,11 +33,11 @@ from bot.alerts import AlertWorker
 from bot.commands import COMMANDS, Command, user_commands
 from bot.core.library import Library
 from bot.handlers import UserHandlers
-from bot.logs import register_secrets
+from bot.logs import redact, register_secrets
 from bot.pushes import RelatedPusher
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, describe_error
 from bot.subscriptions import SubscriptionHandlers
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,11 @@ CONFLICT_MESSAGE = (
     "Telegram answered 409 Conflict: another instance is polling with this bot token. "
     "Stop the other instance (or use a different token); this one is shutting down."
 )
+# Telegram ends the older of two getUpdates calls with 409, so the instance already running hears of a
+# newcomer first. If it stopped, its parting getUpdates would end the newcomer's poll too and both would
+# go. So an instance polling for longer than this keeps going; its next poll ends the newcomer's, which is
+# still inside this window and refuses. Longer than PTB's longest pause between retries (30 s).
+CONFLICT_GRACE_SECONDS = 60.0
 
 
 def build_application(runtime: Runtime, token: str) -> Application:  # type: ignore[type-arg]
@@ -113,7 +121,11 @@ async def touch_chat(runtime: Runtime, update: Update) -> None:
     if message is None or message.from_user is None or message.from_user.is_bot:
         return
     chat = message.chat
-    await runtime.store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
+    try:
+        await runtime.store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
+    except sqlite3.Error as error:
+        # Bookkeeping only: a sick database must not cost the user their answer (handlers still run).
+        log.warning("could not record activity of chat %s: %s", chat.id, error)
 
 
 def bot_commands(commands: tuple[Command, ...]) -> list[BotCommand]:
@@ -150,11 +162,13 @@ async def serve(
     stop: asyncio.Event | None = None,
     install_signal_handlers: bool = True,
     poll_timeout: int = 10,
+    conflict_grace: float = CONFLICT_GRACE_SECONDS,
 ) -> str | None:
     """Run the bot until SIGINT/SIGTERM (or `stop` is set); returns why it stopped early, if it did.
 
     The database lock is taken first, so a second instance on the same machine refuses at once;
-    then the corpus is loaded off the event loop; then polling starts.
+    then the corpus is loaded off the event loop; then polling starts. A 409 Conflict within the first
+    `conflict_grace` seconds of polling means another instance was there first: this one stops.
     """
     stop = stop or asyncio.Event()
     register_secrets(
@@ -171,8 +185,19 @@ async def serve(
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
 
+        polling_since = math.inf
+
         def on_polling_error(error: TelegramError) -> None:
             if isinstance(error, Conflict):
+                polling_for = loop.time() - polling_since
+                if polling_for >= conflict_grace:
+                    log.warning(
+                        "Telegram answered 409 Conflict: another instance started polling with this bot "
+                        "token. This one has been polling for %.0f s and keeps going, so the newcomer will "
+                        "be refused; if this repeats, find and stop the other instance.",
+                        polling_for,
+                    )
+                    return
                 log.error(CONFLICT_MESSAGE)
                 application.bot_data["exit_reason"] = CONFLICT_MESSAGE
                 stop.set()
@@ -187,7 +212,12 @@ async def serve(
             answers_busy=lambda: runtime.answers_in_flight > 0,
         )
         runtime.on_new_alerts = worker.wake
-        async with application:  # initialize() calls getMe; shutdown() runs on the way out
+        try:
+            await application.initialize()  # getMe: is the token good, is Telegram reachable?
+        except (InvalidToken, NetworkError) as error:
+            await application.shutdown()
+            return startup_failure(error, settings.telegram_base_url)
+        async with application:  # initialized already; shutdown() runs on the way out
             await on_startup(application, runtime)  # post_init only runs under run_polling()
             await runtime.ingest()  # articles added while we were down become alerts now
             await application.start()
@@ -196,6 +226,7 @@ async def serve(
                 asyncio.create_task(runtime.watch_corpus(stop), name="corpus-watcher"),
             ]
             assert application.updater is not None
+            polling_since = loop.time()
             await application.updater.start_polling(
                 allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error, timeout=poll_timeout
             )
@@ -213,8 +244,20 @@ async def serve(
         await store.close()
 
 
+def startup_failure(error: InvalidToken | NetworkError, base_url: str) -> str:
+    """One line on why the bot could not start talking to Telegram. PTB's InvalidToken quotes the whole
+    token, and an uncaught exception would print it with its traceback: never pass its text on."""
+    if isinstance(error, InvalidToken):
+        return (
+            "Telegram rejected the bot token (401 Unauthorized): check NEWSBOT_TELEGRAM_TOKEN; "
+            "@BotFather shows the current token of your bot"
+        )
+    return f"cannot reach the Telegram Bot API at {base_url}: {redact(str(error))}"
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The one error handler: 409 stops the bot; anything else is logged and the user gets an apology."""
+    """The one error handler: 409 stops the bot; anything else is logged and the user gets an apology
+    (an admin hit by a database failure is told what failed: busy, full, read-only)."""
     error = context.error
     if isinstance(error, Conflict):
         log.error(CONFLICT_MESSAGE)
@@ -224,11 +267,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             stop.set()
         return
     log.error("error while handling an update: %s", error, exc_info=error)
+    apology = "Sorry, something went wrong while answering. Please try again in a moment."
+    runtime = context.application.bot_data.get("runtime")
+    if isinstance(error, sqlite3.Error) and isinstance(runtime, Runtime):
+        trouble = describe_error(runtime.store.path, error)
+        log.error("the database failed while handling an update: %s", trouble)
+        user = update.effective_user if isinstance(update, Update) else None
+        if runtime.is_admin(user.id if user else None):
+            apology = f"Sorry, that failed: {trouble}"  # admins see why; others only the apology
     if isinstance(update, Update) and update.effective_chat is not None and update.callback_query is None:
         try:
             await context.bot.send_message(
-                update.effective_chat.id,
-                html.escape("Sorry, something went wrong while answering. Please try again in a moment."),
+                update.effective_chat.id, html.escape(apology), parse_mode=ParseMode.HTML
             )
         except TelegramError:
             log.warning("could not send the apology for a failed update")

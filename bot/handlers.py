@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -215,7 +216,7 @@ class UserHandlers:
         username = (context.bot.username or self.runtime.bot_username).casefold()
         mention = f"@{username}"
         mentioned = any(
-            entity.type == MessageEntity.MENTION and message.parse_entity(entity).casefold() == mention
+            entity.type == MessageEntity.MENTION and _entity_text(text, entity).casefold() == mention
             for entity in message.entities
         )
         replied = message.reply_to_message
@@ -226,12 +227,12 @@ class UserHandlers:
             return None
         if mentioned:
             # Remove the mention itself, whatever its case, so it is not part of the query.
-            for entity in reversed(message.entities):
-                if (
-                    entity.type == MessageEntity.MENTION
-                    and message.parse_entity(entity).casefold() == mention
-                ):
-                    text = _remove_utf16_range(text, entity.offset, entity.length)
+            spans = [
+                (entity.offset, entity.length)
+                for entity in message.entities
+                if entity.type == MessageEntity.MENTION and _entity_text(text, entity).casefold() == mention
+            ]
+            text = _remove_utf16_ranges(text, spans)
         return text
 
     async def answer(self, message: Message, question: str, context: Context) -> AnswerSent:
@@ -275,8 +276,8 @@ class UserHandlers:
             if result.hits:
                 more = None
                 if result.total > PAGE_SIZE:
-                    query_id = await self.runtime.store.save_query(chat.id, question)
-                    more = f"more:{query_id}:{PAGE_SIZE}"
+                    query_id = await self._save_query(chat.id, question)
+                    more = f"more:{query_id}:{PAGE_SIZE}" if query_id else None
                 keyboard = render.answer_keyboard(_related_buttons(result.hits, 1), more)
                 html = render.answer(question, result.hits, total=result.total)
             else:
@@ -290,16 +291,27 @@ class UserHandlers:
                 reply_to=message.message_id if group else None,
                 thread_id=thread,
             )
-            await self.runtime.store.log_question(
-                chat.id,
-                len(result.hits),
-                (time.perf_counter() - started) * 1000,
-                question if self.runtime.settings.log_questions else None,
-            )
+            try:
+                await self.runtime.store.log_question(
+                    chat.id,
+                    len(result.hits),
+                    (time.perf_counter() - started) * 1000,
+                    question if self.runtime.settings.log_questions else None,
+                )
+            except sqlite3.Error as error:  # the answer is out; only the statistics miss it
+                log.warning("could not log a question of chat %s: %s", chat.id, error)
         finally:
             if typing is not None:
                 typing.cancel()
         return AnswerSent(tuple(hit.article.id for hit in result.hits), sent[-1] if sent else None)
+
+    async def _save_query(self, chat_id: int, question: str) -> str | None:
+        """Keep a question for its "More results" button; None (no button) if the database refuses."""
+        try:
+            return await self.runtime.store.save_query(chat_id, question)
+        except sqlite3.Error as error:
+            log.warning("could not save a question for More results in chat %s: %s", chat_id, error)
+            return None
 
     # ----------------------------------------------------------------------------------- buttons
 
@@ -431,8 +443,16 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _remove_utf16_range(text: str, offset: int, length: int) -> str:
-    """Remove a span given in UTF-16 code units (Telegram's entity offsets) from a Python string."""
+def _entity_text(text: str, entity: MessageEntity) -> str:
+    """The text an entity covers; unlike PTB's parse_entity, an offset inside a surrogate pair (a client
+    can send one) gives replacement characters instead of UnicodeDecodeError."""
     encoded = text.encode("utf-16-le")
-    kept = encoded[: offset * 2] + encoded[(offset + length) * 2 :]
-    return " ".join(kept.decode("utf-16-le", errors="ignore").split())
+    return encoded[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le", "replace")
+
+
+def _remove_utf16_ranges(text: str, spans: list[tuple[int, int]]) -> str:
+    """Remove spans given in UTF-16 code units (Telegram's entity offsets, all of the original text)."""
+    encoded = text.encode("utf-16-le")
+    for offset, length in sorted(spans, reverse=True):
+        encoded = encoded[: offset * 2] + encoded[(offset + length) * 2 :]
+    return " ".join(encoded.decode("utf-16-le", errors="ignore").split())

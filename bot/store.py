@@ -285,7 +285,8 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
     )
 
 
-def _describe(path: Path, error: sqlite3.Error) -> str:
+def describe_error(path: Path, error: sqlite3.Error) -> str:
+    """One line for the operator: which database, what SQLite said, and what to do about it."""
     message = str(error)
     if "not a database" in message:
         return f"{path} is not a SQLite database, or its header is corrupt ({message})"
@@ -297,6 +298,10 @@ def _describe(path: Path, error: sqlite3.Error) -> str:
         return f"database {path} is read-only ({message}); the bot needs to write to it and its directory"
     if "locked" in message or "busy" in message:
         return f"database {path} is busy ({message}); another process is holding a write lock"
+    if "full" in message:
+        return f"database {path} cannot grow ({message}); free some disk space, nothing was half-written"
+    if "i/o error" in message.lower():
+        return f"database {path} could not be written ({message}); is the file or disk read-only or failing?"
     return f"database {path}: {message}"
 
 
@@ -339,6 +344,19 @@ async def _user_version(db: aiosqlite.Connection) -> int:
     async with db.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row is not None else 0
+
+
+async def _check_writable(db: aiosqlite.Connection) -> None:
+    """Fail now, not at the first write, if SQLite could only open the file read-only."""
+    try:
+        # Rewriting the header with the value it holds is the smallest write there is.
+        version = await _user_version(db)
+        await db.execute(f"PRAGMA user_version = {int(version)}")  # pragmas take no parameters
+    except sqlite3.Error as error:
+        if "readonly" in str(error):
+            raise
+        # Anything else (a full disk, a busy file) may clear while we run; the writes will say so then.
+        log.warning("database write check failed: %s", error)
 
 
 async def _migrate(db: aiosqlite.Connection, path: Path) -> int:
@@ -406,10 +424,11 @@ class Store:
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             version = await _migrate(db, path)
+            await _check_writable(db)
         except sqlite3.Error as error:
             await _close_quietly(db)
             _release_lock(lock_fd)
-            raise StoreError(_describe(path, error)) from error
+            raise StoreError(describe_error(path, error)) from error
         except BaseException:
             await _close_quietly(db)
             _release_lock(lock_fd)

@@ -49,3 +49,25 @@ async def newsbot(tmp_path, standin):  # type: ignore[no-untyped-def]
 
     async with running_bot(tmp_path, standin) as running:
         yield running
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--long: the reliability suite runs more examples, more kills and a bigger fan-out."""
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="run the reliability tests at full size (more hypothesis examples, kills and chats)",
+    )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    """Print the reliability figures (faults, kills, alerts, hostile inputs) when those tests ran."""
+    from tests.reliability import summary_lines
+
+    lines = summary_lines()
+    if lines:
+        mode = "long" if config.getoption("--long") else "default"
+        terminalreporter.section(f"reliability figures ({mode} run)")
+        for line in lines:
+            terminalreporter.write_line(line)

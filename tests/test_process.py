@@ -14,9 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.standin import BotApiStandIn, EventKind
 from bot.store import Store, SubscriptionKind
+from tests import reliability
 from tests.conftest import CORPUS
 from tests.harness import ADMIN, TOKEN, USER
 
@@ -140,8 +142,11 @@ async def test_conflict_409_stops_with_a_clear_message(tmp_path: Path, standin: 
     assert "another instance" in err.decode()
 
 
-async def test_alerts_survive_repeated_sigkill(tmp_path: Path, standin: BotApiStandIn) -> None:
-    chats = list(range(5001, 5061))
+async def test_alerts_survive_repeated_sigkill(
+    tmp_path: Path, standin: BotApiStandIn, request: pytest.FixtureRequest
+) -> None:
+    scale = reliability.scaled(request.config, 1, 3)  # --long: three times the kills and the chats
+    chats = list(range(5001, 5001 + 60 * scale))
     for chat_id in chats:
         standin.add_private_chat(chat_id, f"Reader {chat_id}")
     env = bot_env(standin, tmp_path, NEWSBOT_SEND_RATE="8")
@@ -166,7 +171,7 @@ async def test_alerts_survive_repeated_sigkill(tmp_path: Path, standin: BotApiSt
 
     kills = 0
     mark = standin.mark()
-    for round_number in range(KILLS):
+    for round_number in range(KILLS * scale):
         round_mark = standin.mark()
         process = await start_bot(env, tmp_path)
         # Kill once this process is really delivering (after its first alert), at a varying moment.
@@ -195,16 +200,20 @@ async def test_alerts_survive_repeated_sigkill(tmp_path: Path, standin: BotApiSt
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), timeout=30)
 
-    sent = Counter()
+    sent: Counter[tuple[int | None, int]] = Counter()
     for event in standin.events(EventKind.SENT, after=mark):
         for n in range(2):
             if f"OpenAI crash-test story {n}" in (event.text or ""):
                 sent[(event.chat_id, n)] += 1
-    assert set(sent) == expected  # nothing lost
     duplicates = sum(count - 1 for count in sent.values())
-    assert duplicates <= kills  # at most one message per crash
     async with await Store.open(database) as store:
-        assert await store.integrity_check() == "ok"
+        integrity = await store.integrity_check()
+    reliability.add("kills survived", kills)
+    reliability.fault("sigkill", kills)
+    reliability.alerts(len(expected), sum(sent.values()), duplicates, len(expected - set(sent)))
+    assert set(sent) == expected  # nothing lost
+    assert duplicates <= kills  # at most one message per crash
+    assert integrity == "ok"
     assert kills >= 20, "the bot should have been killed mid-delivery at least 20 times"
 
 

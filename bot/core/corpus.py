@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from time import sleep
 
 import feedparser
 import yaml
@@ -31,6 +32,11 @@ TEXT_SUFFIXES = frozenset({".txt"})
 FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom"})
 ARTICLE_SUFFIXES: frozenset[str] = MARKDOWN_SUFFIXES | JSONL_SUFFIXES | TEXT_SUFFIXES | FEED_SUFFIXES
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+READ_ATTEMPTS = 3  # a file still changing after this many reads is reported, not half-read
+SETTLED_SECONDS = 1.0  # files modified more recently than this are read twice and compared…
+SETTLE_PAUSE = 0.01  # …this far apart (one pause per load, however many such files there are)
+CHANGING = "file kept changing while being read; it will be read at the next reload"
+OUTSIDE = "now leads outside the corpus directory; not read"
 
 Progress = Callable[[int, int], None]
 
@@ -48,6 +54,7 @@ class _Invalid(Exception):
 class _Candidate:
     rel: str
     path: Path
+    root: Path | None = None  # the resolved corpus directory the file must still be in when it is read
 
 
 # --------------------------------------------------------------------------- public API
@@ -61,13 +68,21 @@ def load_corpus(
     total = len(candidates)
     if progress is not None:
         progress(0, total)
-    loaded: list[Article] = []
+    results: list[Corpus] = []
+    recent: list[tuple[int, _Candidate, _Read]] = []
     for done, candidate in enumerate(candidates, start=1):
-        result = _load_candidate(candidate, max_bytes)
-        loaded.extend(result.articles)
-        problems.extend(result.problems)
+        read = _read_candidate(candidate, max_bytes)
+        if isinstance(read, _Read) and read.recent:
+            recent.append((len(results), candidate, read))
+            results.append(Corpus(articles=(), problems=()))  # its place, filled once it has settled
+        else:
+            results.append(read if isinstance(read, Corpus) else _parse_candidate(candidate, read.data))
         if progress is not None:
             progress(done, total)
+    for index, result in _settle(recent, max_bytes).items():
+        results[index] = result
+    loaded = [article for result in results for article in result.articles]
+    problems.extend(problem for result in results for problem in result.problems)
     articles = _drop_duplicates(loaded, problems)
     problems.sort(key=lambda p: (p.path, p.line or 0))
     return Corpus(articles=tuple(articles), problems=tuple(problems))
@@ -75,7 +90,13 @@ def load_corpus(
 
 def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
     """Parse one file into articles and problems (no duplicate checks, no symlink checks)."""
-    return _load_candidate(_Candidate(_relative(path, root), path), max_bytes)
+    candidate = _Candidate(_relative(path, root), path)
+    read = _read_candidate(candidate, max_bytes)
+    if isinstance(read, Corpus):
+        return read
+    if read.recent:
+        return _settle([(0, candidate, read)], max_bytes)[0]
+    return _parse_candidate(candidate, read.data)
 
 
 def corpus_fingerprint(root: Path) -> str:
@@ -127,7 +148,7 @@ def _scan(root: Path) -> tuple[list[_Candidate], list[Problem]]:
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append((path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False) and _is_candidate(entry.name):
-                    candidates.append(_Candidate(rel, path))
+                    candidates.append(_Candidate(rel, path, real_root))
             except OSError as exc:
                 problems.append(Problem(rel, None, f"cannot inspect: {_why(exc)}"))
     candidates.sort(key=lambda c: c.rel)
@@ -152,7 +173,7 @@ def _scan_symlink(
     if not _is_candidate(path.name):
         return
     if target.is_file():
-        candidates.append(_Candidate(rel, path))
+        candidates.append(_Candidate(rel, path, real_root))
     elif not target.exists():
         problems.append(Problem(rel, None, "broken symlink"))
 
@@ -181,19 +202,98 @@ def _why(exc: OSError) -> str:
 # --------------------------------------------------------------------------- one file
 
 
-def _load_candidate(candidate: _Candidate, max_bytes: int) -> Corpus:
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A file's bytes as they stood at one moment, with its (size, mtime) then."""
+
+    data: bytes
+    stamp: tuple[int, int]
+    recent: bool  # modified within SETTLED_SECONDS: to be read again a moment later before it is trusted
+
+
+def _read_candidate(candidate: _Candidate, max_bytes: int) -> _Read | Corpus:
+    """The file's bytes, or a Corpus holding the problem that stops it from being read."""
     rel, path = candidate.rel, candidate.path
-    suffix = path.suffix.lower()
     try:
         size = path.stat().st_size
         if size > max_bytes:
             return _failed(rel, None, f"file is {size} bytes, over the {max_bytes}-byte limit")
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
+        read = _read_once(path, max_bytes, candidate.root)
     except OSError as exc:
         return _failed(rel, None, f"cannot read file: {_why(exc)}")
-    if len(data) > max_bytes:
+    if not isinstance(read, _Read):  # OUTSIDE, or None: still changing
+        return _failed(rel, None, read or CHANGING)
+    if len(read.data) > max_bytes:
         return _failed(rel, None, f"file grew past the {max_bytes}-byte limit while being read")
+    return read
+
+
+def _read_once(path: Path, max_bytes: int, root: Path | None) -> _Read | str | None:
+    """Read up to max_bytes + 1; None if the file changed during every attempt, OUTSIDE if what was
+    opened is not (or no longer) a file inside `root`."""
+    for _ in range(READ_ATTEMPTS):
+        with path.open("rb") as handle:
+            opened = os.fstat(handle.fileno())
+            where = _opened_where(path, opened, root) if root is not None else "inside"
+            if where == "outside":
+                return OUTSIDE
+            if where == "replaced":
+                continue
+            before = _stamp(opened)
+            data = handle.read(max_bytes + 1)
+            after = os.fstat(handle.fileno())
+        if before == _stamp(after):
+            recent = datetime.now(UTC).timestamp() - after.st_mtime < SETTLED_SECONDS
+            return _Read(data, before, recent)
+    return None
+
+
+def _opened_where(path: Path, opened: os.stat_result, root: Path) -> str:
+    """ "inside" if the file just opened is the one the path names now, inside root; "outside" if the
+    path now leads out of root (the scan checked it, but a file or directory can be swapped for a
+    symlink since); "replaced" if the path names another file by now."""
+    try:
+        real = path.resolve(strict=True)
+        named = real.stat()
+    except (OSError, RuntimeError):
+        return "replaced"
+    if not real.is_relative_to(root):
+        return "outside"
+    return "inside" if (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino) else "replaced"
+
+
+def _settle(recent: list[tuple[int, _Candidate, _Read]], max_bytes: int) -> dict[int, Corpus]:
+    """Read recently modified files again a moment later, all after one pause, and parse those that read
+    the same. Timestamps advance only every few milliseconds, and a writer paused half-way leaves a file
+    that reads the same twice in a row; a moment later it has moved on, and the file is read again."""
+    results: dict[int, Corpus] = {}
+    for _ in range(READ_ATTEMPTS):
+        if not recent:
+            break
+        sleep(SETTLE_PAUSE)
+        changed = []
+        for index, candidate, read in recent:
+            again = _read_candidate(candidate, max_bytes)
+            if isinstance(again, Corpus):
+                results[index] = again
+            elif again.data == read.data and again.stamp == read.stamp:
+                results[index] = _parse_candidate(candidate, read.data)
+            else:
+                changed.append((index, candidate, again))
+        recent = changed
+    for index, candidate, _ in recent:
+        results[index] = _failed(candidate.rel, None, CHANGING)
+    return results
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int]:
+    # Not ctime: replacing the file (an atomic save) changes the old inode's ctime, not its content.
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def _parse_candidate(candidate: _Candidate, data: bytes) -> Corpus:
+    rel = candidate.rel
+    suffix = candidate.path.suffix.lower()
     if suffix in FEED_SUFFIXES:
         # Feeds declare their own encoding (even UTF-16, which contains NUL bytes): feedparser decides.
         return _parse_feed(data, rel)
@@ -412,6 +512,8 @@ def _parse_jsonl(data: bytes, rel: str) -> Corpus:
             problems.append(Problem(rel, number, exc.reason))
         else:
             articles.append(article)
+    if not articles and not problems:  # like an empty Markdown or text file, say so
+        return _failed(rel, None, "no articles: the file has no JSON lines")
     return Corpus(articles=tuple(articles), problems=tuple(problems))
 
 

@@ -255,6 +255,10 @@ class World:
         if admin:
             chat.admins.add(user_id)
 
+    def demote(self, chat_id: int, user_id: int) -> None:
+        """Take a member's administrator rights away (quietly, as add_member puts them in)."""
+        self._scenario_chat(chat_id).admins.discard(user_id)
+
     def add_topic(self, chat_id: int, name: str) -> int:
         """Open a forum topic (stores its forum_topic_created message); returns message_thread_id."""
         chat = self._scenario_chat(chat_id)
