@@ -7,15 +7,21 @@ old snapshot finish with it undisturbed. Knows nothing of Telegram (handlers ren
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.core.corpus import corpus_fingerprint
-from bot.core.library import Library, Progress, load_library
+from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
+from bot.core.snapshot import build_snapshot, load_or_build, snapshot_key
 from bot.core.topics import match_interests
 from bot.settings import Settings
 from bot.store import IngestResult, Store, Subscription
@@ -25,11 +31,78 @@ log = logging.getLogger(__name__)
 LibraryLoader = Callable[[Settings], Library]
 
 
+# From this much corpus text on, /reload builds in a child process: a build is Python-heavy work that
+# would hold the interpreter lock (and so the event loop) for seconds if it ran in a thread.
+PROCESS_BUILD_FROM_BYTES = 1 << 20
+
+
 def load_configured_library(settings: Settings, progress: Progress | None = None) -> Library:
-    """Load and index the corpus the settings point at (blocking; run it in a thread)."""
-    return load_library(
-        settings.corpus_dir, settings.topics_path, max_file_bytes=settings.max_file_bytes, progress=progress
+    """The configured corpus as a library: from its snapshot if unchanged, else built and saved (blocking)."""
+    started = time.perf_counter()
+    loaded = load_or_build(
+        settings.corpus_dir,
+        settings.topics_path,
+        settings.snapshot_dir,
+        max_file_bytes=settings.max_file_bytes,
+        progress=progress,
     )
+    for warning in loaded.warnings:
+        log.warning("%s", warning)
+    log.info(
+        "%s %d articles, %d passages in %.2f s",
+        "loaded the snapshot of" if loaded.from_snapshot else "indexed",
+        loaded.library.article_count,
+        len(loaded.library.passages),
+        time.perf_counter() - started,
+    )
+    return loaded.library
+
+
+async def build_snapshot_in_child(settings: Settings) -> bool:
+    """Build the corpus's snapshot in a separate process, so the event loop and the GIL stay free.
+
+    True when the child succeeded (the loader will then find the snapshot); False when no process
+    could be started or the build failed there, and the caller should build in a thread instead.
+    """
+    try:
+        context = multiprocessing.get_context("spawn")
+        child = context.Process(
+            target=build_snapshot,
+            args=(settings.corpus_dir, settings.topics_path, settings.snapshot_dir),
+            kwargs={"max_file_bytes": settings.max_file_bytes},
+            name="newsbot-index-build",
+            daemon=True,
+        )
+        child.start()
+    except (OSError, RuntimeError, ValueError) as error:
+        log.warning("could not start a process to build the index (%s): building in a thread", error)
+        return False
+    try:
+        await asyncio.to_thread(child.join)
+    except asyncio.CancelledError:
+        child.terminate()
+        await asyncio.shield(asyncio.to_thread(child.join))
+        raise
+    if child.exitcode != 0:
+        log.warning("building the index in a separate process failed (exit code %s)", child.exitcode)
+        return False
+    key = await asyncio.to_thread(
+        snapshot_key, settings.corpus_dir, settings.topics_path, max_file_bytes=settings.max_file_bytes
+    )
+    if not (settings.snapshot_dir / key / "header.json").is_file():
+        log.warning("the index-building process left no snapshot of the current corpus")
+        return False
+    return True
+
+
+def corpus_bytes(root: Path) -> int:
+    """Total size of the files under the corpus directory (what decides where a reload builds)."""
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(folder, name)).st_size
+    return total
 
 
 class ReloadInProgress(Exception):
@@ -83,7 +156,7 @@ class Runtime:
             old = self.library
             started = time.perf_counter()
             try:
-                new = await asyncio.to_thread(self.loader, self.settings)
+                new, (added, changed, removed) = await self._build(old)
             except Exception as error:  # a reload must never take the running bot down
                 log.exception("corpus reload failed")
                 return ReloadOutcome(
@@ -102,7 +175,6 @@ class Runtime:
                 return ReloadOutcome(
                     old.article_count, old.article_count, (), (), (), new.problems, seconds, kept_old=True
                 )
-            added, changed, removed = compare_libraries(old, new)
             self.library = new  # the swap: one assignment
             ingested = await self.ingest(new)
             log.info(
@@ -125,6 +197,26 @@ class Runtime:
                 seconds,
                 alerts_created=ingested.alerts_created,
             )
+
+    async def _build(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...]]:
+        """The new library and what changed, computed off the event loop (a big build in a child process)."""
+        settings = self.settings
+        if await asyncio.to_thread(corpus_bytes, settings.corpus_dir) >= PROCESS_BUILD_FROM_BYTES:
+            await build_snapshot_in_child(settings)  # on failure, the loader below builds in its thread
+
+        def load_and_compare() -> tuple[Library, tuple[tuple[Article, ...], ...]]:
+            # Comparing makes every article of the new snapshot, and a full garbage collection over
+            # them all would stop the event loop for ~0.1 s at 100k articles; what exists now, and the
+            # articles made, are long-lived anyway, so they leave the collector's view (refcounting
+            # still frees them).
+            gc.collect(1)
+            gc.freeze()
+            new = self.loader(settings)
+            changes = compare_libraries(old, new)
+            gc.freeze()
+            return new, changes
+
+        return await asyncio.to_thread(load_and_compare)
 
     async def ingest(self, library: Library | None = None) -> IngestResult:
         """Record the snapshot's article ids as seen and queue one alert per (chat, new article) match.

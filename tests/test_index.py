@@ -1,10 +1,13 @@
-"""BM25Index: exactly rank-bm25's BM25Okapi scores, matches decided from postings, top-k order, snapshots."""
+"""BM25Index: exactly rank-bm25's BM25Okapi scores, matches decided from postings, top-k order (merged or
+accumulated and pruned), snapshots; and Library.search's top-k path giving the full ranking's first pages."""
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import random
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -13,7 +16,10 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 import bot.core.index as index_module
+import bot.core.library as library_module
 from bot.core.index import BM25Index
+from bot.core.library import MATCH_COUNT_CAP, Library, build_library
+from bot.core.models import Article, Corpus
 from bot.core.text import terms
 
 BBC = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc_news" / "bbc_news.jsonl.gz"
@@ -125,22 +131,104 @@ def test_top_k_follows_rank_bm25_order_with_the_tie_rule(
             assert [s for _, s in got] == pytest.approx([scores[d] for d, _ in got], rel=1e-9)
 
 
-def test_pruned_top_k_is_the_full_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
-    # MaxScore skips lists only for queries touching many postings; lower the bar so it runs here.
-    monkeypatch.setattr(index_module, "_PRUNE_FROM", 0)
+@pytest.fixture
+def accumulate_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """top_k takes the accumulate-and-prune path for every query, not only for long posting lists."""
+    monkeypatch.setattr(index_module, "_ACCUMULATE_FROM", 0)
+
+
+@pytest.mark.usefixtures("accumulate_always")
+def test_accumulated_top_k_is_the_full_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
     docs = generated_corpus(4000, seed=5)
     index = BM25Index.build(docs)
     reference = BM25Okapi(docs)
-    tie_rank = np.zeros(len(docs), dtype=np.int64)
+    tie_rank = np.random.default_rng(8).integers(0, 3, size=len(docs))
+    probed = 0
+    original_lookup = BM25Index._lookup
+
+    def counting_lookup(self: BM25Index, tid: int, found: np.ndarray) -> np.ndarray:
+        nonlocal probed
+        probed += 1
+        return original_lookup(self, tid, found)
+
+    monkeypatch.setattr(BM25Index, "_lookup", counting_lookup)
     rng = random.Random(6)
-    pruned = 0
-    for _ in range(60):
+    accumulated = 0
+    for _ in range(80):
         topic_words = [w for w in rng.choice(docs) if w.startswith("t")]
         query = topic_words[:2] + [f"w{rng.randrange(30)}" for _ in range(rng.randint(1, 4))]
-        pruned += index._pruned(index._known(query), 10) is not None
-        got = [d for d, _ in index.top_k(query, 10)]
-        assert got == expected_top(reference, query, 10, tie_rank, docs)
-    assert pruned >= 20  # the skipping path really ran
+        accumulated += index._accumulated(index._known(query), 10) is not None
+        for k in (1, 10, 40):
+            got = index.top_k(query, k, tie_rank=tie_rank)
+            assert [d for d, _ in got] == expected_top(reference, query, k, tie_rank, docs)
+            scores = reference.get_scores(query)
+            assert [s for _, s in got] == [scores[d] for d, _ in got]  # bit for bit
+    assert accumulated >= 60  # the accumulating path really ran
+    assert probed >= 20  # and it stopped reading lists early, probing the rest for the candidates
+
+
+@pytest.mark.usefixtures("accumulate_always")
+def test_accumulated_top_k_on_news_passages(
+    corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi],
+) -> None:
+    docs, index, reference = corpus
+    tie_rank = np.random.default_rng(3).integers(0, 5, size=len(docs))
+    for query in queries(docs, 60, seed=9):
+        for k in (1, 10, 50):
+            assert [d for d, _ in index.top_k(query, k, tie_rank=tie_rank)] == expected_top(
+                reference, query, k, tie_rank, docs
+            )
+
+
+@pytest.mark.usefixtures("accumulate_always")
+def test_ties_across_the_cut_keep_the_tie_rule() -> None:
+    # 30 identical documents tie for first place: which 10 come back is decided by tie_rank, then doc id.
+    docs = [["storm", "surge", "coast"]] * 30 + [["storm", "calm"], ["surge"], ["coast", "storm", "x"]] * 20
+    index = BM25Index.build(docs)
+    reference = BM25Okapi(docs)
+    tie_rank = np.array([i % 4 for i in range(len(docs))])
+    for query in (["storm", "surge", "coast"], ["surge", "storm"], ["coast", "coast", "storm"]):
+        for k in (5, 10, 31, 200):
+            got = index.top_k(query, k, tie_rank=tie_rank)
+            assert [d for d, _ in got] == expected_top(reference, query, k, tie_rank, docs)
+
+
+def test_impact_levels_bound_every_weight(
+    corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi],
+) -> None:
+    _, index, _ = corpus
+    checked = 0
+    for term in list(index.vocabulary)[:3000]:
+        tid = index._term_ids[term]
+        start, end = index._postings(tid)
+        weight = index._weigh(tid, index._tfs[start:end], index._doc_ids[start:end]) / index._idf[tid]
+        levels = index._impacts[start:end].astype(np.float64)
+        assert np.all(levels * index._step <= weight * (1 + 1e-12))
+        assert np.all(weight < (levels + 1) * index._step)
+        assert weight.max() == pytest.approx(index._max_weight[tid], rel=1e-12)
+        checked += end - start
+    assert checked > 10_000
+
+
+def test_top_k_from_several_threads_at_once(
+    corpus: tuple[tuple[tuple[str, ...], ...], BM25Index, BM25Okapi],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs, index, _ = corpus
+    asked = [q for q in queries(docs, 200, seed=11) if sum(index.doc_freq(t) for t in q) > 50]
+    alone = [index.top_k(q, 10) for q in asked]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda q: index.top_k(q, 10), asked * 3))
+    assert together == alone * 3
+
+
+def test_postings_lists_the_docs_of_a_term() -> None:
+    index = BM25Index.build([["a", "b"], ["b"], ["c", "b", "a"]])
+    assert index.postings("a").tolist() == [0, 2]
+    assert index.postings("b").tolist() == [0, 1, 2]
+    assert index.postings("zzz").tolist() == []
+    assert list(index.vocabulary) == ["a", "b", "c"]
 
 
 def test_query_without_known_terms_matches_nothing(
@@ -213,6 +301,7 @@ def test_save_and_load_round_trip(
         "doc_ids.npy",
         "doc_len.npy",
         "header.json",
+        "impacts.npy",
         "indptr.npy",
         "max_weight.npy",
         "tfs.npy",
@@ -253,8 +342,19 @@ def test_wrong_version_is_rejected(tmp_path: Path) -> None:
         lambda d: np.save(d / "tfs.npy", np.ones(3, dtype=np.float64)),
         lambda d: np.save(d / "indptr.npy", np.array([0, 2, 1, 3, 4, 5], dtype=np.int64)),
         lambda d: (d / "doc_len.npy").write_bytes(b"garbage"),
+        lambda d: np.save(d / "doc_ids.npy", np.array([0, 0, 1, 1, 9], dtype=np.int32)),
+        lambda d: np.save(d / "impacts.npy", np.zeros(5, dtype=np.float32)),
     ],
-    ids=["no-header", "bad-json", "short-vocabulary", "float-tfs", "unsorted-indptr", "garbage-array"],
+    ids=[
+        "no-header",
+        "bad-json",
+        "short-vocabulary",
+        "float-tfs",
+        "unsorted-indptr",
+        "garbage-array",
+        "doc-out-of-range",
+        "float-impacts",
+    ],
 )
 def test_corrupt_snapshot_is_rejected(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
     directory = snapshot(tmp_path)
@@ -268,3 +368,71 @@ def test_object_arrays_are_never_unpickled(tmp_path: Path) -> None:
     np.save(directory / "doc_ids.npy", np.array([object()] * 5), allow_pickle=True)
     with pytest.raises(ValueError):
         BM25Index.load(directory)
+
+
+# --------------------------------------------------------------------------- Library.search's top-k path
+
+
+@cache
+def news_library() -> Library:
+    """BBC articles (or generated ones without the shared data), some duplicated so scores tie exactly."""
+    bodies: list[tuple[str, str]] = []
+    if BBC.is_file():
+        with gzip.open(BBC, "rt", encoding="utf-8") as handle:
+            for line in itertools.islice(handle, 400):
+                row = json.loads(line)
+                bodies.append((row["title"], row["body"]))
+    else:
+        for doc in generated_corpus(1200, seed=13):
+            bodies.append((" ".join(doc[:4]), " ".join(doc)))
+    articles = []
+    for number, (title, body) in enumerate(bodies + bodies[:60]):  # 60 exact duplicates
+        published = None if number % 9 == 0 else datetime(2024, 1, 1 + number % 5, tzinfo=UTC)
+        articles.append(Article(id=f"a{number:04d}", title=title, body=body, published=published))
+    return build_library(Corpus(tuple(articles), ()), ())
+
+
+def library_questions(count: int, seed: int) -> list[list[str]]:
+    library = news_library()
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        words = terms(rng.choice(library.articles).body)
+        out.append([rng.choice(words) for _ in range(rng.randint(1, 5))])
+    return out
+
+
+@pytest.mark.parametrize("accumulate", [False, True], ids=["merge", "accumulate"])
+def test_top_articles_are_the_full_ranking_cut_short(
+    monkeypatch: pytest.MonkeyPatch, accumulate: bool
+) -> None:
+    if accumulate:
+        monkeypatch.setattr(index_module, "_ACCUMULATE_FROM", 0)
+    library = news_library()
+    for query in library_questions(60, seed=14):
+        ranked, scores, passages = library.rank_articles(query)
+        for count in (1, 3, 10, 40):
+            top, top_scores, top_passages = library.top_articles(query, count)
+            assert top.tolist() == ranked[:count].tolist()
+            assert top_scores.tolist() == scores[:count].tolist()
+            assert top_passages.tolist() == passages[:count].tolist()
+
+
+def test_top_articles_fall_back_to_the_full_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(library_module, "_TOP_PASSAGES_LIMIT", 8)  # too few passages to ever suffice
+    library = news_library()
+    query = library_questions(1, seed=15)[0]
+    ranked, _, _ = library.rank_articles(query)
+    assert library.top_articles(query, 5)[0].tolist() == ranked[:5].tolist()
+
+
+def test_search_pages_follow_the_ranking_and_count_matching_articles() -> None:
+    library = news_library()
+    for query_terms in library_questions(20, seed=16):
+        question = " ".join(query_terms)
+        ranked, _, _ = library.rank_articles(terms(question))
+        pages = [library.search(question, limit=3, offset=offset) for offset in (0, 3, 6)]
+        ids = [hit.article.id for page in pages for hit in page.hits]
+        assert ids == [library.articles[p].id for p in ranked[:9]]
+        assert pages[0].total == min(len(ranked), MATCH_COUNT_CAP)
+        assert library.count_matches(terms(question), cap=5) == min(len(ranked), 5)

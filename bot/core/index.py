@@ -1,8 +1,8 @@
 """BM25Okapi (exactly as rank-bm25 0.2.2 scores it) over token lists, with per-term posting arrays.
 
-A query costs time in proportion to the postings it touches; top_k skips long lists of terms that cannot
-lift a document into the top k (MaxScore). Snapshots are .npy files plus JSON, never pickle.
-Must not import telegram, aiosqlite, asyncio or pydantic.
+top_k accumulates one-byte impact bounds term at a time, strongest term first, and stops reading lists
+once no unseen document can reach the top k (MaxScore); the few candidates left are scored exactly.
+Snapshots are .npy files plus JSON, never pickle. Must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +20,13 @@ import numpy as np
 import numpy.typing as npt
 
 _FORMAT = "newsbot-bm25"
-_VERSION = 1
-_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len", "max_weight")
-_CHUNK_DOCS = 20_000  # docs per vocabulary pass during build: bounds the flat token list
+INDEX_VERSION = 2  # bump when the snapshot arrays or their meaning change
+_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len", "max_weight", "impacts")
+_LEVELS = 256  # impact levels: one byte per posting
 _CHUNK_POSTINGS = 1 << 22  # postings per pass when computing per-term maximum weights
-_PRUNE_FROM = 32_768  # postings a query must touch before top_k tries to skip any
-_SEEDS = 512  # documents scored up front to get a first k-th best score
+_DENSE_SHARE = 8  # scan the whole scratch array once the lists touched cover 1/8 of its length
+_ACCUMULATE_FROM = 16_384  # postings from which top_k accumulates in a scratch array instead of merging
+_PROBE_SHARE = 8  # binary-search a list for the candidates while they are fewer than 1/8 of its length
 _SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bounds
 
 IntArray = npt.NDArray[np.integer[Any]]
@@ -42,6 +44,7 @@ class BM25Index:
         tfs: IntArray,
         doc_len: IntArray,
         max_weight: FloatArray | None = None,
+        impacts: npt.NDArray[np.uint8] | None = None,
         *,
         k1: float,
         b: float,
@@ -65,11 +68,27 @@ class BM25Index:
             self._norm: FloatArray = norm.astype(np.float64, copy=False)
         else:
             self._norm = np.zeros(n_docs, dtype=np.float64)
-        self._idf, self.average_idf = _idf(np.diff(indptr), n_docs, epsilon)
-        if max_weight is None:
-            max_weight = _max_weights(indptr, doc_ids, tfs, self._norm, k1)
+        self._lengths = np.diff(indptr)
+        self._idf, self.average_idf = _idf(self._lengths, n_docs, epsilon)
+        # A weight tf*(k1+1)/(tf+norm) lies in [level, level+1) * _step for its one-byte impact level.
+        self._step = (k1 + 1) / _LEVELS
+        if max_weight is None or impacts is None:
+            max_weight, impacts = _weights(indptr, doc_ids, tfs, self._norm, k1, self._step)
         self._max_weight = max_weight
-        for array in (indptr, doc_ids, tfs, doc_len, max_weight, self._norm, self._idf):
+        self._impacts = impacts
+        self._levels = np.arange(_LEVELS, dtype=np.float64) * self._step
+        self._local = threading.local()
+        for array in (
+            indptr,
+            doc_ids,
+            tfs,
+            doc_len,
+            max_weight,
+            impacts,
+            self._norm,
+            self._idf,
+            self._lengths,
+        ):
             if array.flags.writeable:
                 array.flags.writeable = False  # match() hands out views of these
 
@@ -81,24 +100,16 @@ class BM25Index:
         n_docs = len(docs)
         doc_len = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs)
         total = int(doc_len.sum())
-        term_ids: dict[str, int] = {}
-        keys = np.empty(total, dtype=np.int64)
-        filled = 0
-        it = iter(docs)
-        while chunk := list(itertools.islice(it, _CHUNK_DOCS)):
-            flat = list(itertools.chain.from_iterable(chunk))
-            # Ids in order of first occurrence, as rank-bm25's dict has them (keeps average_idf's sum order).
-            new = [term for term in dict.fromkeys(flat) if term not in term_ids]
-            term_ids.update(zip(new, range(len(term_ids), len(term_ids) + len(new)), strict=True))
-            keys[filled : filled + len(flat)] = np.fromiter(
-                map(term_ids.__getitem__, flat), dtype=np.int64, count=len(flat)
-            )
-            filled += len(flat)
+        # Ids in order of first occurrence, as rank-bm25's dict has them (keeps average_idf's sum order).
+        term_ids = _TermIds()
+        keys = np.fromiter(
+            map(term_ids.__getitem__, itertools.chain.from_iterable(docs)), dtype=np.int64, count=total
+        )
         # One sort of term * n_docs + doc lays out every posting list with doc ids ascending; runs of
         # equal keys are the term frequencies.
         stride = max(n_docs, 1)
         keys *= stride
-        keys += np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
+        keys += np.repeat(np.arange(n_docs, dtype=np.int32), doc_len)
         keys.sort()
         first = np.empty(total, dtype=bool)
         if total:
@@ -106,18 +117,25 @@ class BM25Index:
             np.not_equal(keys[1:], keys[:-1], out=first[1:])
         starts = np.flatnonzero(first)
         del first
-        counts = np.diff(starts, append=total)
-        posting_terms, posting_docs = np.divmod(keys[starts], stride)
-        del keys, starts
-        indptr = np.zeros(len(term_ids) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(posting_terms, minlength=len(term_ids)), out=indptr[1:])
+        unique_keys = np.take(keys, starts)
+        del keys
+        counts = np.empty(len(starts), dtype=np.int64)
+        np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+        counts[-1:] = total - starts[-1:]
+        del starts
         max_tf = int(counts.max()) if len(counts) else 0
         tf_type = np.uint8 if max_tf < 1 << 8 else np.uint16 if max_tf < 1 << 16 else np.uint32
+        tfs: IntArray = counts.astype(tf_type)
+        del counts
+        # Posting lists follow one another in term order: each term's list starts at its first key.
+        indptr = np.searchsorted(unique_keys, np.arange(len(term_ids) + 1, dtype=np.int64) * stride)
+        doc_ids = np.remainder(unique_keys, stride).astype(np.int32)
+        del unique_keys
         return cls(
             list(term_ids),
-            indptr,
-            posting_docs.astype(np.int32),
-            counts.astype(tf_type),
+            indptr.astype(np.int64),
+            doc_ids,
+            tfs,
             doc_len.astype(np.int32),
             k1=k1,
             b=b,
@@ -135,6 +153,11 @@ class BM25Index:
         return len(self._vocabulary)
 
     @property
+    def vocabulary(self) -> Sequence[str]:
+        """The indexed terms, by term id (do not modify)."""
+        return self._vocabulary
+
+    @property
     def num_postings(self) -> int:
         """Number of (term, document) pairs."""
         return len(self._doc_ids)
@@ -148,6 +171,7 @@ class BM25Index:
             self._tfs,
             self._doc_len,
             self._max_weight,
+            self._impacts,
             self._norm,
             self._idf,
         )
@@ -162,6 +186,14 @@ class BM25Index:
         """Number of documents containing the term."""
         tid = self._term_ids.get(term)
         return 0 if tid is None else int(self._indptr[tid + 1] - self._indptr[tid])
+
+    def postings(self, term: str) -> IntArray:
+        """Ids of the docs containing the term, ascending (read-only; empty for an unknown term)."""
+        tid = self._term_ids.get(term)
+        if tid is None:
+            return np.zeros(0, dtype=np.int32)
+        start, end = self._postings(tid)
+        return self._doc_ids[start:end]
 
     def match(self, query_terms: Sequence[str]) -> tuple[IntArray, FloatArray]:
         """Doc ids (ascending) of every document containing a query term, with their BM25 scores."""
@@ -183,7 +215,9 @@ class BM25Index:
         tids = self._known(query_terms)
         if k <= 0 or not tids:
             return []
-        found = self._pruned(tids, k)
+        found = None
+        if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM:
+            found = self._accumulated(tids, k)
         if found is None:
             docs, scores = _at_least_kth(*self.match(query_terms), k)
         else:
@@ -234,54 +268,115 @@ class BM25Index:
             scores += columns[tid]
         return scores
 
-    def _pruned(self, tids: list[int], k: int) -> tuple[IntArray, FloatArray] | None:
-        """MaxScore: the docs scoring at least the k-th best, reading only the lists that can matter.
+    def _accumulated(self, tids: list[int], k: int) -> tuple[IntArray, FloatArray] | None:
+        """The docs scoring at least the k-th best, by term-at-a-time accumulation with early quitting.
 
-        A k-th best score `kth` comes from exact scores of a sample. Terms whose bounds sum below kth cannot
-        place a document that holds none of the other ("essential") terms, so only essential lists are
-        merged; docs whose essential sum plus the other terms' bounds stays below kth are dropped, and the
-        few survivors are scored exactly. None when the query is small or too little can be skipped.
+        Terms go strongest bound first into a dense scratch array, as lower bounds read from one-byte
+        impacts. Once the k-th best lower bound beats the bounds of every term still to come, no unseen
+        doc can enter the top k: the other lists are only probed for the docs already seen that still
+        can. The few candidates left are scored exactly, in rank-bm25's order.
         """
         distinct = list(dict.fromkeys(tids))
-        lengths = {tid: int(self._indptr[tid + 1] - self._indptr[tid]) for tid in distinct}
-        total = sum(lengths.values())
-        if len(distinct) < 2 or total < _PRUNE_FROM or self.average_idf < 0:
-            return None  # (a negative average idf gives negative contributions: bounds do not hold)
+        idf = self._idf
+        if len(distinct) < 2 or any(idf[tid] <= 0 for tid in distinct):
+            return None  # (with idf <= 0 a match may score 0 or less: "touched" no longer means matched)
         repeats = Counter(tids)
-        bound = {tid: float(self._idf[tid] * self._max_weight[tid]) * repeats[tid] for tid in distinct}
-        strongest_first = sorted(distinct, key=bound.__getitem__, reverse=True)
-        start, end = self._postings(strongest_first[0])
-        seeds = self._doc_ids[start : end : -(-(end - start) // _SEEDS)]
-        if len(seeds) < k:
-            return None
-        seed_scores = self._scores_at(tids, seeds)
-        kth = float(np.partition(seed_scores, len(seeds) - k)[len(seeds) - k]) * (1 - _SLACK)
-        essential = len(distinct)
+        scale = {tid: float(idf[tid]) * repeats[tid] for tid in distinct}
+        bound = {tid: float(self._max_weight[tid]) * scale[tid] for tid in distinct}
+        order = sorted(distinct, key=bound.__getitem__, reverse=True)
+        remaining = sum(bound.values())  # the most an unseen doc can score
+        error = 0.0  # the most the lower bounds of a seen doc fall short of its partial score
+        acc = self._scratch()
+        seen: list[IntArray] = []
+        theta = -math.inf  # a lower bound of the k-th best score
         reach = 0.0
-        for tid in reversed(strongest_first):
-            if reach + bound[tid] >= kth:
-                break
-            reach += bound[tid]
-            essential -= 1
-        if essential == len(distinct) or sum(lengths[t] for t in strongest_first[:essential]) * 2 > total:
-            return None
-        parts = [self._contribution(tid) for tid in strongest_first[:essential] for _ in range(repeats[tid])]
-        docs, partial = _merge(parts, self.num_docs)
-        candidates = docs[partial + reach >= kth]
-        if len(candidates) * len(distinct) * 3 > total:
-            return None  # loose bounds: binary searches for this many docs would cost more than a merge
+        try:
+            for tid in order:
+                if theta > remaining * (1 + _SLACK):
+                    break  # no unseen doc can reach the top k
+                start, end = self._postings(tid)
+                docs = self._doc_ids[start:end]
+                np.add.at(acc, docs, np.take(self._levels * scale[tid], self._impacts[start:end]))
+                seen.append(docs)
+                remaining -= bound[tid]
+                error += self._step * scale[tid]
+                reach += bound[tid]
+                if reach > remaining and len(seen) < len(order):
+                    theta = max(theta, _kth_largest(np.take(acc, docs), k))
+            floor = 0.0
+            if sum(map(len, seen)) * _DENSE_SHARE >= len(acc):
+                # Most of the scratch array is touched: one pass over it beats gathering list by list.
+                theta = max(theta, _kth_largest(np.take(acc, seen[0]), k))
+                floor = theta - (remaining + error) * (1 + _SLACK)
+            candidates: IntArray
+            if floor > 0:  # (untouched docs hold 0: a positive floor leaves only docs seen)
+                candidates = np.flatnonzero(acc >= floor)
+                partial = acc[candidates]
+                acc.fill(0.0)
+            else:
+                parts = [np.take(acc, docs) for docs in seen]
+                for docs in seen:
+                    acc[docs] = 0.0
+                docs = np.concatenate(seen) if len(seen) > 1 else seen[0]
+                values = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                keep = values >= theta - (remaining + error) * (1 + _SLACK)
+                candidates, partial = _distinct(docs[keep], values[keep])
+        except BaseException:
+            acc.fill(0.0)
+            raise
+        theta = max(theta, _kth_largest(partial, k))
+        for tid in order[len(seen) :]:
+            keep = partial >= theta - (remaining + error) * (1 + _SLACK)
+            candidates, partial = candidates[keep], partial[keep]
+            remaining -= bound[tid]
+            start, end = self._postings(tid)
+            if len(candidates) * _PROBE_SHARE < end - start:
+                partial += self._lookup(tid, candidates) * repeats[tid]
+            else:
+                # Many candidates: spreading the list's lower bounds over the scratch array and reading
+                # them back costs less than a binary search per candidate.
+                docs = self._doc_ids[start:end]
+                try:
+                    acc[docs] = np.take(self._levels * scale[tid], self._impacts[start:end])
+                    partial += np.take(acc, candidates)
+                finally:
+                    acc[docs] = 0.0
+                error += self._step * scale[tid]
+            theta = max(theta, _kth_largest(partial, k))
+        keep = partial >= theta - error * (1 + _SLACK)
+        candidates = candidates[keep]
         return _at_least_kth(candidates, self._scores_at(tids, candidates), k)
+
+    def _lookup(self, tid: int, docs: IntArray) -> FloatArray:
+        """The term's contribution for each of the given sorted docs (0.0 where it does not occur)."""
+        start, end = self._postings(tid)
+        postings = self._doc_ids[start:end]
+        column = np.zeros(len(docs), dtype=np.float64)
+        if not len(docs):
+            return column
+        where = np.minimum(np.searchsorted(postings, docs), len(postings) - 1)
+        hit = postings[where] == docs
+        column[hit] = self._weigh(tid, self._tfs[start:end][where[hit]], docs[hit])
+        return column
+
+    def _scratch(self) -> FloatArray:
+        """A zeroed float64 array of num_docs, one per thread, returned zeroed after each use."""
+        acc: FloatArray | None = getattr(self._local, "acc", None)
+        if acc is None:
+            acc = np.zeros(self.num_docs, dtype=np.float64)
+            self._local.acc = acc
+        return acc
 
     def save(self, directory: Path) -> None:
         """Write the index as .npy arrays, vocabulary.json and header.json (written last)."""
         directory.mkdir(parents=True, exist_ok=True)
-        arrays = (self._indptr, self._doc_ids, self._tfs, self._doc_len, self._max_weight)
+        arrays = (self._indptr, self._doc_ids, self._tfs, self._doc_len, self._max_weight, self._impacts)
         for name, array in zip(_ARRAYS, arrays, strict=True):
             np.save(directory / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
         (directory / "vocabulary.json").write_text(json.dumps(self._vocabulary, ensure_ascii=False), "utf-8")
         header = {
             "format": _FORMAT,
-            "version": _VERSION,
+            "version": INDEX_VERSION,
             "num_docs": self.num_docs,
             "vocabulary_size": self.vocabulary_size,
             "num_postings": self.num_postings,
@@ -299,11 +394,11 @@ class BM25Index:
             header = json.loads((directory / "header.json").read_text("utf-8"))
             if not isinstance(header, dict) or header.get("format") != _FORMAT:
                 raise ValueError("not a BM25 index header")
-            if header.get("version") != _VERSION:
-                raise ValueError(f"index version {header.get('version')!r}, expected {_VERSION}")
+            if header.get("version") != INDEX_VERSION:
+                raise ValueError(f"index version {header.get('version')!r}, expected {INDEX_VERSION}")
             vocabulary = json.loads((directory / "vocabulary.json").read_text("utf-8"))
             mode: Any = "r" if mmap else None
-            indptr, doc_ids, tfs, doc_len, max_weight = (
+            indptr, doc_ids, tfs, doc_len, max_weight, impacts = (
                 np.load(directory / f"{name}.npy", mmap_mode=mode, allow_pickle=False) for name in _ARRAYS
             )
             n_docs, n_terms, n_postings = (
@@ -319,8 +414,10 @@ class BM25Index:
                 tfs.dtype.kind == "u" and tfs.shape == (n_postings,),
                 doc_len.dtype == np.int32 and doc_len.shape == (n_docs,),
                 max_weight.dtype == np.float64 and max_weight.shape == (n_terms,),
+                impacts.dtype == np.uint8 and impacts.shape == (n_postings,),
                 int(indptr[0]) == 0 and int(indptr[-1]) == n_postings,
                 bool(np.all(indptr[1:] > indptr[:-1])),  # every term has a posting
+                n_postings == 0 or (int(doc_ids.min()) >= 0 and int(doc_ids.max()) < n_docs),
                 int(doc_len.sum(dtype=np.int64)) == header["total_tokens"],
             )
             if not all(checks):
@@ -332,6 +429,7 @@ class BM25Index:
                 tfs,
                 doc_len,
                 max_weight,
+                impacts,
                 k1=float(header["k1"]),
                 b=float(header["b"]),
                 epsilon=float(header["epsilon"]),
@@ -354,12 +452,21 @@ def _idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, f
     return idf, average
 
 
-def _max_weights(
-    indptr: IntArray, doc_ids: IntArray, tfs: IntArray, norm: FloatArray, k1: float
-) -> FloatArray:
-    """Per term, the largest tf*(k1+1) / (tf + norm) over its postings: top_k's upper bounds."""
+class _TermIds(dict[str, int]):
+    """Term → id, giving each new term the next id on first lookup (so a C-level map() assigns ids)."""
+
+    def __missing__(self, term: str) -> int:
+        tid = self[term] = len(self)
+        return tid
+
+
+def _weights(
+    indptr: IntArray, doc_ids: IntArray, tfs: IntArray, norm: FloatArray, k1: float, step: float
+) -> tuple[FloatArray, npt.NDArray[np.uint8]]:
+    """Per term the largest tf*(k1+1) / (tf + norm); per posting its impact level floor(weight / step)."""
     n_terms = len(indptr) - 1
-    out = np.zeros(n_terms, dtype=np.float64)
+    largest = np.zeros(n_terms, dtype=np.float64)
+    impacts = np.empty(len(doc_ids), dtype=np.uint8)
     first = 0
     while first < n_terms:
         # Whole terms per pass, about _CHUNK_POSTINGS postings at a time.
@@ -371,9 +478,12 @@ def _max_weights(
         denominator = norm[doc_ids[start:end]]
         denominator += tf
         weight /= denominator
-        out[first:last] = np.maximum.reduceat(weight, indptr[first:last] - start)
+        largest[first:last] = np.maximum.reduceat(weight, indptr[first:last] - start)
+        weight /= step
+        np.minimum(weight, _LEVELS - 1, out=weight)
+        impacts[start:end] = weight  # truncation is the floor: weights are positive
         first = last
-    return out
+    return largest, impacts
 
 
 def _repeat_sum(contribution: FloatArray, times: int) -> FloatArray:
@@ -382,6 +492,28 @@ def _repeat_sum(contribution: FloatArray, times: int) -> FloatArray:
     for _ in range(times - 1):
         scores += contribution
     return scores
+
+
+def _kth_largest(values: FloatArray, k: int) -> float:
+    """The k-th largest of values (-inf when there are fewer than k)."""
+    if len(values) < k:
+        return -math.inf
+    step = len(values) // (16 * k)
+    if step > 1:
+        # The k-th best of a sample is at most the k-th best of all: it cuts the array cheaply first.
+        sample = values[::step]
+        values = values[values >= np.partition(sample, len(sample) - k)[len(sample) - k]]
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def _distinct(docs: IntArray, values: FloatArray) -> tuple[IntArray, FloatArray]:
+    """Docs sorted and made distinct, each with its value (equal for every copy of a doc)."""
+    order = np.argsort(docs, kind="stable")
+    docs, values = docs[order], values[order]
+    first = np.empty(len(docs), dtype=bool)
+    first[:1] = True
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    return docs[first], values[first]
 
 
 def _at_least_kth(docs: IntArray, scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:

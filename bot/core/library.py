@@ -8,6 +8,7 @@ Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import re
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +39,14 @@ STOP_WORDS_ONLY_HINT = (
     "e.g. “Sora daily losses” or “MIIT standards”."
 )
 
+# SearchResult.total counts matching articles up to here: beyond it the count would cost more than the
+# search, and "1,000+" says enough.
+MATCH_COUNT_CAP = 1000
+
 Progress = Callable[[str, int, int], None]
+
+_TOP_PASSAGES_LIMIT = 4096  # past this many passages a full ranking is cheaper than a larger top k
+_COUNT_CHUNK = 8192  # postings per step when counting matching articles
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
@@ -46,24 +55,30 @@ _WORD = re.compile(r"\S+")
 
 def split_passages(article: Article) -> list[Passage]:
     """Cut an article's body into passages of roughly 50–120 words, on paragraph then sentence bounds."""
-    pieces: list[tuple[int, int]] = []
-    for start, end in _paragraph_spans(article.body):
-        pieces.extend(_windows(article.body, start, end))
-    merged: list[tuple[int, int]] = []
-    for start, end in pieces:
-        # Short paragraphs (one-line scraped paragraphs, lists) join the previous passage while it is short.
-        if (
-            merged
-            and _word_count(article.body, *merged[-1]) < PASSAGE_MIN_WORDS
-            and (_word_count(article.body, merged[-1][0], end) <= PASSAGE_MAX_WORDS)
-        ):
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
     return [
         Passage(article_id=article.id, ordinal=number, text=article.body[start:end], start=start)
-        for number, (start, end) in enumerate(merged)
+        for number, (start, end) in enumerate(passage_spans(article.body))
     ]
+
+
+def passage_spans(body: str) -> list[tuple[int, int]]:
+    """The (start, end) character spans split_passages cuts a body into."""
+    merged: list[tuple[int, int]] = []
+    merged_words = 0
+    for start, end in _paragraph_spans(body):
+        whole = _word_count(body, start, end)
+        pieces = [(start, end)] if whole <= PASSAGE_MAX_WORDS else _windows(body, start, end)
+        for piece_start, piece_end in pieces:
+            words = whole if len(pieces) == 1 else _word_count(body, piece_start, piece_end)
+            # Short paragraphs (one-line scraped paragraphs, lists) join the previous passage while it is
+            # short. Pieces meet at whitespace, so word counts add up.
+            if merged and merged_words < PASSAGE_MIN_WORDS and merged_words + words <= PASSAGE_MAX_WORDS:
+                merged[-1] = (merged[-1][0], piece_end)
+                merged_words += words
+            else:
+                merged.append((piece_start, piece_end))
+                merged_words = words
+    return merged
 
 
 def _paragraph_spans(body: str) -> list[tuple[int, int]]:
@@ -85,21 +100,28 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _word_count(text: str, start: int, end: int) -> int:
-    return len(_WORD.findall(text, start, end))
+    # str.split() and the \S+ runs of _WORD agree on what whitespace is (str.isspace), and split is faster.
+    return len(text[start:end].split())
 
 
 def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split one long paragraph into windows at sentence ends (at word ends for a giant sentence)."""
-    if _word_count(text, start, end) <= PASSAGE_MAX_WORDS:
+    word_starts = [match.start() for match in _WORD.finditer(text, start, end)]
+    if len(word_starts) <= PASSAGE_MAX_WORDS:
         return [(start, end)]
     bounds = [start]
     bounds.extend(match.end() for match in _SENTENCE_END.finditer(text, start, end))
     if bounds[-1] != end:
         bounds.append(end)
+
+    def words_before(position: int) -> int:
+        # Bounds sit at word starts or at the end, so counting the words starting before them is exact.
+        return bisect.bisect_left(word_starts, position)
+
     windows: list[tuple[int, int]] = []
     window_start = start
     for previous, current in pairwise(bounds):
-        if _word_count(text, window_start, current) > PASSAGE_MAX_WORDS and previous > window_start:
+        if words_before(current) - words_before(window_start) > PASSAGE_MAX_WORDS and previous > window_start:
             windows.append(_strip_span(text, window_start, previous))
             window_start = previous
     windows.append(_strip_span(text, window_start, end))
@@ -125,18 +147,65 @@ def passage_terms(article: Article, passage: Passage) -> list[str]:
     return terms(article.title) + terms(passage.text)
 
 
+class PassageTable(Sequence[Passage]):
+    """Every passage of a library as character spans of its articles' bodies, made into Passages on demand.
+
+    A million Passage objects would cost seconds to create and load; three spans per passage do not.
+    """
+
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        owners: npt.NDArray[np.int32],
+        starts: npt.NDArray[np.int32],
+        ends: npt.NDArray[np.int32],
+    ) -> None:
+        self.articles = articles
+        self.owners = owners  # article position of each passage (non-decreasing)
+        self.starts = starts  # character offsets of each passage in its article's body
+        self.ends = ends
+        # Position of each article's first passage: the ordinal is the distance from it.
+        self._first = np.searchsorted(owners, np.arange(len(articles) + 1)).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    @overload
+    def __getitem__(self, index: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Passage]: ...
+
+    def __getitem__(self, index: int | slice) -> Passage | list[Passage]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self.owners)
+        if not 0 <= index < len(self.owners):
+            raise IndexError("passage index out of range")
+        owner = int(self.owners[index])
+        article = self.articles[owner]
+        start, end = int(self.starts[index]), int(self.ends[index])
+        ordinal = index - int(self._first[owner])
+        return Passage(article_id=article.id, ordinal=ordinal, text=article.body[start:end], start=start)
+
+    def of_article(self, position: int) -> range:
+        """Indices of one article's passages."""
+        return range(int(self._first[position]), int(self._first[position + 1]))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Library:
     """An immutable, searchable snapshot of the corpus."""
 
-    articles: tuple[Article, ...]
+    articles: Sequence[Article]
     problems: tuple[Problem, ...]
     topics: tuple[Topic, ...]
     matcher: TopicMatcher
-    passages: tuple[Passage, ...]
+    passages: PassageTable
     passage_article: npt.NDArray[np.int32]  # article index of each passage
     index: BM25Index
-    article_topics: tuple[tuple[str, ...], ...]  # topic slugs per article
+    article_topics: Sequence[tuple[str, ...]]  # topic slugs per article
     recency_rank: npt.NDArray[np.int64]  # per article: 0 = newest (undated last, then by id)
     topic_members: dict[str, tuple[int, ...]] = field(default_factory=dict)  # slug → article positions
     fingerprint: str = ""
@@ -144,6 +213,15 @@ class Library:
     build_seconds: float = 0.0
     _by_id: dict[str, int] = field(default_factory=dict)
     _by_token: dict[str, int] = field(default_factory=dict)
+    # Derived once: each passage's tie rank (its article's recency) and the articles newest first.
+    _passage_rank: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _newest_first: npt.NDArray[np.int64] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
+        newest_first = np.empty(len(self.recency_rank), dtype=np.int64)
+        newest_first[self.recency_rank] = np.arange(len(self.recency_rank), dtype=np.int64)
+        object.__setattr__(self, "_newest_first", newest_first)
 
     @property
     def article_count(self) -> int:
@@ -165,16 +243,61 @@ class Library:
         return self._by_id.get(article_id)
 
     def search(self, question: str, *, limit: int = 3, offset: int = 0) -> SearchResult:
-        """Articles that best answer a question, one per article with its best passage and a snippet."""
+        """Articles that best answer a question, one per article with its best passage and a snippet.
+
+        `total` counts the matching articles exactly up to MATCH_COUNT_CAP; at the cap it means "at least".
+        """
         query_terms = tuple(terms(question))
         if not query_terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
-        ranked, scores, best_passages = self.rank_articles(query_terms)
-        page = range(max(offset, 0), min(max(offset, 0) + max(limit, 0), len(ranked)))
+        offset, limit = max(offset, 0), max(limit, 0)
+        ranked, scores, best_passages = self.top_articles(query_terms, offset + limit)
         hits = tuple(
-            self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query_terms) for i in page
+            self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query_terms)
+            for i in range(offset, len(ranked))
         )
-        return SearchResult(question, query_terms, hits, len(ranked))
+        return SearchResult(question, query_terms, hits, self.count_matches(query_terms))
+
+    def top_articles(
+        self, query_terms: Sequence[str], count: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The best `count` matching articles, as rank_articles orders them, without ranking the rest."""
+        empty = np.zeros(0, dtype=np.int64)
+        if count <= 0:
+            return empty, np.zeros(0, dtype=np.float64), empty
+        # The best k passages hold the best articles in order, as long as they hold `count` distinct
+        # ones (any article missing has its best passage further down); grow k until they do.
+        wanted = 4 * count + 12
+        while wanted <= _TOP_PASSAGES_LIMIT:
+            found = self.index.top_k(query_terms, wanted, tie_rank=self._passage_rank)
+            passage_ids = np.fromiter((p for p, _ in found), dtype=np.int64, count=len(found))
+            owners = self.passage_article[passage_ids].astype(np.int64)
+            _, first = np.unique(owners, return_index=True)
+            if len(first) >= count or len(found) < wanted:
+                first = np.sort(first)[:count]  # each article's best passage comes first
+                passage_scores = np.fromiter((s for _, s in found), dtype=np.float64, count=len(found))
+                return owners[first], passage_scores[first], passage_ids[first]
+            wanted *= 4
+        ranked, scores, passages = self.rank_articles(query_terms)
+        return ranked[:count], scores[:count], passages[:count]
+
+    def count_matches(self, query_terms: Sequence[str], cap: int | None = None) -> int:
+        """How many articles hold any of the terms, counted exactly up to `cap` (MATCH_COUNT_CAP)."""
+        cap = MATCH_COUNT_CAP if cap is None else cap
+        lists = sorted((self.index.postings(term) for term in set(query_terms)), key=len)
+        seen = np.zeros(self.article_count, dtype=bool)
+        count = 0
+        for docs in lists:
+            for start in range(0, len(docs), _COUNT_CHUNK):
+                owners = self.passage_article[docs[start : start + _COUNT_CHUNK]]
+                fresh = owners[~seen[owners]]
+                if len(fresh):
+                    # A list's doc ids ascend, so its owners do: distinct owners are where they change.
+                    count += 1 + int(np.count_nonzero(fresh[1:] != fresh[:-1]))
+                    seen[fresh] = True
+                if count >= cap:
+                    return cap
+        return count
 
     def rank_articles(
         self, query_terms: Sequence[str]
@@ -210,31 +333,26 @@ class Library:
 
     def lead_hit(self, article_position: int, query_terms: Sequence[str] = ()) -> Hit:
         """A Hit for an article without a search: its first passage (or the passage best matching terms)."""
-        first = int(np.searchsorted(self.passage_article, article_position))
-        passage_id = first
-        if query_terms:
+        own = self.passages.of_article(article_position)
+        passage_id = own.start
+        if query_terms and len(own) > 1:
             wanted = set(query_terms)
-            last = int(np.searchsorted(self.passage_article, article_position, side="right"))
-            counts = [
-                sum(term in wanted for term in terms(self.passages[p].text)) for p in range(first, last)
-            ]
-            if counts and max(counts) > 0:
-                passage_id = first + counts.index(max(counts))
+            counts = [sum(term in wanted for term in terms(self.passages[p].text)) for p in own]
+            if max(counts) > 0:
+                passage_id = own.start + counts.index(max(counts))
         return self.hit(article_position, 0.0, passage_id, query_terms)
 
     def latest(self, topic: str | None = None, *, limit: int = 5) -> list[Article]:
         """The newest articles, optionally only those of one topic slug."""
+        if limit <= 0:
+            return []
         if topic is None:
-            order = np.argsort(self.recency_rank, kind="stable").tolist()
+            chosen = self._newest_first[:limit].tolist()
         else:
-            order = sorted(self.topic_members.get(topic, ()), key=lambda p: int(self.recency_rank[p]))
-        chosen = (int(i) for i in order)
-        result: list[Article] = []
-        for position in chosen:
-            if len(result) >= limit:
-                break
-            result.append(self.articles[position])
-        return result
+            members = np.asarray(self.topic_members.get(topic, ()), dtype=np.int64)
+            ranks = self.recency_rank[members]
+            chosen = members[np.argsort(ranks, kind="stable")[:limit]].tolist()
+        return [self.articles[position] for position in chosen]
 
     def topic_counts(self) -> list[tuple[Topic, int]]:
         """Each tracked topic with the number of articles about it."""
@@ -276,38 +394,85 @@ def build_library(
     started = time.perf_counter()
     matcher = TopicMatcher(topics)
     articles = corpus.articles
-    passages: list[Passage] = []
+    # An article can mention a topic only if it holds every term of one of its aliases.
+    alias_terms = {frozenset(words) for topic in topics for alias in topic.aliases if (words := terms(alias))}
     owners: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
     tokenised: list[list[str]] = []
+    article_topics: list[tuple[str, ...]] = []
     for position, article in enumerate(articles):
         title_terms = terms(article.title)
-        for passage in split_passages(article) or [Passage(article.id, 0, "", 0)]:
-            passages.append(passage)
+        held = set(title_terms)
+        body = article.body
+        for start, end in passage_spans(body) or [(0, 0)]:
+            body_terms = terms(body[start:end])
+            held.update(body_terms)
             owners.append(position)
-            tokenised.append(title_terms + terms(passage.text))
+            starts.append(start)
+            ends.append(end)
+            tokenised.append(title_terms + body_terms)
+        mentions_any = article.tags or any(words <= held for words in alias_terms)
+        article_topics.append(matcher.topics_of(article) if mentions_any else ())
         if progress is not None and (position % 500 == 0 or position == len(articles) - 1):
             progress("indexing", position + 1, len(articles))
     index = BM25Index.build(tokenised)
-    article_topics = tuple(matcher.topics_of(article) for article in articles)
-    members: dict[str, list[int]] = {topic.slug: [] for topic in topics}
+    del tokenised
+    return assemble_library(
+        articles,
+        matcher,
+        PassageTable(
+            articles,
+            np.asarray(owners, dtype=np.int32),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(ends, dtype=np.int32),
+        ),
+        index,
+        tuple(article_topics),
+        problems=tuple(corpus.problems) + tuple(extra_problems),
+        fingerprint=fingerprint,
+        build_seconds=time.perf_counter() - started,
+    )
+
+
+def assemble_library(
+    articles: Sequence[Article],
+    matcher: TopicMatcher,
+    passages: PassageTable,
+    index: BM25Index,
+    article_topics: Sequence[tuple[str, ...]],
+    *,
+    problems: tuple[Problem, ...] = (),
+    fingerprint: str = "",
+    build_seconds: float = 0.0,
+    loaded_at: datetime | None = None,
+    recency_rank: npt.NDArray[np.int64] | None = None,
+    article_ids: Sequence[str] | None = None,
+    article_tokens: Sequence[str] | None = None,
+) -> Library:
+    """A Library from its parts (built here or read from a snapshot), with its lookup tables."""
+    ids = [article.id for article in articles] if article_ids is None else article_ids
+    tokens = [article_token(article_id) for article_id in ids] if article_tokens is None else article_tokens
+    members: dict[str, list[int]] = {topic.slug: [] for topic in matcher.topics}
     for position, slugs in enumerate(article_topics):
         for slug in slugs:
             members.setdefault(slug, []).append(position)
     return Library(
         articles=articles,
-        problems=tuple(corpus.problems) + tuple(extra_problems),
-        topics=tuple(topics),
+        problems=problems,
+        topics=matcher.topics,
         matcher=matcher,
-        passages=tuple(passages),
-        passage_article=np.asarray(owners, dtype=np.int32),
+        passages=passages,
+        passage_article=passages.owners,
         index=index,
         article_topics=article_topics,
         topic_members={slug: tuple(positions) for slug, positions in members.items()},
-        recency_rank=recency_ranks(articles),
+        recency_rank=recency_ranks(articles) if recency_rank is None else recency_rank,
         fingerprint=fingerprint,
-        build_seconds=time.perf_counter() - started,
-        _by_id={article.id: position for position, article in enumerate(articles)},
-        _by_token={article_token(article.id): position for position, article in enumerate(articles)},
+        loaded_at=datetime.now(UTC) if loaded_at is None else loaded_at,
+        build_seconds=build_seconds,
+        _by_id={article_id: position for position, article_id in enumerate(ids)},
+        _by_token={token: position for position, token in enumerate(tokens)},
     )
 
 

@@ -1,0 +1,145 @@
+"""The systems compared on the same tokenised passages and questions: our BM25Index, rank_bm25's
+BM25Okapi (the reference our scores must equal) and, when installed, bm25s.
+
+Each runner is meant to run in its own forked child (bench.measure.in_child): it builds, answers every
+question for the top 10 one at a time, and reports build time, peak RSS growth, index size and latency.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.measure import Result, latencies, peak_growth_mb, reset_peak
+from bench.queries import Question
+from bot.core.index import BM25Index
+
+K = 10
+WARMUP = 20  # questions answered once before timing: first touches of pages and caches
+
+Passages = Sequence[Sequence[str]]
+Top = list[tuple[int, float]]
+
+
+def run_newsbot(passages: Passages, questions: Sequence[Question]) -> Result:
+    """Our index: build, then top-10 for every question; the rankings come back for the exactness check."""
+    baseline = reset_peak()
+    started = time.perf_counter()
+    index = BM25Index.build(passages)
+    build_s = time.perf_counter() - started
+    for question in questions[:WARMUP]:
+        index.top_k(question.terms, K)
+    settle()
+    times: list[float] = []
+    tops: list[Top] = []
+    for question in questions:
+        began = time.perf_counter()
+        found = index.top_k(question.terms, K)
+        times.append(time.perf_counter() - began)
+        tops.append(found)
+    vocabulary = index.vocabulary
+    vocabulary_bytes = sum(map(sys.getsizeof, vocabulary)) + 8 * len(vocabulary) * 2  # strings, list, dict
+    return {
+        "build_s": round(build_s, 3),
+        "peak_rss_mb": peak_growth_mb(baseline),
+        "index_mb": round((index.nbytes + vocabulary_bytes) / 2**20, 1),
+        "arrays_mb": round(index.nbytes / 2**20, 1),
+        "postings": index.num_postings,
+        "vocabulary": index.vocabulary_size,
+        **latencies(times),
+        "top": tops,
+    }
+
+
+def settle() -> None:
+    """Collect garbage once and freeze what is left, as a long-running server would after loading.
+
+    Without it a full collection over millions of token lists lands inside some timed query.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _reference_top(scores: npt.NDArray[np.float64], k: int) -> list[int]:
+    """rank-bm25's best k docs with a positive score: score desc, then doc id asc (our tie rule)."""
+    if len(scores) > k:
+        cut = np.partition(scores, len(scores) - k)[len(scores) - k]
+        candidates = np.flatnonzero(scores >= cut)
+    else:
+        candidates = np.arange(len(scores))
+    candidates = candidates[scores[candidates] > 0]
+    order = np.lexsort((candidates, -scores[candidates]))[:k]
+    return [int(d) for d in candidates[order]]
+
+
+def run_rank_bm25(passages: Passages, questions: Sequence[Question], ours: Sequence[Top]) -> Result:
+    """rank_bm25.BM25Okapi: build, top-10 per question, and how our rankings compare with its scores."""
+    from rank_bm25 import BM25Okapi
+
+    baseline = reset_peak()
+    started = time.perf_counter()
+    model = BM25Okapi(list(passages))
+    build_s = time.perf_counter() - started
+    built = peak_growth_mb(baseline)
+    settle()
+    times: list[float] = []
+    agree = 0
+    worst = 0.0
+    for question, our_top in zip(questions, ours, strict=False):
+        began = time.perf_counter()
+        scores = model.get_scores(list(question.terms))
+        top = _reference_top(scores, K)
+        times.append(time.perf_counter() - began)
+        agree += [doc for doc, _ in our_top] == top
+        for doc, score in our_top:
+            expected = float(scores[doc])
+            worst = max(worst, abs(score - expected) / max(abs(expected), 1e-300))
+    return {
+        "build_s": round(build_s, 3),
+        "peak_rss_mb": peak_growth_mb(baseline),
+        "index_mb": built,  # Python dicts, not arrays: the RSS growth of the build stands in for the size
+        **latencies(times),
+        "compared": {"queries": len(times), "agree": agree, "max_rel_diff": worst},
+    }
+
+
+def bm25s_available() -> bool:
+    """Whether the optional bm25s package is installed."""
+    return importlib.util.find_spec("bm25s") is not None
+
+
+def run_bm25s(passages: Passages, questions: Sequence[Question]) -> Result:
+    """bm25s (Robertson variant, the closest to BM25Okapi; not score-identical): build and top-10."""
+    import bm25s
+
+    baseline = reset_peak()
+    started = time.perf_counter()
+    retriever = bm25s.BM25(k1=1.5, b=0.75, method="robertson")
+    retriever.index(list(map(list, passages)), show_progress=False)
+    build_s = time.perf_counter() - started
+    built = peak_growth_mb(baseline)
+    known = set(getattr(retriever, "vocab_dict", {}) or {})
+    settle()
+    times: list[float] = []
+    skipped = 0
+    for question in questions:
+        query = [t for t in question.terms if t in known] if known else list(question.terms)
+        if not query:
+            skipped += 1
+            continue
+        began = time.perf_counter()
+        retriever.retrieve([query], k=min(K, len(passages)), show_progress=False)
+        times.append(time.perf_counter() - began)
+    return {
+        "build_s": round(build_s, 3),
+        "peak_rss_mb": peak_growth_mb(baseline),
+        "index_mb": built,
+        **latencies(times),
+        "skipped_queries": skipped,
+    }

@@ -1,0 +1,469 @@
+"""Library snapshots on disk, so a restart with an unchanged corpus skips loading and indexing.
+
+A snapshot is a directory of .npy arrays (memory-mapped on load, never pickled) and small JSON files,
+named by a key over the corpus fingerprint, the topics file, the loader settings and the code that
+builds libraries. Text lives in one UTF-8 byte array with offsets; articles are made on first use.
+Must not import telegram, aiosqlite, asyncio or pydantic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+import bot.core.corpus
+import bot.core.index
+import bot.core.library
+import bot.core.text
+import bot.core.topics
+from bot.core.corpus import corpus_fingerprint
+from bot.core.index import BM25Index
+from bot.core.library import Library, PassageTable, Progress, article_token, assemble_library, load_library
+from bot.core.models import Article, Problem, Topic
+from bot.core.text import ANALYZER_VERSION
+from bot.core.topics import TopicMatcher
+
+SNAPSHOT_FORMAT = "newsbot-library"
+SNAPSHOT_VERSION = 1
+KEEP_SNAPSHOTS = 3  # the newest few stay; older ones are removed after a save
+
+_FIELDS = ("id", "title", "body", "source", "url", "path", "tags")  # text fields, in blob order
+_NO_SOURCE, _NO_URL, _NO_DATE, _NO_LINE = 1, 2, 4, 8  # bits of the per-article "absent" flags
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TEMP_PREFIX = ".tmp-"
+_STALE_TEMP_SECONDS = 3600
+# Modules whose code decides what a library holds: a change to any of them invalidates snapshots.
+_CODE = (bot.core.corpus, bot.core.index, bot.core.library, bot.core.text, bot.core.topics)
+
+
+class SnapshotError(ValueError):
+    """A snapshot directory that cannot be used (missing, corrupt, or written by other code)."""
+
+
+def snapshot_key(corpus_dir: Path, topics_path: Path, *, max_file_bytes: int) -> str:
+    """The name a snapshot of this corpus, topics file and loader setting is stored under."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{SNAPSHOT_FORMAT}:{SNAPSHOT_VERSION}:{ANALYZER_VERSION}:{max_file_bytes}\n".encode())
+    for module in _CODE:
+        try:
+            digest.update(Path(str(module.__file__)).read_bytes())
+        except OSError:  # no source to read (a frozen install): the versions above must do
+            digest.update(module.__name__.encode())
+    digest.update(corpus_fingerprint(corpus_dir).encode())
+    try:
+        digest.update(topics_path.read_bytes())
+    except OSError as error:
+        digest.update(f"no topics file: {error.errno}".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A library with how it was obtained: from its snapshot or freshly built (and why, when it matters)."""
+
+    library: Library
+    from_snapshot: bool
+    warnings: tuple[str, ...] = ()
+
+
+def load_or_build(
+    corpus_dir: Path,
+    topics_path: Path,
+    snapshot_dir: Path,
+    *,
+    max_file_bytes: int,
+    progress: Progress | None = None,
+) -> Loaded:
+    """The library from its snapshot if there is a usable one, else loaded, indexed and saved."""
+    key = snapshot_key(corpus_dir, topics_path, max_file_bytes=max_file_bytes)
+    directory = snapshot_dir / key
+    warnings: list[str] = []
+    if directory.is_dir():
+        try:
+            return Loaded(load_snapshot(directory), from_snapshot=True)
+        except SnapshotError as error:
+            warnings.append(f"ignored the unusable snapshot {directory} ({error}); rebuilding")
+            shutil.rmtree(directory, ignore_errors=True)
+    library = load_library(corpus_dir, topics_path, max_file_bytes=max_file_bytes, progress=progress)
+    try:
+        save_snapshot(library, snapshot_dir, key)
+    except OSError as error:
+        warnings.append(f"could not save a snapshot in {snapshot_dir}: {error}")
+    return Loaded(library, from_snapshot=False, warnings=tuple(warnings))
+
+
+def build_snapshot(corpus_dir: Path, topics_path: Path, snapshot_dir: Path, *, max_file_bytes: int) -> str:
+    """Make sure a usable snapshot of the corpus exists (building it if not); returns its key.
+
+    Meant for a child process: the parent then loads the snapshot, which takes a moment, instead of
+    spending the build's CPU time under its own interpreter lock.
+    """
+    key = snapshot_key(corpus_dir, topics_path, max_file_bytes=max_file_bytes)
+    directory = snapshot_dir / key
+    if directory.is_dir():
+        try:
+            load_snapshot(directory)
+            return key
+        except SnapshotError:
+            shutil.rmtree(directory, ignore_errors=True)
+    library = load_library(corpus_dir, topics_path, max_file_bytes=max_file_bytes)
+    save_snapshot(library, snapshot_dir, key)
+    return key
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def save_snapshot(library: Library, root: Path, key: str, *, keep: int = KEEP_SNAPSHOTS) -> Path:
+    """Write the library under root/key (to a temporary directory first, then one rename)."""
+    root.mkdir(parents=True, exist_ok=True)
+    temporary = root / f"{_TEMP_PREFIX}{key}-{os.getpid()}-{secrets.token_hex(4)}"
+    temporary.mkdir()
+    try:
+        _write(library, temporary, key)
+        final = root / key
+        try:
+            temporary.rename(final)
+        except OSError:
+            if not (final / "header.json").is_file():
+                raise
+            shutil.rmtree(temporary, ignore_errors=True)  # another process saved the same snapshot
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    _prune(root, keep=keep, current=final)
+    return final
+
+
+def _write(library: Library, directory: Path, key: str) -> None:
+    articles = library.articles
+    n = len(articles)
+    pieces: list[bytes] = []
+    lengths = np.zeros(len(_FIELDS) * n, dtype=np.int64)
+    absent = np.zeros(n, dtype=np.uint8)
+    published = np.zeros(n, dtype=np.int64)
+    utc_offset = np.zeros(n, dtype=np.int32)
+    line = np.zeros(n, dtype=np.int64)
+    columns: list[list[bytes]] = [[] for _ in _FIELDS]
+    for i, article in enumerate(articles):
+        texts = (
+            article.id,
+            article.title,
+            article.body,
+            article.source or "",
+            article.url or "",
+            article.path,
+            json.dumps(list(article.tags), ensure_ascii=False) if article.tags else "",
+        )
+        for column, value in zip(columns, texts, strict=True):
+            column.append(value.encode("utf-8"))
+        flags = (_NO_SOURCE if article.source is None else 0) | (_NO_URL if article.url is None else 0)
+        if article.published is None:
+            flags |= _NO_DATE
+        else:
+            moment = article.published - _EPOCH
+            published[i] = (moment.days * 86400 + moment.seconds) * 1_000_000 + moment.microseconds
+            offset = article.published.utcoffset()
+            utc_offset[i] = 0 if offset is None else int(offset.total_seconds())
+        if article.line is None:
+            flags |= _NO_LINE
+        else:
+            line[i] = article.line
+        absent[i] = flags
+    for f, column in enumerate(columns):
+        lengths[f * n : (f + 1) * n] = np.fromiter(map(len, column), dtype=np.int64, count=n)
+        pieces.extend(column)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    text = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+    del pieces, columns
+    slugs = [topic.slug for topic in library.topics]
+    slug_index = {slug: j for j, slug in enumerate(slugs)}
+    topic_counts = np.fromiter(map(len, library.article_topics), dtype=np.int64, count=n)
+    topic_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(topic_counts, out=topic_indptr[1:])
+    topic_ids = np.fromiter(
+        (slug_index[slug] for slugs_of in library.article_topics for slug in slugs_of),
+        dtype=np.int32,
+        count=int(topic_indptr[-1]),
+    )
+    tokens = np.array([article_token(article.id) for article in articles], dtype="S12").reshape(n)
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "text": text,
+        "offsets": offsets,
+        "absent": absent,
+        "published": published,
+        "utc_offset": utc_offset,
+        "line": line,
+        "tokens": tokens,
+        "recency": np.asarray(library.recency_rank, dtype=np.int64),
+        "passage_article": np.asarray(library.passages.owners, dtype=np.int32),
+        "passage_start": np.asarray(library.passages.starts, dtype=np.int32),
+        "passage_end": np.asarray(library.passages.ends, dtype=np.int32),
+        "topic_indptr": topic_indptr,
+        "topic_ids": topic_ids,
+    }
+    for name, array in arrays.items():
+        np.save(directory / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+    library.index.save(directory / "index")
+    meta = {
+        "topics": [
+            {"slug": t.slug, "name": t.name, "aliases": list(t.aliases), "description": t.description}
+            for t in library.topics
+        ],
+        "problems": [[p.path, p.line, p.reason] for p in library.problems],
+    }
+    (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    header = {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "key": key,
+        "fingerprint": library.fingerprint,
+        "articles": n,
+        "passages": len(library.passages),
+        "text_bytes": len(text),
+        "topic_links": int(topic_indptr[-1]),
+        "build_seconds": library.build_seconds,
+        "created": datetime.now(UTC).isoformat(),
+    }
+    (directory / "header.json").write_text(json.dumps(header, indent=1), "utf-8")  # last: marks it whole
+
+
+def _prune(root: Path, *, keep: int, current: Path) -> None:
+    """Remove all but the newest `keep` snapshots (never `current`) and stale temporary directories."""
+    snapshots: list[tuple[float, Path]] = []
+    now = time.time()
+    for entry in root.iterdir():
+        try:
+            if not entry.is_dir():
+                continue
+            if entry.name.startswith(_TEMP_PREFIX):
+                if now - entry.stat().st_mtime > _STALE_TEMP_SECONDS:
+                    shutil.rmtree(entry, ignore_errors=True)
+            elif (entry / "header.json").is_file():
+                snapshots.append(((entry / "header.json").stat().st_mtime, entry))
+        except OSError:
+            continue
+    snapshots.sort(reverse=True)
+    for _, entry in snapshots[max(keep, 1) :]:
+        if entry != current:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class ArticleTable(Sequence[Article]):
+    """The articles of a snapshot, each made from the memory-mapped text the first time it is read."""
+
+    def __init__(
+        self,
+        text: npt.NDArray[np.uint8],
+        offsets: npt.NDArray[np.int64],
+        absent: npt.NDArray[np.uint8],
+        published: npt.NDArray[np.int64],
+        utc_offset: npt.NDArray[np.int32],
+        line: npt.NDArray[np.int64],
+    ) -> None:
+        self._text = text
+        self._offsets = offsets
+        self._absent = absent
+        self._published = published
+        self._utc_offset = utc_offset
+        self._line = line
+        self._count = len(absent)
+        self._made: list[Article | None] = [None] * self._count
+        self.ids = self._column(0)
+
+    def _column(self, field: int) -> list[str]:
+        """One text field of every article, decoded in one go."""
+        n = self._count
+        bounds = self._offsets[field * n : (field + 1) * n + 1]
+        base = int(bounds[0])
+        data = self._text[base : int(bounds[-1])].tobytes()
+        cuts = (bounds - base).tolist()
+        return [data[a:b].decode("utf-8", "replace") for a, b in itertools.pairwise(cuts)]
+
+    def _field(self, field: int, i: int) -> str:
+        at = field * self._count + i
+        start, end = int(self._offsets[at]), int(self._offsets[at + 1])
+        return self._text[start:end].tobytes().decode("utf-8", "replace")
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> Article: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Article]: ...
+
+    def __getitem__(self, index: int | slice) -> Article | list[Article]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("article index out of range")
+        article = self._made[index]
+        if article is None:
+            article = self._make(index)
+            self._made[index] = article
+        return article
+
+    def __iter__(self) -> Iterator[Article]:
+        for i in range(self._count):
+            yield self[i]
+
+    def _make(self, i: int) -> Article:
+        flags = int(self._absent[i])
+        published = None
+        if not flags & _NO_DATE:
+            offset = int(self._utc_offset[i])
+            zone = UTC if offset == 0 else timezone(timedelta(seconds=offset))
+            published = (_EPOCH + timedelta(microseconds=int(self._published[i]))).astimezone(zone)
+        tags = self._field(6, i)
+        return Article(
+            id=self.ids[i],
+            title=self._field(1, i),
+            body=self._field(2, i),
+            published=published,
+            source=None if flags & _NO_SOURCE else self._field(3, i),
+            url=None if flags & _NO_URL else self._field(4, i),
+            tags=tuple(json.loads(tags)) if tags else (),
+            path=self._field(5, i),
+            line=None if flags & _NO_LINE else int(self._line[i]),
+        )
+
+
+def load_snapshot(directory: Path) -> Library:
+    """The library saved in directory; SnapshotError if it is missing, corrupt or of another version."""
+    started = time.perf_counter()
+    try:
+        header = json.loads((directory / "header.json").read_text("utf-8"))
+        if not isinstance(header, dict) or header.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError("not a library snapshot")
+        if header.get("version") != SNAPSHOT_VERSION or header.get("key") != directory.name:
+            raise SnapshotError(f"written for another version or key ({header.get('version')!r})")
+        meta = json.loads((directory / "meta.json").read_text("utf-8"))
+        arrays = {
+            name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            for name in (
+                "text",
+                "offsets",
+                "absent",
+                "published",
+                "utc_offset",
+                "line",
+                "tokens",
+                "recency",
+                "passage_article",
+                "passage_start",
+                "passage_end",
+                "topic_indptr",
+                "topic_ids",
+            )
+        }
+        n, m = int(header["articles"]), int(header["passages"])
+        topics = tuple(
+            Topic(
+                slug=str(t["slug"]),
+                name=str(t["name"]),
+                aliases=tuple(map(str, t["aliases"])),
+                description=str(t["description"]),
+            )
+            for t in meta["topics"]
+        )
+        problems = tuple(
+            Problem(str(path), None if line is None else int(line), str(reason))
+            for path, line, reason in meta["problems"]
+        )
+        _check(arrays, header, n, m, len(topics))
+        index = BM25Index.load(directory / "index", mmap=True)
+        if index.num_docs != m:
+            raise SnapshotError(f"index of {index.num_docs} passages, expected {m}")
+        articles = ArticleTable(
+            arrays["text"],
+            arrays["offsets"],
+            arrays["absent"],
+            arrays["published"],
+            arrays["utc_offset"],
+            arrays["line"],
+        )
+        slugs = [topic.slug for topic in topics]
+        indptr = arrays["topic_indptr"].tolist()
+        topic_ids = arrays["topic_ids"].tolist()
+        article_topics = tuple(
+            tuple(slugs[j] for j in topic_ids[a:b]) if b > a else () for a, b in itertools.pairwise(indptr)
+        )
+        passages = PassageTable(
+            articles, arrays["passage_article"], arrays["passage_start"], arrays["passage_end"]
+        )
+        tokens = [token.decode("ascii") for token in arrays["tokens"].tolist()]
+    except SnapshotError:
+        raise
+    except (OSError, EOFError, KeyError, TypeError, ValueError, UnicodeDecodeError, IndexError) as error:
+        raise SnapshotError(f"{type(error).__name__}: {error}") from error
+    return assemble_library(
+        articles,
+        TopicMatcher(topics),
+        passages,
+        index,
+        article_topics,
+        problems=problems,
+        fingerprint=str(header.get("fingerprint", "")),
+        build_seconds=time.perf_counter() - started,
+        recency_rank=np.asarray(arrays["recency"]),
+        article_ids=articles.ids,
+        article_tokens=tokens,
+    )
+
+
+def _check(arrays: dict[str, npt.NDArray[Any]], header: dict[str, Any], n: int, m: int, topics: int) -> None:
+    """Shapes, types and cheap invariants, so a damaged snapshot fails here and not mid-answer."""
+    offsets = arrays["offsets"]
+    owners = arrays["passage_article"]
+    starts, ends = arrays["passage_start"], arrays["passage_end"]
+    topic_indptr, topic_ids = arrays["topic_indptr"], arrays["topic_ids"]
+    checks = {
+        "text": arrays["text"].dtype == np.uint8 and arrays["text"].shape == (int(header["text_bytes"]),),
+        "offsets": offsets.dtype == np.int64 and offsets.shape == (len(_FIELDS) * n + 1,),
+        "flags": all(
+            arrays[name].shape == (n,) for name in ("absent", "published", "utc_offset", "line", "tokens")
+        ),
+        "tokens": arrays["tokens"].dtype == np.dtype("S12"),
+        "recency": arrays["recency"].dtype == np.int64 and arrays["recency"].shape == (n,),
+        "passages": all(a.dtype == np.int32 and a.shape == (m,) for a in (owners, starts, ends)),
+        "topic links": topic_indptr.shape == (n + 1,) and topic_ids.shape == (int(header["topic_links"]),),
+    }
+    failed = [name for name, ok in checks.items() if not ok]
+    if failed:
+        raise SnapshotError(f"arrays do not match the header: {', '.join(failed)}")
+    values = {
+        "offsets": int(offsets[0]) == 0
+        and int(offsets[-1]) == len(arrays["text"])
+        and bool(np.all(offsets[1:] >= offsets[:-1])),
+        "recency": n == 0 or (int(arrays["recency"].min()) == 0 and int(arrays["recency"].max()) == n - 1),
+        "passage owners": m == 0
+        or (int(owners[0]) >= 0 and int(owners[-1]) < n and bool(np.all(owners[1:] >= owners[:-1]))),
+        "passage spans": bool(np.all(starts <= ends)) and (m == 0 or int(starts.min()) >= 0),
+        "topic links": int(topic_indptr[0]) == 0
+        and bool(np.all(topic_indptr[1:] >= topic_indptr[:-1]))
+        and (len(topic_ids) == 0 or (int(topic_ids.min()) >= 0 and int(topic_ids.max()) < topics)),
+    }
+    failed = [name for name, ok in values.items() if not ok]
+    if failed:
+        raise SnapshotError(f"inconsistent arrays: {', '.join(failed)}")

@@ -1,0 +1,89 @@
+"""The benchmark tool on tiny data: seeded generators, the systems side by side with identical rankings,
+the JSON contract and the printed tables. Figures themselves are never asserted."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import Plan, print_report, run
+from bench.queries import make_questions
+from bench.synth import read_bbc, real_corpus, synthetic_articles, synthetic_passages
+from bot.core.corpus import load_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_bbc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled articles written in the BBC News file format, so the test needs no shared data."""
+    path = tmp_path_factory.mktemp("bbc") / "bbc_news.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for number, article in enumerate(load_corpus(REPO / "corpus").articles):
+            row = {
+                "id": f"tech/{number:03d}",
+                "category": "tech",
+                "title": article.title,
+                "body": article.body,
+            }
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+def test_generators_are_seeded_and_shaped_like_the_source(tiny_bbc: Path) -> None:
+    real = real_corpus(read_bbc(tiny_bbc))
+    first = synthetic_passages(real, 300, seed=4)
+    again = synthetic_passages(real, 300, seed=4)
+    assert first.passages == again.passages and first.owners.tolist() == again.owners.tolist()
+    assert first.passages != synthetic_passages(real, 300, seed=5).passages
+    assert len(first.passages) == 300 and len(first.owners) == 300
+    assert list(first.owners) == sorted(first.owners)
+    vocabulary = set(real.vocabulary)
+    words = [term for passage in first.passages for term in passage]
+    assert sum(term in vocabulary for term in words) / len(words) > 0.9  # mostly real terms, a few fresh
+    articles = list(synthetic_articles(real, 30, seed=4))
+    assert articles == list(synthetic_articles(real, 30, seed=4))
+    assert len({a["id"] for a in articles}) == 30 and all(a["title"] and a["body"] for a in articles)
+    questions = make_questions(real, 40, seed=4)
+    assert questions == make_questions(real, 40, seed=4)
+    assert all(q.terms for q in questions) and {q.kind for q in questions} == {"passage", "title"}
+
+
+def test_a_tiny_run_keeps_the_json_contract(
+    tiny_bbc: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = Plan(
+        mode="test",
+        scales=[0, 400],
+        questions=25,
+        reference_questions={0: 25, 400: 25},
+        reference_scales={0, 400},
+        articles=40,
+        quality_reference=False,
+    )
+    report = run(plan, seed=3, bbc=tiny_bbc, scifact=tmp_path / "no-scifact")
+    json.dumps(report)  # serialisable as it stands
+    assert isinstance(report["machine"], str) and report["machine"]
+    assert [scale["passages"] for scale in report["scales"]][1] == 400
+    for scale in report["scales"]:
+        systems = scale["systems"]
+        assert set(systems) == {"newsbot", "rank_bm25", "bm25s"}
+        ours = systems["newsbot"]
+        for key in ("build_s", "peak_rss_mb", "index_mb", "p50_ms", "p99_ms", "qps"):
+            assert key in ours and key in systems["rank_bm25"]
+        assert ours["top10_agreement"] == 1.0
+        assert ours["max_rel_diff_vs_rank_bm25"] <= 1e-9
+        assert ours["compared_queries"] == 25
+    assert report["snapshot"]["same_answers"] is True
+    assert report["corpus_load"]["articles"] == 40 and report["corpus_load"]["problems"] == 0
+    reload = report["reload"]
+    assert reload["error"] is None and reload["articles"] == 40
+    assert reload["answers_during"]["queries"] >= 1
+    assert "skipped" in report["quality"]
+    print_report(report, "python -m bench --test")
+    printed = capsys.readouterr().out
+    assert "| 400 " in printed and "newsbot" in printed and "rank_bm25" in printed
+    assert "answers during /reload of 40 articles" in printed
