@@ -145,15 +145,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def open_library(settings: Settings) -> Library:
-    """Load and index the configured corpus, drawing a progress bar on stderr when it is slow."""
+def open_library(settings: Settings, *, fresh: bool = False) -> Library:
+    """Load the configured corpus (from its snapshot when unchanged, unless `fresh`), with a progress
+    bar on stderr when it is slow."""
+    from bot.runtime import load_configured_library
+
     if not settings.corpus_dir.is_dir():
         raise SystemExit(f"newsbot: corpus directory not found: {settings.corpus_dir}")
     bar = ProgressBar(sys.stderr)
     try:
-        return load_library(
-            settings.corpus_dir, settings.topics_path, max_file_bytes=settings.max_file_bytes, progress=bar
-        )
+        if fresh:
+            return load_library(
+                settings.corpus_dir,
+                settings.topics_path,
+                max_file_bytes=settings.max_file_bytes,
+                progress=bar,
+            )
+        return load_configured_library(settings, progress=bar)
     finally:
         bar.close()
 
@@ -271,7 +279,7 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot check`: load everything and report problems; exit 1 when there are any."""
-    library = open_library(settings)
+    library = open_library(settings, fresh=True)  # a check reads every file again, never a snapshot
     problems = library.problems
     if args.json:
         _print_json(

@@ -27,7 +27,7 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.commands import COMMANDS
-from bot.core.library import Library, article_token
+from bot.core.library import MATCH_COUNT_CAP, Library, article_token
 from bot.core.models import Hit
 from bot.core.related import related_to_article
 from bot.ratelimit import QuestionLimiter, Verdict
@@ -279,7 +279,9 @@ class UserHandlers:
                     query_id = await self._save_query(chat.id, question)
                     more = f"more:{query_id}:{PAGE_SIZE}" if query_id else None
                 keyboard = render.answer_keyboard(_related_buttons(result.hits, 1), more)
-                html = render.answer(question, result.hits, total=result.total)
+                html = render.answer(
+                    question, result.hits, total=result.total, at_least=result.total >= MATCH_COUNT_CAP
+                )
             else:
                 html = render.no_match(question, hint=result.hint)
             group = chat.type != ChatType.PRIVATE
@@ -352,7 +354,9 @@ class UserHandlers:
             f"more:{stored_id}:{following}" if result.total > following and following <= MAX_OFFSET else None
         )
         keyboard = render.answer_keyboard(_related_buttons(result.hits, offset + 1), more)
-        html = render.answer(question, result.hits, offset=offset, total=result.total)
+        html = render.answer(
+            question, result.hits, offset=offset, total=result.total, at_least=result.total >= MATCH_COUNT_CAP
+        )
         await send_html(context.bot, message.chat_id, html, keyboard=keyboard, thread_id=thread_of(message))
 
     async def _related(self, query_id: str, message: Message, token: str, context: Context) -> None:

@@ -163,14 +163,20 @@ def _numbered(articles: Sequence[Article]) -> list[str]:
     return [citation(article, number=i) for i, article in enumerate(articles, 1)]
 
 
-def answer(query: str, hits: Sequence[Hit], *, offset: int = 0, total: int | None = None) -> str:
-    """A header echoing the question, then numbered citations (from offset + 1) separated by blank lines."""
+def answer(
+    query: str, hits: Sequence[Hit], *, offset: int = 0, total: int | None = None, at_least: bool = False
+) -> str:
+    """A header echoing the question, then numbered citations (from offset + 1) separated by blank lines.
+
+    `at_least` marks `total` as a lower bound (the library stops counting at a cap): shown as "1,000+".
+    """
     if not hits:
         return no_match(query)
     first, last = offset + 1, offset + len(hits)
     span = str(first) if first == last else f"{first}–{last}"
     if total is not None:
-        head = f"{'Result' if first == last else 'Results'} {span} of {total:,} for {_quoted(query)}"
+        shown_total = f"{total:,}+" if at_least else f"{total:,}"
+        head = f"{'Result' if first == last else 'Results'} {span} of {shown_total} for {_quoted(query)}"
     elif offset:
         head = f"{'Result' if first == last else 'Results'} {span} for {_quoted(query)}"
     else:

@@ -70,6 +70,7 @@ def make_settings(tmp_path: Path, standin: BotApiStandIn, **overrides: Any) -> t
         "corpus_dir": corpus,
         "database": tmp_path / "db" / "newsbot.sqlite3",
         "log_level": "DEBUG",
+        "snapshot_dir": tmp_path / "snapshots",
         "typing_after_seconds": 0,  # always show "typing…", so tests can see it
     }
     values.update(overrides)

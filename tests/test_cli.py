@@ -8,13 +8,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CORPUS, REPO
+
+_SNAPSHOTS: list[Path] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _snapshots_outside_the_repo(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _SNAPSHOTS[:] = [tmp_path_factory.mktemp("snapshots")]
 
 
 def newsbot(
     *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    base["NEWSBOT_SNAPSHOT_DIR"] = str(_SNAPSHOTS[0])
     base.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=120
@@ -128,7 +138,8 @@ def test_run_without_token_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_python_dash_m_and_console_script_agree() -> None:
     script = Path(sys.executable).with_name("newsbot")
     assert script.exists()
+    env = {**os.environ, "NEWSBOT_SNAPSHOT_DIR": str(_SNAPSHOTS[0])}
     out = subprocess.run(
-        [str(script), "topics", "--json", "--corpus", str(CORPUS)], capture_output=True, text=True
+        [str(script), "topics", "--json", "--corpus", str(CORPUS)], capture_output=True, text=True, env=env
     )
     assert json.loads(out.stdout) == json.loads(newsbot("topics", "--json", "--corpus", str(CORPUS)).stdout)

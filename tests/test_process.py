@@ -37,6 +37,7 @@ def bot_env(standin: BotApiStandIn, tmp_path: Path, **extra: str) -> dict[str, s
         NEWSBOT_TELEGRAM_BASE_URL=standin.base_url,
         NEWSBOT_CORPUS_DIR=str(corpus),
         NEWSBOT_DATABASE=str(tmp_path / "db.sqlite3"),
+        NEWSBOT_SNAPSHOT_DIR=str(tmp_path / "snapshots"),
         NEWSBOT_ADMIN_IDS=str(ADMIN),
         NEWSBOT_LOG_LEVEL="DEBUG",
         NEWSBOT_CORPUS_POLL_SECONDS="0",
