@@ -166,6 +166,17 @@ def open_library(settings: Settings, *, fresh: bool = False) -> Library:
         bar.close()
 
 
+def load_with_progress(settings: Settings) -> Library:
+    """The bot's loader: the configured corpus (snapshot when unchanged), with a progress bar on stderr."""
+    from bot.runtime import load_configured_library
+
+    bar = ProgressBar(sys.stderr)
+    try:
+        return load_configured_library(settings, progress=bar)
+    finally:
+        bar.close()
+
+
 def hit_json(hit: Hit) -> dict[str, Any]:
     """The JSON object for one result, as documented in the README."""
     article = hit.article
@@ -308,7 +319,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.app import serve
     from bot.logs import configure_logging
-    from bot.runtime import load_configured_library
     from bot.store import StoreError
 
     secret = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
@@ -324,15 +334,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
         return EXIT_PROBLEMS
 
-    def load(current: Settings) -> Library:
-        bar = ProgressBar(sys.stderr)
-        try:
-            return load_configured_library(current, progress=bar)
-        finally:
-            bar.close()
-
     try:
-        reason = asyncio.run(serve(settings, secret, load))
+        reason = asyncio.run(serve(settings, secret, load_with_progress))
     except StoreError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -348,21 +351,13 @@ def cmd_playground(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot playground`: the real bot in a browser chat on 127.0.0.1, no Telegram account needed."""
     from bot.logs import configure_logging
     from bot.playground import run_playground
-    from bot.runtime import load_configured_library
 
     configure_logging(settings.log_level)
     if not settings.corpus_dir.is_dir():
         print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
         return EXIT_PROBLEMS
 
-    def load(current: Settings) -> Library:
-        bar = ProgressBar(sys.stderr)
-        try:
-            return load_configured_library(current, progress=bar)
-        finally:
-            bar.close()
-
-    return run_playground(settings, load, host=args.host, port=args.port)
+    return run_playground(settings, load_with_progress, host=args.host, port=args.port)
 
 
 _COMMANDS = {
