@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
@@ -43,9 +44,9 @@ def keyword_preview(library: Library, query: KeywordQuery, limit: int = PREVIEW_
     """The newest articles a keyword query matches (candidates come from the index, newest checked first)."""
     first_terms = [phrase[0] for phrase in query.required]
     ranked, _, _ = library.rank_articles(first_terms)
-    candidates = sorted(ranked.tolist(), key=lambda position: int(library.recency_rank[position]))
+    newest_first = ranked[np.argsort(library.recency_rank[ranked], kind="stable")]
     found: list[Article] = []
-    for position in candidates:
+    for position in newest_first.tolist():
         article = library.articles[position]
         if query.matches(terms(f"{article.title}\n\n{article.body}")):
             found.append(article)

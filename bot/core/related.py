@@ -17,6 +17,7 @@ from bot.core.text import terms
 SALIENT_TERMS = 12
 TOPIC_BOOST = 0.5  # each shared topic adds half the BM25 score: topics are an editor's judgement of aboutness
 NEAR_DUPLICATE_JACCARD = 0.8
+CANDIDATE_POOL = 200  # best BM25 matches considered before topic boosts and duplicate filtering
 
 
 def related_to_article(library: Library, article_id: str, *, limit: int = 3) -> list[Hit]:
@@ -31,7 +32,9 @@ def related_to_article(library: Library, article_id: str, *, limit: int = 3) -> 
     query = list(dict.fromkeys(title_terms)) + [t for t in salient[:SALIENT_TERMS] if t not in title_terms]
     own_topics = set(library.article_topics[position])
     own_words = set(title_terms) | set(body_counts)
-    ranked, scores, passages = library.rank_articles(query)
+    # The boost re-orders a pool of the best BM25 candidates; ranking the whole archive for a
+    # twenty-word query would cost far more at a million passages than the answer is worth.
+    ranked, scores, passages = library.top_articles(query, CANDIDATE_POOL)
     scored: list[tuple[float, int, int, int]] = []
     for candidate, score, passage in zip(ranked.tolist(), scores.tolist(), passages.tolist(), strict=True):
         if candidate == position or _near_duplicate(library, candidate, article.title, own_words):
@@ -76,7 +79,7 @@ def related_to_message(
     if not mentioned:
         return []
     query_terms = terms(text)
-    ranked, scores, _ = library.rank_articles(query_terms)
+    ranked, scores, _ = library.top_articles(query_terms, CANDIDATE_POOL)
     relevance = dict(zip(ranked.tolist(), scores.tolist(), strict=True))
     results: list[TopicRelated] = []
     for topic in mentioned:
@@ -85,6 +88,7 @@ def related_to_message(
             for position in library.topic_members.get(topic.slug, ())
             if library.articles[position].id not in exclude
         ]
+        # Articles of the topic outside the pool of best matches count as irrelevant: newest first.
         candidates.sort(key=lambda p: (-relevance.get(p, 0.0), int(library.recency_rank[p])))
         hits = tuple(library.lead_hit(position, query_terms) for position in candidates[:limit])
         results.append(TopicRelated(topic=topic, hits=hits))
