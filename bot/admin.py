@@ -111,7 +111,7 @@ class AdminHandlers:
             ),
             ("Subscriptions", _per_topic(await store.subscription_counts_by_topic())),
             ("Alerts", _alerts(await store.alert_counts())),
-            ("Last alert delivered", _when(await store.last_delivery_at())),
+            ("Last alert delivered", render.format_moment(await store.last_delivery_at())),
             ("Database size", _size(await store.database_size_bytes())),
             ("Uptime", _duration(uptime.total_seconds())),
         ]
@@ -132,10 +132,6 @@ def _alerts(counts: dict[str, int]) -> str:
     return ", ".join(
         f"{status} {counts.get(status, 0):,}" for status in ("pending", "sent", "failed", "parked")
     )
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 def _size(count: int) -> str:

@@ -180,14 +180,14 @@ class UserHandlers:
         rows = [
             ("Articles", f"{library.article_count:,}"),
             ("Topics", f"{len(library.topics):,}"),
-            ("Corpus loaded", library.loaded_at.strftime("%Y-%m-%d %H:%M UTC")),
+            ("Corpus loaded", render.format_moment(library.loaded_at)),
             ("Reload running", "yes" if self.runtime.reloading else "no"),
             ("Alerts pending", f"{counts.get('pending', 0):,}"),
             (
                 "Last alert sent (any chat)",
-                last_delivery.strftime("%Y-%m-%d %H:%M UTC") if last_delivery else "never",
+                render.format_moment(last_delivery),
             ),
-            ("Last alert to this chat", chat_alert.strftime("%Y-%m-%d %H:%M UTC") if chat_alert else "never"),
+            ("Last alert to this chat", render.format_moment(chat_alert)),
         ]
         await send_html(
             context.bot, message.chat_id, render.key_values("Status", rows), thread_id=thread_of(message)
@@ -405,8 +405,8 @@ class UserHandlers:
         results = [
             InlineQueryResultArticle(
                 id=article_token(hit.article.id),
-                title=_shorten(hit.article.title, 200),
-                description=_shorten(hit.snippet.text, 200),
+                title=render.shorten(hit.article.title, 200),
+                description=render.shorten(hit.snippet.text, 200),
                 input_message_content=InputTextMessageContent(
                     render.citation(hit.article, snippet=hit.snippet),
                     parse_mode=ParseMode.HTML,
@@ -440,11 +440,6 @@ class UserHandlers:
 
 def _related_buttons(hits: tuple[Hit, ...], first_number: int) -> list[tuple[int, str]]:
     return [(number, f"rel:{article_token(hit.article.id)}") for number, hit in enumerate(hits, first_number)]
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _entity_text(text: str, entity: MessageEntity) -> str:

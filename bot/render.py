@@ -91,11 +91,16 @@ def format_date(dt: datetime | None) -> str:
     return f"{dt.day} {_MONTHS[dt.month - 1]} {dt.year}"
 
 
+def format_moment(moment: datetime | None, *, missing: str = "never") -> str:
+    """A UTC timestamp to the minute ("2026-11-24 14:05 UTC"), or `missing` when there is none."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else missing
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     """Whitespace collapsed to single spaces, cut at a word boundary to at most `limit` characters."""
     text = _one_line(text)
     if len(text) <= limit:
@@ -112,19 +117,19 @@ def _count(n: int, noun: str) -> str:
 
 
 def _quoted(text: str) -> str:
-    return f"«{escape(_shorten(text, QUERY_SHOWN))}»"
+    return f"«{escape(shorten(text, QUERY_SHOWN))}»"
 
 
 def _lead(body: str) -> str:
     """The first non-empty paragraph of a body, shortened for a preview."""
     for paragraph in body.split("\n\n"):
         if paragraph.strip():
-            return _shorten(paragraph, LEAD_SHOWN)
+            return shorten(paragraph, LEAD_SHOWN)
     return ""
 
 
 def _first_few(items: Sequence[str], shown: int) -> list[str]:
-    lines = [f"• {escape(_shorten(item, TITLE_SHOWN))}" for item in items[:shown]]
+    lines = [f"• {escape(shorten(item, TITLE_SHOWN))}" for item in items[:shown]]
     if len(items) > shown:
         lines.append(f"… and {len(items) - shown:,} more")
     return lines
@@ -146,7 +151,7 @@ def source_line(article: Article) -> str:
 
 def citation(article: Article, *, snippet: Snippet | None = None, number: int | None = None) -> str:
     """A linked (or bold) title, a source · date line, then the highlighted snippet if given."""
-    title = link(_shorten(article.title, TITLE_SHOWN * 2) or "Untitled", article.url)
+    title = link(shorten(article.title, TITLE_SHOWN * 2) or "Untitled", article.url)
     lines = [title if number is None else f"{number}. {title}"]
     meta = source_line(article)
     if meta:
@@ -247,7 +252,7 @@ def topic_list(rows: Sequence[tuple[Topic, int]]) -> str:
         line = f"• <b>{escape(_one_line(topic.name))}</b> — <code>{escape(topic.slug)}</code>, "
         lines.append(line + _count(count, "article"))
         if topic.description.strip():
-            lines.append(f"  <i>{escape(_shorten(topic.description, TITLE_SHOWN))}</i>")
+            lines.append(f"  <i>{escape(shorten(topic.description, TITLE_SHOWN))}</i>")
     return "\n".join(lines)
 
 
@@ -347,7 +352,7 @@ def reload_report(
         kept = f"kept the previous snapshot ({_count(before, 'article')})"
         head = [f"<b>Reload failed</b> after {seconds:.1f} s: {kept}."]
         if error:
-            head.append(f"<i>{escape(_shorten(error, 300))}</i>")
+            head.append(f"<i>{escape(shorten(error, 300))}</i>")
         blocks = ["\n".join(head)]
     else:
         blocks = [f"<b>Reload finished</b> in {seconds:.1f} s\nArticles: {before:,} → {after:,}"]

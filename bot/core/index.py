@@ -531,17 +531,6 @@ def _at_least_kth(docs: IntArray, scores: FloatArray, k: int) -> tuple[IntArray,
     return docs, scores
 
 
-def _union(lists: list[IntArray]) -> IntArray:
-    """Sorted distinct doc ids of several sorted lists (timsort merges the runs)."""
-    if len(lists) == 1:
-        return lists[0]
-    docs = np.sort(np.concatenate(lists), kind="stable")
-    keep = np.empty(len(docs), dtype=bool)
-    keep[:1] = True
-    np.not_equal(docs[1:], docs[:-1], out=keep[1:])
-    return docs[keep]
-
-
 def _merge(parts: list[tuple[IntArray, FloatArray]], n_docs: int) -> tuple[IntArray, FloatArray]:
     """Sum (docs, contributions) lists per doc, adding in list order as rank-bm25 adds term after term."""
     docs = np.concatenate([part[0] for part in parts])

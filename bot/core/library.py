@@ -141,12 +141,6 @@ def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     ]
 
 
-def passage_terms(article: Article, passage: Passage) -> list[str]:
-    """The terms indexed for a passage: the article's title, then the passage text."""
-    # The title rides along with every passage: it names what the whole article is about.
-    return terms(article.title) + terms(passage.text)
-
-
 class PassageTable(Sequence[Passage]):
     """Every passage of a library as character spans of its articles' bodies, made into Passages on demand.
 
