@@ -32,8 +32,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy bot
 
-bench: $(STAMP)
+# The benchmarks' peers (bm25s, …) come with the bench extra.
+$(VENV)/.bench-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-stamp
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.answers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,8 @@ ANSWER_EVERY_S = 0.02  # the pace of the simulated chat while a reload runs
 
 
 def library_from_synthetic(synthetic: SyntheticPassages, seed: int) -> Library:
-    """A Library over synthetic passages: bodies spelled with their terms, the index built from them as is."""
+    """A Library over synthetic passages: bodies spelled with their terms, the indexes built from them as is
+    (each passage's leading title terms become the article's title)."""
     rng = np.random.default_rng(seed)
     passages = synthetic.passages
     count = len(synthetic.title_lengths)
@@ -63,7 +64,19 @@ def library_from_synthetic(synthetic: SyntheticPassages, seed: int) -> Library:
             )
         )
     started = time.perf_counter()
-    index = BM25Index.build(passages)
+    # The library's three indexes: passages (body words only), whole articles (title and body) and titles.
+    titles = [
+        list(passages[bounds[a]][:length]) if bounds[a + 1] > bounds[a] else []
+        for a, length in enumerate(synthetic.title_lengths.tolist())
+    ]
+    owners = synthetic.owners.tolist()
+    lengths = synthetic.title_lengths.tolist()
+    bodies = [passages[i][lengths[owners[i]] :] for i in range(len(passages))]
+    whole = [
+        titles[a] + [t for i in range(bounds[a], bounds[a + 1]) for t in bodies[i]] for a in range(count)
+    ]
+    indexes = (BM25Index.build(bodies), BM25Index.build(whole), BM25Index.build(titles))
+    del whole, bodies
     table = PassageTable(
         tuple(articles),
         synthetic.owners.astype(np.int32),
@@ -74,7 +87,7 @@ def library_from_synthetic(synthetic: SyntheticPassages, seed: int) -> Library:
         table.articles,
         TopicMatcher(()),
         table,
-        index,
+        indexes,
         ((),) * count,
         build_seconds=time.perf_counter() - started,
     )

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -155,12 +156,13 @@ def open_library(settings: Settings, *, fresh: bool = False) -> Library:
     bar = ProgressBar(sys.stderr)
     try:
         if fresh:
-            return load_library(
+            library = load_library(
                 settings.corpus_dir,
                 settings.topics_path,
                 max_file_bytes=settings.max_file_bytes,
                 progress=bar,
             )
+            return replace(library, min_relevance=settings.min_relevance)
         return load_configured_library(settings, progress=bar)
     finally:
         bar.close()

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,14 +48,15 @@ def load_configured_library(settings: Settings, progress: Progress | None = None
     )
     for warning in loaded.warnings:
         log.warning("%s", warning)
+    library = replace(loaded.library, min_relevance=settings.min_relevance)
     log.info(
         "%s %d articles, %d passages in %.2f s",
         "loaded the snapshot of" if loaded.from_snapshot else "indexed",
-        loaded.library.article_count,
-        len(loaded.library.passages),
+        library.article_count,
+        len(library.passages),
         time.perf_counter() - started,
     )
-    return loaded.library
+    return library
 
 
 async def build_snapshot_in_child(settings: Settings) -> bool:

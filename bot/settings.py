@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.library import MIN_RELEVANCE
+
 ENV_PREFIX = "NEWSBOT_"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -47,6 +49,7 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=25.0, gt=0, le=30)
     questions_per_minute: int = Field(default=20, ge=1)
     typing_after_seconds: float = Field(default=0.3, ge=0)
+    min_relevance: float = Field(default=MIN_RELEVANCE, ge=0, le=1)
     snapshot_dir: Path = Path("data/snapshots")
 
     @field_validator("admin_ids", mode="before")

@@ -4,10 +4,11 @@ and from the corpus watcher, digests, exactly-once across reloads and restarts."
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 from bot.standin import BotApiStandIn, EventKind
-from tests.harness import ADMIN, GROUP, OTHER, USER, BotUnderTest, running_bot
+from tests.harness import ADMIN, CORPUS, GROUP, OTHER, USER, BotUnderTest, running_bot
 from tests.test_bot import buttons
 
 
@@ -23,14 +24,37 @@ async def settle(seconds: float = 0.4) -> None:
 # --------------------------------------------------------------------------- related-story pushes
 
 
-async def test_private_question_gets_answer_then_push_without_repeats(newsbot: BotUnderTest) -> None:
-    answer, push = await newsbot.ask(USER, USER, "Why did ChatGPT uninstalls jump 295%?", count=2)
+async def test_private_question_gets_answer_then_push_without_repeats(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    # Five more stories about the same surge: the answer shows three, the push adds others, never the same.
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    for number in range(5):
+        write_article(
+            corpus,
+            f"chatgpt-{number}",
+            f"ChatGPT uninstalls story {number}",
+            f"Uninstalls of ChatGPT jumped 295% again in week {number}, the analysts said, after the deal.",
+        )
+    async with running_bot(tmp_path, standin) as newsbot:
+        answer, push = await newsbot.ask(USER, USER, "Why did ChatGPT uninstalls jump 295%?", count=2)
     assert answer["text"].startswith("Result")
     assert push["text"].startswith("Related stories · OpenAI")
     assert push["reply_to_message"]["message_id"] < answer["message_id"]
     # Nothing the answer already showed is pushed again.
     assert "ChatGPT uninstalls jump 295%" in answer["text"]
     assert "ChatGPT uninstalls jump 295%" not in push["text"]
+
+
+async def test_no_push_of_stories_that_only_share_the_topic_name(newsbot: BotUnderTest) -> None:
+    # The answer shows the one story about the question; the other OpenAI stories hold too little of it.
+    mark = newsbot.standin.mark()
+    [answer] = await newsbot.ask(USER, USER, "Why did ChatGPT uninstalls jump 295%?")
+    assert answer["text"].startswith("Result 1 of 1")
+    await settle()
+    sent = newsbot.standin.events(EventKind.SENT, chat_id=USER, after=mark)
+    assert [event.text for event in sent] == [answer["text"]]
 
 
 async def test_group_push_once_per_cooldown_never_for_bots(newsbot: BotUnderTest) -> None:

@@ -21,6 +21,14 @@ async def newsbot(tmp_path: Path, standin):  # type: ignore[no-untyped-def]
         yield running
 
 
+@pytest.fixture
+async def loose_newsbot(tmp_path: Path, standin):  # type: ignore[no-untyped-def]
+    """The same, with the relevance rule off (NEWSBOT_MIN_RELEVANCE=0): every story sharing a word is
+    an answer, so the four bundled stories fill a second page for the pagination tests."""
+    async with running_bot(tmp_path, standin, push_default=False, min_relevance=0) as running:
+        yield running
+
+
 def buttons(message: dict) -> list[tuple[str, str]]:
     markup = message.get("reply_markup") or {}
     return [
@@ -76,10 +84,17 @@ async def test_question_gets_cited_answer_with_bold_matches_and_buttons(newsbot:
     assert "typing" in newsbot.standin.chat_actions(USER)
     [broad] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
     labels = [label for label, _ in buttons(broad)]
+    assert "More results ›" not in labels and len(labels) < 3  # the other stories hold too little of it
+
+
+async def test_broad_question_gets_a_page_and_more_results(loose_newsbot: BotUnderTest) -> None:
+    [broad] = await loose_newsbot.ask(USER, USER, "OpenAI AI models video standards")
+    labels = [label for label, _ in buttons(broad)]
     assert labels == ["Related 1", "Related 2", "Related 3", "More results ›"]
 
 
-async def test_more_results_pages_and_related_button(newsbot: BotUnderTest) -> None:
+async def test_more_results_pages_and_related_button(loose_newsbot: BotUnderTest) -> None:
+    newsbot = loose_newsbot
     [reply] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
     more = dict((label, data) for label, data in buttons(reply))["More results ›"]
     await newsbot.click(USER, USER, reply, more)
@@ -93,7 +108,8 @@ async def test_more_results_pages_and_related_button(newsbot: BotUnderTest) -> N
     assert related_reply["text"].startswith("Related to")
 
 
-async def test_forged_and_foreign_buttons_are_refused_politely(newsbot: BotUnderTest) -> None:
+async def test_forged_and_foreign_buttons_are_refused_politely(loose_newsbot: BotUnderTest) -> None:
+    newsbot = loose_newsbot
     [reply] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
     more = dict(buttons(reply))["More results ›"]
     # Another chat replaying this chat's pagination id learns nothing.
@@ -294,3 +310,14 @@ async def test_question_text_is_not_stored_unless_enabled(tmp_path: Path, standi
         assert db.execute("SELECT question FROM question_log WHERE question IS NOT NULL").fetchall() == [
             ("Codex websites",)
         ]
+
+
+async def test_a_question_the_archive_cannot_answer_gets_the_no_match_reply(newsbot: BotUnderTest) -> None:
+    question = "What did OpenAI announce in 2019?"  # shares "OpenAI" with three stories, none of 2019
+    [reply] = await newsbot.ask(USER, USER, question)
+    assert "Nothing in the archive matches" in reply["text"]
+    standin = newsbot.standin
+    mark = standin.mark()
+    standin.inline_query(USER, question)
+    await standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark)
+    assert standin.inline_answers()[-1]["results"] == []

@@ -56,8 +56,21 @@ def test_ask_json_contract() -> None:
     for start, end in first["highlights"]:
         assert 0 <= start < end <= len(first["snippet"])
     assert len(payload["results"]) == 1  # only the Sora story is about all of that
-    broad = json.loads(newsbot("ask", "OpenAI video standards", "--json", "--corpus", str(CORPUS)).stdout)
-    assert len(broad["results"]) == 3  # the default limit
+    broad = ("ask", "OpenAI video standards", "--json", "--corpus", str(CORPUS))
+    # Only the Sora story holds enough of the three words; with the relevance rule off, every story
+    # sharing a word is a result, up to the default limit of three.
+    assert [r["article_id"] for r in json.loads(newsbot(*broad).stdout)["results"]] == [
+        "openai-sora-shutdown"
+    ]
+    loose = json.loads(newsbot(*broad, env={"NEWSBOT_MIN_RELEVANCE": "0"}).stdout)
+    assert len(loose["results"]) == 3
+
+
+def test_ask_json_is_empty_for_a_question_the_archive_cannot_answer() -> None:
+    for question in ("What is Bitcoin worth today?", "Who won the 2022 World Cup in Qatar?"):
+        result = newsbot("ask", question, "--json", "--corpus", str(CORPUS))
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"query": question, "results": []}
 
 
 def test_ask_limit_and_no_match() -> None:

@@ -431,8 +431,25 @@ def test_search_pages_follow_the_ranking_and_count_matching_articles() -> None:
     for query_terms in library_questions(20, seed=16):
         question = " ".join(query_terms)
         ranked, _, _ = library.rank_articles(terms(question))
-        pages = [library.search(question, limit=3, offset=offset) for offset in (0, 3, 6)]
+        pages = [library.search(question, limit=3, offset=offset, min_relevance=0) for offset in (0, 3, 6)]
         ids = [hit.article.id for page in pages for hit in page.hits]
         assert ids == [library.articles[p].id for p in ranked[:9]]
         assert pages[0].total == min(len(ranked), MATCH_COUNT_CAP)
         assert library.count_matches(terms(question), cap=5) == min(len(ranked), 5)
+
+
+def test_search_pages_keep_only_relevant_articles_and_count_them() -> None:
+    library = news_library()
+    for query_terms in library_questions(30, seed=17):
+        question = " ".join(query_terms)
+        query = terms(question)
+        ranked, _, _ = library.rank_articles(query)
+        relevance = library.relevance_of(query, ranked)
+        pages = [library.search(question, limit=3, offset=offset, min_relevance=0.6) for offset in (0, 3, 6)]
+        ids = [hit.article.id for page in pages for hit in page.hits]
+        if not len(ranked) or relevance[0] < 0.6:
+            assert ids == [] and pages[0].total == 0  # the best article is too weak: no answer at all
+            continue
+        relevant = ranked[relevance >= 0.6]
+        assert ids == [library.articles[p].id for p in relevant[:9]]
+        assert pages[0].total == min(len(relevant), MATCH_COUNT_CAP)

@@ -9,6 +9,8 @@ import pytest
 
 from bot.core.library import (
     PASSAGE_MAX_WORDS,
+    PASSAGE_MIN_WORDS,
+    SHORT_PASSAGE_WORDS,
     STOP_WORDS_ONLY_HINT,
     Library,
     article_token,
@@ -146,15 +148,27 @@ def test_a_match_is_decided_by_postings_even_when_bm25_scores_it_zero_or_less() 
 
 def test_passages_respect_word_limits_and_offsets() -> None:
     sentence = "The harbour crane lifted another container onto the ship today. "
-    body = "Short intro.\n\n" + sentence * 60 + "\n\nA closing paragraph with a few more words."
+    body = "Short intro.\n\n" + sentence * 100 + "\n\nA closing paragraph with a few more words."
     article = _article("long", body)
     passages = split_passages(article)
     assert len(passages) >= 4
     for passage in passages:
-        assert len(passage.text.split()) <= PASSAGE_MAX_WORDS
+        # A very short piece (the intro, the closing line) joins its neighbour even past the maximum.
+        assert PASSAGE_MIN_WORDS <= len(passage.text.split()) <= PASSAGE_MAX_WORDS + SHORT_PASSAGE_WORDS
         assert body[passage.start : passage.start + len(passage.text)] == passage.text
     assert [p.ordinal for p in passages] == list(range(len(passages)))
     assert passages[0].text.startswith("Short intro.")
+    assert passages[-1].text.endswith("a few more words.")
+
+
+def test_a_one_sentence_lead_never_stands_alone() -> None:
+    lead = "The council approved the new harbour plan on Monday."
+    paragraph = " ".join(["The plan adds two berths and a second crane for the container terminal."] * 18)
+    passages = split_passages(_article("lead", f"{lead}\n\n{paragraph}\n\n{paragraph}"))
+    assert passages[0].text.startswith(lead)
+    assert len(passages[0].text.split()) > len(lead.split()) + 100
+    short = split_passages(_article("short", lead))
+    assert [p.text for p in short] == [lead]  # unless the article is that short
 
 
 def test_short_paragraphs_merge_into_one_passage() -> None:
@@ -168,7 +182,10 @@ def test_best_passage_of_a_long_article_is_the_one_asked_about() -> None:
     filler = " ".join(["The port authority published its yearly schedule of routine maintenance."] * 12)
     news = "A rare albatross landed on the pier on Tuesday, surprising the dock workers."
     body = f"{filler}\n\n{news}\n\n{filler}"
-    library = build_library(Corpus((_article("port", body, title="Port news"),), ()), ())
+    others = tuple(
+        _article(f"other{i}", f"Markets moved little on day {i}.", title=f"Day {i}") for i in range(4)
+    )
+    library = build_library(Corpus((_article("port", body, title="Port news"), *others), ()), ())
     hit = library.search("albatross on the pier").hits[0]
     assert "albatross" in hit.snippet.text
     assert hit.passage is not None and "albatross" in hit.passage.text
@@ -179,3 +196,62 @@ def test_topics_apply_to_articles_by_mention() -> None:
     articles = (_article("x", "A container vessel docked."), _article("y", "Nothing here.", title="Other"))
     library = build_library(Corpus(articles, ()), topics)
     assert library.article_topics == (("ships",), ())
+
+
+def _filler(topic: str, sentences: int) -> str:
+    return " ".join(f"The {topic} committee met again on day {i} and adjourned." for i in range(sentences))
+
+
+def test_the_article_holding_the_detail_beats_one_that_only_names_it_in_the_title() -> None:
+    named = _article(
+        "named",
+        "Nvidia said on Monday it would hold its annual meeting in June.\n\n" + _filler("shareholder", 30),
+        title="Nvidia sets meeting date",
+    )
+    detail = _article(
+        "detail",
+        _filler("market", 10)
+        + "\n\nChip maker Nvidia reported quarterly revenue of $5bn, up 20% on a year earlier, as "
+        "demand for graphics cards rose.\n\n" + _filler("market", 10),
+        title="Chip market review",
+    )
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    library = build_library(Corpus((named, detail, *others), ()), ())
+    result = library.search("How much quarterly revenue did Nvidia report?", min_relevance=0)
+    assert [hit.article.id for hit in result.hits][:2] == ["detail", "named"]
+    assert "$5bn" in result.hits[0].snippet.text
+
+
+def test_a_short_lead_does_not_win_on_length_alone() -> None:
+    lead_only = _article("lead", "Port strike ends.\n\n" + _filler("harbour", 40), title="Harbour update")
+    full = _article(
+        "full",
+        "Dock workers ended their port strike on Friday after the union accepted a 6% pay rise over two "
+        "years, the port authority said, and ships began unloading again within hours.\n\n"
+        + _filler("harbour", 20),
+        title="Dockers accept offer",
+    )
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    library = build_library(Corpus((lead_only, full, *others), ()), ())
+    hit = library.search("What pay rise ended the port strike?").hits[0]
+    assert hit.article.id == "full"
+    assert "6% pay rise" in hit.snippet.text
+
+
+def test_a_question_the_archive_cannot_answer_gets_nothing() -> None:
+    articles = tuple(
+        _article(
+            f"a{i}",
+            f"The World Cup qualifier in {city} ended in a draw. " + _filler("football", 8),
+            title=f"{city} draw",
+        )
+        for i, city in enumerate(["Cardiff", "Madrid", "Rome", "Paris", "Lisbon", "Vienna"])
+    )
+    library = build_library(Corpus(articles, ()), ())
+    assert library.search("Which city hosted the World Cup qualifier that ended in a draw?").hits
+    # A year no story names, and a question that shares one everyday word with the archive.
+    for question in ("Who won the 2022 World Cup in Qatar?", "What is Bitcoin worth today?"):
+        result = library.search(question)
+        assert result.hits == () and result.total == 0
+    # The rule can be loosened: with no threshold and no year the draw reports answer again.
+    assert library.search("Who won the World Cup in Qatar?", min_relevance=0).hits

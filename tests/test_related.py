@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+import bot.core.library as library_module
 from bot.core.library import Library, build_library
 from bot.core.models import Article, Corpus, Topic
 from bot.core.related import related_to_article, related_to_message
@@ -53,8 +56,19 @@ def test_related_to_message_ranks_by_relevance_then_skips_excluded(bundled_libra
         bundled_library, "ChatGPT uninstalls after the military deal", limit=3, exclude={DEFENSE}
     )
     openai = next(item for item in excluded if item.topic.slug == "openai")
-    assert DEFENSE not in [hit.article.id for hit in openai.hits]
-    assert len(openai.hits) == 2
+    # The other OpenAI stories share only the topic's name with the message: too weak to push.
+    assert openai.hits == ()
+
+
+def test_a_passing_mention_pushes_nothing(bundled_library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Weigh unseen words as an archive of a thousand articles would (four articles have not met
+    # "cousin" or "garden", so by default they say little).
+    monkeypatch.setattr(library_module, "UNSEEN_TRUST_ARTICLES", 1)
+    related = related_to_message(bundled_library, "my cousin tried ChatGPT for her garden plans", limit=3)
+    assert [item.topic.slug for item in related] == ["openai"]
+    assert all(item.hits == () for item in related)
+    asked = related_to_message(bundled_library, "ChatGPT uninstalls after the military deal", limit=3)
+    assert [hit.article.id for hit in asked[0].hits] == [DEFENSE]
 
 
 def test_message_without_topics_has_no_related(bundled_library: Library) -> None:

@@ -344,7 +344,15 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
     return {button["text"]: button.get("callback_data", "") for row in rows for button in row}
 
 
-async def test_buttons_of_another_chat_reveal_and_change_nothing(newsbot: BotUnderTest) -> None:
+async def test_buttons_of_another_chat_reveal_and_change_nothing(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    # With the relevance rule off, the four bundled stories give a second page and its button.
+    async with running_bot(tmp_path, standin, push_default=False, min_relevance=0) as newsbot:
+        await _another_chat_s_buttons_change_nothing(newsbot)
+
+
+async def _another_chat_s_buttons_change_nothing(newsbot: BotUnderTest) -> None:
     standin = newsbot.standin
     [answer] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
     more = buttons(answer)["More results ›"]

@@ -195,6 +195,22 @@ class BM25Index:
         start, end = self._postings(tid)
         return self._doc_ids[start:end]
 
+    def scores_of(self, query_terms: Sequence[str], docs: IntArray) -> FloatArray:
+        """Exact scores of the given docs (ascending, distinct ids); 0.0 for a doc holding no query term."""
+        tids = self._known(query_terms)
+        if not tids or not len(docs):
+            return np.zeros(len(docs), dtype=np.float64)
+        return self._scores_at(tids, docs)
+
+    def holds(self, term: str, docs: IntArray) -> npt.NDArray[np.bool_]:
+        """For each of the given docs (ascending ids), whether it contains the term."""
+        postings = self.postings(term)
+        if not len(postings) or not len(docs):
+            return np.zeros(len(docs), dtype=bool)
+        where = np.minimum(np.searchsorted(postings, docs), len(postings) - 1)
+        found: npt.NDArray[np.bool_] = postings[where] == docs
+        return found
+
     def match(self, query_terms: Sequence[str]) -> tuple[IntArray, FloatArray]:
         """Doc ids (ascending) of every document containing a query term, with their BM25 scores."""
         tids = self._known(query_terms)

@@ -1,7 +1,10 @@
-"""The library: one immutable snapshot of articles, passages, topics and their BM25 index.
+"""The library: one immutable snapshot of articles, passages, topics and their BM25 indexes.
 
 A reload builds a whole new Library and swaps it in with one assignment, so a reader never sees half
-an index. Answers are per article: each article is represented by its best-scoring passage.
+an index. Answers are per article, ranked by three exact BM25Okapi scores fused into one: the whole
+article (title and body: does it cover the question?), its best passage of 100–250 words (are the
+question's words close together?) and its title alone (is the article about it?). A question the best
+article covers too little of (see `relevance`) gets no answer at all.
 Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -24,16 +28,33 @@ import numpy.typing as npt
 
 from bot.core.corpus import corpus_fingerprint, load_corpus
 from bot.core.index import BM25Index
-from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Topic
+from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
+from bot.core.questions import Query
 from bot.core.snippets import make_snippet
 from bot.core.text import terms
 from bot.core.topics import TopicMatcher, load_topics
 
-# Passages aim for 50–120 words: long enough to carry context, short enough that the best passage
-# of a long article is about what was asked.
-PASSAGE_MIN_WORDS = 50
-PASSAGE_MAX_WORDS = 120
+# Passages aim for 100–250 words: long enough that BM25's length normalisation does not crown a
+# one-sentence lead, short enough that the best passage of a long article is about what was asked.
+PASSAGE_MIN_WORDS = 100
+PASSAGE_MAX_WORDS = 250
+# A passage shorter than this joins its neighbour even past PASSAGE_MAX_WORDS (a short lead, a last line).
+SHORT_PASSAGE_WORDS = 40
 
+# The fused article score: whole-article BM25 + PASSAGE_WEIGHT × best passage + TITLE_WEIGHT × title.
+# Tuned on the dev split of bench/answers (python -m bench.answers --split dev).
+PASSAGE_WEIGHT = 0.5
+TITLE_WEIGHT = 0.25
+# Snippets weigh question terms the title already shows at this share: the title is printed above the
+# snippet, so the snippet's job is what the title does not say.
+TITLE_TERM_SHARE = 0.5
+# The relevance rule (see Library.relevance_of): the least share of the question's weight an article
+# must hold to count as an answer at all. NEWSBOT_MIN_RELEVANCE overrides it.
+MIN_RELEVANCE = 0.45
+# From this many articles on, a word the archive has never seen is taken to be rare rather than merely
+# unseen: a handful of articles has not met most everyday words ("pull", "plug") yet.
+UNSEEN_TRUST_ARTICLES = 1000
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
 STOP_WORDS_ONLY_HINT = (
     "Your question has only very common words. Ask with a name, a product, a place or a number, "
     "e.g. “Sora daily losses” or “MIIT standards”."
@@ -54,7 +75,7 @@ _WORD = re.compile(r"\S+")
 
 
 def split_passages(article: Article) -> list[Passage]:
-    """Cut an article's body into passages of roughly 50–120 words, on paragraph then sentence bounds."""
+    """Cut an article's body into passages of roughly 100–250 words, on paragraph then sentence bounds."""
     return [
         Passage(article_id=article.id, ordinal=number, text=article.body[start:end], start=start)
         for number, (start, end) in enumerate(passage_spans(article.body))
@@ -63,22 +84,33 @@ def split_passages(article: Article) -> list[Passage]:
 
 def passage_spans(body: str) -> list[tuple[int, int]]:
     """The (start, end) character spans split_passages cuts a body into."""
-    merged: list[tuple[int, int]] = []
-    merged_words = 0
+    merged: list[list[int]] = []  # [start, end, words]
     for start, end in _paragraph_spans(body):
         whole = _word_count(body, start, end)
         pieces = [(start, end)] if whole <= PASSAGE_MAX_WORDS else _windows(body, start, end)
         for piece_start, piece_end in pieces:
             words = whole if len(pieces) == 1 else _word_count(body, piece_start, piece_end)
-            # Short paragraphs (one-line scraped paragraphs, lists) join the previous passage while it is
-            # short. Pieces meet at whitespace, so word counts add up.
-            if merged and merged_words < PASSAGE_MIN_WORDS and merged_words + words <= PASSAGE_MAX_WORDS:
-                merged[-1] = (merged[-1][0], piece_end)
-                merged_words += words
+            # Short paragraphs (leads, one-line scraped paragraphs, lists) join the previous passage while
+            # it is short. Pieces meet at whitespace, so word counts add up.
+            if merged and merged[-1][2] < PASSAGE_MIN_WORDS and merged[-1][2] + words <= PASSAGE_MAX_WORDS:
+                merged[-1][1:] = [piece_end, merged[-1][2] + words]
             else:
-                merged.append((piece_start, piece_end))
-                merged_words = words
-    return merged
+                merged.append([piece_start, piece_end, words])
+    # What is still very short (a one-sentence lead before a long paragraph, a closing line) joins its
+    # neighbour even past the maximum: alone it would win on length normalisation, not on content.
+    number = 0
+    while number < len(merged) and len(merged) > 1:
+        start, end, words = merged[number]
+        if words >= SHORT_PASSAGE_WORDS:
+            number += 1
+        elif number + 1 < len(merged):
+            following = merged.pop(number + 1)
+            merged[number] = [start, following[1], words + following[2]]
+        else:
+            previous = merged.pop(number - 1)
+            merged[number - 1] = [previous[0], end, previous[2] + words]
+            number -= 1
+    return [(start, end) for start, end, _ in merged]
 
 
 def _paragraph_spans(body: str) -> list[tuple[int, int]]:
@@ -187,6 +219,11 @@ class PassageTable(Sequence[Passage]):
         """Indices of one article's passages."""
         return range(int(self._first[position]), int(self._first[position + 1]))
 
+    def first_of(self, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Index of the first passage of each article position (positions may include len(articles))."""
+        first: npt.NDArray[np.int64] = self._first[positions]
+        return first
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Library:
@@ -198,10 +235,14 @@ class Library:
     matcher: TopicMatcher
     passages: PassageTable
     passage_article: npt.NDArray[np.int32]  # article index of each passage
-    index: BM25Index
+    index: BM25Index  # one document per passage (body text only)
+    article_index: BM25Index  # one document per article: title and body
+    title_index: BM25Index  # one document per article: the title alone
     article_topics: Sequence[tuple[str, ...]]  # topic slugs per article
     recency_rank: npt.NDArray[np.int64]  # per article: 0 = newest (undated last, then by id)
     topic_members: dict[str, tuple[int, ...]] = field(default_factory=dict)  # slug → article positions
+    # The relevance rule's threshold for this view's answers (NEWSBOT_MIN_RELEVANCE; see relevance_of).
+    min_relevance: float = MIN_RELEVANCE
     fingerprint: str = ""
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     build_seconds: float = 0.0
@@ -236,105 +277,262 @@ class Library:
         """Index of the article with this id in `articles`."""
         return self._by_id.get(article_id)
 
-    def search(self, question: str, *, limit: int = 3, offset: int = 0) -> SearchResult:
-        """Articles that best answer a question, one per article with its best passage and a snippet.
+    def search(
+        self, question: str, *, limit: int = 3, offset: int = 0, min_relevance: float | None = None
+    ) -> SearchResult:
+        """Articles that best answer a question, each with a snippet that holds the answer.
 
-        `total` counts the matching articles exactly up to MATCH_COUNT_CAP; at the cap it means "at least".
+        Only articles that pass the relevance rule count (see relevance_of; `min_relevance` defaults to
+        this library's): if the best article does not, the archive has no answer and there are no hits.
+        `total` counts the articles that pass, exactly up to MATCH_COUNT_CAP; at the cap it means
+        "at least".
         """
-        query_terms = tuple(terms(question))
-        if not query_terms:
+        if min_relevance is None:
+            min_relevance = self.min_relevance
+        query = Query.of(question)
+        if not query.terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
         offset, limit = max(offset, 0), max(limit, 0)
-        ranked, scores, best_passages = self.top_articles(query_terms, offset + limit)
+        wanted = offset + limit
+        ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 1))
+        relevance = self.relevance_of(query.terms, ranked)
+        # The gate: the best article must hold enough of the question, or the archive has no answer.
+        if not len(ranked) or relevance[0] < min_relevance:
+            return SearchResult(question, query.terms, (), 0)
+        total = self.count_relevant(query.terms, min_relevance)
+        keep = relevance >= min_relevance
+        while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
+            wanted *= 4  # weaker matches crowded this page out: look further down
+            ranked, scores, best_passages = self.top_articles(query.terms, wanted)
+            keep = self.relevance_of(query.terms, ranked) >= min_relevance
+        ranked, scores, best_passages = ranked[keep], scores[keep], best_passages[keep]
         hits = tuple(
-            self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query_terms)
-            for i in range(offset, len(ranked))
+            self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
+            for i in range(offset, min(offset + limit, len(ranked)))
         )
-        return SearchResult(question, query_terms, hits, self.count_matches(query_terms))
+        return SearchResult(question, query.terms, hits, max(total, min(len(ranked), MATCH_COUNT_CAP)))
+
+    # --- relevance -------------------------------------------------------------------------------
+
+    def term_weights(self, query_terms: Sequence[str]) -> dict[str, float]:
+        """Each distinct query term's weight: its idf over articles, log(1 + (N - df + 0.5) / (df + 0.5)).
+
+        Always positive (unlike BM25Okapi's idf, which a term in half the archive drives to zero), and
+        largest for a term the archive has never seen: a question about something the archive does
+        not know weighs heavily on what it cannot cover. A small archive has not seen most everyday
+        words either, so an unseen term's weight grows with the archive, reaching the full value at
+        UNSEEN_TRUST_ARTICLES articles.
+        """
+        n = self.article_count
+        trust = min(1.0, n / UNSEEN_TRUST_ARTICLES)
+        weights: dict[str, float] = {}
+        for term in query_terms:
+            df = self.article_index.doc_freq(term)
+            weight = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            weights[term] = weight if df else weight * trust
+        return weights
+
+    def relevance_of(
+        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """For each article position: the share of the question's term weight the article holds (0 to 1).
+
+        The relevance rule: an article answers a question only if it holds at least MIN_RELEVANCE
+        (NEWSBOT_MIN_RELEVANCE) of that weight, and names every year the question names (or was
+        published in it). One shared word with a long question is not an answer, and neither is a
+        story about the 2004 final for a question about the 2022 one.
+        """
+        weights = self.term_weights(query_terms)
+        total = sum(weights.values())
+        held = np.zeros(len(positions), dtype=np.float64)
+        if total <= 0 or not len(positions):
+            return held
+        order = np.argsort(positions, kind="stable")
+        docs = positions[order]
+        for term, weight in weights.items():
+            holds = self.article_index.holds(term, docs)
+            if _YEAR.fullmatch(term):
+                year = int(term)
+                for where in np.flatnonzero(~holds).tolist():
+                    published = self.articles[int(docs[where])].published
+                    if published is None or published.year != year:
+                        held[order[where]] = -math.inf  # the question's year is not this story's
+            held[order[holds]] += weight
+        relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
+        return relevance
+
+    def relevance(self, query_terms: Sequence[str], position: int) -> float:
+        """The share of the question's term weight one article holds (see relevance_of)."""
+        return float(self.relevance_of(query_terms, np.asarray([position], dtype=np.int64))[0])
+
+    def count_relevant(self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None) -> int:
+        """How many articles hold at least min_relevance of the question, exactly up to `cap`.
+
+        An article missing terms worth more than 1 - min_relevance of the weight fails, so it must hold
+        one of the heaviest terms that together exceed that: only their (short) lists are read.
+        """
+        cap = MATCH_COUNT_CAP if cap is None else cap
+        weights = self.term_weights(query_terms)
+        total = sum(weights.values())
+        if total <= 0:
+            return 0
+        heaviest = sorted(weights, key=lambda t: (-weights[t], t))
+        needed: list[str] = []
+        missing = 0.0
+        for term in heaviest:
+            needed.append(term)
+            missing += weights[term]
+            if missing > (1 - min_relevance) * total * (1 + 1e-12):
+                break
+        lists = [self.article_index.postings(term) for term in needed]
+        lists = [docs for docs in lists if len(docs)]
+        if not lists:
+            return 0
+        candidates = np.unique(np.concatenate(lists)).astype(np.int64)
+        if min_relevance <= 0:
+            return (
+                min(len(candidates), cap)
+                if len(needed) == len(weights)
+                else self.count_matches(query_terms, cap)
+            )
+        count = 0
+        for start in range(0, len(candidates), _COUNT_CHUNK):
+            chunk = candidates[start : start + _COUNT_CHUNK]
+            count += int(np.count_nonzero(self.relevance_of(query_terms, chunk) >= min_relevance))
+            if count >= cap:
+                return cap
+        return count
+
+    # --- ranking ---------------------------------------------------------------------------------
 
     def top_articles(
         self, query_terms: Sequence[str], count: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-        """The best `count` matching articles, as rank_articles orders them, without ranking the rest."""
+        """The best `count` matching articles as rank_articles orders them, without ranking the rest.
+
+        Threshold algorithm over the three rankings: take the top n of the article, passage and title
+        indexes, score every article found exactly on all three, and stop once the count-th fused score
+        beats the most an article outside all three lists could reach; else look four times deeper.
+        """
         empty = np.zeros(0, dtype=np.int64)
-        if count <= 0:
+        if count <= 0 or not query_terms:
             return empty, np.zeros(0, dtype=np.float64), empty
-        # The best k passages hold the best articles in order, as long as they hold `count` distinct
-        # ones (any article missing has its best passage further down); grow k until they do.
         wanted = 4 * count + 12
         while wanted <= _TOP_PASSAGES_LIMIT:
-            found = self.index.top_k(query_terms, wanted, tie_rank=self._passage_rank)
-            passage_ids = np.fromiter((p for p, _ in found), dtype=np.int64, count=len(found))
-            owners = self.passage_article[passage_ids].astype(np.int64)
-            _, first = np.unique(owners, return_index=True)
-            if len(first) >= count or len(found) < wanted:
-                first = np.sort(first)[:count]  # each article's best passage comes first
-                passage_scores = np.fromiter((s for _, s in found), dtype=np.float64, count=len(found))
-                return owners[first], passage_scores[first], passage_ids[first]
+            by_article = self.article_index.top_k(query_terms, wanted, tie_rank=self.recency_rank)
+            by_title = self.title_index.top_k(query_terms, wanted, tie_rank=self.recency_rank)
+            by_passage = self.index.top_k(query_terms, wanted, tie_rank=self._passage_rank)
+            found = {doc for doc, _ in by_article} | {doc for doc, _ in by_title}
+            found.update(self.passage_article[[p for p, _ in by_passage]].tolist())
+            if not found:
+                return empty, np.zeros(0, dtype=np.float64), empty
+            positions = np.asarray(sorted(found), dtype=np.int64)
+            fused, best = self._fuse(query_terms, positions)
+            order = np.lexsort((self.recency_rank[positions], -fused))
+            # The most an article in none of the lists can score: each list's last score, or 0 where
+            # the list holds every match (an article outside it then holds no query term there).
+            ceiling = (
+                (by_article[-1][1] if len(by_article) == wanted else 0.0)
+                + PASSAGE_WEIGHT * (by_passage[-1][1] if len(by_passage) == wanted else 0.0)
+                + TITLE_WEIGHT * (by_title[-1][1] if len(by_title) == wanted else 0.0)
+            )
+            complete = max(len(by_article), len(by_title), len(by_passage)) < wanted
+            if complete or (len(order) >= count and fused[order[count - 1]] > ceiling):
+                chosen = order[:count]
+                return positions[chosen], fused[chosen], best[chosen]
             wanted *= 4
         ranked, scores, passages = self.rank_articles(query_terms)
         return ranked[:count], scores[:count], passages[:count]
 
+    def rank_articles(
+        self, query_terms: Sequence[str]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """All matching articles, best fused score first: (article positions, scores, best passage of each).
+
+        Ties go to the newer article, then the id (recency_rank orders by both).
+        """
+        matched, _ = self.article_index.match(query_terms)
+        empty = np.zeros(0, dtype=np.int64)
+        if len(matched) == 0:
+            return empty, np.zeros(0, dtype=np.float64), empty
+        positions = np.asarray(matched, dtype=np.int64)
+        fused, best = self._fuse(query_terms, positions)
+        order = np.lexsort((self.recency_rank[positions], -fused))
+        return positions[order], fused[order], best[order]
+
+    def _fuse(
+        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Fused scores of the given (ascending) article positions, and each one's best passage."""
+        whole = self.article_index.scores_of(query_terms, positions)
+        titles = self.title_index.scores_of(query_terms, positions)
+        firsts = self.passages.first_of(positions)
+        lasts = self.passages.first_of(positions + 1)
+        sizes = lasts - firsts
+        # Every passage of every article, article after article: firsts[i], firsts[i] + 1, … lasts[i] - 1.
+        passage_ids = np.repeat(firsts - (np.cumsum(sizes) - sizes), sizes) + np.arange(
+            int(sizes.sum()), dtype=np.int64
+        )
+        passage_scores = self.index.scores_of(query_terms, passage_ids)
+        # Best passage per article: highest score, the earlier passage on a tie.
+        owner = np.repeat(np.arange(len(positions)), sizes)
+        order = np.lexsort((passage_ids, -passage_scores, owner))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = owner[order][1:] != owner[order][:-1]
+        best_of = order[first]
+        best_passage = np.full(len(positions), -1, dtype=np.int64)
+        best_score = np.zeros(len(positions), dtype=np.float64)
+        best_passage[owner[best_of]] = passage_ids[best_of]
+        best_score[owner[best_of]] = passage_scores[best_of]
+        missing = best_passage < 0
+        best_passage[missing] = firsts[missing]
+        fused = whole + PASSAGE_WEIGHT * best_score
+        fused += TITLE_WEIGHT * titles
+        return fused, best_passage
+
     def count_matches(self, query_terms: Sequence[str], cap: int | None = None) -> int:
         """How many articles hold any of the terms, counted exactly up to `cap` (MATCH_COUNT_CAP)."""
         cap = MATCH_COUNT_CAP if cap is None else cap
-        lists = sorted((self.index.postings(term) for term in set(query_terms)), key=len)
+        lists = sorted((self.article_index.postings(term) for term in set(query_terms)), key=len)
         seen = np.zeros(self.article_count, dtype=bool)
         count = 0
         for docs in lists:
             for start in range(0, len(docs), _COUNT_CHUNK):
-                owners = self.passage_article[docs[start : start + _COUNT_CHUNK]]
-                fresh = owners[~seen[owners]]
-                if len(fresh):
-                    # A list's doc ids ascend, so its owners do: distinct owners are where they change.
-                    count += 1 + int(np.count_nonzero(fresh[1:] != fresh[:-1]))
-                    seen[fresh] = True
+                chunk = docs[start : start + _COUNT_CHUNK]
+                fresh = chunk[~seen[chunk]]
+                count += len(fresh)
+                seen[fresh] = True
                 if count >= cap:
                     return cap
         return count
 
-    def rank_articles(
-        self, query_terms: Sequence[str]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-        """All matching articles, best first: (article positions, scores, best passage of each)."""
-        matched, scores = self.index.match(query_terms)
-        empty = np.zeros(0, dtype=np.int64)
-        if len(matched) == 0:
-            return empty, np.zeros(0, dtype=np.float64), empty
-        passage_ids: npt.NDArray[np.int64] = np.asarray(matched, dtype=np.int64)
-        owners = self.passage_article[passage_ids].astype(np.int64)
-        # Best passage per article: group by article, best score first, lower passage id on a tie.
-        order = np.lexsort((passage_ids, -scores, owners))
-        grouped = owners[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = grouped[1:] != grouped[:-1]
-        best = order[first]
-        articles, best_scores, best_passages = owners[best], scores[best], passage_ids[best]
-        # Ties: newer article first, then id (recency_rank already orders by both).
-        ranking = np.lexsort((self.recency_rank[articles], -best_scores))
-        return articles[ranking], best_scores[ranking], best_passages[ranking]
+    # --- hits ------------------------------------------------------------------------------------
 
-    def hit(self, article_position: int, score: float, passage_id: int, query_terms: Sequence[str]) -> Hit:
-        """A Hit for an article, with a snippet of the given passage around the query terms."""
-        passage = self.passages[passage_id]
+    def hit(self, article_position: int, score: float, passage_id: int, query: Query | Sequence[str]) -> Hit:
+        """A Hit for an article, with the snippet of its whole body that best answers the query."""
+        if not isinstance(query, Query):
+            query = Query(" ".join(query), tuple(query))
+        article = self.articles[article_position]
         return Hit(
-            article=self.articles[article_position],
+            article=article,
             score=score,
-            snippet=make_snippet(passage.text, set(query_terms)),
-            passage=passage,
+            snippet=self.snippet(article, query),
+            passage=self.passages[passage_id],
             topics=self.article_topics[article_position],
         )
 
-    def lead_hit(self, article_position: int, query_terms: Sequence[str] = ()) -> Hit:
-        """A Hit for an article without a search: its first passage (or the passage best matching terms)."""
+    def snippet(self, article: Article, query: Query) -> Snippet:
+        """The excerpt of the article that best answers the query (its opening when nothing matches)."""
+        weights = self.term_weights(query.terms)
+        shown = set(terms(article.title))
+        for term in weights.keys() & shown:
+            weights[term] *= TITLE_TERM_SHARE
+        return make_snippet(article.body, weights, wants=query.wants, question=query.text)
+
+    def lead_hit(self, article_position: int, query_terms: Sequence[str] = (), *, score: float = 0.0) -> Hit:
+        """A Hit for an article without a search: the excerpt best matching the terms, else its opening."""
         own = self.passages.of_article(article_position)
-        passage_id = own.start
-        if query_terms and len(own) > 1:
-            wanted = set(query_terms)
-            counts = [sum(term in wanted for term in terms(self.passages[p].text)) for p in own]
-            if max(counts) > 0:
-                passage_id = own.start + counts.index(max(counts))
-        return self.hit(article_position, 0.0, passage_id, query_terms)
+        return self.hit(article_position, score, own.start, Query(" ".join(query_terms), tuple(query_terms)))
 
     def latest(self, topic: str | None = None, *, limit: int = 5) -> list[Article]:
         """The newest articles, optionally only those of one topic slug."""
@@ -384,7 +582,7 @@ def build_library(
     fingerprint: str = "",
     progress: Progress | None = None,
 ) -> Library:
-    """Index a loaded corpus: split passages, analyse them, build BM25, resolve article topics."""
+    """Index a loaded corpus: split passages, analyse them, build the three BM25 indexes, resolve topics."""
     started = time.perf_counter()
     matcher = TopicMatcher(topics)
     articles = corpus.articles
@@ -394,24 +592,31 @@ def build_library(
     starts: list[int] = []
     ends: list[int] = []
     tokenised: list[list[str]] = []
+    whole: list[list[str]] = []
+    titles: list[list[str]] = []
     article_topics: list[tuple[str, ...]] = []
     for position, article in enumerate(articles):
         title_terms = terms(article.title)
-        held = set(title_terms)
+        everything = list(title_terms)
         body = article.body
         for start, end in passage_spans(body) or [(0, 0)]:
             body_terms = terms(body[start:end])
-            held.update(body_terms)
+            everything.extend(body_terms)
             owners.append(position)
             starts.append(start)
             ends.append(end)
-            tokenised.append(title_terms + body_terms)
-        mentions_any = article.tags or any(words <= held for words in alias_terms)
+            tokenised.append(body_terms)
+        titles.append(title_terms)
+        whole.append(everything)
+        mentions_any = article.tags or any(words <= set(everything) for words in alias_terms)
         article_topics.append(matcher.topics_of(article) if mentions_any else ())
         if progress is not None and (position % 500 == 0 or position == len(articles) - 1):
             progress("indexing", position + 1, len(articles))
     index = BM25Index.build(tokenised)
     del tokenised
+    article_index = BM25Index.build(whole)
+    del whole
+    title_index = BM25Index.build(titles)
     return assemble_library(
         articles,
         matcher,
@@ -421,7 +626,7 @@ def build_library(
             np.asarray(starts, dtype=np.int32),
             np.asarray(ends, dtype=np.int32),
         ),
-        index,
+        (index, article_index, title_index),
         tuple(article_topics),
         problems=tuple(corpus.problems) + tuple(extra_problems),
         fingerprint=fingerprint,
@@ -433,7 +638,7 @@ def assemble_library(
     articles: Sequence[Article],
     matcher: TopicMatcher,
     passages: PassageTable,
-    index: BM25Index,
+    indexes: tuple[BM25Index, BM25Index, BM25Index],
     article_topics: Sequence[tuple[str, ...]],
     *,
     problems: tuple[Problem, ...] = (),
@@ -444,13 +649,17 @@ def assemble_library(
     article_ids: Sequence[str] | None = None,
     article_tokens: Sequence[str] | None = None,
 ) -> Library:
-    """A Library from its parts (built here or read from a snapshot), with its lookup tables."""
+    """A Library from its parts (built here or read from a snapshot), with its lookup tables.
+
+    `indexes` are the passage, article and title indexes, in that order.
+    """
     ids = [article.id for article in articles] if article_ids is None else article_ids
     tokens = [article_token(article_id) for article_id in ids] if article_tokens is None else article_tokens
     members: dict[str, list[int]] = {topic.slug: [] for topic in matcher.topics}
     for position, slugs in enumerate(article_topics):
         for slug in slugs:
             members.setdefault(slug, []).append(position)
+    index, article_index, title_index = indexes
     return Library(
         articles=articles,
         problems=problems,
@@ -459,6 +668,8 @@ def assemble_library(
         passages=passages,
         passage_article=passages.owners,
         index=index,
+        article_index=article_index,
+        title_index=title_index,
         article_topics=article_topics,
         topic_members={slug: tuple(positions) for slug, positions in members.items()},
         recency_rank=recency_ranks(articles) if recency_rank is None else recency_rank,

@@ -1,7 +1,7 @@
 """Related stories: for an article (more like this) and for a chat message (the topics it mentions).
 
-For an article the query is its title plus its most salient words (by tf·idf); articles sharing its topics
-get a boost; the article itself and near-duplicates of it are never offered.
+For an article the query is its title plus its most salient words (by tf·idf), ranked over whole articles;
+articles sharing its topics get a boost; the article itself and near-duplicates of it are never offered.
 Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
@@ -14,7 +14,7 @@ from bot.core.library import Library
 from bot.core.models import Hit, TopicRelated
 from bot.core.text import terms
 
-SALIENT_TERMS = 12
+SALIENT_TERMS = 30  # the article's most telling words (tf·idf): enough to say what it is about
 TOPIC_BOOST = 0.5  # each shared topic adds half the BM25 score: topics are an editor's judgement of aboutness
 NEAR_DUPLICATE_JACCARD = 0.8
 CANDIDATE_POOL = 200  # best BM25 matches considered before topic boosts and duplicate filtering
@@ -28,23 +28,27 @@ def related_to_article(library: Library, article_id: str, *, limit: int = 3) -> 
     article = library.articles[position]
     title_terms = terms(article.title)
     body_counts = Counter(terms(article.body))
-    salient = sorted(body_counts, key=lambda term: (-body_counts[term] * library.index.idf(term), term))
+    idf = library.article_index.idf
+    salient = sorted(body_counts, key=lambda term: (-body_counts[term] * idf(term), term))
     query = list(dict.fromkeys(title_terms)) + [t for t in salient[:SALIENT_TERMS] if t not in title_terms]
     own_topics = set(library.article_topics[position])
     own_words = set(title_terms) | set(body_counts)
-    # The boost re-orders a pool of the best BM25 candidates; ranking the whole archive for a
-    # twenty-word query would cost far more at a million passages than the answer is worth.
-    ranked, scores, passages = library.top_articles(query, CANDIDATE_POOL)
-    scored: list[tuple[float, int, int, int]] = []
-    for candidate, score, passage in zip(ranked.tolist(), scores.tolist(), passages.tolist(), strict=True):
-        if candidate == position or _near_duplicate(library, candidate, article.title, own_words):
+    # "More like this" is a whole-article question: the article index alone ranks the pool, and the
+    # boost re-orders it (ranking the whole archive for a forty-word query would cost far more).
+    pool = library.article_index.top_k(query, CANDIDATE_POOL, tie_rank=library.recency_rank)
+    scored: list[tuple[float, int]] = []
+    for candidate, score in pool:
+        if candidate == position:
             continue
         shared = len(own_topics.intersection(library.article_topics[candidate]))
-        scored.append((max(score, 0.0) * (1.0 + TOPIC_BOOST * shared), candidate, passage, shared))
+        scored.append((max(score, 0.0) * (1.0 + TOPIC_BOOST * shared), candidate))
     scored.sort(key=lambda item: (-item[0], int(library.recency_rank[item[1]])))
-    hits = [
-        library.hit(candidate, boosted, passage, query) for boosted, candidate, passage, _ in scored[:limit]
-    ]
+    hits: list[Hit] = []
+    for boosted, candidate in scored:  # near-duplicates are checked only as far down as needed
+        if len(hits) >= limit:
+            break
+        if not _near_duplicate(library, candidate, article.title, own_words):
+            hits.append(library.lead_hit(candidate, query, score=boosted))
     if len(hits) < limit and own_topics:
         # A small archive may share no words but still share topics: fill with the newest of those.
         taken = {hit.article.id for hit in hits} | {article.id}
@@ -80,16 +84,18 @@ def related_to_message(
         return []
     query_terms = terms(text)
     ranked, scores, _ = library.top_articles(query_terms, CANDIDATE_POOL)
-    relevance = dict(zip(ranked.tolist(), scores.tolist(), strict=True))
+    # The relevance rule of answers holds for pushes too: a story only a word away from the message
+    # is not related to it, and a push nobody asked for must be worth it.
+    strong = library.relevance_of(query_terms, ranked) >= library.min_relevance
+    fit = dict(zip(ranked[strong].tolist(), scores[strong].tolist(), strict=True))
     results: list[TopicRelated] = []
     for topic in mentioned:
         candidates = [
             position
             for position in library.topic_members.get(topic.slug, ())
-            if library.articles[position].id not in exclude
+            if position in fit and library.articles[position].id not in exclude
         ]
-        # Articles of the topic outside the pool of best matches count as irrelevant: newest first.
-        candidates.sort(key=lambda p: (-relevance.get(p, 0.0), int(library.recency_rank[p])))
+        candidates.sort(key=lambda p: (-fit[p], int(library.recency_rank[p])))
         hits = tuple(library.lead_hit(position, query_terms) for position in candidates[:limit])
         results.append(TopicRelated(topic=topic, hits=hits))
     return results

@@ -37,7 +37,7 @@ from bot.core.text import ANALYZER_VERSION
 from bot.core.topics import TopicMatcher
 
 SNAPSHOT_FORMAT = "newsbot-library"
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: article and title indexes beside the passage index
 KEEP_SNAPSHOTS = 3  # the newest few stay; older ones are removed after a save
 
 _FIELDS = ("id", "title", "body", "source", "url", "path", "tags")  # text fields, in blob order
@@ -47,6 +47,15 @@ _TEMP_PREFIX = ".tmp-"
 _STALE_TEMP_SECONDS = 3600
 # Modules whose code decides what a library holds: a change to any of them invalidates snapshots.
 _CODE = (bot.core.corpus, bot.core.index, bot.core.library, bot.core.text, bot.core.topics)
+
+
+_INDEX_DIRECTORIES = ("index", "article_index", "title_index")  # passages, whole articles, titles
+
+
+def _indexes(library: Library) -> dict[str, BM25Index]:
+    return dict(
+        zip(_INDEX_DIRECTORIES, (library.index, library.article_index, library.title_index), strict=True)
+    )
 
 
 class SnapshotError(ValueError):
@@ -218,7 +227,8 @@ def _write(library: Library, directory: Path, key: str) -> None:
     }
     for name, array in arrays.items():
         np.save(directory / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
-    library.index.save(directory / "index")
+    for name, index in _indexes(library).items():
+        index.save(directory / name)
     meta = {
         "topics": [
             {"slug": t.slug, "name": t.name, "aliases": list(t.aliases), "description": t.description}
@@ -392,9 +402,13 @@ def load_snapshot(directory: Path) -> Library:
             for path, line, reason in meta["problems"]
         )
         _check(arrays, header, n, m, len(topics))
-        index = BM25Index.load(directory / "index", mmap=True)
+        index, article_index, title_index = (
+            BM25Index.load(directory / name, mmap=True) for name in _INDEX_DIRECTORIES
+        )
         if index.num_docs != m:
             raise SnapshotError(f"index of {index.num_docs} passages, expected {m}")
+        if article_index.num_docs != n or title_index.num_docs != n:
+            raise SnapshotError(f"article indexes of {article_index.num_docs} articles, expected {n}")
         articles = ArticleTable(
             arrays["text"],
             arrays["offsets"],
@@ -421,7 +435,7 @@ def load_snapshot(directory: Path) -> Library:
         articles,
         TopicMatcher(topics),
         passages,
-        index,
+        (index, article_index, title_index),
         article_topics,
         problems=problems,
         fingerprint=str(header.get("fingerprint", "")),

@@ -1,93 +1,257 @@
-"""Best short window of a passage for a query, with the character spans of matched terms (data, no markup).
+"""The answer-bearing excerpt of an article for a question, with the spans of matched terms (data, no markup).
 
-The "…" marks count toward max_chars, so a snippet is never longer than max_chars.
-Must not import telegram, aiosqlite, asyncio or pydantic.
+Every sentence of the text is a candidate. Sentences are chosen greedily, best first, until the budget is
+spent: a sentence earns the weight of the question terms it holds (terms it repeats from sentences already
+chosen earn a third), each weight scaled by how rare the term is among the text's own sentences (a name
+in every sentence does not say which sentence answers), plus a bonus when it holds a value of the kind the
+question asks for (a number, a date, a name) that the question itself does not contain. The chosen
+sentences are shown in text order; the sentence right after the best one joins when it fits, because
+answers usually follow the words that ask for them. A sentence too long for the budget is cut at a
+clause end, else a word end. "…" marks exactly the places where text inside a sentence was cut or
+whole sentences were skipped between two shown ones; a snippet that starts or ends on a sentence
+boundary gets none there. The marks count toward max_chars.
+Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
 from __future__ import annotations
 
-import bisect
+import math
 import re
-from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
-from bot.core.models import Snippet, Token
-from bot.core.text import analyze
+from bot.core.models import Snippet
+from bot.core.questions import AnswerKind
+from bot.core.text import analyze, terms
 
 ELLIPSIS = "…"
+GAP = " … "  # between two shown sentences that are not neighbours
+SNIPPET_CHARS = 400  # two or three sentences of news prose: the answer and what frames it
 MIN_CHARS = 10  # room for two ellipses and a word
+ANSWER_BONUS = 0.2  # a sentence holding a value of the asked kind: worth a fifth of the whole question
+REPEAT_SHARE = 1 / 3  # what a term already shown earns again
+MIN_GAIN = 0.15  # a further sentence must add at least this share of the question to be worth showing
+
 _WHITESPACE = re.compile(r"\s+")
-# Sentence-final punctuation, any closing quotes/brackets, then the space before the next sentence.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?= )")
+# A sentence ends at . ! ? or … (with any closing quotes or brackets) before a space and a capital,
+# a digit or an opening quote: "Mr Smith. The" ends one, "3.5 per cent" and "e.g. this" do not.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?= [\"'“‘(\[]?[A-Z0-9£$€])")
+_CLAUSE_END = re.compile(r"[,;:](?= )| [-–—](?= )")
+_NUMBER = re.compile(
+    r"[£$€]?\d[\d,.:]*(?:%|bn|m|k|p|st|nd|rd|th)?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|million|billion|trillion|"
+    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|half|dozen|double|triple)\b",
+    re.IGNORECASE,
+)
+_MONTH = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
+)
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’&.-]*(?: (?:of |de |van |von |the |and )?[A-Z][\w'’&.-]*)*")
 
 
-def make_snippet(text: str, match_terms: Collection[str], *, max_chars: int = 320) -> Snippet:
-    """The window of `text` (whitespace collapsed) densest in `match_terms`, cut at sentence or word ends."""
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    start: int
+    end: int
+    terms: frozenset[str]
+    answers: bool  # holds a value of the asked kind that the question does not
+
+
+def make_snippet(
+    text: str,
+    weights: Mapping[str, float] | Collection[str],
+    *,
+    max_chars: int = SNIPPET_CHARS,
+    wants: AnswerKind | None = None,
+    question: str = "",
+) -> Snippet:
+    """The sentences of `text` (whitespace collapsed) that best answer a question, within max_chars.
+
+    `weights` maps each question term to its weight (a plain collection weighs every term 1); `wants`
+    is the kind of answer asked for and `question` the question's own words, so that a value the
+    question already states does not count as the answer.
+    """
     if max_chars < MIN_CHARS:
         raise ValueError(f"max_chars must be at least {MIN_CHARS}")
+    weight = dict(weights) if isinstance(weights, Mapping) else dict.fromkeys(weights, 1.0)
     flat = _WHITESPACE.sub(" ", text).strip()
-    hits = [token for token in analyze(flat) if token.term in match_terms]
     if len(flat) <= max_chars:
-        return Snippet(flat, tuple((t.start, t.end) for t in hits))
-    if hits:
-        first, last = _densest(hits, max(max_chars - 2, 1))
-        start, end = _window(flat, hits[first].start, hits[last].end, max_chars)
+        return Snippet(flat, tuple((t.start, t.end) for t in analyze(flat) if t.term in weight))
+    sentences = _sentences(flat, weight, wants, question)
+    chosen = _choose(sentences, weight, max_chars)
+    pieces = _assemble(flat, sentences, chosen, max_chars)
+    return _render(flat, pieces, weight)
+
+
+def _sentences(
+    flat: str, weight: Mapping[str, float], wants: AnswerKind | None, question: str
+) -> list[_Sentence]:
+    """Every sentence with the question terms it holds (the fast analysis: spans come later, for the
+    few sentences shown) and whether it holds a value of the asked kind."""
+    bounds = [0] + [m.end() + 1 for m in _SENTENCE_END.finditer(flat)]
+    ends = [b - 1 for b in bounds[1:]] + [len(flat)]
+    asked = _question_values(question)
+    sentences = []
+    for start, end in zip(bounds, ends, strict=True):
+        held = frozenset(weight.keys() & terms(flat[start:end]))
+        answers = bool(held) and _answers(flat[start:end], wants, asked)
+        sentences.append(_Sentence(start, end, held, answers))
+    return sentences
+
+
+def _question_values(question: str) -> frozenset[str]:
+    return frozenset(word.casefold() for word in re.findall(r"[\w£$€%.,:'’-]+", question))
+
+
+def _answers(sentence: str, wants: AnswerKind | None, asked: frozenset[str]) -> bool:
+    """Whether the sentence holds a value of the wanted kind that the question does not already state."""
+    if wants is None:
+        return False
+    if wants is AnswerKind.NUMBER:
+        return any(m.group().casefold().rstrip(".,:") not in asked for m in _NUMBER.finditer(sentence))
+    if wants is AnswerKind.DATE:
+        return any(m.group().casefold() not in asked for m in _MONTH.finditer(sentence))
+    for match in _CAPITALISED.finditer(sentence):
+        if match.start() == 0 or sentence[match.start() - 2 : match.start()] in {". ", '" ', "' "}:
+            words = match.group().split()[1:]  # a sentence's first word is capitalised anyway
+        else:
+            words = match.group().split()
+        if any(word.casefold().strip("'’.-") not in asked for word in words if word[:1].isupper()):
+            return True
+    return False
+
+
+def _choose(sentences: list[_Sentence], weight: dict[str, float], max_chars: int) -> list[int]:
+    """Indexes of the sentences to show: greedy by gain, then the best one's follower if it fits."""
+    counts: dict[str, int] = {}
+    for sentence in sentences:
+        for term in sentence.terms:
+            counts[term] = counts.get(term, 0) + 1
+    scaled = {
+        term: w * math.log(1 + len(sentences) / counts[term]) for term, w in weight.items() if term in counts
+    }
+    total = sum(scaled.values())
+    if total <= 0:  # nothing of the question here: the opening sentences
+        opening: list[int] = []
+        used = 0
+        for number, sentence in enumerate(sentences):
+            used += sentence.end - sentence.start + (1 if opening else 0)
+            if opening and used > max_chars:
+                break
+            opening.append(number)
+        return opening
+    chosen: list[int] = []
+    shown: set[str] = set()
+    used = 0
+    while True:
+        best: tuple[float, int] | None = None
+        for number, sentence in enumerate(sentences):
+            if number in chosen or not sentence.terms:
+                continue
+            cost = sentence.end - sentence.start + (len(GAP) if chosen else 0)
+            if chosen and used + cost > max_chars:
+                continue
+            gain = sum(scaled[t] * (REPEAT_SHARE if t in shown else 1.0) for t in sentence.terms) / total
+            gain += ANSWER_BONUS * sentence.answers
+            if best is None or gain > best[0]:
+                best = (gain, number)
+        if best is None or (chosen and best[0] < MIN_GAIN):
+            break
+        chosen.append(best[1])
+        shown |= sentences[best[1]].terms
+        used += sentences[best[1]].end - sentences[best[1]].start + (len(GAP) if len(chosen) > 1 else 0)
+        if used >= max_chars:
+            break
+    if not chosen:
+        return [0]
+    follower = chosen[0] + 1
+    if follower < len(sentences) and follower not in chosen:
+        extra = sentences[follower].end - sentences[follower].start + 1
+        if used + extra <= max_chars:
+            chosen.append(follower)
+    return sorted(chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    start: int
+    end: int
+    cut_before: bool  # text of the same sentence precedes and is not shown
+    cut_after: bool
+
+
+def _assemble(flat: str, sentences: list[_Sentence], chosen: list[int], max_chars: int) -> list[_Piece]:
+    """Runs of neighbouring chosen sentences as pieces; the budget trims the pieces that do not fit."""
+    runs: list[list[int]] = []
+    for number in chosen:
+        if runs and runs[-1][-1] == number - 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    pieces: list[_Piece] = []
+    used = 0
+    for run in runs:
+        start, end = sentences[run[0]].start, sentences[run[-1]].end
+        room = max_chars - used - (len(GAP) if pieces else 0)
+        if room < MIN_CHARS:
+            break
+        if end - start > room:
+            pieces.append(_trim(flat, start, end, sentences[run[0]].terms, room))
+            break
+        pieces.append(_Piece(start, end, False, False))
+        used += end - start + (len(GAP) if len(pieces) > 1 else 0)
+    return pieces
+
+
+def _trim(flat: str, start: int, end: int, held: Collection[str], room: int) -> _Piece:
+    """The part of flat[start:end] around its first matched term that fits `room` with its marks.
+
+    It starts at the clause holding the match (or a few words before the match, or at the match) and
+    ends at the last clause end, else word end, that fits; the match itself is always kept.
+    """
+    inside = [token for token in analyze(flat[start:end]) if token.term in held]
+    anchor, anchor_end = (start + inside[0].start, start + inside[0].end) if inside else (start, start)
+    mark = len(ELLIPSIS)
+
+    def fits(begin: int, stop: int) -> bool:
+        return stop - begin + (mark if begin > start else 0) + (mark if stop < end else 0) <= room
+
+    clause_starts = [start] + [m.end() + 1 for m in _CLAUSE_END.finditer(flat, start, anchor)]
+    begin = clause_starts[-1]
+    if not fits(begin, anchor_end) or anchor - begin > room // 2:
+        space = flat.rfind(" ", start, max(anchor - room // 4, start + 1))
+        begin = space + 1 if space >= 0 and fits(space + 1, anchor_end) else anchor
+    if fits(begin, end):
+        return _Piece(begin, end, begin > start, False)
+    limit = begin + room - (mark if begin > start else 0) - mark
+    floor = max(anchor_end, begin + 1)
+    clause_ends = [m.start() for m in _CLAUSE_END.finditer(flat, floor, limit + 1) if m.start() <= limit]
+    if clause_ends and (clause_ends[-1] - begin) * 2 >= limit - begin:
+        stop = clause_ends[-1]
     else:
-        start, end = _window(flat, 0, 0, max_chars)
-    lead = ELLIPSIS if start > 0 else ""
-    tail = ELLIPSIS if end < len(flat) else ""
-    shift = len(lead) - start
-    spans = tuple((t.start + shift, t.end + shift) for t in hits if start <= t.start and t.end <= end)
-    return Snippet(lead + flat[start:end] + tail, spans)
+        space = flat.rfind(" ", floor, limit + 1)
+        stop = space if space >= floor else max(limit, floor)
+    stop = min(stop, begin + room - (mark if begin > start else 0) - mark) if stop > limit else stop
+    return _Piece(begin, stop, begin > start, True)
 
 
-def _densest(hits: list[Token], budget: int) -> tuple[int, int]:
-    """Indexes of the first and last hit of the best window: most distinct terms, most hits, earliest."""
-    best = (-1, -1, 0)
-    best_range = (0, 0)
-    counts: Counter[str] = Counter()
-    last = 0
-    counts[hits[0].term] += 1
-    for first in range(len(hits)):
-        if last < first:
-            last = first
-            counts[hits[first].term] += 1
-        while last + 1 < len(hits) and hits[last + 1].end - hits[first].start <= budget:
-            last += 1
-            counts[hits[last].term] += 1
-        score = (len(counts), last - first + 1, -first)
-        if score > best:
-            best, best_range = score, (first, last)
-        counts[hits[first].term] -= 1
-        if not counts[hits[first].term]:
-            del counts[hits[first].term]
-    return best_range
-
-
-def _window(flat: str, core_start: int, core_end: int, max_chars: int) -> tuple[int, int]:
-    """Extend [core_start, core_end) to a window of flat that fits max_chars with its ellipses."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(flat)]
-    starts = [0] + [e + 1 for e in ends]
-    room = max_chars - 1  # a trailing "…" is likely; the leading one is accounted below
-    # Prefer the start of the sentence holding the first match, if the core still fits after it.
-    i = bisect.bisect_right(starts, core_start) - 1
-    start = starts[i]
-    if core_end - start > room - (1 if start else 0):
-        slack = max(room - 1 - (core_end - core_start), 0)
-        start = max(core_start - slack // 3, 0)
-        if start and flat[start - 1] != " ":  # move on to the next word start
-            space = flat.find(" ", start, core_start)
-            start = core_start if space < 0 else space + 1
-        if start and core_end - start > room - 1:
-            start = core_start
-    lead = 1 if start else 0
-    if len(flat) - start + lead <= max_chars:
-        return start, len(flat)
-    limit = start + room - lead
-    # The latest sentence end that keeps the window within limit, past the core and at least half full;
-    # else the latest word end.
-    j = bisect.bisect_right(ends, limit) - 1
-    if j >= 0 and ends[j] >= core_end and (ends[j] - start) * 2 >= limit - start:
-        return start, ends[j]
-    space = flat.rfind(" ", max(core_end, start + 1), limit + 1)
-    return start, space if space > start else limit
+def _render(flat: str, pieces: list[_Piece], weight: Mapping[str, float]) -> Snippet:
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    for number, piece in enumerate(pieces):
+        if number:
+            parts.append(GAP)
+            length += len(GAP)
+        if piece.cut_before and not number:
+            parts.append(ELLIPSIS)
+            length += len(ELLIPSIS)
+        text = flat[piece.start : piece.end].rstrip(",;:-–— ")
+        spans.extend((t.start + length, t.end + length) for t in analyze(text) if t.term in weight)
+        parts.append(text)
+        length += len(text)
+        if piece.cut_after:
+            parts.append(ELLIPSIS)
+            length += len(ELLIPSIS)
+    return Snippet("".join(parts), tuple(spans))
