@@ -210,8 +210,7 @@ def _trim(flat: str, start: int, end: int, held: Collection[str], room: int) -> 
     It starts at the clause holding the match (or a few words before the match, or at the match) and
     ends at the last clause end, else word end, that fits; the match itself is always kept.
     """
-    inside = [token for token in analyze(flat[start:end]) if token.term in held]
-    anchor, anchor_end = (start + inside[0].start, start + inside[0].end) if inside else (start, start)
+    anchor, anchor_end = _first_match(flat, start, end, held)
     mark = len(ELLIPSIS)
 
     def fits(begin: int, stop: int) -> bool:
@@ -234,6 +233,21 @@ def _trim(flat: str, start: int, end: int, held: Collection[str], room: int) -> 
         stop = space if space >= floor else max(limit, floor)
     stop = min(stop, begin + room - (mark if begin > start else 0) - mark) if stop > limit else stop
     return _Piece(begin, stop, begin > start, True)
+
+
+def _first_match(flat: str, start: int, end: int, held: Collection[str]) -> tuple[int, int]:
+    """Span of the first term of `held` in flat[start:end], analysing a growing window at a time: a
+    "sentence" can be a whole unpunctuated page, and full analysis is the slow path."""
+    position, step = start, 1024
+    while position < end:
+        stop = min(end, position + step)
+        space = flat.find(" ", stop, end)
+        stop = end if space < 0 else space  # never split a word between two windows
+        for token in analyze(flat[position:stop]):
+            if token.term in held:
+                return position + token.start, position + token.end
+        position, step = stop, step * 2
+    return start, start
 
 
 def _render(flat: str, pieces: list[_Piece], weight: Mapping[str, float]) -> Snippet:
