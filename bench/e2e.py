@@ -40,10 +40,11 @@ from bench.e2e_corpus import (
     write_corpus,
 )
 from bot.core.corpus import load_file
-from bot.core.topics import TopicMatcher, load_topics, match_interests
+from bot.core.interests import Subscription, SubscriptionKind, match_interests
+from bot.core.topics import TopicMatcher, load_topics
 from bot.standin import BotApiStandIn, Event, EventKind
 from bot.standin.protocol import JsonDict, Params
-from bot.store import Store, Subscription, SubscriptionKind
+from bot.store import Store
 
 TOKEN = "555000111:E2E-benchmark-token-AAAAAAAAAAAAAAA"
 RESULTS = Path(__file__).resolve().parent / "results"

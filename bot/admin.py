@@ -7,7 +7,6 @@ nothing happens, and the attempt is logged with the user id.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import UTC, datetime
 
 from telegram import Update
@@ -17,7 +16,7 @@ from bot import render
 from bot.handlers import thread_of
 from bot.runtime import ReloadInProgress, Runtime
 from bot.sending import send_html
-from bot.store import describe_error
+from bot.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +57,10 @@ class AdminHandlers:
                 thread_id=thread_of(message),
             )
             return
-        except sqlite3.Error as error:
+        except StoreError as error:
             # The new snapshot answers questions already; only recording its articles (and queueing their
             # alerts) failed, in one transaction that left nothing half-written.
-            trouble = describe_error(self.runtime.store.path, error)
+            trouble = error.description
             log.error("reload: the articles could not be recorded: %s", trouble)
             await send_html(
                 context.bot,

@@ -25,10 +25,11 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import render
+from bot.core.interests import AlertStatus
 from bot.core.models import Article
 from bot.logs import REDACTED
 from bot.sending import send_html
-from bot.store import AlertStatus, OutboxItem, Store
+from bot.store import OutboxItem, Store
 
 try:
     from bot.core.library import article_token

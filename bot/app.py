@@ -10,7 +10,6 @@ import html
 import logging
 import math
 import signal
-import sqlite3
 from collections.abc import Callable
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ChatMember, Update
@@ -37,7 +36,7 @@ from bot.logs import redact, register_secrets
 from bot.pushes import RelatedPusher
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.store import Store, describe_error
+from bot.store import Store, StoreError
 from bot.subscriptions import SubscriptionHandlers
 
 log = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ async def touch_chat(runtime: Runtime, update: Update) -> None:
     chat = message.chat
     try:
         await runtime.store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
-    except sqlite3.Error as error:
+    except StoreError as error:
         # Bookkeeping only: a sick database must not cost the user their answer (handlers still run).
         log.warning("could not record activity of chat %s: %s", chat.id, error)
 
@@ -269,8 +268,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update: %s", error, exc_info=error)
     apology = "Sorry, something went wrong while answering. Please try again in a moment."
     runtime = context.application.bot_data.get("runtime")
-    if isinstance(error, sqlite3.Error) and isinstance(runtime, Runtime):
-        trouble = describe_error(runtime.store.path, error)
+    if isinstance(error, StoreError) and isinstance(runtime, Runtime):
+        trouble = error.description
         log.error("the database failed while handling an update: %s", trouble)
         user = update.effective_user if isinstance(update, Update) else None
         if runtime.is_admin(user.id if user else None):

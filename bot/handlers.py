@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from bot.core.related import related_to_article
 from bot.ratelimit import QuestionLimiter, Verdict
 from bot.runtime import Runtime
 from bot.sending import NO_PREVIEW, send_html
+from bot.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ class UserHandlers:
                     (time.perf_counter() - started) * 1000,
                     question if self.runtime.settings.log_questions else None,
                 )
-            except sqlite3.Error as error:  # the answer is out; only the statistics miss it
+            except StoreError as error:  # the answer is out; only the statistics miss it
                 log.warning("could not log a question of chat %s: %s", chat.id, error)
         finally:
             if typing is not None:
@@ -311,7 +311,7 @@ class UserHandlers:
         """Keep a question for its "More results" button; None (no button) if the database refuses."""
         try:
             return await self.runtime.store.save_query(chat_id, question)
-        except sqlite3.Error as error:
+        except StoreError as error:
             log.warning("could not save a question for More results in chat %s: %s", chat_id, error)
             return None
 

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.corpus import corpus_fingerprint
+from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
 from bot.core.snapshot import build_snapshot, load_or_build, snapshot_key
-from bot.core.topics import match_interests
 from bot.settings import Settings
-from bot.store import IngestResult, Store, Subscription
+from bot.store import IngestResult, Store
 
 log = logging.getLogger(__name__)
 

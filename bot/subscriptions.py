@@ -8,27 +8,29 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.core.library import Library
-from bot.core.models import Article
-from bot.core.text import terms
-from bot.core.topics import KeywordError, KeywordQuery, parse_keywords
+from bot.core.interests import (
+    MAX_SUBSCRIPTIONS,
+    PREVIEW_SIZE,
+    KeywordError,
+    KeywordQuery,
+    SubscribeOutcome,
+    SubscriptionKind,
+    keyword_preview,
+    parse_keywords,
+)
 from bot.handlers import thread_of
 from bot.permissions import ChatAdmins
 from bot.runtime import Runtime
 from bot.sending import markup, send_html
-from bot.store import SubscribeOutcome, SubscriptionKind
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-MAX_SUBSCRIPTIONS = 50
-PREVIEW_SIZE = 3
 SUBSCRIBE_USAGE = (
     "Usage: <code>/subscribe TOPIC</code> (see /topics) or "
     '<code>/subscribe words "a phrase" -excluded</code>, e.g. <code>/subscribe openai</code>'
@@ -38,21 +40,6 @@ UNSUBSCRIBE_USAGE = (
     "or <code>/unsubscribe all</code>. /subscriptions lists them with remove buttons."
 )
 ADMINS_ONLY = "In groups only chat administrators can change subscriptions and settings."
-
-
-def keyword_preview(library: Library, query: KeywordQuery, limit: int = PREVIEW_SIZE) -> list[Article]:
-    """The newest articles a keyword query matches (candidates come from the index, newest checked first)."""
-    first_terms = [phrase[0] for phrase in query.required]
-    ranked, _, _ = library.rank_articles(first_terms)
-    newest_first = ranked[np.argsort(library.recency_rank[ranked], kind="stable")]
-    found: list[Article] = []
-    for position in newest_first.tolist():
-        article = library.articles[position]
-        if query.matches(terms(f"{article.title}\n\n{article.body}")):
-            found.append(article)
-            if len(found) >= limit:
-                break
-    return found
 
 
 def describe(query: KeywordQuery) -> str:

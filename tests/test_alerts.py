@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -17,9 +16,10 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.alerts import AlertWorker
+from bot.core.interests import AlertStatus, Subscription
 from bot.core.models import Article
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
-from bot.store import AlertStatus, Store, Subscription
+from bot.store import DatabaseBusy, Store
 
 TOKEN = "123456789:ALERTS-token"
 ANN = 1001
@@ -486,7 +486,7 @@ async def test_a_delivered_alert_that_could_not_be_marked_is_not_sent_again(
         ) -> int:
             if self.failures:
                 self.failures -= 1
-                raise sqlite3.OperationalError("database is locked")
+                raise DatabaseBusy("database is locked")
             return await super().mark_sent(ids, message_id, now)
 
     store = await open_store(tmp_path / "newsbot.sqlite3", ForgetfulStore)

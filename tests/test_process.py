@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.core.interests import SubscriptionKind
 from bot.standin import BotApiStandIn, EventKind
-from bot.store import Store, SubscriptionKind
+from bot.store import Store
 from tests import reliability
 from tests.conftest import CORPUS
 from tests.harness import ADMIN, TOKEN, USER

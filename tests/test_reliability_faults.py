@@ -19,10 +19,11 @@ from telegram import Bot
 
 from bot.alerts import AlertWorker
 from bot.app import CONFLICT_MESSAGE, serve
+from bot.core.interests import AlertStatus, Subscription
 from bot.core.models import Article
 from bot.runtime import load_configured_library
 from bot.standin import BotApiStandIn, Event, EventKind, Fault, FaultKind
-from bot.store import AlertStatus, Store, StoreLockedError, Subscription
+from bot.store import Store, StoreLockedError
 from tests import reliability
 from tests.harness import ADMIN, OTHER, TOKEN, USER, make_settings, running_bot
 

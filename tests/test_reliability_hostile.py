@@ -22,9 +22,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot.core.corpus import load_corpus
-from bot.core.topics import MAX_KEYWORD_TERMS, MAX_KEYWORDS_CHARS, KeywordError, parse_keywords
+from bot.core.interests import (
+    MAX_KEYWORD_TERMS,
+    MAX_KEYWORDS_CHARS,
+    KeywordError,
+    parse_keywords,
+)
 from bot.standin import BotApiStandIn, Entity, Event, EventKind, utf16_len
-from bot.subscriptions import MAX_SUBSCRIPTIONS
 from tests import reliability
 from tests.harness import BOT_USERNAME, GROUP, OTHER, USER, BotUnderTest, running_bot
 
@@ -555,4 +559,3 @@ def test_keyword_limits_are_enforced() -> None:
         parse_keywords(" ".join(f"w{n}" for n in range(MAX_KEYWORD_TERMS + 1)))
     with pytest.raises(KeywordError):
         parse_keywords('"" - -"" ...')
-    assert MAX_SUBSCRIPTIONS == 50

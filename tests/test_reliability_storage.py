@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.corpus import load_corpus
+from bot.core.interests import Subscription
 from bot.standin import BotApiStandIn, EventKind
-from bot.store import Store, StoreError, Subscription, describe_error
+from bot.store import DatabaseBusy, Store, StoreError
 from tests import reliability
 from tests.harness import ADMIN, OTHER, USER, running_bot
 from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot, wait_polling
@@ -143,9 +144,9 @@ async def test_another_writer_makes_a_write_wait_then_fail_whole_then_succeed(qu
     store = quick_store
     ids = [f"port-{n}" for n in range(20)]
     writer = await OtherWriter.lock(store.path)
-    with pytest.raises(sqlite3.OperationalError, match="locked") as refused:
+    with pytest.raises(DatabaseBusy, match="locked") as refused:
         await store.ingest_articles(ids, every_chat)
-    assert "another process is holding a write lock" in describe_error(store.path, refused.value)
+    assert "another process is holding a write lock" in refused.value.description
     assert (await store.alert_counts())["pending"] == 0  # reading still works; nothing was written
     await writer.release()
     reliability.fault("database locked")
