@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import render
 from bot.handlers import thread_of
+from bot.render import messages
 from bot.runtime import ReloadInProgress, Runtime
 from bot.sending import send_html
 from bot.store import StoreError
@@ -21,7 +21,6 @@ from bot.store import StoreError
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-NOT_ADMIN = "This command is for admins."
 
 
 class AdminHandlers:
@@ -39,7 +38,7 @@ class AdminHandlers:
         )
         message = update.effective_message
         if message is not None:
-            await send_html(context.bot, message.chat_id, NOT_ADMIN, thread_id=thread_of(message))
+            await send_html(context.bot, message.chat_id, messages.NOT_ADMIN, thread_id=thread_of(message))
         return False
 
     async def reload(self, update: Update, context: Context) -> None:
@@ -53,7 +52,7 @@ class AdminHandlers:
             await send_html(
                 context.bot,
                 message.chat_id,
-                "A reload is already running; try again when it has finished.",
+                messages.RELOAD_RUNNING,
                 thread_id=thread_of(message),
             )
             return
@@ -65,14 +64,11 @@ class AdminHandlers:
             await send_html(
                 context.bot,
                 message.chat_id,
-                render.escape(
-                    f"Reloaded, but the articles could not be recorded: {trouble}. No alerts were queued "
-                    "for new articles; run /reload again once the database can be written."
-                ),
+                messages.reload_not_recorded(trouble),
                 thread_id=thread_of(message),
             )
             return
-        html = render.reload_report(
+        html = messages.reload_report(
             before=outcome.before,
             after=outcome.after,
             seconds=outcome.seconds,
@@ -93,56 +89,19 @@ class AdminHandlers:
         library = self.runtime.library
         store = self.runtime.store
         questions = await store.question_stats()
-        uptime = datetime.now(UTC) - self.runtime.started_at
-        rows = [
-            ("Articles", f"{library.article_count:,}"),
-            ("Passages", f"{len(library.passages):,}"),
-            ("Topics", f"{len(library.topics):,}"),
-            (
-                "Chats",
-                f"{await store.count_chats(active_only=True):,} active, {await store.count_chats():,} total",
-            ),
-            ("Questions (24 h)", f"{questions.last_24h:,}"),
-            ("Questions (total)", f"{questions.total:,}"),
-            (
-                "Average answer time",
-                (f"{questions.avg_duration_ms:.1f} ms" if questions.avg_duration_ms is not None else "–"),
-            ),
-            ("Subscriptions", _per_topic(await store.subscription_counts_by_topic())),
-            ("Alerts", _alerts(await store.alert_counts())),
-            ("Last alert delivered", render.format_moment(await store.last_delivery_at())),
-            ("Database size", _size(await store.database_size_bytes())),
-            ("Uptime", _duration(uptime.total_seconds())),
-        ]
-        await send_html(
-            context.bot, message.chat_id, render.key_values("Stats", rows), thread_id=thread_of(message)
+        html = messages.stats(
+            articles=library.article_count,
+            passages=len(library.passages),
+            topics=len(library.topics),
+            chats_active=await store.count_chats(active_only=True),
+            chats_total=await store.count_chats(),
+            questions_24h=questions.last_24h,
+            questions_total=questions.total,
+            average_answer_ms=questions.avg_duration_ms,
+            subscriptions_by_topic=await store.subscription_counts_by_topic(),
+            alerts=await store.alert_counts(),
+            last_delivery=await store.last_delivery_at(),
+            database_bytes=await store.database_size_bytes(),
+            uptime_seconds=(datetime.now(UTC) - self.runtime.started_at).total_seconds(),
         )
-
-
-def _per_topic(counts: dict[str, int]) -> str:
-    if not counts:
-        return "none"
-    return ", ".join(
-        f"{slug} {count:,}" for slug, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
-
-
-def _alerts(counts: dict[str, int]) -> str:
-    return ", ".join(
-        f"{status} {counts.get(status, 0):,}" for status in ("pending", "sent", "failed", "parked")
-    )
-
-
-def _size(count: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if count < 1024 or unit == "GB":
-            return f"{count:,} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    return f"{count} bytes"
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m {secs}s"
+        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))

@@ -6,7 +6,6 @@ Called only by the composition root (bot/cli.py) with a ready Runtime; nothing h
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import math
 import signal
@@ -34,6 +33,7 @@ from bot.core.library import Library
 from bot.handlers import UserHandlers
 from bot.logs import redact, register_secrets
 from bot.pushes import RelatedPusher
+from bot.render import messages
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store import Store, StoreError
@@ -266,23 +266,23 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             stop.set()
         return
     log.error("error while handling an update: %s", error, exc_info=error)
-    apology = "Sorry, something went wrong while answering. Please try again in a moment."
+    trouble: str | None = None
     runtime = context.application.bot_data.get("runtime")
     if isinstance(error, StoreError) and isinstance(runtime, Runtime):
         trouble = error.description
         log.error("the database failed while handling an update: %s", trouble)
         user = update.effective_user if isinstance(update, Update) else None
-        if runtime.is_admin(user.id if user else None):
-            apology = f"Sorry, that failed: {trouble}"  # admins see why; others only the apology
+        if not runtime.is_admin(user.id if user else None):
+            trouble = None  # admins see why; others only the apology
     if isinstance(update, Update) and update.effective_chat is not None and update.callback_query is None:
         try:
             await context.bot.send_message(
-                update.effective_chat.id, html.escape(apology), parse_mode=ParseMode.HTML
+                update.effective_chat.id, messages.apology(trouble), parse_mode=ParseMode.HTML
             )
         except TelegramError:
             log.warning("could not send the apology for a failed update")
     elif isinstance(update, Update) and update.callback_query is not None:
         try:
-            await update.callback_query.answer("Sorry, something went wrong.")
+            await update.callback_query.answer(messages.BUTTON_FAILED)
         except TelegramError:
             log.debug("callback query already answered or expired")

@@ -1,7 +1,7 @@
 """Handlers for what every user gets: questions, /start, /help, /search, /latest, /topics, /status,
 the answer buttons (More results, Related, example questions) and inline mode.
 
-Thin translators: parse the update, ask the library or the store, render, reply. No HTML here (render.py).
+Thin translators: parse the update, ask the library or the store, render, reply. No HTML here (bot.render).
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render
-from bot.commands import COMMANDS
+from bot.commands import COMMANDS, command
 from bot.core.library import MATCH_COUNT_CAP, Library, article_token
 from bot.core.models import Hit
 from bot.core.related import related_to_article
 from bot.ratelimit import QuestionLimiter, Verdict
+from bot.render import messages
+from bot.render.buttons import Keyboard
 from bot.runtime import Runtime
 from bot.sending import NO_PREVIEW, send_html
 from bot.store import StoreError
@@ -41,7 +42,6 @@ INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 30
 INLINE_RATE_FACTOR = 5
 MAX_OFFSET = 300  # "More results" pages beyond this are not worth a round trip
-SLOW_DOWN = "You're asking faster than I can keep up. Please wait a minute and ask again."
 MAX_QUESTION_CHARS = 500  # longer texts are trimmed before searching: nobody's question is an essay
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -58,7 +58,7 @@ def example_questions(library: Library) -> list[str]:
         ((count, topic) for topic, count in library.topic_counts() if count),
         key=lambda pair: (-pair[0], pair[1].slug),
     )
-    questions = [f"What is the latest on {topic.name}?" for _, topic in covered[:3]]
+    questions = [messages.example_question(topic.name) for _, topic in covered[:3]]
     if not questions and library.articles:
         questions = [library.latest(limit=1)[0].title]
     return questions
@@ -100,14 +100,13 @@ class UserHandlers:
         await self._touch(update)
         library = self.runtime.library
         examples = example_questions(library)
-        keyboard = tuple(
-            (render.Button(question, callback_data=f"ex:{number}"),)
-            for number, question in enumerate(examples)
+        keyboard = messages.example_keyboard(
+            [(question, f"ex:{number}") for number, question in enumerate(examples)]
         )
         await send_html(
             context.bot,
             message.chat_id,
-            render.welcome(library.article_count, [topic.name for topic in library.topics]),
+            messages.welcome(library.article_count, [topic.name for topic in library.topics]),
             keyboard=keyboard,
             thread_id=thread_of(message),
         )
@@ -122,7 +121,7 @@ class UserHandlers:
         await send_html(
             context.bot,
             message.chat_id,
-            render.help_text(COMMANDS, is_admin=is_admin),
+            messages.help_text(COMMANDS, is_admin=is_admin),
             thread_id=thread_of(message),
         )
 
@@ -136,7 +135,7 @@ class UserHandlers:
             await send_html(
                 context.bot,
                 message.chat_id,
-                "Usage: <code>/search QUERY</code>, e.g. <code>/search Sora daily losses</code>",
+                messages.usage(command("search")),
                 reply_to=message.message_id,
                 thread_id=thread_of(message),
             )
@@ -152,20 +151,10 @@ class UserHandlers:
         wanted = " ".join(context.args or []).strip()
         topic = library.matcher.find(wanted) if wanted else None
         if wanted and topic is None:
-            html = f"I don't track a topic called {render.escape(wanted[:80])!s}. See /topics for the list."
+            html = messages.unknown_topic(wanted)
         else:
             articles = library.latest(topic.slug if topic else None, limit=5)
-            header = f"Latest on {topic.name}" if topic else "Latest articles"
-            html = render.article_list(header, articles) if articles else "The archive has no articles yet."
-        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
-
-    async def topics(self, update: Update, context: Context) -> None:
-        """/topics: tracked topics and their article counts."""
-        message = update.effective_message
-        if message is None:
-            return
-        rows = self.runtime.library.topic_counts()
-        html = render.topic_list(rows) if rows else "No topics are tracked yet."
+            html = messages.latest(topic.name if topic else None, articles)
         await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
     async def status(self, update: Update, context: Context) -> None:
@@ -177,21 +166,16 @@ class UserHandlers:
         counts = await self.runtime.store.alert_counts()
         last_delivery = await self.runtime.store.last_delivery_at()
         chat_alert = await self.runtime.store.chat_last_alert_at(message.chat_id)
-        rows = [
-            ("Articles", f"{library.article_count:,}"),
-            ("Topics", f"{len(library.topics):,}"),
-            ("Corpus loaded", render.format_moment(library.loaded_at)),
-            ("Reload running", "yes" if self.runtime.reloading else "no"),
-            ("Alerts pending", f"{counts.get('pending', 0):,}"),
-            (
-                "Last alert sent (any chat)",
-                render.format_moment(last_delivery),
-            ),
-            ("Last alert to this chat", render.format_moment(chat_alert)),
-        ]
-        await send_html(
-            context.bot, message.chat_id, render.key_values("Status", rows), thread_id=thread_of(message)
+        html = messages.status(
+            articles=library.article_count,
+            topics=len(library.topics),
+            loaded_at=library.loaded_at,
+            reloading=self.runtime.reloading,
+            pending_alerts=counts.get("pending", 0),
+            last_delivery=last_delivery,
+            last_alert_here=chat_alert,
         )
+        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
     # ----------------------------------------------------------------------------------- questions
 
@@ -243,7 +227,7 @@ class UserHandlers:
                 await send_html(
                     context.bot,
                     message.chat_id,
-                    SLOW_DOWN,
+                    messages.SLOW_DOWN,
                     reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
                     thread_id=thread_of(message),
                 )
@@ -272,18 +256,18 @@ class UserHandlers:
                 self.runtime.library
             )  # one snapshot for the whole answer, even if a reload swaps meanwhile
             result = library.search(question, limit=PAGE_SIZE)
-            keyboard: render.Keyboard | None = None
+            keyboard: Keyboard | None = None
             if result.hits:
                 more = None
                 if result.total > PAGE_SIZE:
                     query_id = await self._save_query(chat.id, question)
                     more = f"more:{query_id}:{PAGE_SIZE}" if query_id else None
-                keyboard = render.answer_keyboard(_related_buttons(result.hits, 1), more)
-                html = render.answer(
+                keyboard = messages.answer_keyboard(_related_buttons(result.hits, 1), more)
+                html = messages.answer(
                     question, result.hits, total=result.total, at_least=result.total >= MATCH_COUNT_CAP
                 )
             else:
-                html = render.no_match(question, hint=result.hint)
+                html = messages.no_match(question, hint=result.hint)
             group = chat.type != ChatType.PRIVATE
             sent = await send_html(
                 context.bot,
@@ -325,7 +309,7 @@ class UserHandlers:
         data = query.data or ""
         message = query.message if isinstance(query.message, Message) else None
         if message is None:
-            await query.answer("This button is no longer available.")
+            await query.answer(messages.BUTTON_GONE)
             return
         kind, _, rest = data.partition(":")
         if kind == "more":
@@ -335,26 +319,28 @@ class UserHandlers:
         elif kind == "ex":
             await self._example(query.id, message, rest, context)
         else:
-            await context.bot.answer_callback_query(query.id, "This button is not valid any more.")
+            await context.bot.answer_callback_query(query.id, messages.BUTTON_INVALID)
 
     async def _more(self, query_id: str, message: Message, rest: str, context: Context) -> None:
         stored_id, _, offset_text = rest.partition(":")
         offset = int(offset_text) if offset_text.isdigit() and len(offset_text) <= 4 else -1
         question = await self.runtime.store.load_query(stored_id, message.chat_id) if offset > 0 else None
         if question is None or offset > MAX_OFFSET:
-            await context.bot.answer_callback_query(query_id, "These results have expired. Please ask again.")
+            await context.bot.answer_callback_query(query_id, messages.RESULTS_EXPIRED)
             return
         await context.bot.answer_callback_query(query_id)
         result = self.runtime.library.search(question, limit=PAGE_SIZE, offset=offset)
         if not result.hits:
-            await send_html(context.bot, message.chat_id, "No more results.", thread_id=thread_of(message))
+            await send_html(
+                context.bot, message.chat_id, messages.NO_MORE_RESULTS, thread_id=thread_of(message)
+            )
             return
         following = offset + PAGE_SIZE
         more = (
             f"more:{stored_id}:{following}" if result.total > following and following <= MAX_OFFSET else None
         )
-        keyboard = render.answer_keyboard(_related_buttons(result.hits, offset + 1), more)
-        html = render.answer(
+        keyboard = messages.answer_keyboard(_related_buttons(result.hits, offset + 1), more)
+        html = messages.answer(
             question, result.hits, offset=offset, total=result.total, at_least=result.total >= MATCH_COUNT_CAP
         )
         await send_html(context.bot, message.chat_id, html, keyboard=keyboard, thread_id=thread_of(message))
@@ -363,21 +349,18 @@ class UserHandlers:
         library = self.runtime.library
         article = library.by_token(token)
         if article is None:
-            await context.bot.answer_callback_query(query_id, "That article is no longer in the archive.")
+            await context.bot.answer_callback_query(query_id, messages.ARTICLE_GONE)
             return
         await context.bot.answer_callback_query(query_id)
         hits = related_to_article(library, article.id, limit=PAGE_SIZE)
-        if hits:
-            html = render.related(article.title, [hit.article for hit in hits])
-        else:
-            html = f"No related stories for “{render.escape(article.title)}” yet."
+        html = messages.related(article.title, [hit.article for hit in hits])
         await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
     async def _example(self, query_id: str, message: Message, rest: str, context: Context) -> None:
         examples = example_questions(self.runtime.library)
         number = int(rest) if rest.isdigit() and len(rest) <= 2 else -1
         if not 0 <= number < len(examples):
-            await context.bot.answer_callback_query(query_id, "This button is not valid any more.")
+            await context.bot.answer_callback_query(query_id, messages.BUTTON_INVALID)
             return
         await context.bot.answer_callback_query(query_id)
         await self.answer(message, examples[number], context)
@@ -405,10 +388,10 @@ class UserHandlers:
         results = [
             InlineQueryResultArticle(
                 id=article_token(hit.article.id),
-                title=render.shorten(hit.article.title, 200),
-                description=render.shorten(hit.snippet.text, 200),
+                title=messages.shorten(hit.article.title, 200),
+                description=messages.shorten(hit.snippet.text, 200),
                 input_message_content=InputTextMessageContent(
-                    render.citation(hit.article, snippet=hit.snippet),
+                    messages.citation(hit.article, snippet=hit.snippet),
                     parse_mode=ParseMode.HTML,
                     link_preview_options=NO_PREVIEW,
                 ),

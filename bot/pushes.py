@@ -15,9 +15,9 @@ from datetime import timedelta
 from telegram import Message
 from telegram.ext import ContextTypes
 
-from bot import render
 from bot.core.related import related_to_message
 from bot.handlers import thread_of
+from bot.render import messages
 from bot.runtime import Runtime
 from bot.sending import send_html
 
@@ -71,7 +71,7 @@ class RelatedPusher:
                 sent = await send_html(
                     context.bot,
                     chat_id,
-                    render.topic_push(item.topic.name, articles),
+                    messages.topic_push(item.topic.name, articles),
                     reply_to=message.message_id,
                     thread_id=thread_of(message),
                 )

@@ -12,12 +12,11 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot import render
+from bot.commands import command
 from bot.core.interests import (
     MAX_SUBSCRIPTIONS,
     PREVIEW_SIZE,
     KeywordError,
-    KeywordQuery,
     SubscribeOutcome,
     SubscriptionKind,
     keyword_preview,
@@ -25,30 +24,14 @@ from bot.core.interests import (
 )
 from bot.handlers import thread_of
 from bot.permissions import ChatAdmins
+from bot.render import messages
+from bot.render.buttons import Keyboard
 from bot.runtime import Runtime
 from bot.sending import markup, send_html
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-SUBSCRIBE_USAGE = (
-    "Usage: <code>/subscribe TOPIC</code> (see /topics) or "
-    '<code>/subscribe words "a phrase" -excluded</code>, e.g. <code>/subscribe openai</code>'
-)
-UNSUBSCRIBE_USAGE = (
-    "Usage: <code>/unsubscribe TOPIC</code>, <code>/unsubscribe words…</code> "
-    "or <code>/unsubscribe all</code>. /subscriptions lists them with remove buttons."
-)
-ADMINS_ONLY = "In groups only chat administrators can change subscriptions and settings."
-
-
-def describe(query: KeywordQuery) -> str:
-    """What a keyword subscription was understood to mean, in words."""
-    must = ", ".join(" ".join(phrase) for phrase in query.required)
-    text = f"Articles containing all of: {must}"
-    if query.excluded:
-        text += f"; and none of: {', '.join(' '.join(phrase) for phrase in query.excluded)}"
-    return text + " (matched after stemming, e.g. 'losses' also finds 'loss')."
 
 
 class SubscriptionHandlers:
@@ -86,7 +69,7 @@ class SubscriptionHandlers:
             await self._reply(message, context, usage)
             return None
         if not await self._may_manage(update, context):
-            await self._reply(message, context, ADMINS_ONLY)
+            await self._reply(message, context, messages.ADMINS_ONLY)
             return None
         return message, wanted
 
@@ -94,7 +77,7 @@ class SubscriptionHandlers:
 
     async def subscribe(self, update: Update, context: Context) -> None:
         """/subscribe TOPIC or /subscribe keywords "phrases" -excluded."""
-        request = await self._change_request(update, context, SUBSCRIBE_USAGE)
+        request = await self._change_request(update, context, messages.usage(command("subscribe")))
         if request is None:
             return
         message, wanted = request
@@ -103,43 +86,36 @@ class SubscriptionHandlers:
         topic = library.matcher.find(wanted)
         if topic is not None:
             kind, value, label = SubscriptionKind.TOPIC, topic.slug, topic.name
-            understood = f"Topic {topic.name} ({topic.slug}): any new article about it."
+            understood = messages.topic_understood(topic)
             preview = library.latest(topic.slug, limit=PREVIEW_SIZE)
         else:
             try:
                 query = parse_keywords(wanted)
             except KeywordError as error:
-                await self._reply(message, context, render.escape(str(error)))
+                await self._reply(message, context, messages.keywords_refused(str(error)))
                 return
             kind, value, label = SubscriptionKind.KEYWORDS, query.text, query.text
-            understood = describe(query)
+            understood = messages.keywords_understood(query)
             preview = keyword_preview(library, query)
         outcome = await self.runtime.store.subscribe(
             message.chat_id, kind, value, label, limit=MAX_SUBSCRIPTIONS
         )
         if outcome == SubscribeOutcome.LIMIT_REACHED:
-            await self._reply(
-                message,
-                context,
-                f"This chat already has {MAX_SUBSCRIPTIONS} subscriptions, the most allowed. "
-                "Remove some with /subscriptions first.",
-            )
+            await self._reply(message, context, messages.subscription_limit(MAX_SUBSCRIPTIONS))
             return
-        html = render.subscribed(label, understood, preview, already=outcome == SubscribeOutcome.ALREADY)
+        html = messages.subscribed(label, understood, preview, already=outcome == SubscribeOutcome.ALREADY)
         await self._reply(message, context, html)
 
     async def unsubscribe(self, update: Update, context: Context) -> None:
         """/unsubscribe TOPIC_OR_KEYWORDS, or /unsubscribe all."""
-        request = await self._change_request(update, context, UNSUBSCRIBE_USAGE)
+        request = await self._change_request(update, context, messages.usage(command("unsubscribe")))
         if request is None:
             return
         message, wanted = request
         store = self.runtime.store
         if wanted.casefold() == "all":
             removed = await store.unsubscribe_all(message.chat_id)
-            await self._reply(
-                message, context, f"Removed {removed} subscription{'s' if removed != 1 else ''}."
-            )
+            await self._reply(message, context, messages.unsubscribed_all(removed))
             return
         topic = self.runtime.library.matcher.find(wanted)
         if topic is not None:
@@ -151,14 +127,7 @@ class SubscriptionHandlers:
             except KeywordError:
                 label = wanted
             removed_any = await store.unsubscribe(message.chat_id, SubscriptionKind.KEYWORDS, label)
-        if removed_any:
-            await self._reply(message, context, f"Unsubscribed from <b>{render.escape(label)}</b>.")
-        else:
-            await self._reply(
-                message,
-                context,
-                f"This chat is not subscribed to <b>{render.escape(label)}</b>. See /subscriptions.",
-            )
+        await self._reply(message, context, messages.unsubscribed(label, removed=removed_any))
 
     async def subscriptions(self, update: Update, context: Context) -> None:
         """/subscriptions: the chat's subscriptions, each with a remove button."""
@@ -166,14 +135,11 @@ class SubscriptionHandlers:
         if message is None:
             return
         subs = await self.runtime.store.subscriptions(message.chat_id)
-        keyboard = tuple(
-            (render.Button(f"Remove {n}", callback_data=f"unsub:{s.id}"),) for n, s in enumerate(subs, 1)
-        )
         await self._reply(
             message,
             context,
-            render.subscription_list([(str(s.kind), s.label) for s in subs]),
-            keyboard=render.grid([b for row in keyboard for b in row], 4) if keyboard else None,
+            messages.subscription_list([(str(s.kind), s.label) for s in subs]),
+            keyboard=messages.subscription_keyboard([f"unsub:{s.id}" for s in subs]),
         )
 
     async def topics(self, update: Update, context: Context) -> None:
@@ -183,26 +149,24 @@ class SubscriptionHandlers:
             return
         rows = self.runtime.library.topic_counts()
         if not rows:
-            await self._reply(message, context, "No topics are tracked yet.")
+            await self._reply(message, context, messages.NO_TOPICS)
             return
         await self._reply(
-            message, context, render.topic_list(rows), keyboard=await self._topic_keyboard(message.chat_id)
+            message, context, messages.topic_list(rows), keyboard=await self._topic_keyboard(message.chat_id)
         )
 
-    async def _topic_keyboard(self, chat_id: int) -> render.Keyboard:
+    async def _topic_keyboard(self, chat_id: int) -> Keyboard:
         subscribed = {
             s.value
             for s in await self.runtime.store.subscriptions(chat_id)
             if s.kind == SubscriptionKind.TOPIC
         }
-        buttons = [
-            render.Button(
-                f"✓ {topic.name}" if topic.slug in subscribed else f"+ {topic.name}",
-                callback_data=f"tsub:{topic.slug}",
-            )
-            for topic in self.runtime.library.topics
-        ]
-        return render.grid(buttons, 2)
+        return messages.topic_keyboard(
+            [
+                (topic.name, topic.slug in subscribed, f"tsub:{topic.slug}")
+                for topic in self.runtime.library.topics
+            ]
+        )
 
     async def related_setting(self, update: Update, context: Context) -> None:
         """/related on|off: related-story pushes for this chat."""
@@ -212,20 +176,15 @@ class SubscriptionHandlers:
         store, settings = self.runtime.store, self.runtime.settings
         choice = " ".join(context.args or []).strip().casefold()
         if choice not in ("on", "off"):
-            state = "on" if await store.related_enabled(message.chat_id, settings.push_default) else "off"
-            await self._reply(
-                message,
-                context,
-                f"Related-story pushes are <b>{state}</b> here. Use <code>/related on</code> or "
-                "<code>/related off</code>.",
-            )
+            enabled = await store.related_enabled(message.chat_id, settings.push_default)
+            await self._reply(message, context, messages.related_pushes(enabled, command("related")))
             return
         if not await self._may_manage(update, context):
-            await self._reply(message, context, ADMINS_ONLY)
+            await self._reply(message, context, messages.ADMINS_ONLY)
             return
         await self._touch(message)
         await store.set_related(message.chat_id, choice == "on")
-        await self._reply(message, context, f"Related-story pushes are now <b>{choice}</b> in this chat.")
+        await self._reply(message, context, messages.related_pushes_now(choice == "on"))
 
     # ----------------------------------------------------------------------------------- buttons
 
@@ -237,32 +196,26 @@ class SubscriptionHandlers:
         message = query.message if isinstance(query.message, Message) else None
         kind, _, rest = (query.data or "").partition(":")
         if message is None:
-            await query.answer("This button is no longer available.")
+            await query.answer(messages.BUTTON_GONE)
             return
         chat = message.chat
         user_id = query.from_user.id if query.from_user else None
         if not await self.admins.may_manage(context.bot, chat.id, chat.type, user_id):
-            await query.answer(ADMINS_ONLY, show_alert=chat.type != ChatType.PRIVATE)
+            await query.answer(messages.ADMINS_ONLY, show_alert=chat.type != ChatType.PRIVATE)
             return
         store = self.runtime.store
         if kind == "tsub":
             topic = self.runtime.library.matcher.get(rest)
             if topic is None:
-                await query.answer("That topic is no longer tracked.")
+                await query.answer(messages.TOPIC_GONE)
                 return
             await store.touch_chat(chat.id, str(chat.type), chat.title or chat.full_name)
-            if await store.unsubscribe(chat.id, SubscriptionKind.TOPIC, topic.slug):
-                note = f"Unsubscribed from {topic.name}."
-            else:
+            outcome: SubscribeOutcome | None = None
+            if not await store.unsubscribe(chat.id, SubscriptionKind.TOPIC, topic.slug):
                 outcome = await store.subscribe(
                     chat.id, SubscriptionKind.TOPIC, topic.slug, topic.name, limit=MAX_SUBSCRIPTIONS
                 )
-                note = (
-                    f"Subscribed to {topic.name}."
-                    if outcome != SubscribeOutcome.LIMIT_REACHED
-                    else f"This chat already has {MAX_SUBSCRIPTIONS} subscriptions."
-                )
-            await query.answer(note)
+            await query.answer(messages.topic_toggled(topic.name, outcome, limit=MAX_SUBSCRIPTIONS))
             if message.reply_markup is not None and any(
                 str(b.callback_data or "").startswith("tsub:")
                 for row in message.reply_markup.inline_keyboard
@@ -274,6 +227,6 @@ class SubscriptionHandlers:
         elif kind == "unsub":
             sub_id = int(rest) if rest.isdigit() and len(rest) <= 12 else -1
             removed = sub_id > 0 and await store.unsubscribe_by_id(chat.id, sub_id)
-            await query.answer("Subscription removed." if removed else "That subscription no longer exists.")
+            await query.answer(messages.SUBSCRIPTION_REMOVED if removed else messages.SUBSCRIPTION_GONE)
         else:
-            await query.answer("This button is not valid any more.")
+            await query.answer(messages.BUTTON_INVALID)

@@ -250,14 +250,15 @@ async def test_question_flood_gets_one_slow_down(tmp_path: Path, standin) -> Non
 async def test_long_reply_is_split_into_valid_parts(standin) -> None:  # type: ignore[no-untyped-def]
     from telegram import Bot
 
-    from bot import render
+    from bot.render.buttons import Button
+    from bot.render.html import escape, visible_length
     from bot.sending import send_html
 
-    paragraphs = [f"<b>Story {n}</b> " + render.escape("Harbour & <cranes> " * 40) for n in range(40)]
+    paragraphs = [f"<b>Story {n}</b> " + escape("Harbour & <cranes> " * 40) for n in range(40)]
     html = "\n\n".join(paragraphs)
-    assert render.visible_length(html) > 3 * 4096
+    assert visible_length(html) > 3 * 4096
     async with Bot(TOKEN, base_url=standin.base_url) as bot:
-        sent = await send_html(bot, USER, html, keyboard=((render.Button("More", callback_data="x"),),))
+        sent = await send_html(bot, USER, html, keyboard=((Button("More", callback_data="x"),),))
     assert len(sent) >= 4
     messages = standin.sent_messages(USER)
     assert len(messages) == len(sent)

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from bot.admin import NOT_ADMIN
 from bot.commands import admin_commands
 from bot.core.corpus import load_corpus
 from bot.permissions import ChatAdmins
+from bot.render.messages import ADMINS_ONLY, NOT_ADMIN
 from bot.standin import BotApiStandIn, EventKind, FaultKind
-from bot.subscriptions import ADMINS_ONLY
 from tests import reliability
 from tests.harness import ADMIN, BOT_USERNAME, GROUP, OTHER, TOKEN, USER, BotUnderTest, running_bot
 from tests.test_process import bot_env, start_bot
