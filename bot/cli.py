@@ -1,4 +1,5 @@
-"""The `newsbot` command line and the composition root: it builds Settings, the library and the store.
+"""The `newsbot` command line: parses arguments, builds Settings and hands them on — to the library for
+ask/related/topics/check, to the composition root (bot/compose.py) for run, to the playground.
 
 Nothing else in the package reads settings or the environment; everything is passed in from here.
 `--json` outputs are a contract other programs rely on (see README, "CLI").
@@ -317,7 +318,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot run`: the Telegram bot, with long polling."""
     import asyncio
 
-    from bot.app import serve
+    from bot.compose import serve
     from bot.logs import configure_logging
     from bot.store import StoreError
 

@@ -134,9 +134,7 @@ class Runtime:
     library: Library
     loader: LibraryLoader = load_configured_library
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    bot_username: str = ""
     on_new_alerts: Callable[[], None] = lambda: None  # the alert worker's wake()
-    answers_in_flight: int = 0  # answers being sent right now: alerts wait for them
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def is_admin(self, user_id: int | None) -> bool:

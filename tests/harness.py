@@ -1,4 +1,4 @@
-"""End-to-end harness: the real bot (bot.app.serve) polling the local Bot API stand-in on 127.0.0.1.
+"""End-to-end harness: the real bot (bot.compose) polling the local Bot API stand-in on 127.0.0.1.
 
 Fakes only at the outer edge: the stand-in plays Telegram; the database is real SQLite in tmp_path.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app import serve
+from bot.compose import Services, compose, run
 from bot.runtime import load_configured_library
 from bot.settings import Settings
 from bot.standin import BotApiStandIn, EventKind
@@ -35,7 +35,7 @@ class BotUnderTest:
     settings: Settings
     corpus: Path
     task: asyncio.Task[str | None]
-    stop: asyncio.Event
+    services: Services
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def ask(self, chat_id: int, user_id: int, text: str, **kwargs: Any) -> list[dict[str, Any]]:
@@ -52,6 +52,13 @@ class BotUnderTest:
         if count:
             await self.standin.wait_for(chat_id=chat_id, after=mark, count=count)
         return answers
+
+    async def settled(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain deadline
+        """Wait until the bot has fetched every update queued so far and finished handling each one, so
+        whatever it was going to send about them has been sent."""
+        await self.standin.wait_until_delivered(timeout=timeout)
+        # PTB marks an update done only after its handlers (and the error handler) have returned.
+        await asyncio.wait_for(self.services.application.update_queue.join(), timeout)
 
     def replies(self, chat_id: int) -> list[dict[str, Any]]:
         """Every message the bot sent to a chat, in order."""
@@ -89,14 +96,10 @@ def populate(standin: BotApiStandIn) -> None:
 async def running_bot(
     tmp_path: Path, standin: BotApiStandIn, **overrides: Any
 ) -> AsyncIterator[BotUnderTest]:
-    """Start serve() in this event loop, wait until it polls, and stop it cleanly afterwards."""
+    """Start the bot in this event loop, wait until it polls, and stop it cleanly afterwards."""
     settings, corpus = make_settings(tmp_path, standin, **overrides)
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve(
-            settings, TOKEN, load_configured_library, stop=stop, install_signal_handlers=False, poll_timeout=1
-        )
-    )
+    services = await compose(settings, TOKEN, load_configured_library, poll_timeout=1)
+    task = asyncio.create_task(run(services, install_signal_handlers=False))
     waiting = asyncio.create_task(standin.wait_until_polling(timeout=30))
     done, _ = await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
@@ -105,7 +108,7 @@ async def running_bot(
         raise AssertionError("the bot stopped before it started polling")
     await waiting
     try:
-        yield BotUnderTest(standin, settings, corpus, task, stop)
+        yield BotUnderTest(standin, settings, corpus, task, services)
     finally:
-        stop.set()
+        services.stopping.set()
         await asyncio.wait_for(task, timeout=30)

@@ -15,11 +15,11 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.alerts import AlertWorker
 from bot.core.interests import AlertStatus, Subscription
 from bot.core.models import Article
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
 from bot.store import DatabaseBusy, Store
+from bot.tg.alerts import AlertWorker
 
 TOKEN = "123456789:ALERTS-token"
 ANN = 1001

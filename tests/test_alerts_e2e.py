@@ -31,6 +31,9 @@ async def test_private_question_gets_answer_then_push_without_repeats(newsbot: B
     # Nothing the answer already showed is pushed again.
     assert "ChatGPT uninstalls jump 295%" in answer["text"]
     assert "ChatGPT uninstalls jump 295%" not in push["text"]
+    # The chat's push lock went with the push: locks are kept only while in use.
+    await newsbot.settled()
+    assert len(newsbot.services.application.bot_data.pusher.locks) == 0
 
 
 async def test_group_push_once_per_cooldown_never_for_bots(newsbot: BotUnderTest) -> None:

@@ -252,7 +252,7 @@ async def test_long_reply_is_split_into_valid_parts(standin) -> None:  # type: i
 
     from bot.render.buttons import Button
     from bot.render.html import escape, visible_length
-    from bot.sending import send_html
+    from bot.tg.sending import send_html
 
     paragraphs = [f"<b>Story {n}</b> " + escape("Harbour & <cranes> " * 40) for n in range(40)]
     html = "\n\n".join(paragraphs)

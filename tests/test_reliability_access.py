@@ -18,9 +18,9 @@ from telegram import Bot
 
 from bot.commands import admin_commands
 from bot.core.corpus import load_corpus
-from bot.permissions import ChatAdmins
 from bot.render.messages import ADMINS_ONLY, NOT_ADMIN
 from bot.standin import BotApiStandIn, EventKind, FaultKind
+from bot.tg.permissions import ChatAdmins
 from tests import reliability
 from tests.harness import ADMIN, BOT_USERNAME, GROUP, OTHER, TOKEN, USER, BotUnderTest, running_bot
 from tests.test_process import bot_env, start_bot
@@ -64,7 +64,7 @@ async def test_admin_commands_check_the_admin_list_each_time_they_run(newsbot: B
     assert demoted["text"] == NOT_ADMIN
     assert restored["text"].startswith("Stats")
     # There are no admin buttons: the admin module makes no callback data at all.
-    assert "callback_data" not in (REPO / "bot" / "admin.py").read_text()
+    assert "callback_data" not in (REPO / "bot" / "tg" / "handlers" / "admin.py").read_text()
 
 
 # --------------------------------------------------------------------------- chat administrators

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from bot.alerts import AlertWorker
-from bot.app import CONFLICT_MESSAGE, serve
+from bot.compose import compose, run
 from bot.core.interests import AlertStatus, Subscription
 from bot.core.models import Article
-from bot.runtime import load_configured_library
 from bot.standin import BotApiStandIn, Event, EventKind, Fault, FaultKind
 from bot.store import Store, StoreLockedError
+from bot.tg.alerts import AlertWorker
+from bot.tg.app import CONFLICT_MESSAGE
 from tests import reliability
 from tests.harness import ADMIN, OTHER, TOKEN, USER, make_settings, running_bot
 
@@ -251,19 +251,10 @@ async def test_second_instance_on_one_token_refuses_and_the_first_keeps_answerin
 
     async def start(folder: str, grace: float) -> tuple[asyncio.Task[str | None], asyncio.Event]:
         settings, _ = make_settings(tmp_path / folder, standin, corpus_poll_seconds=0, push_default=False)
-        stop = asyncio.Event()
-        task = asyncio.create_task(
-            serve(
-                settings,
-                TOKEN,
-                load_configured_library,
-                stop=stop,
-                install_signal_handlers=False,
-                poll_timeout=5,  # long polls, as in production: the parting poll of a loser would hit
-                conflict_grace=grace,
-            )
-        )
-        return task, stop
+        # Long polls, as in production: the parting poll of a loser would hit the one that stays.
+        services = await compose(settings, TOKEN, poll_timeout=5, conflict_grace=grace)
+        task = asyncio.create_task(run(services, install_signal_handlers=False))
+        return task, services.stopping
 
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
@@ -298,9 +289,7 @@ async def test_second_instance_on_one_database_refuses_before_polling(
     async with running_bot(tmp_path, standin) as bot:
         polls = len(standin.requests("getUpdates"))
         with pytest.raises(StoreLockedError, match="in use by another newsbot process") as refused:
-            await serve(
-                bot.settings, TOKEN, load_configured_library, install_signal_handlers=False, poll_timeout=1
-            )
+            await compose(bot.settings, TOKEN)
         assert str(bot.settings.database) in str(refused.value)
         [answer] = await bot.ask(USER, USER, "Codex Sites")
         assert answer["text"].startswith("Result")

@@ -1,9 +1,9 @@
-"""One playground session: the Bot API stand-in, the real bot (bot.app.serve, unchanged) and the chat page.
+"""One playground session: the Bot API stand-in, the real bot (bot.compose, unchanged) and the chat page.
 
 Everything runs in one event loop; the bot's database and caches live in a scratch directory that is
 removed on exit. The bundled sample corpus is copied there first so articles added from the page never
 change the repository; a corpus named with --corpus is used in place. Uses no telegram types itself:
-the bot runs through serve() exactly as `newsbot run` runs it.
+the bot runs through compose() and run() exactly as `newsbot run` runs it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TextIO
 
 from pydantic import SecretStr
 
-from bot.app import serve
+from bot.compose import Services, compose, run
 from bot.playground.articles import SUBDIRECTORY
 from bot.playground.scene import Scene, build_scene, populate
 from bot.playground.server import PlaygroundServer, is_loopback
@@ -106,7 +106,7 @@ async def running_playground(
     standin: BotApiStandIn | None = None
     server: PlaygroundServer | None = None
     bot: asyncio.Task[str | None] | None = None
-    stop = asyncio.Event()
+    services: Services | None = None
     try:
         corpus_dir, copied = await asyncio.to_thread(prepare_corpus, settings.corpus_dir, workdir)
         settings = settings.model_copy(update={"corpus_dir": corpus_dir})
@@ -131,16 +131,9 @@ async def running_playground(
             hint = f"; is another playground running? Try --port {port + 1}" if port else ""
             reason = error.strerror or str(error)
             raise PlaygroundError(f"cannot serve the page on {host}:{port}: {reason}{hint}") from None
+        services = await compose(bot_settings, scene.token, load, poll_timeout=POLL_TIMEOUT)
         bot = asyncio.create_task(
-            serve(
-                bot_settings,
-                scene.token,
-                load,
-                stop=stop,
-                install_signal_handlers=install_signal_handlers,
-                poll_timeout=POLL_TIMEOUT,
-            ),
-            name="newsbot",
+            run(services, install_signal_handlers=install_signal_handlers), name="newsbot"
         )
         polling = asyncio.create_task(_until_polling(standin))
         await asyncio.wait({bot, polling}, return_when=asyncio.FIRST_COMPLETED)
@@ -148,9 +141,12 @@ async def running_playground(
             polling.cancel()
             early = bot.result()  # raises what stopped the bot from starting
             raise PlaygroundError(f"the bot stopped before it started: {early or 'no reason given'}")
-        yield Playground(server.url, scene, standin, server, bot_settings, corpus_dir, copied, bot, stop)
+        yield Playground(
+            server.url, scene, standin, server, bot_settings, corpus_dir, copied, bot, services.stopping
+        )
     finally:
-        stop.set()
+        if services is not None:
+            services.stopping.set()
         if bot is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(bot), timeout=30)

@@ -337,6 +337,14 @@ class BotApiStandIn(BotApi):
             lambda: self.is_polling, timeout, lambda: f"no getUpdates long poll within {timeout}s"
         )
 
+    async def wait_until_delivered(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as in wait_for
+        """Wait until the bot has confirmed every queued update (its next getUpdates moved past them)."""
+        await self._until(
+            lambda: not self.pending_updates(),
+            timeout,
+            lambda: f"updates still unconfirmed after {timeout}s: {len(self.pending_updates())}",
+        )
+
     async def _until(self, condition: Callable[[], bool], limit: float, explain: Callable[[], str]) -> None:
         """Re-check condition after every event (and poll start) until it holds or `limit` seconds pass."""
         loop = asyncio.get_running_loop()

@@ -48,11 +48,15 @@ class QuestionLimiter:
             return Verdict.SLOW_DOWN
         return Verdict.IGNORE
 
-    def forget_idle(self) -> None:
-        """Drop users with no question in the window, so the maps do not grow without bound."""
+    def forget_idle(self) -> int:
+        """Drop users with no question in the window, so the maps do not grow without bound; return how
+        many were dropped."""
         now = self._clock()
-        for user_id in [
-            u for u, asked in self._asked.items() if not asked or now - asked[-1] >= WINDOW_SECONDS
-        ]:
+        idle = [u for u, asked in self._asked.items() if not asked or now - asked[-1] >= WINDOW_SECONDS]
+        for user_id in idle:
             self._asked.pop(user_id, None)
             self._told.pop(user_id, None)
+        return len(idle)
+
+    def __len__(self) -> int:
+        return len(self._asked)

@@ -47,3 +47,14 @@ class ChatAdmins:
         allowed = member.status in MANAGER_STATUSES
         self._cache[key] = (now, allowed)
         return allowed
+
+    def forget_expired(self) -> int:
+        """Drop answers older than the cache time (they would be asked again anyway); return how many."""
+        now = self._clock()
+        expired = [key for key, (at, _) in self._cache.items() if now - at >= self._ttl]
+        for key in expired:
+            del self._cache[key]
+        return len(expired)
+
+    def __len__(self) -> int:
+        return len(self._cache)

@@ -29,8 +29,8 @@ from bot.logs import REDACTED
 from bot.render import messages
 from bot.render.buttons import Keyboard
 from bot.render.html import MESSAGE_LIMIT, visible_length
-from bot.sending import send_html
 from bot.store import OutboxItem, Store
+from bot.tg.sending import send_html
 
 log = logging.getLogger(__name__)
 

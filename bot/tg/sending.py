@@ -1,7 +1,7 @@
 """Sending rendered HTML to Telegram: split under 4096, buttons on the last part, plain-text fallback.
 
-The one place that turns bot.render's button data into PTB markup. If Telegram still answers
-"can't parse entities", the same text is resent as plain text and the failure is logged.
+The one place that turns bot.render's button data into python-telegram-bot markup. If Telegram still
+answers "can't parse entities", the same text is resent as plain text and the failure is logged.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
             if row
         ]
     )
+
+
+def thread_of(message: Message) -> int | None:
+    """The forum topic a message belongs to, so replies land in the same thread."""
+    return message.message_thread_id if message.is_topic_message else None
 
 
 def is_parse_error(error: BadRequest) -> bool:
