@@ -74,7 +74,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 async def add_private(store: Store, standin: BotApiStandIn, chat_id: int, *labels: str) -> None:
-    standin.add_private_chat(chat_id)
+    standin.scenario.add_private_chat(chat_id)
     await store.touch_chat(chat_id, "private", None)
     for label in labels:
         await store.subscribe(chat_id, "topic", label.lower(), label)
@@ -125,7 +125,7 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:  #
 
 
 def texts(standin: BotApiStandIn, chat_id: int) -> list[str]:
-    return [message["text"] for message in standin.sent_messages(chat_id)]
+    return [message["text"] for message in standin.world.sent_messages(chat_id)]
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -145,7 +145,7 @@ async def test_every_due_alert_is_delivered_exactly_once(
 ) -> None:
     await add_private(store, standin, ANN, "Harbour")
     await add_private(store, standin, BOB, "Harbour")
-    standin.add_group(GROUP, "Readers")
+    standin.scenario.add_group(GROUP, "Readers")
     await store.touch_chat(GROUP, "group", "Readers")
     plan = [(ANN, "a1", "Harbour"), (ANN, "a2", "Harbour"), (BOB, "a1", "Harbour"), (GROUP, "a3", "Harbour")]
     assert await queue(store, plan) == 4
@@ -162,7 +162,7 @@ async def test_every_due_alert_is_delivered_exactly_once(
             assert text.startswith(f"🔔 Harbour story {number} & <friends>")
             assert f"Lead paragraph of story {number}." in text
             assert text.endswith("Matched: Harbour")
-        sent_ids = [message["message_id"] for message in standin.sent_messages(chat_id)]
+        sent_ids = [message["message_id"] for message in standin.world.sent_messages(chat_id)]
         rows = await store.chat_alerts(chat_id)
         assert [row.status for row in rows] == [AlertStatus.SENT] * len(numbers)
         assert [row.message_id for row in rows] == sent_ids
@@ -182,7 +182,7 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
 
     assert await worker(store, bot).deliver_due() == 1 + 3 + 1
 
-    (digest,) = standin.sent_messages(ANN)
+    (digest,) = standin.world.sent_messages(ANN)
     assert digest["text"].startswith("🔔 5 new articles")
     for number in range(1, 6):
         assert f"{number}. Harbour story {number} & <friends>" in digest["text"]
@@ -190,7 +190,7 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
 
     weather, ports = await store.subscriptions(BOB)
     assert (weather.label, ports.label) == ("Weather", "Ports, harbours")
-    singles = standin.sent_messages(BOB)
+    singles = standin.world.sent_messages(BOB)
     assert [message["text"].splitlines()[0] for message in singles] == [
         f"🔔 Harbour story {n} & <friends>" for n in (6, 7, 8)
     ]
@@ -201,7 +201,7 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
         [("Related", f"rel:{token_of('a8')}"), ("Unsubscribe", f"unsub:{weather.id}")],
     ]
     assert singles[0]["text"].endswith("Matched: Ports, harbours, Weather")
-    (lonely,) = standin.sent_messages(CAT)
+    (lonely,) = standin.world.sent_messages(CAT)
     assert buttons(lonely) == [("Related", f"rel:{token_of('a9')}")]  # no subscription called Sailing
     for message in [*singles, lonely]:
         assert all(len(data.encode()) <= 64 for _, data in buttons(message))
@@ -212,7 +212,7 @@ async def test_the_related_token_is_the_librarys(store: Store, standin: BotApiSt
     await add_private(store, standin, ANN, "Harbour")
     await queue(store, [(ANN, "a1", "Harbour")])
     await worker(store, bot).deliver_due()
-    (message,) = standin.sent_messages(ANN)
+    (message,) = standin.world.sent_messages(ANN)
     assert buttons(message)[0] == ("Related", f"rel:{library.article_token('a1')}")
 
 
@@ -267,7 +267,7 @@ class FakeTime:
 async def test_groups_get_at_most_their_quota_per_window(store: Store) -> None:
     fake = FakeTime()
     async with BotApiStandIn(TOKEN, clock=fake) as server, Bot(TOKEN, base_url=server.base_url) as client:
-        server.add_group(GROUP, "Readers")
+        server.scenario.add_group(GROUP, "Readers")
         await store.touch_chat(GROUP, "group", "Readers")
         await add_private(store, server, ANN, "Harbour")
         await queue(store, [(GROUP, f"a{n}", "Harbour") for n in range(1, 8)] + [(ANN, "a9", "Harbour")])
@@ -284,7 +284,7 @@ async def test_groups_get_at_most_their_quota_per_window(store: Store) -> None:
         assert await alerts.deliver_due() == 8
 
         group_times = [record.at for record in sends_to(server, GROUP)]
-        assert len(group_times) == 7 and len(server.sent_messages(GROUP)) == 7
+        assert len(group_times) == 7 and len(server.world.sent_messages(GROUP)) == 7
         # Any four consecutive sends span at least the window, so no 60 s window holds more than three.
         assert all(group_times[i + 3] - group_times[i] >= 60.0 for i in range(len(group_times) - 3))
         (private,) = sends_to(server, ANN)
@@ -383,7 +383,7 @@ async def test_a_blocked_chat_is_parked_and_resumes_when_it_returns(
     await add_private(store, standin, ANN, "Harbour")
     await add_private(store, standin, BOB, "Harbour")
     await queue(store, [(ANN, "a1", "Harbour"), (ANN, "a2", "Harbour"), (BOB, "a1", "Harbour")])
-    standin.set_bot_status(ANN, "kicked")  # Ann blocked the bot
+    standin.scenario.set_bot_status(ANN, "kicked")  # Ann blocked the bot
     alerts = worker(store, bot)
 
     assert await alerts.deliver_due() == 1
@@ -396,7 +396,8 @@ async def test_a_blocked_chat_is_parked_and_resumes_when_it_returns(
     assert [row.status for row in await store.chat_alerts(ANN)] == [AlertStatus.PARKED] * 2
     assert [sub.label for sub in await store.subscriptions(ANN)] == ["Harbour"]
 
-    standin.set_bot_status(ANN, "member")  # unblocked; the handlers touch the chat on its next message
+    # Unblocked; the handlers touch the chat on its next message.
+    standin.scenario.set_bot_status(ANN, "member")
     await store.touch_chat(ANN, "private", None)
     assert [row.status for row in await store.chat_alerts(ANN)] == [AlertStatus.PENDING] * 2
     assert await alerts.deliver_due() == 2
@@ -409,7 +410,7 @@ async def test_a_blocked_chat_is_parked_and_resumes_when_it_returns(
 async def test_a_migrated_group_gets_its_alerts_at_the_new_id(
     store: Store, standin: BotApiStandIn, bot: Bot
 ) -> None:
-    standin.add_group(GROUP, "Readers")
+    standin.scenario.add_group(GROUP, "Readers")
     await store.touch_chat(GROUP, "group", "Readers")
     await store.subscribe(GROUP, "topic", "harbour", "Harbour")
     await queue(store, [(GROUP, "a1", "Harbour"), (GROUP, "a2", "Harbour")])
@@ -425,7 +426,7 @@ async def test_a_migrated_group_gets_its_alerts_at_the_new_id(
     assert moved is not None and moved.type == "supergroup"
     (subscription,) = await store.subscriptions(new_id)
     assert subscription.label == "Harbour"
-    messages = standin.sent_messages(new_id)
+    messages = standin.world.sent_messages(new_id)
     assert [message["text"].splitlines()[0] for message in messages] == [
         "🔔 Harbour story 1 & <friends>",
         "🔔 Harbour story 2 & <friends>",
@@ -449,7 +450,7 @@ async def test_html_telegram_cannot_parse_goes_out_as_plain_text(
     refused, accepted = standin.requests("sendMessage")
     assert (refused.status, refused.params.get("parse_mode")) == (400, "HTML")
     assert (accepted.status, accepted.params.get("parse_mode")) == (200, None)
-    (message,) = standin.sent_messages(ANN)
+    (message,) = standin.world.sent_messages(ANN)
     assert message["text"].startswith("🔔 Harbour story 1 & <friends> (https://example.org/news/1)")
     assert {entity["type"] for entity in message.get("entities", [])} <= {
         "url"
@@ -496,7 +497,7 @@ async def test_a_delivered_alert_that_could_not_be_marked_is_not_sent_again(
         alerts = worker(store, bot)
         assert await alerts.deliver_due() == 1
         assert await alerts.deliver_due() == 0
-        (message,) = standin.sent_messages(ANN)
+        (message,) = standin.world.sent_messages(ANN)
         (row,) = await store.chat_alerts(ANN)
         assert (row.status, row.message_id) == (AlertStatus.SENT, message["message_id"])
     finally:
@@ -517,7 +518,7 @@ async def test_run_resumes_pending_rows_wakes_on_ingest_and_stops(
     task = asyncio.create_task(alerts.run(stop))
 
     await standin.wait_for(chat_id=ANN, timeout=3)
-    mark = standin.mark()
+    mark = standin.world.mark()
     await queue(store, [(ANN, "a2", "Harbour"), (BOB, "a2", "Harbour")])
     alerts.wake()  # without it the worker would sleep for a minute
     events = await standin.wait_for(kind=EventKind.SENT, count=2, after=mark, timeout=3)
@@ -543,6 +544,6 @@ async def test_stop_interrupts_a_flood_wait_and_keeps_the_row(
     stop.set()
     await asyncio.wait_for(task, 3)
 
-    assert standin.sent_messages() == []
+    assert standin.world.sent_messages() == []
     (row,) = await store.chat_alerts(ANN)
     assert (row.status, row.attempts) == (AlertStatus.PENDING, 0)

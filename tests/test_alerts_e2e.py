@@ -38,18 +38,19 @@ async def test_private_question_gets_answer_then_push_without_repeats(newsbot: B
 
 async def test_group_push_once_per_cooldown_never_for_bots(newsbot: BotUnderTest) -> None:
     standin = newsbot.standin
-    thread = standin.add_topic(GROUP, "Chatter")
+    thread = standin.scenario.add_topic(GROUP, "Chatter")
     [push] = await newsbot.ask(GROUP, USER, "has anyone tried Sora before it closes?", thread_id=thread)
     assert push["text"].startswith("Related stories · OpenAI")
     assert push["message_thread_id"] == thread
     assert push["reply_to_message"]["text"] == "has anyone tried Sora before it closes?"
-    mark = standin.mark()
-    standin.send_user_message(GROUP, OTHER, "Sora again, and ChatGPT too")  # inside the cooldown
-    standin.send_user_message(GROUP, 555, "Codex Codex Codex", from_bot=True)  # bots never trigger pushes
-    standin.send_user_message(GROUP, OTHER, "/latest@newsbot_test_bot")  # commands never trigger pushes
+    mark = standin.world.mark()
+    users = standin.scenario
+    users.send_user_message(GROUP, OTHER, "Sora again, and ChatGPT too")  # inside the cooldown
+    users.send_user_message(GROUP, 555, "Codex Codex Codex", from_bot=True)  # bots never trigger pushes
+    users.send_user_message(GROUP, OTHER, "/latest@newsbot_test_bot")  # commands never trigger pushes
     await standin.wait_for(chat_id=GROUP, after=mark)  # the /latest answer
     await settle()
-    sent = [e.text or "" for e in standin.events(EventKind.SENT, chat_id=GROUP, after=mark)]
+    sent = [e.text or "" for e in standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark)]
     assert len(sent) == 1 and sent[0].startswith("Latest")
 
 
@@ -58,10 +59,10 @@ async def test_related_off_needs_group_admin_and_stops_pushes(newsbot: BotUnderT
     assert "administrators" in refused["text"]
     [done] = await newsbot.ask(GROUP, ADMIN, "/related off")
     assert "now <b>off</b>" in done["text"] or "now off" in done["text"]
-    mark = newsbot.standin.mark()
-    newsbot.standin.send_user_message(GROUP, USER, "what about the MCP standard?")
+    mark = newsbot.standin.world.mark()
+    newsbot.standin.scenario.send_user_message(GROUP, USER, "what about the MCP standard?")
     await settle()
-    assert newsbot.standin.events(EventKind.SENT, chat_id=GROUP, after=mark) == []
+    assert newsbot.standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark) == []
 
 
 async def test_push_state_survives_a_restart(tmp_path: Path, standin: BotApiStandIn) -> None:
@@ -69,10 +70,10 @@ async def test_push_state_survives_a_restart(tmp_path: Path, standin: BotApiStan
         [push] = await bot.ask(GROUP, USER, "MCP standards are coming")
         assert push["text"].startswith("Related stories · AI standards")
     async with running_bot(tmp_path, standin) as bot:
-        mark = standin.mark()
-        standin.send_user_message(GROUP, USER, "MCP standards again")
+        mark = standin.world.mark()
+        standin.scenario.send_user_message(GROUP, USER, "MCP standards again")
         await settle()
-        assert standin.events(EventKind.SENT, chat_id=GROUP, after=mark) == []
+        assert standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark) == []
 
 
 # --------------------------------------------------------------------------- subscriptions
@@ -114,7 +115,7 @@ async def test_topics_toggle_and_remove_buttons(newsbot: BotUnderTest) -> None:
     answers = await newsbot.click(USER, USER, topics, "tsub:openai", count=0)
     assert "Subscribed to OpenAI" in answers[-1].data.get("text", "")
     await newsbot.standin.wait_for(kind=EventKind.EDITED, chat_id=USER)
-    edited = newsbot.standin.message(USER, topics["message_id"])
+    edited = newsbot.standin.world.message(USER, topics["message_id"])
     assert ("✓ OpenAI", "tsub:openai") in buttons(edited)
     [listing] = await newsbot.ask(USER, USER, "/subscriptions")
     [(_, data)] = buttons(listing)
@@ -142,16 +143,16 @@ async def test_reload_alerts_subscriber_exactly_once(newsbot: BotUnderTest) -> N
     await newsbot.ask(OTHER, OTHER, "/subscribe ai-standards")
     write_article(newsbot.corpus, "openai-new-model", "OpenAI ships a new reasoning model", "It is faster.")
     standin = newsbot.standin
-    mark = standin.mark()
+    mark = standin.world.mark()
     await newsbot.ask(ADMIN, ADMIN, "/reload")
     [alert] = await standin.wait_for(chat_id=USER, after=mark, timeout=10)
     assert "OpenAI ships a new reasoning model" in (alert.text or "")
-    labels = [label for label, _ in buttons(standin.message(USER, alert.message_id))]
+    labels = [label for label, _ in buttons(standin.world.message(USER, alert.message_id))]
     assert labels == ["Related", "Unsubscribe"]
     await newsbot.ask(ADMIN, ADMIN, "/reload")
     await settle(1.0)
-    assert len(standin.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
-    assert standin.events(EventKind.SENT, chat_id=OTHER, after=mark) == []
+    assert len(standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
+    assert standin.world.events(EventKind.SENT, chat_id=OTHER, after=mark) == []
     [status] = await newsbot.ask(USER, USER, "/status")
     assert "Last alert to this chat: <b>never" not in status["text"]
     assert "never" not in status["text"].split("Last alert to this chat:")[1].split("\n")[0]
@@ -161,19 +162,19 @@ async def test_more_than_three_new_articles_make_one_digest(newsbot: BotUnderTes
     await newsbot.ask(USER, USER, "/subscribe openai")
     for n in range(5):
         write_article(newsbot.corpus, f"openai-batch-{n}", f"OpenAI batch story {n}", f"Story number {n}.")
-    mark = newsbot.standin.mark()
+    mark = newsbot.standin.world.mark()
     await newsbot.ask(ADMIN, ADMIN, "/reload")
     [digest] = await newsbot.standin.wait_for(chat_id=USER, after=mark, timeout=10)
     for n in range(5):
         assert f"OpenAI batch story {n}" in (digest.text or "")
     await settle(1.0)
-    assert len(newsbot.standin.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
+    assert len(newsbot.standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
 
 
 async def test_watcher_picks_up_a_new_file(tmp_path: Path, standin: BotApiStandIn) -> None:
     async with running_bot(tmp_path, standin, corpus_poll_seconds=0.3) as bot:
         await bot.ask(USER, USER, "/subscribe ai-standards")
-        mark = standin.mark()
+        mark = standin.world.mark()
         write_article(bot.corpus, "mcp-adopted", "MCP standard adopted", "MIIT adopts MCP.", "[ai-standards]")
         [alert] = await standin.wait_for(chat_id=USER, after=mark, timeout=10)
         assert "MCP standard adopted" in (alert.text or "")
@@ -183,39 +184,39 @@ async def test_alerts_are_not_repeated_after_restart(tmp_path: Path, standin: Bo
     async with running_bot(tmp_path, standin) as bot:
         await bot.ask(USER, USER, "/subscribe openai")
         write_article(bot.corpus, "openai-one", "OpenAI one more story", "Body.")
-        mark = standin.mark()
+        mark = standin.world.mark()
         await bot.ask(ADMIN, ADMIN, "/reload")
         await standin.wait_for(chat_id=USER, after=mark, timeout=10)
     async with running_bot(tmp_path, standin) as bot:
         await settle(1.0)
-        assert len(standin.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
+        assert len(standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
         # Removed and re-added: still not new.
         (bot.corpus / "openai-one.md").rename(tmp_path / "parked.md")
         await bot.ask(ADMIN, ADMIN, "/reload")
         (tmp_path / "parked.md").rename(bot.corpus / "openai-one.md")
         await bot.ask(ADMIN, ADMIN, "/reload")
         await settle(1.0)
-        assert len(standin.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
+        assert len(standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
 
 
 async def test_first_load_of_empty_database_alerts_nothing(tmp_path: Path, standin: BotApiStandIn) -> None:
-    mark = standin.mark()
+    mark = standin.world.mark()
     async with running_bot(tmp_path, standin):
         await settle(1.0)
-    assert standin.events(EventKind.SENT, after=mark) == []
+    assert standin.world.events(EventKind.SENT, after=mark) == []
 
 
 async def test_blocked_chat_is_parked_and_comes_back_on_start(newsbot: BotUnderTest) -> None:
     from bot.store import Store
 
     await newsbot.ask(USER, USER, "/subscribe openai")
-    newsbot.standin.set_bot_status(USER, "kicked")  # the user blocks the bot
+    newsbot.standin.scenario.set_bot_status(USER, "kicked")  # the user blocks the bot
     await settle()
     async with await Store.open(newsbot.settings.database) as store:
         chat = await store.get_chat(USER)
         assert chat is not None and not chat.active
         assert [s.value for s in await store.subscriptions(USER)] == ["openai"]  # kept
-    newsbot.standin.set_bot_status(USER, "member")  # unblocked
+    newsbot.standin.scenario.set_bot_status(USER, "member")  # unblocked
     await settle()
     async with await Store.open(newsbot.settings.database) as store:
         chat = await store.get_chat(USER)

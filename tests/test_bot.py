@@ -60,9 +60,9 @@ async def test_help_lists_every_command_and_menus_match(newsbot: BotUnderTest) -
     [admin_help] = await newsbot.ask(ADMIN, ADMIN, "/help")
     for command in COMMANDS:
         assert f"/{command.name}" in admin_help["text"]
-    menu = [c["command"] for c in newsbot.standin.commands()]
+    menu = [c["command"] for c in newsbot.standin.world.commands()]
     assert menu == [c.name for c in user_commands()]
-    admin_menu = [c["command"] for c in newsbot.standin.commands({"type": "chat", "chat_id": ADMIN})]
+    admin_menu = [c["command"] for c in newsbot.standin.world.commands({"type": "chat", "chat_id": ADMIN})]
     assert admin_menu == [c.name for c in COMMANDS]
 
 
@@ -73,7 +73,7 @@ async def test_question_gets_cited_answer_with_bold_matches_and_buttons(newsbot:
     assert "$1 million" in text
     assert any(word.lower().startswith("sora") for word in bold_words(reply))
     assert [label for label, _ in buttons(reply)] == ["Related 1"]  # one article matches all of it
-    assert "typing" in newsbot.standin.chat_actions(USER)
+    assert "typing" in newsbot.standin.world.chat_actions(USER)
     [broad] = await newsbot.ask(USER, USER, "OpenAI AI models video standards")
     labels = [label for label, _ in buttons(broad)]
     assert labels == ["Related 1", "Related 2", "Related 3", "More results ›"]
@@ -130,14 +130,14 @@ async def test_latest_topics_status(newsbot: BotUnderTest) -> None:
 
 async def test_group_answers_only_when_addressed_in_the_same_thread(newsbot: BotUnderTest) -> None:
     standin = newsbot.standin
-    thread = standin.add_topic(GROUP, "AI desk")
-    mark = standin.mark()
-    standin.send_user_message(GROUP, USER, "lunch anyone? the canteen is open", thread_id=thread)
+    thread = standin.scenario.add_topic(GROUP, "AI desk")
+    mark = standin.world.mark()
+    standin.scenario.send_user_message(GROUP, USER, "lunch anyone? the canteen is open", thread_id=thread)
     [reply] = await newsbot.ask(GROUP, OTHER, "/search Sora daily losses", thread_id=thread)
     assert reply["message_thread_id"] == thread
     assert reply["reply_to_message"]["text"] == "/search Sora daily losses"
     # The chatter before it got no answer: the only message since the mark is the /search reply.
-    assert [e.message_id for e in standin.events(EventKind.SENT, chat_id=GROUP, after=mark)] == [
+    assert [e.message_id for e in standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark)] == [
         reply["message_id"]
     ]
     [mention] = await newsbot.ask(GROUP, USER, f"@{BOT_USERNAME} what did MIIT publish?", thread_id=thread)
@@ -148,19 +148,19 @@ async def test_group_answers_only_when_addressed_in_the_same_thread(newsbot: Bot
 
 async def test_inline_mode(newsbot: BotUnderTest) -> None:
     standin = newsbot.standin
-    mark = standin.mark()
-    standin.inline_query(USER, "Sora losses")
+    mark = standin.world.mark()
+    standin.scenario.inline_query(USER, "Sora losses")
     await standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark)
-    answer = standin.inline_answers()[-1]
+    answer = standin.world.inline_answers()[-1]
     assert answer["is_personal"] in (False, "false", None)
     assert int(answer["cache_time"]) <= 60
     results = answer["results"]
     assert 1 <= len(results) <= 10
     assert results[0]["title"].startswith("OpenAI to close its Sora")
-    mark = standin.mark()
-    standin.inline_query(USER, "")
+    mark = standin.world.mark()
+    standin.scenario.inline_query(USER, "")
     await standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark)
-    assert len(standin.inline_answers()[-1]["results"]) == 4
+    assert len(standin.world.inline_answers()[-1]["results"]) == 4
 
 
 async def test_admin_commands_refused_for_others(
@@ -194,9 +194,9 @@ async def test_reload_reports_changes_and_keeps_old_on_empty(newsbot: BotUnderTe
 
 async def test_two_reloads_at_once(newsbot: BotUnderTest) -> None:
     standin = newsbot.standin
-    mark = standin.mark()
-    standin.send_user_message(ADMIN, ADMIN, "/reload")
-    standin.send_user_message(ADMIN, ADMIN, "/reload")
+    mark = standin.world.mark()
+    standin.scenario.send_user_message(ADMIN, ADMIN, "/reload")
+    standin.scenario.send_user_message(ADMIN, ADMIN, "/reload")
     events = await standin.wait_for(chat_id=ADMIN, after=mark, count=2, timeout=20)
     texts = [e.text or "" for e in events]
     assert any("already running" in t for t in texts)
@@ -225,7 +225,7 @@ async def test_token_never_logged(tmp_path: Path, standin, caplog: pytest.LogCap
         await bot.ask(USER, USER, "/start")
         await bot.ask(USER, USER, "Sora")
         standin.inject_fault("sendMessage", FaultKind.SERVER_ERROR, times=1, chat_id=USER)
-        bot.standin.send_user_message(USER, USER, "Codex")
+        bot.standin.scenario.send_user_message(USER, USER, "Codex")
         await asyncio.sleep(0.5)
     assert caplog.records, "nothing was logged at all"
     assert TOKEN not in caplog.text
@@ -239,10 +239,10 @@ async def test_question_flood_gets_one_slow_down(tmp_path: Path, standin) -> Non
             await bot.ask(USER, USER, question)
         [slow] = await bot.ask(USER, USER, "ChatGPT")
         assert "faster than I can keep up" in slow["text"]
-        mark = standin.mark()
-        standin.send_user_message(USER, USER, "OpenAI")
+        mark = standin.world.mark()
+        standin.scenario.send_user_message(USER, USER, "OpenAI")
         await asyncio.sleep(0.5)
-        assert standin.events(EventKind.SENT, chat_id=USER, after=mark) == []
+        assert standin.world.events(EventKind.SENT, chat_id=USER, after=mark) == []
         [other] = await bot.ask(OTHER, OTHER, "Sora")
         assert other["text"].startswith("Result")
 
@@ -260,7 +260,7 @@ async def test_long_reply_is_split_into_valid_parts(standin) -> None:  # type: i
     async with Bot(TOKEN, base_url=standin.base_url) as bot:
         sent = await send_html(bot, USER, html, keyboard=((Button("More", callback_data="x"),),))
     assert len(sent) >= 4
-    messages = standin.sent_messages(USER)
+    messages = standin.world.sent_messages(USER)
     assert len(messages) == len(sent)
     for message in messages:
         assert len(message["text"].encode("utf-16-le")) // 2 <= 4096
@@ -273,7 +273,7 @@ async def test_long_reply_is_split_into_valid_parts(standin) -> None:  # type: i
 async def test_privacy_mode_warning_at_startup(
     tmp_path: Path, standin, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
-    standin.privacy_mode = True
+    standin.world.privacy_mode = True
     caplog.set_level(logging.WARNING)
     async with running_bot(tmp_path, standin):
         pass

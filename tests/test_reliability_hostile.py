@@ -203,7 +203,7 @@ class Attack:
             self.checked_seq = record.seq
             if record.method.lower() != "getupdates" and record.status != 200:
                 self.invalid.append(f"{record.method} → {record.status} {record.description}")
-        for message in self.standin.sent_messages():
+        for message in self.standin.world.sent_messages():
             if utf16_len(message.get("text", "")) > 4096:
                 self.invalid.append(f"message {message['message_id']} is over 4096 UTF-16 units")
 
@@ -237,7 +237,7 @@ def count(request: pytest.FixtureRequest, default: int, long: int) -> int:
 
 def fresh_chats(standin: BotApiStandIn, first: int, how_many: int) -> Iterator[int]:
     for chat in range(first, first + how_many):
-        standin.add_private_chat(chat, f"Tester {chat}")
+        standin.scenario.add_private_chat(chat, f"Tester {chat}")
         yield chat
 
 
@@ -273,7 +273,7 @@ async def test_odd_entities_in_group_mentions_get_valid_replies(
     standin = attack.standin
     cases = examples(group_message(), count(request, 60, 600))
     for text, entities in cases:
-        sent = standin.send_user_message(GROUP, USER, text, entities=entities)
+        sent = standin.scenario.send_user_message(GROUP, USER, text, entities=entities)
         attack.tried += 1
         if not addresses_the_bot(sent):  # the entities hid the mention, as Telegram's would: chatter
             continue
@@ -313,8 +313,8 @@ async def test_forged_callback_data_is_answered_politely(
     [welcome] = await attack.bot.ask(USER, USER, "/start")
     datas = examples(CALLBACK, count(request, 120, 1_200))
     for data in datas:
-        mark = attack.standin.mark()
-        attack.standin.click(USER, USER, welcome["message_id"], data)
+        mark = attack.standin.world.mark()
+        attack.standin.scenario.click(USER, USER, welcome["message_id"], data)
         try:
             [answer] = await attack.standin.wait_for(kind=EventKind.CALLBACK_ANSWER, after=mark, timeout=15)
         except TimeoutError:
@@ -330,8 +330,8 @@ async def test_hostile_inline_queries_get_valid_answers(
 ) -> None:
     queries = examples(INLINE, count(request, 100, 1_000))
     for query in queries:
-        mark = attack.standin.mark()
-        attack.standin.inline_query(OTHER, query)
+        mark = attack.standin.world.mark()
+        attack.standin.scenario.inline_query(OTHER, query)
         try:
             await attack.standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark, timeout=15)
         except TimeoutError:
@@ -375,13 +375,13 @@ async def test_buttons_of_another_chat_reveal_and_change_nothing(newsbot: BotUnd
         (USER, mine, ":"),
         (USER, mine, "x" * 64),
     ]
-    mark = standin.mark()
+    mark = standin.world.mark()
     refusals = []
     for chat, message, data in forged:
         answers = await newsbot.click(chat, chat, message, data, count=0)
         refusals.append(answers[-1].data.get("text") or "")
     [help_reply] = await newsbot.ask(USER, USER, "/help")  # whatever the buttons caused has arrived
-    sent = standin.events(EventKind.SENT, after=mark)
+    sent = standin.world.events(EventKind.SENT, after=mark)
     [still] = await newsbot.ask(OTHER, OTHER, "/subscriptions")
     reliability.add("forged callbacks refused", len(forged))
     assert all(text and len(text) <= 200 for text in refusals), refusals
