@@ -43,11 +43,13 @@ class Settings(BaseSettings):
     push_cooldown_minutes: float = Field(default=30.0, ge=0)
     push_repeat_hours: float = Field(default=24.0, ge=0)
     push_max_per_hour: int = Field(default=4, ge=0)
+    push_log_days: float = Field(default=7.0, gt=0)
     corpus_poll_seconds: float = Field(default=300.0, ge=0)
     send_rate: float = Field(default=25.0, gt=0, le=30)
     questions_per_minute: int = Field(default=20, ge=1)
     typing_after_seconds: float = Field(default=0.3, ge=0)
     snapshot_dir: Path = Path("data/snapshots")
+    housekeeping_minutes: float = Field(default=60.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

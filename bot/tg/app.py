@@ -1,5 +1,6 @@
-"""The Telegram application: python-telegram-bot's Application wired to our handlers and error handler,
-its start-up (getMe, command menus, the privacy-mode warning) and polling with 409 Conflict handling.
+"""The Telegram application: python-telegram-bot's Application wired to our handlers, the housekeeping
+job and the error handler; its start-up (getMe, command menus, the privacy-mode warning) and polling with
+409 Conflict handling.
 
 Called only by the composition root (bot/compose.py) with a ready Runtime; nothing happens at import time.
 """
@@ -31,6 +32,7 @@ from bot.runtime import Runtime
 from bot.store import StoreError
 from bot.tg.context import NewsbotApp, NewsbotContext, context_types
 from bot.tg.handlers import admin, answers, subscriptions
+from bot.tg.housekeeping import schedule_housekeeping
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ def build_application(runtime: Runtime, token: str) -> NewsbotApp:
     )
     application.bot_data.attach(runtime)
     add_handlers(application)
+    schedule_housekeeping(application, runtime.settings)
     return application
 
 

@@ -1,7 +1,8 @@
 """Who may change a chat's settings: anyone in a private chat; in groups, chat administrators only.
 
 Administrator status is asked of Telegram (getChatMember) and cached briefly, so a demoted admin loses
-the right within a minute while a burst of button presses costs one request.
+the right within a minute while a burst of button presses costs one request. Housekeeping
+(bot.tg.housekeeping) drops answers past their cache time.
 """
 
 from __future__ import annotations

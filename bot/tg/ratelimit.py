@@ -2,6 +2,7 @@
 
 A user over the limit gets one friendly "slow down" reply per window and silence after that, so a flood
 costs us one message, not one per flooded message. A restart forgets the windows; that is harmless.
+Housekeeping (bot.tg.housekeeping) drops the windows of users who went quiet.
 """
 
 from __future__ import annotations
