@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -16,6 +14,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.core.interests import AlertStatus, Subscription
+from bot.core.library import article_token
 from bot.core.models import Article
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
 from bot.store import DatabaseBusy, Store
@@ -40,12 +39,6 @@ def story(number: int) -> Article:
 
 
 LIBRARY = {article.id: article for article in (story(n) for n in range(1, 60))}
-
-
-def token_of(article_id: str) -> str:
-    # The same digest bot.core.library.article_token uses; written out so this test stands alone.
-    digest = hashlib.blake2b(article_id.encode("utf-8"), digest_size=9).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
 @pytest.fixture
@@ -196,24 +189,15 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
     ]
     # "Ports, harbours, Weather" names two labels, the first of which holds a comma itself.
     assert [buttons(message) for message in singles] == [
-        [("Related", f"rel:{token_of('a6')}"), ("Unsubscribe", f"unsub:{ports.id}")],
-        [("Related", f"rel:{token_of('a7')}"), ("Unsubscribe", f"unsub:{ports.id}")],
-        [("Related", f"rel:{token_of('a8')}"), ("Unsubscribe", f"unsub:{weather.id}")],
+        [("Related", f"rel:{article_token('a6')}"), ("Unsubscribe", f"unsub:{ports.id}")],
+        [("Related", f"rel:{article_token('a7')}"), ("Unsubscribe", f"unsub:{ports.id}")],
+        [("Related", f"rel:{article_token('a8')}"), ("Unsubscribe", f"unsub:{weather.id}")],
     ]
     assert singles[0]["text"].endswith("Matched: Ports, harbours, Weather")
     (lonely,) = standin.world.sent_messages(CAT)
-    assert buttons(lonely) == [("Related", f"rel:{token_of('a9')}")]  # no subscription called Sailing
+    assert buttons(lonely) == [("Related", f"rel:{article_token('a9')}")]  # no subscription called Sailing
     for message in [*singles, lonely]:
         assert all(len(data.encode()) <= 64 for _, data in buttons(message))
-
-
-async def test_the_related_token_is_the_librarys(store: Store, standin: BotApiStandIn, bot: Bot) -> None:
-    library = pytest.importorskip("bot.core.library", reason="the library module is not importable here")
-    await add_private(store, standin, ANN, "Harbour")
-    await queue(store, [(ANN, "a1", "Harbour")])
-    await worker(store, bot).deliver_due()
-    (message,) = standin.world.sent_messages(ANN)
-    assert buttons(message)[0] == ("Related", f"rel:{library.article_token('a1')}")
 
 
 # --------------------------------------------------------------------------- pacing
@@ -455,7 +439,7 @@ async def test_html_telegram_cannot_parse_goes_out_as_plain_text(
     assert {entity["type"] for entity in message.get("entities", [])} <= {
         "url"
     }  # links Telegram finds itself
-    assert buttons(message)[0] == ("Related", f"rel:{token_of('a1')}")
+    assert buttons(message)[0] == ("Related", f"rel:{article_token('a1')}")
     (row,) = await store.chat_alerts(ANN)
     assert (row.status, row.message_id) == (AlertStatus.SENT, message["message_id"])
 

@@ -271,6 +271,24 @@ async def test_question_stats_count_the_last_day(store: Store) -> None:
     assert (empty_day.last_24h, empty_day.total, empty_day.avg_duration_ms) == (0, 3, None)
 
 
+async def test_the_admin_overview_is_one_consistent_read(store: Store) -> None:
+    for chat in (1, 2, 3):
+        await store.touch_chat(chat, "private", None, now=T0)
+        await store.subscribe(chat, "topic", "tech", "Technology", now=T0)
+    await store.subscribe(1, "topic", "sport", "Sport", now=T0)
+    await store.subscribe(2, "keywords", "rates", "rates", now=T0)
+    await store.deactivate_chat(3, "blocked")
+    await store.log_question(1, 3, 12.0, now=T0 - timedelta(hours=1))
+    await store.ingest_articles(["seed"], prefix_matcher, now=T0)
+    await store.ingest_articles(["tech-1"], prefix_matcher, now=T0)
+    overview = await store.stats(now=T0)
+    assert (overview.chats_total, overview.chats_active, overview.subscriptions) == (3, 2, 5)
+    assert overview.subscriptions_by_topic == {"sport": 1, "tech": 2}  # the blocked chat's is not counted
+    assert (overview.questions.last_24h, overview.questions.total) == (1, 1)
+    assert overview.alerts == await store.alert_counts() and overview.alerts["pending"] == 2
+    assert overview.database_bytes == await store.database_size_bytes() > 0
+
+
 async def test_question_text_is_kept_only_when_given(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     async with await Store.open(path) as store:

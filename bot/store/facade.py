@@ -457,13 +457,8 @@ class Store:
 
     async def subscription_counts_by_topic(self, active_chats_only: bool = True) -> dict[str, int]:
         """Topic slug → number of chats subscribed to it."""
-        sql = (
-            "SELECT s.value, COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
-            "WHERE s.kind = 'topic' AND (c.active = 1 OR ? = 0) GROUP BY s.value ORDER BY s.value"
-        )
         async with self._reading() as db:
-            rows = await db.execute_fetchall(sql, (int(active_chats_only),))
-        return {str(row[0]): int(row[1]) for row in rows}
+            return await _subscriptions_by_topic(db, active_chats_only)
 
     # -- related-story pushes -------------------------------------------------------------------------------
 
@@ -692,11 +687,12 @@ class Store:
         return "\n".join(str(row[0]) for row in rows)
 
     async def stats(self, now: datetime | None = None) -> Stats:
-        """The admin overview: chats, subscriptions, questions, alerts, database size."""
+        """The admin overview (/stats): chats, subscriptions, questions, alerts, database size."""
         async with self._transaction(write=False) as db:
             chats_total = await _scalar_int(db, "SELECT COUNT(*) FROM chats")
             chats_active = await _scalar_int(db, "SELECT COUNT(*) FROM chats WHERE active = 1")
             subscriptions = await _scalar_int(db, "SELECT COUNT(*) FROM subscriptions")
+            by_topic = await _subscriptions_by_topic(db, active_only=True)
             questions = await _question_stats(db, now or _utcnow())
             alerts = await _alert_counts(db)
             last_delivery = await _scalar_time(db, "SELECT MAX(sent_at) FROM outbox")
@@ -704,6 +700,7 @@ class Store:
             chats_total=chats_total,
             chats_active=chats_active,
             subscriptions=subscriptions,
+            subscriptions_by_topic=by_topic,
             questions=questions,
             alerts=alerts,
             last_delivery_at=last_delivery,
@@ -798,6 +795,15 @@ async def _all_subscriptions(db: aiosqlite.Connection, active_only: bool) -> lis
         (int(active_only),),
     )
     return [_subscription(row) for row in rows]
+
+
+async def _subscriptions_by_topic(db: aiosqlite.Connection, active_only: bool) -> dict[str, int]:
+    rows = await db.execute_fetchall(
+        "SELECT s.value, COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
+        "WHERE s.kind = 'topic' AND (c.active = 1 OR ? = 0) GROUP BY s.value ORDER BY s.value",
+        (int(active_only),),
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 async def _question_stats(db: aiosqlite.Connection, now: datetime) -> QuestionStats:

@@ -65,11 +65,12 @@ class QuestionStats:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    """Everything an admin overview shows, read in one transaction."""
+    """Everything the admin overview (/stats) shows from the database, read in one transaction."""
 
     chats_total: int
     chats_active: int
     subscriptions: int
+    subscriptions_by_topic: dict[str, int]  # topic slug → chats still reachable that follow it
     questions: QuestionStats
     alerts: dict[str, int] = field(default_factory=dict)
     last_delivery_at: datetime | None = None

@@ -78,21 +78,20 @@ async def stats(update: Update, context: NewsbotContext) -> None:
     if message is None or not await _allowed(update, context, "stats"):
         return
     library = context.runtime.library
-    store = context.runtime.store
-    questions = await store.question_stats()
+    overview = await context.runtime.store.stats()
     html = messages.stats(
         articles=library.article_count,
         passages=len(library.passages),
         topics=len(library.topics),
-        chats_active=await store.count_chats(active_only=True),
-        chats_total=await store.count_chats(),
-        questions_24h=questions.last_24h,
-        questions_total=questions.total,
-        average_answer_ms=questions.avg_duration_ms,
-        subscriptions_by_topic=await store.subscription_counts_by_topic(),
-        alerts=await store.alert_counts(),
-        last_delivery=await store.last_delivery_at(),
-        database_bytes=await store.database_size_bytes(),
+        chats_active=overview.chats_active,
+        chats_total=overview.chats_total,
+        questions_24h=overview.questions.last_24h,
+        questions_total=overview.questions.total,
+        average_answer_ms=overview.questions.avg_duration_ms,
+        subscriptions_by_topic=overview.subscriptions_by_topic,
+        alerts=overview.alerts,
+        last_delivery=overview.last_delivery_at,
+        database_bytes=overview.database_bytes,
         uptime_seconds=(datetime.now(UTC) - context.runtime.started_at).total_seconds(),
     )
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
