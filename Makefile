@@ -30,7 +30,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
-	$(BIN)/mypy bot
+	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/mypy bot tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

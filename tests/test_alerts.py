@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -51,6 +52,40 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 async def bot(standin: BotApiStandIn) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=standin.base_url) as client:
         yield client
+
+
+class FakeTime:
+    """A clock that only moves when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Paced:
+    """A stand-in and a client whose times are a FakeTime: pacing is checked in simulated seconds."""
+
+    standin: BotApiStandIn
+    bot: Bot
+    time: FakeTime
+
+    def worker(self, store: Store, **options: Any) -> AlertWorker:
+        """A worker whose clock and sleep are this fake time's."""
+        return worker(store, self.bot, clock=self.time, sleep=self.time.sleep, **options)
+
+
+@pytest.fixture
+async def paced() -> AsyncIterator[Paced]:
+    fake = FakeTime()
+    async with BotApiStandIn(TOKEN, clock=fake) as server, Bot(TOKEN, base_url=server.base_url) as client:
+        yield Paced(server, client, fake)
 
 
 async def open_store(path: Path, kind: type[Store] = Store) -> Store:
@@ -203,92 +238,65 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
 # --------------------------------------------------------------------------- pacing
 
 
-async def test_each_chat_gets_at_most_one_message_per_interval(
-    store: Store, standin: BotApiStandIn, bot: Bot
-) -> None:
-    await add_private(store, standin, ANN, "Harbour")
-    await add_private(store, standin, BOB, "Harbour")
+async def test_each_chat_gets_at_most_one_message_per_interval(store: Store, paced: Paced) -> None:
+    await add_private(store, paced.standin, ANN, "Harbour")
+    await add_private(store, paced.standin, BOB, "Harbour")
     await queue(store, [(chat, f"a{n}", "Harbour") for chat in (ANN, BOB) for n in (1, 2, 3)])
 
-    assert await worker(store, bot, chat_interval=1.0).deliver_due() == 6
+    assert await paced.worker(store, chat_interval=1.0).deliver_due() == 6
 
     for chat_id in (ANN, BOB):
-        arrivals = [record.at for record in sends_to(standin, chat_id)]
+        arrivals = [record.at for record in sends_to(paced.standin, chat_id)]
         assert len(arrivals) == 3
-        assert all(later - earlier >= 0.95 for earlier, later in pairwise(arrivals))
+        assert all(later - earlier >= 1.0 for earlier, later in pairwise(arrivals))
+    # The two chats take turns: their interval is per chat, not shared.
+    assert sends_to(paced.standin, BOB)[0].at - sends_to(paced.standin, ANN)[0].at < 1.0
 
 
-async def test_the_global_rate_caps_sends_in_any_second(
-    store: Store, standin: BotApiStandIn, bot: Bot
-) -> None:
+async def test_the_global_rate_caps_sends_in_any_second(store: Store, paced: Paced) -> None:
     chats = list(range(2001, 2021))
     for chat_id in chats:
-        await add_private(store, standin, chat_id, "Harbour")
+        await add_private(store, paced.standin, chat_id, "Harbour")
     await queue(store, [(chat_id, "a1", "Harbour") for chat_id in chats])
 
-    assert await worker(store, bot, rate_per_second=10.0).deliver_due() == 20
+    assert await paced.worker(store, rate_per_second=10.0).deliver_due() == 20
 
-    arrivals = sorted(record.at for record in standin.requests("sendMessage"))
+    arrivals = sorted(record.at for record in paced.standin.requests("sendMessage"))
     assert len(arrivals) == 20
     for start in arrivals:
         assert sum(1 for at in arrivals if start <= at < start + 1.0) <= 10 + 1
+    assert arrivals[-1] - arrivals[0] == pytest.approx(1.9)  # evenly spread: 19 gaps of 0.1 s
 
 
-class FakeTime:
-    """A clock that only moves when someone sleeps on it."""
+async def test_groups_get_at_most_their_quota_per_window(store: Store, paced: Paced) -> None:
+    server = paced.standin
+    server.scenario.add_group(GROUP, "Readers")
+    await store.touch_chat(GROUP, "group", "Readers")
+    await add_private(store, server, ANN, "Harbour")
+    await queue(store, [(GROUP, f"a{n}", "Harbour") for n in range(1, 8)] + [(ANN, "a9", "Harbour")])
+    alerts = paced.worker(store, chat_interval=1.0, group_per_minute=3, digest_threshold=10)
 
-    def __init__(self) -> None:
-        self.now = 1000.0
+    assert await alerts.deliver_due() == 8
 
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
-
-
-async def test_groups_get_at_most_their_quota_per_window(store: Store) -> None:
-    fake = FakeTime()
-    async with BotApiStandIn(TOKEN, clock=fake) as server, Bot(TOKEN, base_url=server.base_url) as client:
-        server.scenario.add_group(GROUP, "Readers")
-        await store.touch_chat(GROUP, "group", "Readers")
-        await add_private(store, server, ANN, "Harbour")
-        await queue(store, [(GROUP, f"a{n}", "Harbour") for n in range(1, 8)] + [(ANN, "a9", "Harbour")])
-        alerts = worker(
-            store,
-            client,
-            chat_interval=1.0,
-            group_per_minute=3,
-            digest_threshold=10,
-            clock=fake,
-            sleep=fake.sleep,
-        )
-
-        assert await alerts.deliver_due() == 8
-
-        group_times = [record.at for record in sends_to(server, GROUP)]
-        assert len(group_times) == 7 and len(server.world.sent_messages(GROUP)) == 7
-        # Any four consecutive sends span at least the window, so no 60 s window holds more than three.
-        assert all(group_times[i + 3] - group_times[i] >= 60.0 for i in range(len(group_times) - 3))
-        (private,) = sends_to(server, ANN)
-        assert private.at < group_times[3]  # the private chat did not wait for the group's quota
+    group_times = [record.at for record in sends_to(server, GROUP)]
+    assert len(group_times) == 7 and len(server.world.sent_messages(GROUP)) == 7
+    # Any four consecutive sends span at least the window, so no 60 s window holds more than three.
+    assert all(group_times[i + 3] - group_times[i] >= 60.0 for i in range(len(group_times) - 3))
+    (private,) = sends_to(server, ANN)
+    assert private.at < group_times[3]  # the private chat did not wait for the group's quota
 
 
-async def test_alerts_wait_while_answers_are_being_sent(
-    store: Store, standin: BotApiStandIn, bot: Bot
-) -> None:
-    await add_private(store, standin, ANN, "Harbour")
+async def test_alerts_wait_while_answers_are_being_sent(store: Store, paced: Paced) -> None:
+    await add_private(store, paced.standin, ANN, "Harbour")
     await queue(store, [(ANN, "a1", "Harbour"), (ANN, "a2", "Harbour")])
-    busy = [True]
-    delivery = asyncio.create_task(worker(store, bot, answers_busy=lambda: busy[0]).deliver_due())
+    answers_until = paced.time() + 5.0  # answers keep going out for five (simulated) seconds
 
-    await asyncio.sleep(0.3)
-    assert standin.requests("sendMessage") == []
-    assert not delivery.done()
-    busy[0] = False
-    assert await asyncio.wait_for(delivery, 3) == 2
-    assert len(texts(standin, ANN)) == 2
+    alerts = paced.worker(store, answers_busy=lambda: paced.time() < answers_until)
+    assert await alerts.deliver_due() == 2
+
+    arrivals = [record.at for record in sends_to(paced.standin, ANN)]
+    assert len(arrivals) == 2 and min(arrivals) >= answers_until  # nothing went while answers did
+    assert len(texts(paced.standin, ANN)) == 2
 
 
 # --------------------------------------------------------------------------- Telegram's failures
@@ -297,21 +305,21 @@ async def test_alerts_wait_while_answers_are_being_sent(
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB's own, in int mode
 @pytest.mark.parametrize("timedelta_mode", ["true", "false"])
 async def test_a_429_pauses_every_chat_then_all_arrive_once(
-    store: Store, standin: BotApiStandIn, bot: Bot, monkeypatch: pytest.MonkeyPatch, timedelta_mode: str
+    store: Store, paced: Paced, monkeypatch: pytest.MonkeyPatch, timedelta_mode: str
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", timedelta_mode)  # retry_after is a timedelta or an int
+    standin = paced.standin
     await add_private(store, standin, ANN, "Harbour")
     await add_private(store, standin, BOB, "Harbour")
     await queue(store, [(chat, f"a{n}", "Harbour") for chat in (ANN, BOB) for n in (1, 2)])
-    standin.inject_fault("sendMessage", FaultKind.RETRY_AFTER, retry_after=1)
+    standin.inject_fault("sendMessage", FaultKind.RETRY_AFTER, retry_after=7)
 
-    assert await worker(store, bot).deliver_due() == 4
+    assert await paced.worker(store).deliver_due() == 4
 
     calls = standin.requests()
     (refused,) = [record for record in calls if record.status == 429]
-    assert all(
-        record.at < refused.at or record.at >= refused.at + 1.0 for record in calls if record != refused
-    )
+    later = [record.at for record in calls if record.at > refused.at]
+    assert len(later) == 4 and min(later) >= refused.at + 7  # every chat waited out the pause
     assert [record.status for record in standin.requests("sendMessage")].count(200) == 4
     for chat_id in (ANN, BOB):
         assert len(texts(standin, chat_id)) == 2

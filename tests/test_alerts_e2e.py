@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bot.core.interests import AlertStatus
 from bot.standin import BotApiStandIn, EventKind
+from bot.store import OutboxItem, Store
 from tests.harness import ADMIN, GROUP, OTHER, USER, BotUnderTest, running_bot
 from tests.test_bot import buttons
 
@@ -15,9 +17,21 @@ def write_article(corpus: Path, slug: str, title: str, body: str, topics: str = 
     (corpus / f"{slug}.md").write_text(f"---\nid: {slug}\ntitle: {title}\ntopics: {topics}\n---\n\n{body}\n")
 
 
-async def settle(seconds: float = 0.4) -> None:
-    """Give the bot time to (not) react: used before asserting that nothing more was sent."""
-    await asyncio.sleep(seconds)
+async def outbox(bot: BotUnderTest, chat_id: int) -> list[OutboxItem]:
+    """A chat's alerts as the bot's database holds them (read through a second connection)."""
+    async with await Store.open(bot.settings.database) as store:
+        return await store.chat_alerts(chat_id)
+
+
+async def until_no_alert_pending(bot: BotUnderTest, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait until the outbox holds no pending alert. The worker sends pending alerts only, so until
+    something new is ingested, what has been sent by then is all that will be sent."""
+    async with await Store.open(bot.settings.database) as store:
+        for _ in range(int(timeout / 0.05)):
+            if (await store.alert_counts())["pending"] == 0:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"alerts still pending after {timeout} s")
 
 
 # --------------------------------------------------------------------------- related-story pushes
@@ -49,7 +63,7 @@ async def test_group_push_once_per_cooldown_never_for_bots(newsbot: BotUnderTest
     users.send_user_message(GROUP, 555, "Codex Codex Codex", from_bot=True)  # bots never trigger pushes
     users.send_user_message(GROUP, OTHER, "/latest@newsbot_test_bot")  # commands never trigger pushes
     await standin.wait_for(chat_id=GROUP, after=mark)  # the /latest answer
-    await settle()
+    await newsbot.settled()  # all three messages handled
     sent = [e.text or "" for e in standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark)]
     assert len(sent) == 1 and sent[0].startswith("Latest")
 
@@ -58,10 +72,11 @@ async def test_related_off_needs_group_admin_and_stops_pushes(newsbot: BotUnderT
     [refused] = await newsbot.ask(GROUP, USER, "/related off")
     assert "administrators" in refused["text"]
     [done] = await newsbot.ask(GROUP, ADMIN, "/related off")
-    assert "now <b>off</b>" in done["text"] or "now off" in done["text"]
+    assert done["text"] == "Related-story pushes are now off in this chat."
+    assert [e["type"] for e in done.get("entities", [])] == ["bold"]  # "off" stands out
     mark = newsbot.standin.world.mark()
     newsbot.standin.scenario.send_user_message(GROUP, USER, "what about the MCP standard?")
-    await settle()
+    await newsbot.settled()
     assert newsbot.standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark) == []
 
 
@@ -72,7 +87,7 @@ async def test_push_state_survives_a_restart(tmp_path: Path, standin: BotApiStan
     async with running_bot(tmp_path, standin) as bot:
         mark = standin.world.mark()
         standin.scenario.send_user_message(GROUP, USER, "MCP standards again")
-        await settle()
+        await bot.settled()
         assert standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark) == []
 
 
@@ -147,10 +162,14 @@ async def test_reload_alerts_subscriber_exactly_once(newsbot: BotUnderTest) -> N
     await newsbot.ask(ADMIN, ADMIN, "/reload")
     [alert] = await standin.wait_for(chat_id=USER, after=mark, timeout=10)
     assert "OpenAI ships a new reasoning model" in (alert.text or "")
+    assert alert.message_id is not None
     labels = [label for label, _ in buttons(standin.world.message(USER, alert.message_id))]
     assert labels == ["Related", "Unsubscribe"]
-    await newsbot.ask(ADMIN, ADMIN, "/reload")
-    await settle(1.0)
+    await newsbot.ask(ADMIN, ADMIN, "/reload")  # its report comes once its articles are recorded
+    await until_no_alert_pending(newsbot)
+    [row] = await outbox(newsbot, USER)
+    assert (row.status, row.message_id) == (AlertStatus.SENT, alert.message_id)
+    assert await outbox(newsbot, OTHER) == []
     assert len(standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
     assert standin.world.events(EventKind.SENT, chat_id=OTHER, after=mark) == []
     [status] = await newsbot.ask(USER, USER, "/status")
@@ -167,7 +186,9 @@ async def test_more_than_three_new_articles_make_one_digest(newsbot: BotUnderTes
     [digest] = await newsbot.standin.wait_for(chat_id=USER, after=mark, timeout=10)
     for n in range(5):
         assert f"OpenAI batch story {n}" in (digest.text or "")
-    await settle(1.0)
+    await until_no_alert_pending(newsbot)
+    rows = await outbox(newsbot, USER)
+    assert [(row.status, row.message_id) for row in rows] == [(AlertStatus.SENT, digest.message_id)] * 5
     assert len(newsbot.standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
 
 
@@ -188,36 +209,40 @@ async def test_alerts_are_not_repeated_after_restart(tmp_path: Path, standin: Bo
         await bot.ask(ADMIN, ADMIN, "/reload")
         await standin.wait_for(chat_id=USER, after=mark, timeout=10)
     async with running_bot(tmp_path, standin) as bot:
-        await settle(1.0)
+        await until_no_alert_pending(bot)  # the restart's own ingest found nothing new
+        assert [row.status for row in await outbox(bot, USER)] == [AlertStatus.SENT]
         assert len(standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
         # Removed and re-added: still not new.
         (bot.corpus / "openai-one.md").rename(tmp_path / "parked.md")
         await bot.ask(ADMIN, ADMIN, "/reload")
         (tmp_path / "parked.md").rename(bot.corpus / "openai-one.md")
         await bot.ask(ADMIN, ADMIN, "/reload")
-        await settle(1.0)
+        await until_no_alert_pending(bot)
+        assert [row.status for row in await outbox(bot, USER)] == [AlertStatus.SENT]
         assert len(standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
 
 
 async def test_first_load_of_empty_database_alerts_nothing(tmp_path: Path, standin: BotApiStandIn) -> None:
     mark = standin.world.mark()
-    async with running_bot(tmp_path, standin):
-        await settle(1.0)
+    async with (
+        running_bot(tmp_path, standin) as bot,  # polling, so its first ingest is done
+        await Store.open(bot.settings.database) as store,
+    ):
+        counts = await store.alert_counts()
+    assert counts == {"pending": 0, "sent": 0, "failed": 0, "parked": 0}  # nothing to send, ever
     assert standin.world.events(EventKind.SENT, after=mark) == []
 
 
 async def test_blocked_chat_is_parked_and_comes_back_on_start(newsbot: BotUnderTest) -> None:
-    from bot.store import Store
-
     await newsbot.ask(USER, USER, "/subscribe openai")
     newsbot.standin.scenario.set_bot_status(USER, "kicked")  # the user blocks the bot
-    await settle()
+    await newsbot.settled()
     async with await Store.open(newsbot.settings.database) as store:
         chat = await store.get_chat(USER)
         assert chat is not None and not chat.active
         assert [s.value for s in await store.subscriptions(USER)] == ["openai"]  # kept
     newsbot.standin.scenario.set_bot_status(USER, "member")  # unblocked
-    await settle()
+    await newsbot.settled()
     async with await Store.open(newsbot.settings.database) as store:
         chat = await store.get_chat(USER)
         assert chat is not None and chat.active

@@ -170,13 +170,14 @@ async def test_a_busy_database_delays_a_command_instead_of_failing_it(
         writer = await OtherWriter.lock(bot.settings.database)
         mark = standin.world.mark()
         standin.scenario.send_user_message(USER, USER, "/subscribe openai")
-        await asyncio.sleep(0.5)
-        held = standin.world.events(EventKind.SENT, chat_id=USER, after=mark)
+        await standin.wait_until_delivered()  # the bot has the command; its write now waits for the lock
+        await asyncio.sleep(0.3)  # well inside the 5 s busy timeout
+        released_at = standin.clock()
         await writer.release()
         [reply] = await standin.wait_for(chat_id=USER, after=mark, timeout=10)
         [listing] = await bot.ask(USER, USER, "/subscriptions")
     reliability.fault("database locked")
-    assert held == []
+    assert reply.at >= released_at  # the one reply came after the lock was gone: waited, not failed
     assert "Subscribed to OpenAI" in (reply.text or "")
     assert "OpenAI" in listing["text"]
 
@@ -212,7 +213,12 @@ async def test_a_full_disk_is_explained_to_the_admin_writes_nothing_half_and_rec
         mark = standin.world.mark()
         [again] = await bot.ask(ADMIN, ADMIN, "/reload", timeout=20)
         await standin.wait_for(chat_id=USER, after=mark, count=2, timeout=20)  # 30 alerts: two digests
-        await asyncio.sleep(1.5)  # time for a third message, if one were (wrongly) coming
+        async with await Store.open(database) as store:
+            for _ in range(200):  # the worker sends pending alerts only: once none is left, it is done
+                if (await store.alert_counts())["pending"] == 0:
+                    break
+                await asyncio.sleep(0.05)
+            outbox = await store.alert_counts()
         delivered = Counter(
             title
             for event in standin.world.events(EventKind.SENT, chat_id=USER, after=mark)
@@ -235,6 +241,7 @@ async def test_a_full_disk_is_explained_to_the_admin_writes_nothing_half_and_rec
     assert "Stats" in stats["text"]
     assert seen == [(0,)] and queued == [(0,)]  # the failed ingest left nothing behind
     assert "Sorry" not in again["text"]
+    assert outbox == {"pending": 0, "sent": 30, "failed": 0, "parked": 0}
     assert delivered == dict.fromkeys(titles, 1)
     assert integrity == "ok"
 
