@@ -1,7 +1,9 @@
-"""The running bot's shared state: settings, store, the current library snapshot, and corpus reloads.
+"""The running bot's shared state: settings, store, the current library snapshot, corpus reloads, the
+corpus watcher, and ingesting new articles (which queues their alerts).
 
-A reload builds a new Library off the event loop and swaps it in with one assignment; readers holding the
-old snapshot finish with it undisturbed. Knows nothing of Telegram (handlers render and reply).
+A reload builds a new Library off the event loop (a big one in a child process) and swaps it in with one
+assignment; readers holding the old snapshot finish with it undisturbed. Knows nothing of Telegram: the
+handlers (bot.tg) render and reply, and the alert worker is woken through on_new_alerts.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Settings: one pydantic-settings model read from NEWSBOT_* environment variables and a .env file.
 
-Constructed only by the composition root (bot/cli.py) and passed on; nothing here runs at import time.
+Constructed by the command line (bot/cli.py, and bot/quickstart.py to look for a token) and passed on,
+to the composition root (bot/compose.py) among others; nothing here runs at import time.
 Every field is listed, with a comment, in .env.example (tests/test_docs.py keeps the two in step).
 """
 

@@ -1,8 +1,9 @@
 """Tracked topics: the topics file, mention detection in any text, and the topics of an article.
 
 Mentions are whole words or phrases found through the one analyzer (bot.core.text), so "ChatGPT's",
-"CHATGPT" and "chatgpt" all mention the same topic and "Soraya" does not mention "Sora".
-Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
+"CHATGPT" and "chatgpt" all mention the same topic and "Soraya" does not mention "Sora". Keyword
+subscriptions are bot.core.interests'. Synchronous; load_topics reads the topics file, the rest is pure.
+Must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Fields shared by every format → one Article: title, id, dates, source, url, tags; and the Problem type
-each parser raises (Invalid) when an article cannot be built.
+"""Fields shared by every format → one Article (title, id, dates, source, url, tags), and Invalid, which a
+parser raises when an article cannot be built (scan.py turns it into a Problem).
 
 Pure and synchronous: data in, Article or Invalid out. Must not import telegram, aiosqlite, asyncio,
 pydantic or any HTTP client, and does no I/O.
