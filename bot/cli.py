@@ -318,7 +318,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot run`: the Telegram bot, with long polling."""
     import asyncio
 
-    from bot.compose import serve
+    from bot.compose import compose, run
     from bot.logs import configure_logging
     from bot.store import StoreError
 
@@ -335,8 +335,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
         return EXIT_PROBLEMS
 
+    async def run_bot() -> str | None:
+        return await run(await compose(settings, secret, load_with_progress))
+
     try:
-        reason = asyncio.run(serve(settings, secret, load_with_progress))
+        reason = asyncio.run(run_bot())
     except StoreError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_PROBLEMS

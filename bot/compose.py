@@ -112,17 +112,3 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
         for signum in signals:
             loop.remove_signal_handler(signum)
         await services.store.close()
-
-
-async def serve(
-    settings: Settings,
-    token: str,
-    load: LibraryLoader = load_configured_library,
-    *,
-    install_signal_handlers: bool = True,
-    poll_timeout: int = POLL_TIMEOUT,
-    conflict_grace: float = CONFLICT_GRACE_SECONDS,
-) -> str | None:
-    """compose() then run(): all of `newsbot run`."""
-    services = await compose(settings, token, load, poll_timeout=poll_timeout, conflict_grace=conflict_grace)
-    return await run(services, install_signal_handlers=install_signal_handlers)
