@@ -72,10 +72,6 @@ class LocalBot:
         """The bot's settings."""
         return self.services.settings
 
-    def stop(self) -> None:
-        """Ask the bot to stop (it finishes what it is doing, then run() returns)."""
-        self.services.stopping.set()
-
     async def settled(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain deadline
         """Wait until the bot has fetched every update queued so far and finished handling each one, so
         whatever it was going to send about them has been sent."""
