@@ -30,7 +30,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
-	$(BIN)/mypy bot
+	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/mypy bot tests
 
 # The benchmarks' peers (bm25s, …) come with the bench extra.
 $(VENV)/.bench-stamp: $(STAMP)

@@ -15,7 +15,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -40,10 +39,12 @@ from bench.e2e_corpus import (
     write_corpus,
 )
 from bot.core.corpus import load_file
-from bot.core.topics import TopicMatcher, load_topics, match_interests
+from bot.core.interests import Subscription, SubscriptionKind, match_interests
+from bot.core.topics import TopicMatcher, load_topics
+from bot.localbot import BotProcess
 from bot.standin import BotApiStandIn, Event, EventKind
-from bot.standin.protocol import JsonDict, Params
-from bot.store import Store, Subscription, SubscriptionKind
+from bot.standin.protocol import JsonDict
+from bot.store import Store
 
 TOKEN = "555000111:E2E-benchmark-token-AAAAAAAAAAAAAAA"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -96,22 +97,6 @@ QUICK = Plan(
 # ------------------------------------------------------------------------------------------- the stand-in
 
 
-class TimedStandIn(BotApiStandIn):
-    """Stand-in noting when a getUpdates answer first carried each update (the bot's receive time)."""
-
-    def __init__(self) -> None:
-        super().__init__(TOKEN, request_log_size=1_000)
-        self.handed_out: dict[int, float] = {}
-
-    # Wraps the stand-in's private getUpdates: it has no public "handed out" record yet.
-    async def _get_updates(self, params: Params) -> list[JsonDict]:
-        updates = await super()._get_updates(params)
-        now = self.clock()
-        for update in updates:
-            self.handed_out.setdefault(int(update["update_id"]), now)
-        return updates
-
-
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One question and the bot's reply, on the stand-in's clock (seconds, monotonic)."""
@@ -126,19 +111,27 @@ class Answer:
 class AnswerTracker:
     """Pairs each question update with the bot's next message in that chat (first in, first answered)."""
 
-    def __init__(self, standin: TimedStandIn, chats: Sequence[int]) -> None:
+    def __init__(self, standin: BotApiStandIn, chats: Sequence[int]) -> None:
         self._chats = frozenset(chats)
+        # When getUpdates first handed each update to the bot (the stand-in's public hook): its receive time.
+        self.handed_out: dict[int, float] = {}
+        self._stop_timing = standin.updates.on_handed_out(self._handed_out)
         self.pending: dict[int, deque[tuple[int, float]]] = {chat: deque() for chat in chats}
         self.outstanding = 0
         self._settled = asyncio.Event()
         self._settled.set()
         self.answers: list[Answer] = []
         self.on_answer: Callable[[int], None] | None = None
-        self._unsubscribe = standin.subscribe(self._event)
+        self._unsubscribe = standin.world.subscribe(self._event)
 
     def close(self) -> None:
         """Stop listening to the stand-in."""
         self._unsubscribe()
+        self._stop_timing()
+
+    def _handed_out(self, updates: Sequence[JsonDict], at: float) -> None:
+        for update in updates:
+            self.handed_out.setdefault(int(update["update_id"]), at)
 
     def _event(self, event: Event) -> None:
         if event.chat_id not in self._chats:
@@ -187,67 +180,6 @@ def cpu_seconds(pid: int | None = None) -> float:
         return 0.0
     # After the ")" closing the command name, utime and stime are the 12th and 13th fields.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class BotProcess:
-    """One `python -m bot run` subprocess with its output in a log file."""
-
-    def __init__(self, process: asyncio.subprocess.Process, log_path: Path, started: float) -> None:
-        self.process = process
-        self.log_path = log_path
-        self.started = started
-
-    @classmethod
-    async def start(cls, env: dict[str, str], cwd: Path, log_path: Path) -> BotProcess:
-        """Spawn the bot; its stdout and stderr go to log_path (a pipe nobody drains could block it)."""
-        with open(log_path, "ab") as log_file:  # noqa: ASYNC230 - opening a local file is instant
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                cwd=cwd,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=log_file,
-            )
-        return cls(process, log_path, time.monotonic())
-
-    @property
-    def pid(self) -> int:
-        """The bot's process id."""
-        return self.process.pid
-
-    async def wait_polling(self, standin: BotApiStandIn, timeout: float) -> float:  # noqa: ASYNC109
-        """Wait until the bot long-polls; returns the seconds since spawn. Raises if it exits first."""
-        polling = asyncio.ensure_future(standin.wait_until_polling(timeout=timeout))
-        exited = asyncio.ensure_future(self.process.wait())
-        done, _ = await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
-        if exited in done:
-            polling.cancel()
-            raise RuntimeError(f"the bot exited during start-up:\n{self.tail()}")
-        exited.cancel()
-        polling.result()
-        return time.monotonic() - self.started
-
-    async def stop(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
-        """SIGTERM, wait for a clean exit (SIGKILL after `timeout`); returns the exit code."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        return int(self.process.returncode or 0)
-
-    def tail(self, chars: int = 3000) -> str:
-        """The end of the bot's log."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
 
 
 def bot_env(standin: BotApiStandIn, workdir: Path, send_rate: float) -> dict[str, str]:
@@ -324,7 +256,7 @@ def summarise(
 
 
 async def open_loop(
-    standin: TimedStandIn,
+    standin: BotApiStandIn,
     tracker: AnswerTracker,
     users: Sequence[int],
     texts: Iterator[str],
@@ -342,19 +274,19 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         chat = users[number % len(users)]
-        standin.send_user_message(chat, chat, next(texts))
+        standin.scenario.send_user_message(chat, chat, next(texts))
     offered_seconds = standin.clock() - start
     await tracker.drain(timeout=30.0)
     answers = tracker.answers[first:]
     span = max(answer.answered_at for answer in answers) - start if answers else offered_seconds
     cpu = cpu_seconds(pid) - cpu_before[0], cpu_seconds() - cpu_before[1]
-    phase = summarise(answers, standin.handed_out, total, span, cpu)
+    phase = summarise(answers, tracker.handed_out, total, span, cpu)
     phase["offered_per_s"] = round(total / offered_seconds, 1) if offered_seconds > 0 else rate
     return phase
 
 
 async def closed_loop(
-    standin: TimedStandIn,
+    standin: BotApiStandIn,
     tracker: AnswerTracker,
     users: Sequence[int],
     texts: Iterator[str],
@@ -370,7 +302,7 @@ async def closed_loop(
         nonlocal asked
         if running:
             asked += 1
-            standin.send_user_message(chat, chat, next(texts))
+            standin.scenario.send_user_message(chat, chat, next(texts))
 
     def ask_soon(chat: int) -> None:
         # The answer callback runs inside the stand-in's request handling: ask once that is done.
@@ -391,19 +323,19 @@ async def closed_loop(
     cpu = cpu_seconds(pid) - cpu_before[0], cpu_seconds() - cpu_before[1]
     await tracker.drain(timeout=30.0)
     within = [answer for answer in tracker.answers[first:] if answer.answered_at <= end]
-    phase = summarise(within, standin.handed_out, len(within), end - start, cpu)
+    phase = summarise(within, tracker.handed_out, len(within), end - start, cpu)
     phase["concurrent_users"] = len(users)
     phase["asked_in_window"] = asked
     return phase
 
 
 async def answers_phase(
-    plan: Plan, standin: TimedStandIn, workdir: Path, texts: Iterator[str]
+    plan: Plan, standin: BotApiStandIn, workdir: Path, texts: Iterator[str]
 ) -> dict[str, Any]:
     """Start the bot; measure its memory, answer latency (open loop) and throughput (closed loop)."""
     users = list(range(FIRST_USER, FIRST_USER + plan.users))
     for user in users:
-        standin.add_private_chat(user, f"Reader {user}")
+        standin.scenario.add_private_chat(user, f"Reader {user}")
     env = bot_env(standin, workdir, plan.send_rate)
     bot = await BotProcess.start(env, workdir, workdir / "bot-answers.log")
     out: dict[str, Any] = {}
@@ -413,7 +345,7 @@ async def answers_phase(
         out["memory_idle"] = read_memory(bot.pid)
         # Warm-up: every chat asks once (first contact writes its chat row); not counted.
         for user in users:
-            standin.send_user_message(user, user, next(texts))
+            standin.scenario.send_user_message(user, user, next(texts))
         await tracker.drain(timeout=60.0)
         out["warmup_unanswered"] = tracker.outstanding
         out["open_loop"] = [
@@ -499,12 +431,12 @@ def pacing(times: Sequence[float]) -> dict[str, Any]:
     }
 
 
-async def alerts_phase(plan: Plan, standin: TimedStandIn, workdir: Path) -> dict[str, Any]:
+async def alerts_phase(plan: Plan, standin: BotApiStandIn, workdir: Path) -> dict[str, Any]:
     """Fan one new article out to plan.fanout_chats subscribers; time the fan-out, then watch the delivery."""
     database = workdir / "db" / "newsbot.sqlite3"
     chats = list(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + plan.fanout_chats))
     for chat in chats:
-        standin.add_private_chat(chat, f"Reader {chat}")
+        standin.scenario.add_private_chat(chat, f"Reader {chat}")
     out: dict[str, Any] = {"subscribers": plan.fanout_chats}
     out["setup_s"] = round(await subscribe_readers(database, chats), 2)
     alert_file = workdir / "corpus" / "zz-alert-000.jsonl"
@@ -523,7 +455,7 @@ async def alerts_phase(plan: Plan, standin: TimedStandIn, workdir: Path) -> dict
             if len(deliveries) >= window:
                 enough.set()
 
-    unsubscribe = standin.subscribe(on_event)
+    unsubscribe = standin.world.subscribe(on_event)
     bot = await BotProcess.start(
         bot_env(standin, workdir, plan.send_rate), workdir, workdir / "bot-alerts.log"
     )
@@ -684,7 +616,7 @@ async def run_plan(plan: Plan, workdir: Path, data: Path = DEFAULT_DATA) -> dict
     texts = cycle(questions(corpus_dir, plan.question_count, seed=plan.seed + 6))
     generated = time.perf_counter() - generating
     (workdir / "db").mkdir(parents=True, exist_ok=True)
-    standin = TimedStandIn()
+    standin = BotApiStandIn(TOKEN, request_log_size=1_000)
     await standin.start()  # 127.0.0.1, a free port
     try:
         answers = await answers_phase(plan, standin, workdir, texts)

@@ -1,4 +1,5 @@
-"""The `newsbot` command line and the composition root: it builds Settings, the library and the store.
+"""The `newsbot` command line: parses arguments, builds Settings and hands them on — to the library for
+ask/related/topics/check, to the composition root (bot/compose.py) for run, to the playground.
 
 Nothing else in the package reads settings or the environment; everything is passed in from here.
 `--json` outputs are a contract other programs rely on (see README, "CLI").
@@ -319,7 +320,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot run`: the Telegram bot, with long polling."""
     import asyncio
 
-    from bot.app import serve
+    from bot.compose import compose, run
     from bot.logs import configure_logging
     from bot.store import StoreError
 
@@ -336,8 +337,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
         return EXIT_PROBLEMS
 
+    async def run_bot() -> str | None:
+        return await run(await compose(settings, secret, load_with_progress))
+
     try:
-        reason = asyncio.run(serve(settings, secret, load_with_progress))
+        reason = asyncio.run(run_bot())
     except StoreError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -1,4 +1,5 @@
-"""The bot's command table: one place that /help, the Telegram command menu and the README all follow.
+"""The bot's command table: one place that /help, usage lines, the Telegram command menu and the README
+all follow.
 
 Pure data; must not import telegram. tests/test_docs.py checks the README against it.
 """
@@ -10,13 +11,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One slash command: its name, argument synopsis, what it does and an example."""
+    """One slash command: its name, argument synopsis, what it does, an example, and a usage hint."""
 
     name: str
     args: str
     description: str
     example: str
     admin: bool = False
+    hint: str = ""  # said after the usage line when the command is used wrongly
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -27,13 +29,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("latest", "[TOPIC]", "The newest articles, optionally of one topic", "/latest openai"),
     Command("topics", "", "Tracked topics with their article counts", "/topics"),
     Command(
-        "subscribe", "TOPIC|WORDS", "Alerts for new articles on a topic or keywords", "/subscribe openai"
+        "subscribe",
+        "TOPIC|WORDS",
+        "Alerts for new articles on a topic or keywords",
+        "/subscribe openai",
+        hint='WORDS may hold "quoted phrases" and -excluded words; /topics lists the topics.',
     ),
     Command(
         "unsubscribe",
         "TOPIC|WORDS|all",
         "Stop alerts for a topic, keywords or everything",
         "/unsubscribe all",
+        hint="/subscriptions lists them with remove buttons.",
     ),
     Command("subscriptions", "", "This chat's subscriptions, with remove buttons", "/subscriptions"),
     Command("related", "on|off", "Turn related-story pushes on or off in this chat", "/related off"),
@@ -41,6 +48,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("reload", "", "Re-read the corpus and rebuild the index", "/reload", admin=True),
     Command("stats", "", "Usage, storage and uptime figures", "/stats", admin=True),
 )
+
+
+def command(name: str) -> Command:
+    """The command called `name` (without the slash); KeyError for a name not in the table."""
+    for candidate in COMMANDS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
 
 
 def user_commands() -> tuple[Command, ...]:

@@ -1,7 +1,9 @@
-"""The running bot's shared state: settings, store, the current library snapshot, and corpus reloads.
+"""The running bot's shared state: settings, store, the current library snapshot, corpus reloads, the
+corpus watcher, and ingesting new articles (which queues their alerts).
 
-A reload builds a new Library off the event loop and swaps it in with one assignment; readers holding the
-old snapshot finish with it undisturbed. Knows nothing of Telegram (handlers render and reply).
+A reload builds a new Library off the event loop (a big one in a child process) and swaps it in with one
+assignment; readers holding the old snapshot finish with it undisturbed. Knows nothing of Telegram: the
+handlers (bot.tg) render and reply, and the alert worker is woken through on_new_alerts.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.corpus import corpus_fingerprint
+from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
 from bot.core.snapshot import build_snapshot, load_or_build, snapshot_key
-from bot.core.topics import match_interests
 from bot.settings import Settings
-from bot.store import IngestResult, Store, Subscription
+from bot.store import IngestResult, Store
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +137,7 @@ class Runtime:
     library: Library
     loader: LibraryLoader = load_configured_library
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    bot_username: str = ""
     on_new_alerts: Callable[[], None] = lambda: None  # the alert worker's wake()
-    answers_in_flight: int = 0  # answers being sent right now: alerts wait for them
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def is_admin(self, user_id: int | None) -> bool:

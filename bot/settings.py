@@ -1,6 +1,7 @@
 """Settings: one pydantic-settings model read from NEWSBOT_* environment variables and a .env file.
 
-Constructed only by the composition root (bot/cli.py) and passed on; nothing here runs at import time.
+Constructed by the command line (bot/cli.py, and bot/quickstart.py to look for a token) and passed on,
+to the composition root (bot/compose.py) among others; nothing here runs at import time.
 Every field is listed, with a comment, in .env.example (tests/test_docs.py keeps the two in step).
 """
 
@@ -12,8 +13,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from bot.core.library import MIN_RELEVANCE
 
 ENV_PREFIX = "NEWSBOT_"
 
@@ -45,12 +44,14 @@ class Settings(BaseSettings):
     push_cooldown_minutes: float = Field(default=30.0, ge=0)
     push_repeat_hours: float = Field(default=24.0, ge=0)
     push_max_per_hour: int = Field(default=4, ge=0)
+    push_log_days: float = Field(default=7.0, gt=0)
     corpus_poll_seconds: float = Field(default=300.0, ge=0)
     send_rate: float = Field(default=25.0, gt=0, le=30)
     questions_per_minute: int = Field(default=20, ge=1)
     typing_after_seconds: float = Field(default=0.3, ge=0)
-    min_relevance: float = Field(default=MIN_RELEVANCE, ge=0, le=1)
+    min_relevance: float = Field(default=0.45, ge=0, le=1)  # = bot.core.library.MIN_RELEVANCE (tested)
     snapshot_dir: Path = Path("data/snapshots")
+    housekeeping_minutes: float = Field(default=60.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

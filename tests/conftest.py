@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # imported where used: collecting the tests must not import the whole bot
+    from bot.core.library import Library
+    from bot.standin import BotApiStandIn
+    from tests.harness import BotUnderTest
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -24,7 +31,7 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def bundled_library():  # type: ignore[no-untyped-def]
+def bundled_library() -> Library:
     """The bundled corpus, loaded and indexed once for the whole run."""
     from bot.core.library import load_library
 
@@ -32,7 +39,7 @@ def bundled_library():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def standin():  # type: ignore[no-untyped-def]
+async def standin() -> AsyncIterator[BotApiStandIn]:
     """A Bot API stand-in on 127.0.0.1 with a few users, an admin and a forum group."""
     from bot.standin import BotApiStandIn
     from tests.harness import BOT_USERNAME, TOKEN, populate
@@ -43,7 +50,7 @@ async def standin():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def newsbot(tmp_path, standin):  # type: ignore[no-untyped-def]
+async def newsbot(tmp_path: Path, standin: BotApiStandIn) -> AsyncIterator[BotUnderTest]:
     """The real bot polling the stand-in, over the bundled corpus, with a fresh database."""
     from tests.harness import running_bot
 
@@ -61,7 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
     """Print the reliability figures (faults, kills, alerts, hostile inputs) when those tests ran."""
     from tests.reliability import summary_lines
 

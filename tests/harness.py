@@ -1,20 +1,19 @@
-"""End-to-end harness: the real bot (bot.app.serve) polling the local Bot API stand-in on 127.0.0.1.
+"""End-to-end harness: the real bot polling the local Bot API stand-in on 127.0.0.1 (bot.localbot runs it).
 
 Fakes only at the outer edge: the stand-in plays Telegram; the database is real SQLite in tmp_path.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.app import serve
-from bot.runtime import load_configured_library
+from bot.compose import Services
+from bot.localbot import LocalBot, local_bot
 from bot.settings import Settings
 from bot.standin import BotApiStandIn, EventKind
 from tests.conftest import CORPUS
@@ -29,14 +28,26 @@ BOT_USERNAME = "newsbot_test_bot"
 
 @dataclass
 class BotUnderTest:
-    """A running bot with its stand-in, settings and corpus copy."""
+    """A running bot (bot.localbot, the same helper the playground and the benchmark use) with its
+    stand-in, settings and corpus copy."""
 
-    standin: BotApiStandIn
-    settings: Settings
+    local: LocalBot
     corpus: Path
-    task: asyncio.Task[str | None]
-    stop: asyncio.Event
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def standin(self) -> BotApiStandIn:
+        """The Bot API stand-in the bot polls."""
+        return self.local.standin
+
+    @property
+    def settings(self) -> Settings:
+        """The bot's settings."""
+        return self.local.settings
+
+    @property
+    def services(self) -> Services:
+        """What compose() built: store, runtime, application, workers."""
+        return self.local.services
 
     async def ask(self, chat_id: int, user_id: int, text: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Send a user message and return the bot's next reply message(s)."""
@@ -46,16 +57,20 @@ class BotUnderTest:
         self, chat_id: int, user_id: int, message: dict[str, Any], data: str, count: int = 1
     ) -> list[Any]:
         """Press a button (or forge callback data) and wait for what the bot sends back."""
-        mark = self.standin.mark()
-        self.standin.click(chat_id, user_id, message["message_id"], data)
+        mark = self.standin.world.mark()
+        self.standin.scenario.click(chat_id, user_id, message["message_id"], data)
         answers = await self.standin.wait_for(kind=EventKind.CALLBACK_ANSWER, after=mark)
         if count:
             await self.standin.wait_for(chat_id=chat_id, after=mark, count=count)
         return answers
 
+    async def settled(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain deadline
+        """Wait until the bot has handled every update queued so far (see LocalBot.settled)."""
+        await self.local.settled(timeout)
+
     def replies(self, chat_id: int) -> list[dict[str, Any]]:
         """Every message the bot sent to a chat, in order."""
-        return self.standin.sent_messages(chat_id)
+        return self.standin.world.sent_messages(chat_id)
 
 
 def make_settings(tmp_path: Path, standin: BotApiStandIn, **overrides: Any) -> tuple[Settings, Path]:
@@ -79,33 +94,19 @@ def make_settings(tmp_path: Path, standin: BotApiStandIn, **overrides: Any) -> t
 
 def populate(standin: BotApiStandIn) -> None:
     """The chats every end-to-end test can use."""
-    standin.add_private_chat(USER, "Ursula", username="ursula")
-    standin.add_private_chat(OTHER, "Otto", username="otto")
-    standin.add_private_chat(ADMIN, "Ada", username="ada_admin")
-    standin.add_group(GROUP, "Newsroom", supergroup=True, forum=True, admins=(ADMIN,), members=(USER, OTHER))
+    standin.scenario.add_private_chat(USER, "Ursula", username="ursula")
+    standin.scenario.add_private_chat(OTHER, "Otto", username="otto")
+    standin.scenario.add_private_chat(ADMIN, "Ada", username="ada_admin")
+    standin.scenario.add_group(
+        GROUP, "Newsroom", supergroup=True, forum=True, admins=(ADMIN,), members=(USER, OTHER)
+    )
 
 
 @contextlib.asynccontextmanager
 async def running_bot(
     tmp_path: Path, standin: BotApiStandIn, **overrides: Any
 ) -> AsyncIterator[BotUnderTest]:
-    """Start serve() in this event loop, wait until it polls, and stop it cleanly afterwards."""
+    """Start the bot in this event loop, wait until it polls, and stop it cleanly afterwards."""
     settings, corpus = make_settings(tmp_path, standin, **overrides)
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve(
-            settings, TOKEN, load_configured_library, stop=stop, install_signal_handlers=False, poll_timeout=1
-        )
-    )
-    waiting = asyncio.create_task(standin.wait_until_polling(timeout=30))
-    done, _ = await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        waiting.cancel()
-        task.result()  # raises what made start-up fail
-        raise AssertionError("the bot stopped before it started polling")
-    await waiting
-    try:
-        yield BotUnderTest(standin, settings, corpus, task, stop)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
+    async with local_bot(settings, standin) as local:
+        yield BotUnderTest(local, corpus)

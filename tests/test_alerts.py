@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -16,10 +14,12 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.alerts import AlertWorker
+from bot.core.interests import AlertStatus, Subscription
+from bot.core.library import article_token
 from bot.core.models import Article
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
-from bot.store import AlertStatus, Store, Subscription
+from bot.store import DatabaseBusy, Store
+from bot.tg.alerts import AlertWorker
 
 TOKEN = "123456789:ALERTS-token"
 ANN = 1001
@@ -42,12 +42,6 @@ def story(number: int) -> Article:
 LIBRARY = {article.id: article for article in (story(n) for n in range(1, 60))}
 
 
-def token_of(article_id: str) -> str:
-    # The same digest bot.core.library.article_token uses; written out so this test stands alone.
-    digest = hashlib.blake2b(article_id.encode("utf-8"), digest_size=9).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")
-
-
 @pytest.fixture
 async def standin() -> AsyncIterator[BotApiStandIn]:
     async with BotApiStandIn(TOKEN) as server:
@@ -58,6 +52,40 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 async def bot(standin: BotApiStandIn) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=standin.base_url) as client:
         yield client
+
+
+class FakeTime:
+    """A clock that only moves when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Paced:
+    """A stand-in and a client whose times are a FakeTime: pacing is checked in simulated seconds."""
+
+    standin: BotApiStandIn
+    bot: Bot
+    time: FakeTime
+
+    def worker(self, store: Store, **options: Any) -> AlertWorker:
+        """A worker whose clock and sleep are this fake time's."""
+        return worker(store, self.bot, clock=self.time, sleep=self.time.sleep, **options)
+
+
+@pytest.fixture
+async def paced() -> AsyncIterator[Paced]:
+    fake = FakeTime()
+    async with BotApiStandIn(TOKEN, clock=fake) as server, Bot(TOKEN, base_url=server.base_url) as client:
+        yield Paced(server, client, fake)
 
 
 async def open_store(path: Path, kind: type[Store] = Store) -> Store:
@@ -74,7 +102,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 async def add_private(store: Store, standin: BotApiStandIn, chat_id: int, *labels: str) -> None:
-    standin.add_private_chat(chat_id)
+    standin.scenario.add_private_chat(chat_id)
     await store.touch_chat(chat_id, "private", None)
     for label in labels:
         await store.subscribe(chat_id, "topic", label.lower(), label)
@@ -125,7 +153,7 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:  #
 
 
 def texts(standin: BotApiStandIn, chat_id: int) -> list[str]:
-    return [message["text"] for message in standin.sent_messages(chat_id)]
+    return [message["text"] for message in standin.world.sent_messages(chat_id)]
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -145,7 +173,7 @@ async def test_every_due_alert_is_delivered_exactly_once(
 ) -> None:
     await add_private(store, standin, ANN, "Harbour")
     await add_private(store, standin, BOB, "Harbour")
-    standin.add_group(GROUP, "Readers")
+    standin.scenario.add_group(GROUP, "Readers")
     await store.touch_chat(GROUP, "group", "Readers")
     plan = [(ANN, "a1", "Harbour"), (ANN, "a2", "Harbour"), (BOB, "a1", "Harbour"), (GROUP, "a3", "Harbour")]
     assert await queue(store, plan) == 4
@@ -162,7 +190,7 @@ async def test_every_due_alert_is_delivered_exactly_once(
             assert text.startswith(f"🔔 Harbour story {number} & <friends>")
             assert f"Lead paragraph of story {number}." in text
             assert text.endswith("Matched: Harbour")
-        sent_ids = [message["message_id"] for message in standin.sent_messages(chat_id)]
+        sent_ids = [message["message_id"] for message in standin.world.sent_messages(chat_id)]
         rows = await store.chat_alerts(chat_id)
         assert [row.status for row in rows] == [AlertStatus.SENT] * len(numbers)
         assert [row.message_id for row in rows] == sent_ids
@@ -182,7 +210,7 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
 
     assert await worker(store, bot).deliver_due() == 1 + 3 + 1
 
-    (digest,) = standin.sent_messages(ANN)
+    (digest,) = standin.world.sent_messages(ANN)
     assert digest["text"].startswith("🔔 5 new articles")
     for number in range(1, 6):
         assert f"{number}. Harbour story {number} & <friends>" in digest["text"]
@@ -190,121 +218,85 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
 
     weather, ports = await store.subscriptions(BOB)
     assert (weather.label, ports.label) == ("Weather", "Ports, harbours")
-    singles = standin.sent_messages(BOB)
+    singles = standin.world.sent_messages(BOB)
     assert [message["text"].splitlines()[0] for message in singles] == [
         f"🔔 Harbour story {n} & <friends>" for n in (6, 7, 8)
     ]
     # "Ports, harbours, Weather" names two labels, the first of which holds a comma itself.
     assert [buttons(message) for message in singles] == [
-        [("Related", f"rel:{token_of('a6')}"), ("Unsubscribe", f"unsub:{ports.id}")],
-        [("Related", f"rel:{token_of('a7')}"), ("Unsubscribe", f"unsub:{ports.id}")],
-        [("Related", f"rel:{token_of('a8')}"), ("Unsubscribe", f"unsub:{weather.id}")],
+        [("Related", f"rel:{article_token('a6')}"), ("Unsubscribe", f"unsub:{ports.id}")],
+        [("Related", f"rel:{article_token('a7')}"), ("Unsubscribe", f"unsub:{ports.id}")],
+        [("Related", f"rel:{article_token('a8')}"), ("Unsubscribe", f"unsub:{weather.id}")],
     ]
     assert singles[0]["text"].endswith("Matched: Ports, harbours, Weather")
-    (lonely,) = standin.sent_messages(CAT)
-    assert buttons(lonely) == [("Related", f"rel:{token_of('a9')}")]  # no subscription called Sailing
+    (lonely,) = standin.world.sent_messages(CAT)
+    assert buttons(lonely) == [("Related", f"rel:{article_token('a9')}")]  # no subscription called Sailing
     for message in [*singles, lonely]:
         assert all(len(data.encode()) <= 64 for _, data in buttons(message))
-
-
-async def test_the_related_token_is_the_librarys(store: Store, standin: BotApiStandIn, bot: Bot) -> None:
-    library = pytest.importorskip("bot.core.library", reason="the library module is not importable here")
-    await add_private(store, standin, ANN, "Harbour")
-    await queue(store, [(ANN, "a1", "Harbour")])
-    await worker(store, bot).deliver_due()
-    (message,) = standin.sent_messages(ANN)
-    assert buttons(message)[0] == ("Related", f"rel:{library.article_token('a1')}")
 
 
 # --------------------------------------------------------------------------- pacing
 
 
-async def test_each_chat_gets_at_most_one_message_per_interval(
-    store: Store, standin: BotApiStandIn, bot: Bot
-) -> None:
-    await add_private(store, standin, ANN, "Harbour")
-    await add_private(store, standin, BOB, "Harbour")
+async def test_each_chat_gets_at_most_one_message_per_interval(store: Store, paced: Paced) -> None:
+    await add_private(store, paced.standin, ANN, "Harbour")
+    await add_private(store, paced.standin, BOB, "Harbour")
     await queue(store, [(chat, f"a{n}", "Harbour") for chat in (ANN, BOB) for n in (1, 2, 3)])
 
-    assert await worker(store, bot, chat_interval=1.0).deliver_due() == 6
+    assert await paced.worker(store, chat_interval=1.0).deliver_due() == 6
 
     for chat_id in (ANN, BOB):
-        arrivals = [record.at for record in sends_to(standin, chat_id)]
+        arrivals = [record.at for record in sends_to(paced.standin, chat_id)]
         assert len(arrivals) == 3
-        assert all(later - earlier >= 0.95 for earlier, later in pairwise(arrivals))
+        assert all(later - earlier >= 1.0 for earlier, later in pairwise(arrivals))
+    # The two chats take turns: their interval is per chat, not shared.
+    assert sends_to(paced.standin, BOB)[0].at - sends_to(paced.standin, ANN)[0].at < 1.0
 
 
-async def test_the_global_rate_caps_sends_in_any_second(
-    store: Store, standin: BotApiStandIn, bot: Bot
-) -> None:
+async def test_the_global_rate_caps_sends_in_any_second(store: Store, paced: Paced) -> None:
     chats = list(range(2001, 2021))
     for chat_id in chats:
-        await add_private(store, standin, chat_id, "Harbour")
+        await add_private(store, paced.standin, chat_id, "Harbour")
     await queue(store, [(chat_id, "a1", "Harbour") for chat_id in chats])
 
-    assert await worker(store, bot, rate_per_second=10.0).deliver_due() == 20
+    assert await paced.worker(store, rate_per_second=10.0).deliver_due() == 20
 
-    arrivals = sorted(record.at for record in standin.requests("sendMessage"))
+    arrivals = sorted(record.at for record in paced.standin.requests("sendMessage"))
     assert len(arrivals) == 20
     for start in arrivals:
         assert sum(1 for at in arrivals if start <= at < start + 1.0) <= 10 + 1
+    assert arrivals[-1] - arrivals[0] == pytest.approx(1.9)  # evenly spread: 19 gaps of 0.1 s
 
 
-class FakeTime:
-    """A clock that only moves when someone sleeps on it."""
+async def test_groups_get_at_most_their_quota_per_window(store: Store, paced: Paced) -> None:
+    server = paced.standin
+    server.scenario.add_group(GROUP, "Readers")
+    await store.touch_chat(GROUP, "group", "Readers")
+    await add_private(store, server, ANN, "Harbour")
+    await queue(store, [(GROUP, f"a{n}", "Harbour") for n in range(1, 8)] + [(ANN, "a9", "Harbour")])
+    alerts = paced.worker(store, chat_interval=1.0, group_per_minute=3, digest_threshold=10)
 
-    def __init__(self) -> None:
-        self.now = 1000.0
+    assert await alerts.deliver_due() == 8
 
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
-
-
-async def test_groups_get_at_most_their_quota_per_window(store: Store) -> None:
-    fake = FakeTime()
-    async with BotApiStandIn(TOKEN, clock=fake) as server, Bot(TOKEN, base_url=server.base_url) as client:
-        server.add_group(GROUP, "Readers")
-        await store.touch_chat(GROUP, "group", "Readers")
-        await add_private(store, server, ANN, "Harbour")
-        await queue(store, [(GROUP, f"a{n}", "Harbour") for n in range(1, 8)] + [(ANN, "a9", "Harbour")])
-        alerts = worker(
-            store,
-            client,
-            chat_interval=1.0,
-            group_per_minute=3,
-            digest_threshold=10,
-            clock=fake,
-            sleep=fake.sleep,
-        )
-
-        assert await alerts.deliver_due() == 8
-
-        group_times = [record.at for record in sends_to(server, GROUP)]
-        assert len(group_times) == 7 and len(server.sent_messages(GROUP)) == 7
-        # Any four consecutive sends span at least the window, so no 60 s window holds more than three.
-        assert all(group_times[i + 3] - group_times[i] >= 60.0 for i in range(len(group_times) - 3))
-        (private,) = sends_to(server, ANN)
-        assert private.at < group_times[3]  # the private chat did not wait for the group's quota
+    group_times = [record.at for record in sends_to(server, GROUP)]
+    assert len(group_times) == 7 and len(server.world.sent_messages(GROUP)) == 7
+    # Any four consecutive sends span at least the window, so no 60 s window holds more than three.
+    assert all(group_times[i + 3] - group_times[i] >= 60.0 for i in range(len(group_times) - 3))
+    (private,) = sends_to(server, ANN)
+    assert private.at < group_times[3]  # the private chat did not wait for the group's quota
 
 
-async def test_alerts_wait_while_answers_are_being_sent(
-    store: Store, standin: BotApiStandIn, bot: Bot
-) -> None:
-    await add_private(store, standin, ANN, "Harbour")
+async def test_alerts_wait_while_answers_are_being_sent(store: Store, paced: Paced) -> None:
+    await add_private(store, paced.standin, ANN, "Harbour")
     await queue(store, [(ANN, "a1", "Harbour"), (ANN, "a2", "Harbour")])
-    busy = [True]
-    delivery = asyncio.create_task(worker(store, bot, answers_busy=lambda: busy[0]).deliver_due())
+    answers_until = paced.time() + 5.0  # answers keep going out for five (simulated) seconds
 
-    await asyncio.sleep(0.3)
-    assert standin.requests("sendMessage") == []
-    assert not delivery.done()
-    busy[0] = False
-    assert await asyncio.wait_for(delivery, 3) == 2
-    assert len(texts(standin, ANN)) == 2
+    alerts = paced.worker(store, answers_busy=lambda: paced.time() < answers_until)
+    assert await alerts.deliver_due() == 2
+
+    arrivals = [record.at for record in sends_to(paced.standin, ANN)]
+    assert len(arrivals) == 2 and min(arrivals) >= answers_until  # nothing went while answers did
+    assert len(texts(paced.standin, ANN)) == 2
 
 
 # --------------------------------------------------------------------------- Telegram's failures
@@ -313,21 +305,21 @@ async def test_alerts_wait_while_answers_are_being_sent(
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB's own, in int mode
 @pytest.mark.parametrize("timedelta_mode", ["true", "false"])
 async def test_a_429_pauses_every_chat_then_all_arrive_once(
-    store: Store, standin: BotApiStandIn, bot: Bot, monkeypatch: pytest.MonkeyPatch, timedelta_mode: str
+    store: Store, paced: Paced, monkeypatch: pytest.MonkeyPatch, timedelta_mode: str
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", timedelta_mode)  # retry_after is a timedelta or an int
+    standin = paced.standin
     await add_private(store, standin, ANN, "Harbour")
     await add_private(store, standin, BOB, "Harbour")
     await queue(store, [(chat, f"a{n}", "Harbour") for chat in (ANN, BOB) for n in (1, 2)])
-    standin.inject_fault("sendMessage", FaultKind.RETRY_AFTER, retry_after=1)
+    standin.inject_fault("sendMessage", FaultKind.RETRY_AFTER, retry_after=7)
 
-    assert await worker(store, bot).deliver_due() == 4
+    assert await paced.worker(store).deliver_due() == 4
 
     calls = standin.requests()
     (refused,) = [record for record in calls if record.status == 429]
-    assert all(
-        record.at < refused.at or record.at >= refused.at + 1.0 for record in calls if record != refused
-    )
+    later = [record.at for record in calls if record.at > refused.at]
+    assert len(later) == 4 and min(later) >= refused.at + 7  # every chat waited out the pause
     assert [record.status for record in standin.requests("sendMessage")].count(200) == 4
     for chat_id in (ANN, BOB):
         assert len(texts(standin, chat_id)) == 2
@@ -383,7 +375,7 @@ async def test_a_blocked_chat_is_parked_and_resumes_when_it_returns(
     await add_private(store, standin, ANN, "Harbour")
     await add_private(store, standin, BOB, "Harbour")
     await queue(store, [(ANN, "a1", "Harbour"), (ANN, "a2", "Harbour"), (BOB, "a1", "Harbour")])
-    standin.set_bot_status(ANN, "kicked")  # Ann blocked the bot
+    standin.scenario.set_bot_status(ANN, "kicked")  # Ann blocked the bot
     alerts = worker(store, bot)
 
     assert await alerts.deliver_due() == 1
@@ -396,7 +388,8 @@ async def test_a_blocked_chat_is_parked_and_resumes_when_it_returns(
     assert [row.status for row in await store.chat_alerts(ANN)] == [AlertStatus.PARKED] * 2
     assert [sub.label for sub in await store.subscriptions(ANN)] == ["Harbour"]
 
-    standin.set_bot_status(ANN, "member")  # unblocked; the handlers touch the chat on its next message
+    # Unblocked; the handlers touch the chat on its next message.
+    standin.scenario.set_bot_status(ANN, "member")
     await store.touch_chat(ANN, "private", None)
     assert [row.status for row in await store.chat_alerts(ANN)] == [AlertStatus.PENDING] * 2
     assert await alerts.deliver_due() == 2
@@ -409,7 +402,7 @@ async def test_a_blocked_chat_is_parked_and_resumes_when_it_returns(
 async def test_a_migrated_group_gets_its_alerts_at_the_new_id(
     store: Store, standin: BotApiStandIn, bot: Bot
 ) -> None:
-    standin.add_group(GROUP, "Readers")
+    standin.scenario.add_group(GROUP, "Readers")
     await store.touch_chat(GROUP, "group", "Readers")
     await store.subscribe(GROUP, "topic", "harbour", "Harbour")
     await queue(store, [(GROUP, "a1", "Harbour"), (GROUP, "a2", "Harbour")])
@@ -425,7 +418,7 @@ async def test_a_migrated_group_gets_its_alerts_at_the_new_id(
     assert moved is not None and moved.type == "supergroup"
     (subscription,) = await store.subscriptions(new_id)
     assert subscription.label == "Harbour"
-    messages = standin.sent_messages(new_id)
+    messages = standin.world.sent_messages(new_id)
     assert [message["text"].splitlines()[0] for message in messages] == [
         "🔔 Harbour story 1 & <friends>",
         "🔔 Harbour story 2 & <friends>",
@@ -449,12 +442,12 @@ async def test_html_telegram_cannot_parse_goes_out_as_plain_text(
     refused, accepted = standin.requests("sendMessage")
     assert (refused.status, refused.params.get("parse_mode")) == (400, "HTML")
     assert (accepted.status, accepted.params.get("parse_mode")) == (200, None)
-    (message,) = standin.sent_messages(ANN)
+    (message,) = standin.world.sent_messages(ANN)
     assert message["text"].startswith("🔔 Harbour story 1 & <friends> (https://example.org/news/1)")
     assert {entity["type"] for entity in message.get("entities", [])} <= {
         "url"
     }  # links Telegram finds itself
-    assert buttons(message)[0] == ("Related", f"rel:{token_of('a1')}")
+    assert buttons(message)[0] == ("Related", f"rel:{article_token('a1')}")
     (row,) = await store.chat_alerts(ANN)
     assert (row.status, row.message_id) == (AlertStatus.SENT, message["message_id"])
 
@@ -486,7 +479,7 @@ async def test_a_delivered_alert_that_could_not_be_marked_is_not_sent_again(
         ) -> int:
             if self.failures:
                 self.failures -= 1
-                raise sqlite3.OperationalError("database is locked")
+                raise DatabaseBusy("database is locked")
             return await super().mark_sent(ids, message_id, now)
 
     store = await open_store(tmp_path / "newsbot.sqlite3", ForgetfulStore)
@@ -496,7 +489,7 @@ async def test_a_delivered_alert_that_could_not_be_marked_is_not_sent_again(
         alerts = worker(store, bot)
         assert await alerts.deliver_due() == 1
         assert await alerts.deliver_due() == 0
-        (message,) = standin.sent_messages(ANN)
+        (message,) = standin.world.sent_messages(ANN)
         (row,) = await store.chat_alerts(ANN)
         assert (row.status, row.message_id) == (AlertStatus.SENT, message["message_id"])
     finally:
@@ -517,7 +510,7 @@ async def test_run_resumes_pending_rows_wakes_on_ingest_and_stops(
     task = asyncio.create_task(alerts.run(stop))
 
     await standin.wait_for(chat_id=ANN, timeout=3)
-    mark = standin.mark()
+    mark = standin.world.mark()
     await queue(store, [(ANN, "a2", "Harbour"), (BOB, "a2", "Harbour")])
     alerts.wake()  # without it the worker would sleep for a minute
     events = await standin.wait_for(kind=EventKind.SENT, count=2, after=mark, timeout=3)
@@ -543,6 +536,6 @@ async def test_stop_interrupts_a_flood_wait_and_keeps_the_row(
     stop.set()
     await asyncio.wait_for(task, 3)
 
-    assert standin.sent_messages() == []
+    assert standin.world.sent_messages() == []
     (row,) = await store.chat_alerts(ANN)
     assert (row.status, row.attempts) == (AlertStatus.PENDING, 0)

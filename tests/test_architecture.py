@@ -1,42 +1,169 @@
-"""The dependency rule: bot.core imports nothing from telegram, aiosqlite, asyncio or pydantic."""
+"""The house rules, as a table: which package may import what, checked on every module's imports.
+
+Each module under bot/ is parsed (imports inside functions count too) and its imports are checked
+against IMPORT_RULES (a library only where it belongs) and LAYER_RULES (what a package must not reach
+for). The core and rendering are also imported in a fresh interpreter, so nothing forbidden sneaks in
+through another module.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
-FORBIDDEN = ("telegram", "aiosqlite", "asyncio", "pydantic", "pydantic_settings", "aiohttp", "httpx")
+BOT = REPO / "bot"
+
+# A library imported outside the packages named here breaks the architecture.
+IMPORT_RULES: dict[str, tuple[str, ...]] = {
+    "telegram": ("bot.tg",),  # python-telegram-bot: the Telegram side only
+    "aiosqlite": ("bot.store",),  # every SQL statement lives in the store
+    "sqlite3": ("bot.store",),
+    "aiohttp": ("bot.standin", "bot.playground"),  # the local HTTP servers
+    "httpx": (),  # python-telegram-bot's own transport, never ours
+    "pydantic_settings": ("bot.settings",),
+    "pydantic": ("bot.settings", "bot.playground"),  # settings, and the playground's copy of them
+    "apscheduler": (),  # reached through python-telegram-bot's JobQueue only
+}
+
+IO_AND_ASYNC = frozenset(
+    {"asyncio", "aiosqlite", "sqlite3", "telegram", "aiohttp", "httpx", "socket", "subprocess"}
+    | {"multiprocessing", "pydantic", "pydantic_settings", "urllib.request", "http.client"}
+)
+
+# What a package must not import (libraries, or other parts of the bot).
+LAYER_RULES: dict[str, frozenset[str]] = {
+    "bot.core": IO_AND_ASYNC
+    | {"bot.tg", "bot.store", "bot.render", "bot.runtime", "bot.compose", "bot.settings", "bot.standin"},
+    "bot.render": IO_AND_ASYNC | {"bot.tg", "bot.store", "bot.runtime", "bot.compose", "bot.settings"},
+    "bot.store": frozenset({"telegram", "bot.tg", "bot.render", "bot.runtime", "bot.compose"}),
+    "bot.runtime": frozenset({"telegram", "bot.tg", "bot.render", "bot.compose"}),
+    "bot.standin": frozenset({"telegram", "bot.tg", "bot.store", "bot.core", "bot.runtime", "bot.compose"}),
+    "bot.settings": frozenset({"telegram", "bot.tg", "bot.store", "bot.core", "bot.runtime"}),
+}
 
 
-def test_core_imports_no_framework_modules() -> None:
-    core_modules = sorted(
-        "bot.core." + path.stem for path in (REPO / "bot" / "core").glob("*.py") if path.stem != "__init__"
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports, at any depth of the code (lazy imports in functions included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def within(name: str, packages: tuple[str, ...] | frozenset[str]) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in packages)
+
+
+MODULES = {module_name(path): imports_of(path) for path in sorted(BOT.rglob("*.py"))}
+
+
+def test_the_table_sees_every_package() -> None:
+    packages = {name.split(".")[1] for name in MODULES if name.count(".") >= 1}
+    assert {"core", "store", "render", "tg", "standin", "playground"} <= packages
+    assert "bot.tg.handlers.answers" in MODULES and "bot.core.corpus.scan" in MODULES
+
+
+@pytest.mark.parametrize("library", sorted(IMPORT_RULES))
+def test_a_library_is_imported_only_where_it_belongs(library: str) -> None:
+    allowed = IMPORT_RULES[library]
+    offending = sorted(
+        module
+        for module, imported in MODULES.items()
+        if any(within(name, (library,)) for name in imported) and not within(module, allowed)
     )
-    assert {"bot.core.corpus", "bot.core.text", "bot.core.index", "bot.core.library"} <= set(core_modules)
+    assert offending == [], f"{library} may be imported only under {allowed or 'nothing in bot/'}"
+
+
+@pytest.mark.parametrize("package", sorted(LAYER_RULES))
+def test_a_package_keeps_to_its_layer(package: str) -> None:
+    forbidden = LAYER_RULES[package]
+    offending = sorted(
+        f"{module} imports {name}"
+        for module, imported in MODULES.items()
+        if within(module, (package,))
+        for name in imported
+        if within(name, forbidden)
+    )
+    assert offending == []
+
+
+FRESH_FORBIDDEN = ("telegram", "aiosqlite", "asyncio", "pydantic", "pydantic_settings", "aiohttp", "httpx")
+
+
+@pytest.mark.parametrize("package", ["bot.core", "bot.render"])
+def test_pure_packages_pull_in_nothing_forbidden(package: str) -> None:
+    """Importing every module of the package in a fresh interpreter loads none of the I/O libraries,
+    not even through a module it imports."""
+    names = sorted(name for name in MODULES if within(name, (package,)))
     program = (
         "import importlib, json, sys\n"
-        f"for name in {core_modules!r}: importlib.import_module(name)\n"
+        f"for name in {names!r}: importlib.import_module(name)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, check=True
     )
     loaded = json.loads(out.stdout)
-    offending = [m for m in loaded if m.split(".")[0] in FORBIDDEN]
-    assert offending == []
+    assert [m for m in loaded if m.split(".")[0] in FRESH_FORBIDDEN] == []
 
 
-def test_render_is_pure() -> None:
-    program = "import bot.render, sys, json; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    offending = [m for m in json.loads(out.stdout) if m.split(".")[0] in FORBIDDEN]
+# A Telegram HTML tag in a string: building markup, which only bot.render does.
+HTML_TAG = re.compile(r"</?(?:b|i|u|s|a|code|pre|blockquote|tg-spoiler)(?:\s[^<>]*)?>")
+HTML_HOMES = ("bot.render", "bot.standin", "bot.playground")  # the renderer, and Telegram's and the page's
+
+
+def test_only_render_writes_telegram_html() -> None:
+    offending = []
+    for path in sorted(BOT.rglob("*.py")):
+        name = module_name(path)
+        if within(name, HTML_HOMES):
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        offending += [
+            f"{name}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and HTML_TAG.search(node.value)
+        ]
     assert offending == []
 
 
 def test_no_utils_module() -> None:
-    assert not list((REPO / "bot").rglob("utils.py"))
+    assert not [path for path in BOT.rglob("*.py") if path.stem in ("utils", "helpers", "misc")]
+
+
+def test_every_module_says_what_it_does() -> None:
+    missing = [
+        name for name, path in ((module_name(p), p) for p in BOT.rglob("*.py")) if not _docstring(path)
+    ]
+    assert missing == []
+
+
+def _docstring(path: Path) -> str | None:
+    return ast.get_docstring(ast.parse(path.read_text()))

@@ -65,10 +65,10 @@ def test_readme_command_table_matches_the_bot() -> None:
 
 
 def test_help_text_lists_every_command() -> None:
-    from bot import render
     from bot.commands import COMMANDS
+    from bot.render import html, messages
 
-    text = render.help_text(COMMANDS, is_admin=True)
+    text = messages.help_text(COMMANDS, is_admin=True)
     for command in COMMANDS:
         assert f"/{command.name}" in text
-        assert render.escape(command.example) in text
+        assert html.escape(command.example) in text

@@ -8,16 +8,16 @@ import contextlib
 import itertools
 import os
 import shutil
-import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.core.interests import SubscriptionKind
+from bot.localbot import BotProcess
 from bot.standin import BotApiStandIn, EventKind
-from bot.store import Store, SubscriptionKind
+from bot.store import Store
 from tests import reliability
 from tests.conftest import CORPUS
 from tests.harness import ADMIN, TOKEN, USER
@@ -48,80 +48,35 @@ def bot_env(standin: BotApiStandIn, tmp_path: Path, **extra: str) -> dict[str, s
     return env
 
 
-async def start_bot(env: dict[str, str], cwd: Path) -> Bot:
+async def start_bot(env: dict[str, str], cwd: Path) -> BotProcess:
     # Logs go to a file: a DEBUG-level bot writing into a pipe nobody drains would block on a full pipe.
-    log_path = cwd / f"bot-{next(_RUN_NUMBERS)}.log"
-    with open(log_path, "wb") as log_file:  # noqa: ASYNC230 - opening a local file is instant
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-        )
-    return Bot(process, log_path)
+    return await BotProcess.start(env, cwd, cwd / f"bot-{next(_RUN_NUMBERS)}.log")
 
 
-class Bot:
-    """A `newsbot run` subprocess and the file its output goes to."""
-
-    def __init__(self, process: asyncio.subprocess.Process, log_path: Path) -> None:
-        self.process = process
-        self.log_path = log_path
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.returncode
-
-    def send_signal(self, signum: int) -> None:
-        self.process.send_signal(signum)
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    async def wait(self) -> int:
-        return await self.process.wait()
-
-    async def communicate(self) -> tuple[bytes, bytes]:
-        """Wait for the exit; return (b"", everything it printed)."""
-        await self.process.wait()
-        return b"", self.log_path.read_bytes()
-
-
-async def wait_polling(standin: BotApiStandIn, process: Bot) -> None:
-    waiting = asyncio.ensure_future(standin.wait_until_polling(timeout=STARTUP_TIMEOUT))
-    exited = asyncio.ensure_future(process.wait())
-    done, _ = await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
-    if exited in done:
-        waiting.cancel()
-        _, err = await process.communicate()
-        raise AssertionError(f"bot exited early: {err.decode()[-2000:]}")
-    exited.cancel()
+async def exit_output(process: BotProcess, timeout: float = 30.0) -> str:  # noqa: ASYNC109
+    """Wait for the process to end on its own; returns everything it printed."""
+    await asyncio.wait_for(process.wait(), timeout)
+    return process.output()
 
 
 async def test_run_subprocess_answers_and_stops_cleanly(tmp_path: Path, standin: BotApiStandIn) -> None:
     env = bot_env(standin, tmp_path)
     process = await start_bot(env, tmp_path)
     try:
-        await wait_polling(standin, process)
+        await process.wait_polling(standin, STARTUP_TIMEOUT)
         [welcome] = await standin.ask(USER, USER, "/start", timeout=20)
         assert "4 articles" in welcome["text"]
         [answer] = await standin.ask(USER, USER, "Sora daily losses", timeout=20)
         assert "OpenAI to close its Sora video app" in answer["text"]
 
         second = await start_bot(env, tmp_path)
-        _, second_err = await asyncio.wait_for(second.communicate(), timeout=STARTUP_TIMEOUT)
+        second_err = await exit_output(second, STARTUP_TIMEOUT)
         assert second.returncode == 1
-        assert "another" in second_err.decode().lower() and "db.sqlite3" in second_err.decode()
+        assert "another" in second_err.lower() and "db.sqlite3" in second_err
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, err.decode()[-2000:]
-    log = err.decode()
+        await process.stop(timeout=30)
+    log = process.output()
+    assert process.returncode == 0, log[-2000:]
     assert "shutting down" in log
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
 
@@ -129,18 +84,18 @@ async def test_run_subprocess_answers_and_stops_cleanly(tmp_path: Path, standin:
 async def test_conflict_409_stops_with_a_clear_message(tmp_path: Path, standin: BotApiStandIn) -> None:
     process = await start_bot(bot_env(standin, tmp_path), tmp_path)
     try:
-        await wait_polling(standin, process)
+        await process.wait_polling(standin, STARTUP_TIMEOUT)
         async with httpx.AsyncClient(timeout=10) as client:
             # A second poller on the same token: Telegram ends the older request with 409.
             await client.post(f"{standin.api_url}/getUpdates", json={"timeout": 3})
-        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        err = await exit_output(process)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
     assert process.returncode == 1
-    assert "409 Conflict" in err.decode()
-    assert "another instance" in err.decode()
+    assert "409 Conflict" in err
+    assert "another instance" in err
 
 
 async def test_alerts_survive_repeated_sigkill(
@@ -149,16 +104,15 @@ async def test_alerts_survive_repeated_sigkill(
     scale = reliability.scaled(request.config, 1, 3)  # --long: three times the kills and the chats
     chats = list(range(5001, 5001 + 60 * scale))
     for chat_id in chats:
-        standin.add_private_chat(chat_id, f"Reader {chat_id}")
+        standin.scenario.add_private_chat(chat_id, f"Reader {chat_id}")
     env = bot_env(standin, tmp_path, NEWSBOT_SEND_RATE="8")
     corpus = Path(env["NEWSBOT_CORPUS_DIR"])
     database = Path(env["NEWSBOT_DATABASE"])
 
     # First run: the silent first load records the bundled articles as seen.
     process = await start_bot(env, tmp_path)
-    await wait_polling(standin, process)
-    process.send_signal(signal.SIGTERM)
-    await asyncio.wait_for(process.communicate(), timeout=30)
+    await process.wait_polling(standin, STARTUP_TIMEOUT)
+    await process.stop(timeout=30)
 
     async with await Store.open(database) as store:
         for chat_id in chats:
@@ -171,9 +125,9 @@ async def test_alerts_survive_repeated_sigkill(
     expected = {(chat_id, n) for chat_id in chats for n in range(2)}
 
     kills = 0
-    mark = standin.mark()
+    mark = standin.world.mark()
     for round_number in range(KILLS * scale):
-        round_mark = standin.mark()
+        round_mark = standin.world.mark()
         process = await start_bot(env, tmp_path)
         # Kill once this process is really delivering (after its first alert), at a varying moment.
         with contextlib.suppress(TimeoutError):
@@ -191,18 +145,14 @@ async def test_alerts_survive_repeated_sigkill(
                 break
             await asyncio.sleep(0.5)
         else:
-            process.send_signal(signal.SIGTERM)
-            _, err = await process.communicate()
-            raise AssertionError("pending alerts were not delivered after the kills: " + err.decode()[-2000:])
-        final_mark = standin.mark()
-        await asyncio.sleep(1.0)
-        assert standin.events(EventKind.SENT, after=final_mark) == []  # nothing more to send
+            await process.stop(timeout=30)
+            raise AssertionError("pending alerts were not delivered after the kills: " + process.tail(2000))
+        # No alert is pending any more, so the worker has nothing left to send: what was sent is final.
     finally:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), timeout=30)
+        await process.stop(timeout=30)
 
     sent: Counter[tuple[int | None, int]] = Counter()
-    for event in standin.events(EventKind.SENT, after=mark):
+    for event in standin.world.events(EventKind.SENT, after=mark):
         for n in range(2):
             if f"OpenAI crash-test story {n}" in (event.text or ""):
                 sent[(event.chat_id, n)] += 1
@@ -228,7 +178,7 @@ async def test_corrupt_database_exits_with_a_clear_message(tmp_path: Path, stand
     env = bot_env(standin, tmp_path)
     await asyncio.to_thread(Path(env["NEWSBOT_DATABASE"]).write_bytes, b"not a database, just junk " * 100)
     bot = await start_bot(env, tmp_path)
-    _, err = await asyncio.wait_for(bot.communicate(), timeout=STARTUP_TIMEOUT)
+    err = await exit_output(bot, STARTUP_TIMEOUT)
     assert bot.returncode == 1
-    lines = err.decode().strip().splitlines()
-    assert "db.sqlite3" in lines[-1] and "Traceback" not in err.decode()
+    lines = err.strip().splitlines()
+    assert "db.sqlite3" in lines[-1] and "Traceback" not in err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ratelimit import QuestionLimiter, Verdict
+from bot.tg.ratelimit import QuestionLimiter, Verdict
 
 
 class Clock:

@@ -9,22 +9,20 @@ There is no webhook mode (the bot only long-polls), so there is no webhook secre
 from __future__ import annotations
 
 import ast
-import asyncio
 import logging
 from pathlib import Path
 
 import pytest
 from telegram import Bot
 
-from bot.admin import NOT_ADMIN
 from bot.commands import admin_commands
 from bot.core.corpus import load_corpus
-from bot.permissions import ChatAdmins
+from bot.render.messages import ADMINS_ONLY, NOT_ADMIN
 from bot.standin import BotApiStandIn, EventKind, FaultKind
-from bot.subscriptions import ADMINS_ONLY
+from bot.tg.permissions import ChatAdmins
 from tests import reliability
 from tests.harness import ADMIN, BOT_USERNAME, GROUP, OTHER, TOKEN, USER, BotUnderTest, running_bot
-from tests.test_process import bot_env, start_bot
+from tests.test_process import bot_env, exit_output, start_bot
 from tests.test_reliability_hostile import replies_to
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +40,7 @@ def buttons(message: dict[str, object]) -> dict[str, str]:
 
 async def test_admin_commands_check_the_admin_list_each_time_they_run(newsbot: BotUnderTest) -> None:
     standin = newsbot.standin
-    standin.add_member(GROUP, GROUP_ADMIN, admin=True)
+    standin.scenario.add_member(GROUP, GROUP_ADMIN, admin=True)
     (newsbot.corpus / "secret-draft.md").write_text(
         "---\nid: draft\ntitle: Harbour cranes draft\n---\n\nNot for readers until an admin reloads.\n"
     )
@@ -65,14 +63,14 @@ async def test_admin_commands_check_the_admin_list_each_time_they_run(newsbot: B
     assert demoted["text"] == NOT_ADMIN
     assert restored["text"].startswith("Stats")
     # There are no admin buttons: the admin module makes no callback data at all.
-    assert "callback_data" not in (REPO / "bot" / "admin.py").read_text()
+    assert "callback_data" not in (REPO / "bot" / "tg" / "handlers" / "admin.py").read_text()
 
 
 # --------------------------------------------------------------------------- chat administrators
 
 
 async def test_chat_admin_status_is_asked_of_telegram_and_cached_for_a_minute(standin: BotApiStandIn) -> None:
-    standin.add_group(-100900, "Desk", supergroup=True, admins=(ADMIN,), members=(USER,))
+    standin.scenario.add_group(-100900, "Desk", supergroup=True, admins=(ADMIN,), members=(USER,))
     now = [1_000.0]
     admins = ChatAdmins(clock=lambda: now[0])
     async with Bot(TOKEN, base_url=standin.base_url) as bot:
@@ -83,7 +81,7 @@ async def test_chat_admin_status_is_asked_of_telegram_and_cached_for_a_minute(st
         assert await admins.may_manage(bot, -100900, "supergroup", ADMIN)
         assert await admins.may_manage(bot, -100900, "supergroup", ADMIN)
         assert asked() == 1  # a burst of presses costs one request
-        standin.demote(-100900, ADMIN)
+        standin.scenario.demote(-100900, ADMIN)
         now[0] += 59
         assert await admins.may_manage(bot, -100900, "supergroup", ADMIN)  # still cached
         now[0] += 2
@@ -120,7 +118,7 @@ async def test_group_settings_and_subscriptions_are_for_chat_admins_only(newsbot
     assert all(answer.get("text") == ADMINS_ONLY for answer in answers)
     assert "OpenAI" in after["text"] and "AI standards" not in after["text"]
     assert "on" in pushes["text"]
-    assert standin.events(EventKind.EDITED, chat_id=GROUP) == []
+    assert standin.world.events(EventKind.EDITED, chat_id=GROUP) == []
 
 
 # --------------------------------------------------------------------------- floods
@@ -133,24 +131,21 @@ async def test_a_group_flooded_with_topic_mentions_gets_at_most_the_allowed_push
         tmp_path, standin, push_cooldown_minutes=0, push_max_per_hour=3, questions_per_minute=3
     ) as bot:
         chatter = ["Sora again", "OpenAI news", "MIIT standards", "Codex is good", "the Pentagon deal", "MCP"]
-        mark = standin.mark()
+        mark = standin.world.mark()
         for number in range(30):
-            standin.send_user_message(GROUP, (USER, OTHER, ADMIN)[number % 3], chatter[number % len(chatter)])
-        for _ in range(500):  # until the bot has taken every update
-            if not standin.pending_updates():
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(1.0)  # handlers run concurrently: let the last of them finish
+            speaker = (USER, OTHER, ADMIN)[number % 3]
+            standin.scenario.send_user_message(GROUP, speaker, chatter[number % len(chatter)])
+        await bot.settled()  # every message taken and handled (handlers run concurrently)
         pushes = [
             event
-            for event in standin.events(EventKind.SENT, chat_id=GROUP, after=mark)
+            for event in standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark)
             if (event.text or "").startswith("Related stories")
         ]
         await bot.ask(GROUP, ADMIN, "/related off")  # from now on only answers
         # One user asking the bot directly, over and over: three answers, then one "slow down".
         replies = []
         for _ in range(4):
-            asked = standin.send_user_message(GROUP, OTHER, f"@{BOT_USERNAME} Sora losses")
+            asked = standin.scenario.send_user_message(GROUP, OTHER, f"@{BOT_USERNAME} Sora losses")
             [reply] = await standin.wait_for(
                 replies_to(asked["message_id"]),
                 chat_id=GROUP,
@@ -193,11 +188,11 @@ async def test_the_token_never_appears_in_logs_replies_stats_or_stored_errors(
         [status] = await bot.ask(USER, USER, "/status")
         database = bot.settings.database
     stored = b"".join(path.read_bytes() for path in database.parent.iterdir() if path.is_file())
-    said = "\n".join(message.get("text", "") for message in standin.sent_messages())
+    said = "\n".join(message.get("text", "") for message in standin.world.sent_messages())
     reliability.faults_hit(faults)
     assert all(fault.hits for fault in faults)
     assert "Stats" in stats["text"] and "Status" in status["text"]
-    assert any("Sorry" in message.get("text", "") for message in standin.sent_messages(OTHER))
+    assert any("Sorry" in message.get("text", "") for message in standin.world.sent_messages(OTHER))
     assert len(caplog.records) > 100
     for secret in secret_parts():
         assert secret not in caplog.text
@@ -211,8 +206,7 @@ async def test_a_rejected_token_is_reported_without_the_token(tmp_path: Path) ->
     async with BotApiStandIn("111111:SOME-OTHER-token-BBBB") as other:
         env = bot_env(other, tmp_path)
         process = await start_bot(env, tmp_path)
-        _, output = await asyncio.wait_for(process.communicate(), timeout=60)
-    text = output.decode(errors="replace")
+        text = await exit_output(process, timeout=60)
     reliability.fault("token rejected (401)")
     assert process.returncode == 1
     assert "rejected the bot token" in text and "NEWSBOT_TELEGRAM_TOKEN" in text
@@ -249,12 +243,12 @@ def _static_sql(node: ast.expr, constants: dict[str, ast.expr]) -> bool:
 
 
 def test_every_sql_statement_is_fixed_text_with_parameters() -> None:
-    source = (REPO / "bot" / "store.py").read_text()
-    tree = ast.parse(source)
+    store = REPO / "bot" / "store"
     helpers = {"_rowcount", "_scalar", "_scalar_int", "_scalar_time"}
     methods = {"execute", "execute_fetchall", "executemany", "executescript"}
     checked = 0
-    for function in ast.walk(tree):
+    trees = {path.name: ast.parse(path.read_text()) for path in sorted(store.glob("*.py"))}
+    for module, function in ((m, f) for m, tree in trees.items() for f in ast.walk(tree)):
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         # Local names bound once to fixed text (sql = "SELECT ..." then execute(sql, params)).
@@ -277,12 +271,12 @@ def test_every_sql_statement_is_fixed_text_with_parameters() -> None:
                 continue
             if function.name in helpers and isinstance(sql, ast.Name) and sql.id == "sql":
                 continue  # the helpers pass their argument on; their callers are checked instead
-            assert _static_sql(sql, constants), f"store.py:{call.lineno}: SQL built from {ast.unparse(sql)}"
+            assert _static_sql(sql, constants), f"{module}:{call.lineno}: SQL built from {ast.unparse(sql)}"
             checked += 1
     assert checked > 40
     # And SQL lives nowhere else.
     for path in (REPO / "bot").rglob("*.py"):
-        if path.name != "store.py":
+        if store not in path.parents:
             assert ".execute(" not in path.read_text(), path
 
 

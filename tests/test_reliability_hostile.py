@@ -22,9 +22,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot.core.corpus import load_corpus
-from bot.core.topics import MAX_KEYWORD_TERMS, MAX_KEYWORDS_CHARS, KeywordError, parse_keywords
+from bot.core.interests import (
+    MAX_KEYWORD_TERMS,
+    MAX_KEYWORDS_CHARS,
+    KeywordError,
+    parse_keywords,
+)
 from bot.standin import BotApiStandIn, Entity, Event, EventKind, utf16_len
-from bot.subscriptions import MAX_SUBSCRIPTIONS
 from tests import reliability
 from tests.harness import BOT_USERNAME, GROUP, OTHER, USER, BotUnderTest, running_bot
 
@@ -199,7 +203,7 @@ class Attack:
             self.checked_seq = record.seq
             if record.method.lower() != "getupdates" and record.status != 200:
                 self.invalid.append(f"{record.method} → {record.status} {record.description}")
-        for message in self.standin.sent_messages():
+        for message in self.standin.world.sent_messages():
             if utf16_len(message.get("text", "")) > 4096:
                 self.invalid.append(f"message {message['message_id']} is over 4096 UTF-16 units")
 
@@ -233,7 +237,7 @@ def count(request: pytest.FixtureRequest, default: int, long: int) -> int:
 
 def fresh_chats(standin: BotApiStandIn, first: int, how_many: int) -> Iterator[int]:
     for chat in range(first, first + how_many):
-        standin.add_private_chat(chat, f"Tester {chat}")
+        standin.scenario.add_private_chat(chat, f"Tester {chat}")
         yield chat
 
 
@@ -269,7 +273,7 @@ async def test_odd_entities_in_group_mentions_get_valid_replies(
     standin = attack.standin
     cases = examples(group_message(), count(request, 60, 600))
     for text, entities in cases:
-        sent = standin.send_user_message(GROUP, USER, text, entities=entities)
+        sent = standin.scenario.send_user_message(GROUP, USER, text, entities=entities)
         attack.tried += 1
         if not addresses_the_bot(sent):  # the entities hid the mention, as Telegram's would: chatter
             continue
@@ -309,8 +313,8 @@ async def test_forged_callback_data_is_answered_politely(
     [welcome] = await attack.bot.ask(USER, USER, "/start")
     datas = examples(CALLBACK, count(request, 120, 1_200))
     for data in datas:
-        mark = attack.standin.mark()
-        attack.standin.click(USER, USER, welcome["message_id"], data)
+        mark = attack.standin.world.mark()
+        attack.standin.scenario.click(USER, USER, welcome["message_id"], data)
         try:
             [answer] = await attack.standin.wait_for(kind=EventKind.CALLBACK_ANSWER, after=mark, timeout=15)
         except TimeoutError:
@@ -326,8 +330,8 @@ async def test_hostile_inline_queries_get_valid_answers(
 ) -> None:
     queries = examples(INLINE, count(request, 100, 1_000))
     for query in queries:
-        mark = attack.standin.mark()
-        attack.standin.inline_query(OTHER, query)
+        mark = attack.standin.world.mark()
+        attack.standin.scenario.inline_query(OTHER, query)
         try:
             await attack.standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark, timeout=15)
         except TimeoutError:
@@ -379,13 +383,13 @@ async def _another_chat_s_buttons_change_nothing(newsbot: BotUnderTest) -> None:
         (USER, mine, ":"),
         (USER, mine, "x" * 64),
     ]
-    mark = standin.mark()
+    mark = standin.world.mark()
     refusals = []
     for chat, message, data in forged:
         answers = await newsbot.click(chat, chat, message, data, count=0)
         refusals.append(answers[-1].data.get("text") or "")
     [help_reply] = await newsbot.ask(USER, USER, "/help")  # whatever the buttons caused has arrived
-    sent = standin.events(EventKind.SENT, after=mark)
+    sent = standin.world.events(EventKind.SENT, after=mark)
     [still] = await newsbot.ask(OTHER, OTHER, "/subscriptions")
     reliability.add("forged callbacks refused", len(forged))
     assert all(text and len(text) <= 200 for text in refusals), refusals
@@ -534,7 +538,14 @@ def test_no_regular_expression_is_built_from_user_text() -> None:
 
     root = Path(__file__).resolve().parents[1] / "bot"
     checked = 0
-    for module in ("core/topics.py", "core/text.py", "handlers.py", "subscriptions.py", "pushes.py"):
+    handlers = ("answers", "subscriptions", "pushes")
+    modules = (
+        "core/topics.py",
+        "core/interests.py",
+        "core/text.py",
+        *(f"tg/handlers/{n}.py" for n in handlers),
+    )
+    for module in modules:
         tree = ast.parse((root / module).read_text())
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -563,4 +574,3 @@ def test_keyword_limits_are_enforced() -> None:
         parse_keywords(" ".join(f"w{n}" for n in range(MAX_KEYWORD_TERMS + 1)))
     with pytest.raises(KeywordError):
         parse_keywords('"" - -"" ...')
-    assert MAX_SUBSCRIPTIONS == 50

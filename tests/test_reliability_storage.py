@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import errno
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,11 +21,12 @@ from pathlib import Path
 import pytest
 
 from bot.core.corpus import load_corpus
+from bot.core.interests import Subscription
 from bot.standin import BotApiStandIn, EventKind
-from bot.store import Store, StoreError, Subscription, describe_error
+from bot.store import DatabaseBusy, Store, StoreError
 from tests import reliability
 from tests.harness import ADMIN, OTHER, USER, running_bot
-from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot, wait_polling
+from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot
 
 HOLD_LOCK = """
 import sqlite3, sys
@@ -143,9 +143,9 @@ async def test_another_writer_makes_a_write_wait_then_fail_whole_then_succeed(qu
     store = quick_store
     ids = [f"port-{n}" for n in range(20)]
     writer = await OtherWriter.lock(store.path)
-    with pytest.raises(sqlite3.OperationalError, match="locked") as refused:
+    with pytest.raises(DatabaseBusy, match="locked") as refused:
         await store.ingest_articles(ids, every_chat)
-    assert "another process is holding a write lock" in describe_error(store.path, refused.value)
+    assert "another process is holding a write lock" in refused.value.description
     assert (await store.alert_counts())["pending"] == 0  # reading still works; nothing was written
     await writer.release()
     reliability.fault("database locked")
@@ -168,15 +168,16 @@ async def test_a_busy_database_delays_a_command_instead_of_failing_it(
     async with running_bot(tmp_path, standin, push_default=False) as bot:
         await bot.ask(USER, USER, "/start")  # the chat row exists
         writer = await OtherWriter.lock(bot.settings.database)
-        mark = standin.mark()
-        standin.send_user_message(USER, USER, "/subscribe openai")
-        await asyncio.sleep(0.5)
-        held = standin.events(EventKind.SENT, chat_id=USER, after=mark)
+        mark = standin.world.mark()
+        standin.scenario.send_user_message(USER, USER, "/subscribe openai")
+        await standin.wait_until_delivered()  # the bot has the command; its write now waits for the lock
+        await asyncio.sleep(0.3)  # well inside the 5 s busy timeout
+        released_at = standin.clock()
         await writer.release()
         [reply] = await standin.wait_for(chat_id=USER, after=mark, timeout=10)
         [listing] = await bot.ask(USER, USER, "/subscriptions")
     reliability.fault("database locked")
-    assert held == []
+    assert reply.at >= released_at  # the one reply came after the lock was gone: waited, not failed
     assert "Subscribed to OpenAI" in (reply.text or "")
     assert "OpenAI" in listing["text"]
 
@@ -209,13 +210,18 @@ async def test_a_full_disk_is_explained_to_the_admin_writes_nothing_half_and_rec
         queued = await asyncio.to_thread(read_only_rows, database, "SELECT COUNT(*) FROM outbox")
 
         filler.unlink()
-        mark = standin.mark()
+        mark = standin.world.mark()
         [again] = await bot.ask(ADMIN, ADMIN, "/reload", timeout=20)
         await standin.wait_for(chat_id=USER, after=mark, count=2, timeout=20)  # 30 alerts: two digests
-        await asyncio.sleep(1.5)  # time for a third message, if one were (wrongly) coming
+        async with await Store.open(database) as store:
+            for _ in range(200):  # the worker sends pending alerts only: once none is left, it is done
+                if (await store.alert_counts())["pending"] == 0:
+                    break
+                await asyncio.sleep(0.05)
+            outbox = await store.alert_counts()
         delivered = Counter(
             title
-            for event in standin.events(EventKind.SENT, chat_id=USER, after=mark)
+            for event in standin.world.events(EventKind.SENT, chat_id=USER, after=mark)
             for title in titles
             if title in (event.text or "")
         )
@@ -235,6 +241,7 @@ async def test_a_full_disk_is_explained_to_the_admin_writes_nothing_half_and_rec
     assert "Stats" in stats["text"]
     assert seen == [(0,)] and queued == [(0,)]  # the failed ingest left nothing behind
     assert "Sorry" not in again["text"]
+    assert outbox == {"pending": 0, "sent": 30, "failed": 0, "parked": 0}
     assert delivered == dict.fromkeys(titles, 1)
     assert integrity == "ok"
 
@@ -310,28 +317,24 @@ async def test_a_reload_killed_half_way_leaves_the_previous_state_and_alerts_onc
     subscribers = (USER, OTHER, ADMIN)
     process = await start_bot(env, tmp_path)
     try:
-        await wait_polling(standin, process)
+        await process.wait_polling(standin, STARTUP_TIMEOUT)
         for chat in subscribers:
             await standin.ask(chat, chat, "/subscribe openai", timeout=20)
     finally:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), timeout=30)
+        await process.stop(timeout=30)
     # Filler makes each reload read a few hundred files, so the kills land inside it.
     write_articles(corpus, "filler", FILLER, topics="[]", subject="Harbour tide")
 
     titles: list[str] = []
-    mark = standin.mark()
+    mark = standin.world.mark()
     delays = (0.05, 0.35, 0.7, 0.0, 0.2, 0.5)[: reliability.scaled(request.config, 3, 6)]
     for round_number, delay in enumerate(delays):
         process = await start_bot(env, tmp_path)
         # The killed process's long poll lingers in the stand-in: only an answer proves this one polls.
         await standin.ask(ADMIN, ADMIN, "/help", timeout=STARTUP_TIMEOUT)
         titles += write_articles(corpus, f"round{round_number}", 1)  # ≤ 3 pending: no digests
-        standin.send_user_message(ADMIN, ADMIN, "/reload")
-        for _ in range(500):  # until the bot has taken the update (its next poll confirms it)
-            if not standin.pending_updates():
-                break
-            await asyncio.sleep(0.01)
+        standin.scenario.send_user_message(ADMIN, ADMIN, "/reload")
+        await standin.wait_until_delivered()  # the bot has taken the update (its next poll confirms it)
         await asyncio.sleep(delay)
         process.kill()
         await process.wait()
@@ -340,12 +343,12 @@ async def test_a_reload_killed_half_way_leaves_the_previous_state_and_alerts_onc
 
     process = await start_bot(env, tmp_path)
     try:
-        await wait_polling(standin, process)
+        await process.wait_polling(standin, STARTUP_TIMEOUT)
         expected = {(chat, title) for chat in subscribers for title in titles}
         for _ in range(300):
             arrived = {
                 (event.chat_id, title)
-                for event in standin.events(EventKind.SENT, after=mark)
+                for event in standin.world.events(EventKind.SENT, after=mark)
                 for title in titles
                 if title in (event.text or "")
             }
@@ -354,11 +357,10 @@ async def test_a_reload_killed_half_way_leaves_the_previous_state_and_alerts_onc
             await asyncio.sleep(0.1)
         [status] = await standin.ask(USER, USER, "/status", timeout=20)
     finally:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), timeout=30)
+        await process.stop(timeout=30)
     delivered: Counter[tuple[int | None, str]] = Counter()
     repeated_messages = 0  # messages carrying only alerts that had already arrived
-    for event in standin.events(EventKind.SENT, after=mark):
+    for event in standin.world.events(EventKind.SENT, after=mark):
         carried = {(event.chat_id, title) for title in titles if title in (event.text or "")}
         if carried and carried <= set(delivered):
             repeated_messages += 1

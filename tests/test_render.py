@@ -10,23 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import render
+from bot.commands import Command, command
 from bot.core.models import Article, Hit, Problem, Snippet, Topic
-from bot.render import (
-    ALLOWED_TAGS,
-    Button,
-    CommandSpec,
-    answer,
-    answer_keyboard,
-    citation,
-    escape,
-    format_date,
-    highlight,
-    html_to_plain,
-    split_html,
-    utf16_len,
-    visible_length,
-)
+from bot.render import messages
+from bot.render.buttons import Button
+from bot.render.html import ALLOWED_TAGS, escape, html_to_plain, split_html, utf16_len, visible_length
+from bot.render.messages import answer, answer_keyboard, citation, format_date, highlight
 
 NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
@@ -239,11 +228,11 @@ def test_answer_header_trims_a_long_query() -> None:
 
 
 def test_answer_without_hits_is_a_no_match() -> None:
-    assert answer("zebra", []) == render.no_match("zebra")
+    assert answer("zebra", []) == messages.no_match("zebra")
 
 
 def test_no_match_shows_hint_and_suggestions() -> None:
-    out = render.no_match("<the of>", hint="Your question has only common words.")
+    out = messages.no_match("<the of>", hint="Your question has only common words.")
     assert out.startswith("Nothing in the archive matches «&lt;the of&gt;».")
     assert "<i>Your question has only common words.</i>" in out
     assert "/topics" in out and "/latest" in out
@@ -252,13 +241,13 @@ def test_no_match_shows_hint_and_suggestions() -> None:
 
 def test_related_and_article_list() -> None:
     items = [article("First", id="1"), article("Second & more", url=None, id="2")]
-    out = render.related("Rates <rise>", items)
+    out = messages.related("Rates <rise>", items)
     assert out.split("\n\n")[0] == "<b>Related to «Rates &lt;rise&gt;»</b>"
     assert "\n\n2. <b>Second &amp; more</b>\n<i>BBC News · 24 Nov 2026</i>" in out
-    assert render.related("X", []) == "I found no stories related to «X»."
-    latest = render.article_list("Latest stories", items)
+    assert messages.related("X <y>", []) == "No related stories for “X &lt;y&gt;” yet."
+    latest = messages.article_list("Latest stories", items)
     assert latest.startswith("<b>Latest stories</b>\n\n1. <a href")
-    for html in (out, latest, render.article_list("Empty", [])):
+    for html in (out, latest, messages.article_list("Empty", [])):
         parse(html)
 
 
@@ -267,11 +256,11 @@ def test_topic_list_and_key_values() -> None:
         (Topic("economy", "Economy & Markets", description="Money <matters>"), 12),
         (Topic("ai", "AI"), 1),
     ]
-    out = render.topic_list(rows)
+    out = messages.topic_list(rows)
     assert "• <b>Economy &amp; Markets</b> — <code>economy</code>, 12 articles" in out
     assert "<i>Money &lt;matters&gt;</i>" in out
     assert "• <b>AI</b> — <code>ai</code>, 1 article" in out
-    kv = render.key_values("Status", [("Articles", "2,225"), ("Index <built>", "3 s")])
+    kv = messages.key_values("Status", [("Articles", "2,225"), ("Index <built>", "3 s")])
     assert kv == "<b>Status</b>\nArticles: <b>2,225</b>\nIndex &lt;built&gt;: <b>3 s</b>"
     parse(out)
     parse(kv)
@@ -279,20 +268,36 @@ def test_topic_list_and_key_values() -> None:
 
 def test_help_text_hides_admin_commands_from_others() -> None:
     commands = [
-        CommandSpec("ask", "<question>", "Search the archive", "/ask rate cuts"),
-        CommandSpec("reload", "", "Reload the corpus", "", admin=True),
+        Command("ask", "<question>", "Search the archive", "/ask rate cuts"),
+        Command("reload", "", "Reload the corpus", "", admin=True),
     ]
-    public = render.help_text(commands, is_admin=False)
+    public = messages.help_text(commands, is_admin=False)
     assert "/ask &lt;question&gt; — Search the archive\n<i>e.g.</i> <code>/ask rate cuts</code>" in public
     assert "/reload" not in public
-    admin = render.help_text(commands, is_admin=True)
+    admin = messages.help_text(commands, is_admin=True)
     assert "<b>Admin commands</b>\n\n/reload — Reload the corpus" in admin
     parse(public)
     parse(admin)
 
 
+def test_usage_lines_follow_the_command_table() -> None:
+    search = messages.usage(command("search"))
+    assert search == "Usage: <code>/search QUERY</code>, e.g. <code>/search Sora daily losses</code>"
+    subscribe = command("subscribe")
+    line = messages.usage(subscribe)
+    assert line.startswith(f"Usage: <code>/subscribe {escape(subscribe.args)}</code>")
+    assert line.endswith(f". {escape(subscribe.hint)}") and subscribe.hint
+    made_up = Command("brew", "<tea>", "Brew tea", "/brew green & mint", hint="Hot & <strong>.")
+    assert messages.usage(made_up) == (
+        "Usage: <code>/brew &lt;tea&gt;</code>, e.g. <code>/brew green &amp; mint</code>. "
+        "Hot &amp; &lt;strong&gt;."
+    )
+    for each in (search, line, messages.usage(made_up)):
+        parse(each)
+
+
 def test_welcome_mentions_size_and_topics() -> None:
-    out = render.welcome(2225, [f"Topic {i}" for i in range(10)])
+    out = messages.welcome(2225, [f"Topic {i}" for i in range(10)])
     assert "2,225 articles" in out
     assert "Topic 0, Topic 1" in out and "and 2 more" in out
     parse(out)
@@ -301,7 +306,7 @@ def test_welcome_mentions_size_and_topics() -> None:
 def test_reload_report_success_and_failure() -> None:
     problems = [Problem("feeds/bad.xml", None, "not a feed"), Problem("a.jsonl", 3, "no title")]
     added = ["A <new> one", "B", "C"]
-    out = render.reload_report(
+    out = messages.reload_report(
         before=10, after=12, seconds=1.25, added=added, removed=["Old"], problems=problems, shown=2
     )
     assert out.startswith("<b>Reload finished</b> in 1.2 s\nArticles: 10 → 12")
@@ -309,7 +314,7 @@ def test_reload_report_success_and_failure() -> None:
     assert "Removed: 1\n• Old" in out
     assert "Changed" not in out
     assert "Problems: 2\n• feeds/bad.xml: not a feed\n• a.jsonl:3: no title" in out
-    failed = render.reload_report(before=10, after=10, seconds=0.5, kept_old=True, error="disk <gone>")
+    failed = messages.reload_report(before=10, after=10, seconds=0.5, kept_old=True, error="disk <gone>")
     assert failed.startswith("<b>Reload failed</b> after 0.5 s: kept the previous snapshot (10 articles).")
     assert "<i>disk &lt;gone&gt;</i>" in failed
     parse(out)
@@ -317,20 +322,20 @@ def test_reload_report_success_and_failure() -> None:
 
 
 def test_alert_uses_snippet_or_lead_and_lists_reasons() -> None:
-    with_lead = render.alert(article(), None, ["Economy", "rates & <bonds>"])
+    with_lead = messages.alert(article(), None, ["Economy", "rates & <bonds>"])
     assert with_lead == (
         '🔔 <a href="https://news.example/rates">Rates rise again</a>\n'
         "<i>BBC News · 24 Nov 2026</i>\n"
         "The bank raised rates.\n"
         "<i>Matched: Economy, rates &amp; &lt;bonds&gt;</i>"
     )
-    with_snippet = render.alert(article(), Snippet("Markets fell.", ((0, 7),)), [])
+    with_snippet = messages.alert(article(), Snippet("Markets fell.", ((0, 7),)), [])
     assert with_snippet.endswith("\n<b>Markets</b> fell.")
     parse(with_lead)
 
 
 def test_digest_lists_several_articles() -> None:
-    out = render.digest([(article("One", id="1"), ["Economy"]), (article("Two", url=None, id="2"), [])])
+    out = messages.digest([(article("One", id="1"), ["Economy"]), (article("Two", url=None, id="2"), [])])
     blocks = out.split("\n\n")
     assert blocks[0] == "🔔 <b>2 new articles</b>"
     assert blocks[1].startswith("1. <a href") and blocks[1].endswith("<i>Matched: Economy</i>")

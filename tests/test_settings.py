@@ -96,3 +96,9 @@ def test_bad_value_exits_2_with_one_line(tmp_path: Path) -> None:
 
 def test_settings_is_the_only_settings_class() -> None:
     assert Settings.model_config.get("env_prefix") == "NEWSBOT_"
+
+
+def test_relevance_default_is_the_library_default() -> None:
+    from bot.core.library import MIN_RELEVANCE
+
+    assert Settings.model_fields["min_relevance"].default == MIN_RELEVANCE

@@ -62,7 +62,7 @@ def _local_only(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def standin() -> AsyncIterator[BotApiStandIn]:
     async with BotApiStandIn(TOKEN) as server:
-        server.add_private_chat(ANN, "Ann", username="ann_reads")
+        server.scenario.add_private_chat(ANN, "Ann", username="ann_reads")
         yield server
 
 
@@ -155,7 +155,7 @@ async def test_a_handler_answers_an_injected_message_in_html(standin: BotApiStan
     assert reply["from"]["username"] == "newsbot_test_bot"
     (request,) = standin.requests("sendMessage")
     assert request.params["parse_mode"] == "HTML"
-    assert standin.sent_messages(ANN) == [reply]
+    assert standin.world.sent_messages(ANN) == [reply]
 
 
 async def test_post_init_runs_and_every_update_is_handled_once(
@@ -177,8 +177,8 @@ async def test_post_init_runs_and_every_update_is_handled_once(
         await standin.ask(ANN, ANN, "first")
         await standin.ask(ANN, ANN, "second")
     assert seen == ["first", "second"]
-    assert standin.commands() == [{"command": "start", "description": "Say hello"}]
-    assert standin.pending_updates() == []
+    assert standin.world.commands() == [{"command": "start", "description": "Say hello"}]
+    assert standin.updates.pending() == []
 
 
 async def test_buttons_round_trip_through_callback_queries(standin: BotApiStandIn) -> None:
@@ -199,20 +199,20 @@ async def test_buttons_round_trip_through_callback_queries(standin: BotApiStandI
     app.add_handler(CallbackQueryHandler(picked))
     async with polling(app):
         (shown,) = await standin.ask(ANN, ANN, "/topics")
-        mark = standin.mark()
-        standin.click_button(ANN, ANN, shown["message_id"], "Sport")
+        mark = standin.world.mark()
+        standin.scenario.click_button(ANN, ANN, shown["message_id"], "Sport")
         await standin.wait_for(kind=EventKind.EDITED, chat_id=ANN, after=mark)
 
-    (answer,) = standin.callback_answers()
+    (answer,) = standin.world.callback_answers()
     assert (answer["text"], answer["data"], answer["message_id"]) == (
         "Subscribed",
         "topic:sport",
         shown["message_id"],
     )
-    history = standin.message_history(ANN, shown["message_id"])
+    history = standin.world.message_history(ANN, shown["message_id"])
     assert [version["text"] for version in history] == ["Pick a topic", "You follow sport"]
     # Editing the text without reply_markup removes the keyboard, as on Telegram.
-    assert "reply_markup" not in standin.message(ANN, shown["message_id"])
+    assert "reply_markup" not in standin.world.message(ANN, shown["message_id"])
 
 
 async def test_inline_queries_are_answered_and_recorded(standin: BotApiStandIn) -> None:
@@ -225,10 +225,10 @@ async def test_inline_queries_are_answered_and_recorded(standin: BotApiStandIn) 
 
     app.add_handler(InlineQueryHandler(inline))
     async with polling(app):
-        query_id = standin.inline_query(BOB, "floods")
+        query_id = standin.scenario.inline_query(BOB, "floods")
         await standin.wait_for(kind=EventKind.INLINE_ANSWER)
 
-    (answer,) = standin.inline_answers()
+    (answer,) = standin.world.inline_answers()
     assert answer["inline_query_id"] == query_id and answer["query"] == "floods"
     assert [result["title"] for result in answer["results"]] == ["First hit"]
 
@@ -243,7 +243,7 @@ async def test_bad_html_is_refused_like_telegram(bot: Bot, standin: BotApiStandI
         await bot.send_message(ANN, "<p>paragraph</p>", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match=says("can't parse entities")):
         await bot.send_message(ANN, "Q&A <3", parse_mode=ParseMode.HTML)
-    assert standin.sent_messages() == []
+    assert standin.world.sent_messages() == []
     # The same text without a parse mode is plain and fine.
     plain = await bot.send_message(ANN, "Q&A <3")
     assert plain.text == "Q&A <3"
@@ -279,11 +279,11 @@ async def test_callback_data_must_be_1_to_64_bytes(bot: Bot) -> None:
 
 async def test_a_callback_query_is_answered_at_most_once(bot: Bot, standin: BotApiStandIn) -> None:
     message = await bot.send_message(ANN, "menu")
-    query_id = standin.click(ANN, ANN, message.message_id, "forged:data")
+    query_id = standin.scenario.click(ANN, ANN, message.message_id, "forged:data")
     assert await bot.answer_callback_query(query_id, "done") is True
     with pytest.raises(BadRequest, match=says("query is too old")):
         await bot.answer_callback_query(query_id, "again")
-    assert [answer["text"] for answer in standin.callback_answers()] == ["done"]
+    assert [answer["text"] for answer in standin.world.callback_answers()] == ["done"]
 
 
 async def test_inline_answers_are_checked(bot: Bot, standin: BotApiStandIn) -> None:
@@ -292,7 +292,7 @@ async def test_inline_answers_are_checked(bot: Bot, standin: BotApiStandIn) -> N
             result_id, "t", InputTextMessageContent(text, parse_mode=ParseMode.HTML)
         )
 
-    too_many = standin.inline_query(BOB, "a")
+    too_many = standin.scenario.inline_query(BOB, "a")
     with pytest.raises(BadRequest, match=says("results_too_much")):
         await bot.answer_inline_query(too_many, [article(str(n)) for n in range(51)])
     with pytest.raises(BadRequest, match=says("result_id_duplicate")):
@@ -305,7 +305,7 @@ async def test_inline_answers_are_checked(bot: Bot, standin: BotApiStandIn) -> N
 
 
 async def test_replies_need_an_existing_message_unless_allowed(bot: Bot, standin: BotApiStandIn) -> None:
-    asked = standin.send_user_message(ANN, ANN, "what's new?")
+    asked = standin.scenario.send_user_message(ANN, ANN, "what's new?")
     reply = await bot.send_message(ANN, "this", reply_parameters=ReplyParameters(asked["message_id"]))
     assert reply.reply_to_message is not None and reply.reply_to_message.text == "what's new?"
     with pytest.raises(BadRequest, match=says("message to be replied not found")):
@@ -322,22 +322,22 @@ async def test_edits_follow_telegrams_rules(bot: Bot, standin: BotApiStandIn) ->
         await bot.edit_message_text("<i>draft</i>", ANN, sent.message_id, parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match=says("message to edit not found")):
         await bot.edit_message_text("x", ANN, 999)
-    user_message = standin.send_user_message(ANN, ANN, "mine")
+    user_message = standin.scenario.send_user_message(ANN, ANN, "mine")
     with pytest.raises(BadRequest, match=says("message can't be edited")):
         await bot.edit_message_text("x", ANN, user_message["message_id"])
     edited = await bot.edit_message_text("final", ANN, sent.message_id)
-    assert isinstance(edited, object) and standin.message(ANN, sent.message_id)["text"] == "final"
+    assert isinstance(edited, object) and standin.world.message(ANN, sent.message_id)["text"] == "final"
     assert await bot.delete_message(ANN, sent.message_id) is True
-    assert standin.sent_messages(ANN) == []
-    assert [m["text"] for m in standin.sent_messages(ANN, include_deleted=True)] == ["final"]
+    assert standin.world.sent_messages(ANN) == []
+    assert [m["text"] for m in standin.world.sent_messages(ANN, include_deleted=True)] == ["final"]
 
 
 async def test_forum_topics_and_chat_queries(bot: Bot, standin: BotApiStandIn) -> None:
     forum = -1001234
-    standin.add_group(
+    standin.scenario.add_group(
         forum, "Newsroom", supergroup=True, forum=True, creator=ANN, admins={BOB}, members={1003}
     )
-    thread = standin.add_topic(forum, "Alerts")
+    thread = standin.scenario.add_topic(forum, "Alerts")
     posted = await bot.send_message(forum, "in the topic", message_thread_id=thread)
     assert (posted.message_thread_id, posted.is_topic_message) == (thread, True)
     with pytest.raises(BadRequest, match=says("message thread not found")):
@@ -352,14 +352,14 @@ async def test_forum_topics_and_chat_queries(bot: Bot, standin: BotApiStandIn) -
 
 
 async def test_commands_are_stored_per_scope_and_language(bot: Bot, standin: BotApiStandIn) -> None:
-    standin.add_group(GROUP, "Readers", members={BOB})
+    standin.scenario.add_group(GROUP, "Readers", members={BOB})
     await bot.set_my_commands([BotCommand("start", "Begin"), BotCommand("help", "How to")])
     await bot.set_my_commands([BotCommand("topics", "Topics")], scope=BotCommandScopeChat(GROUP))
     await bot.set_my_commands([BotCommand("start", "Beginnen")], language_code="de")
     assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
     assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(GROUP))] == ["topics"]
     assert [c.description for c in await bot.get_my_commands(language_code="de")] == ["Beginnen"]
-    assert standin.commands({"type": "chat", "chat_id": GROUP}) == [
+    assert standin.world.commands({"type": "chat", "chat_id": GROUP}) == [
         {"command": "topics", "description": "Topics"}
     ]
     with pytest.raises(BadRequest, match=says("bot_command_invalid")):
@@ -372,7 +372,7 @@ async def test_chat_actions_are_recorded(bot: Bot, standin: BotApiStandIn) -> No
     await bot.send_chat_action(ANN, "typing")
     with pytest.raises(BadRequest, match=says("wrong parameter action")):
         await bot.send_chat_action(ANN, "dancing")
-    assert standin.chat_actions(ANN) == ["typing"]
+    assert standin.world.chat_actions(ANN) == ["typing"]
 
 
 # --------------------------------------------------------------------------- getUpdates
@@ -380,7 +380,7 @@ async def test_chat_actions_are_recorded(bot: Bot, standin: BotApiStandIn) -> No
 
 async def test_confirmed_updates_go_and_unconfirmed_come_again(bot: Bot, standin: BotApiStandIn) -> None:
     for text in ("one", "two", "three"):
-        standin.send_user_message(ANN, ANN, text)
+        standin.scenario.send_user_message(ANN, ANN, text)
     first = await bot.get_updates(limit=2)
     assert [u.message.text for u in first if u.message] == ["one", "two"]
     again = await bot.get_updates()
@@ -388,27 +388,46 @@ async def test_confirmed_updates_go_and_unconfirmed_come_again(bot: Bot, standin
     rest = await bot.get_updates(offset=first[-1].update_id + 1)
     assert [u.message.text for u in rest if u.message] == ["three"]
     assert await bot.get_updates(offset=rest[-1].update_id + 1) == ()
-    assert standin.pending_updates() == []
+    assert standin.updates.pending() == []
+
+
+async def test_every_hand_out_is_told_with_the_time_it_went(bot: Bot, standin: BotApiStandIn) -> None:
+    handed: list[tuple[list[int], float]] = []
+    stop = standin.updates.on_handed_out(
+        lambda updates, at: handed.append(([u["update_id"] for u in updates], at))
+    )
+    first = standin.scenario.send_user_message(ANN, ANN, "one")
+    second = standin.scenario.send_user_message(ANN, ANN, "two")
+    before = standin.clock()
+    got = await bot.get_updates(limit=1)
+    again = await bot.get_updates(offset=got[-1].update_id + 1)
+    stop()
+    await bot.get_updates(offset=again[-1].update_id)  # not heard any more
+    assert [ids for ids, _ in handed] == [[got[0].update_id], [again[0].update_id]]
+    assert [u.message.text for u in (*got, *again) if u.message] == [first["text"], second["text"]]
+    assert before <= handed[0][1] <= handed[1][1] <= standin.clock()
+    await bot.get_updates(offset=again[-1].update_id + 1)  # an empty answer is not a hand-out either
+    assert len(handed) == 2
 
 
 async def test_a_long_poll_returns_as_soon_as_an_update_arrives(bot: Bot, standin: BotApiStandIn) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await standin.wait_until_polling()
-    standin.send_user_message(ANN, ANN, "wake up")
+    standin.scenario.send_user_message(ANN, ANN, "wake up")
     updates = await asyncio.wait_for(poll, 3)
     assert [u.message.text for u in updates if u.message] == ["wake up"]
 
 
 async def test_allowed_updates_filter_and_are_remembered(bot: Bot, standin: BotApiStandIn) -> None:
     sent = await bot.send_message(ANN, "menu")
-    standin.send_user_message(ANN, ANN, "chatter")
-    standin.click(ANN, ANN, sent.message_id, "pick")
+    standin.scenario.send_user_message(ANN, ANN, "chatter")
+    standin.scenario.click(ANN, ANN, sent.message_id, "pick")
     only_clicks = await bot.get_updates(allowed_updates=["callback_query"])
     assert [u.callback_query.data for u in only_clicks if u.callback_query] == ["pick"]
     assert all(u.message is None for u in only_clicks)
-    standin.send_user_message(ANN, ANN, "more chatter")
+    standin.scenario.send_user_message(ANN, ANN, "more chatter")
     assert await bot.get_updates(offset=only_clicks[-1].update_id + 1) == ()
-    assert standin.allowed_updates == ["callback_query"]
+    assert standin.updates.allowed == ["callback_query"]
 
 
 async def test_a_second_poller_terminates_the_first_with_409(standin: BotApiStandIn) -> None:
@@ -425,17 +444,17 @@ async def test_a_second_poller_terminates_the_first_with_409(standin: BotApiStan
 
 
 async def test_user_edits_arrive_as_edited_messages(bot: Bot, standin: BotApiStandIn) -> None:
-    original = standin.send_user_message(ANN, ANN, "/serach floods")
-    standin.edit_user_message(ANN, original["message_id"], "/search floods")
+    original = standin.scenario.send_user_message(ANN, ANN, "/serach floods")
+    standin.scenario.edit_user_message(ANN, original["message_id"], "/search floods")
     first, second = await bot.get_updates()
     assert first.message is not None and first.message.text == "/serach floods"
     assert second.edited_message is not None and second.edited_message.text == "/search floods"
     assert second.edited_message.message_id == original["message_id"]
-    assert [m["text"] for m in standin.messages(ANN)] == ["/search floods"]
+    assert [m["text"] for m in standin.world.messages(ANN)] == ["/search floods"]
 
 
 async def test_delete_webhook_can_drop_pending_updates(bot: Bot, standin: BotApiStandIn) -> None:
-    standin.send_user_message(ANN, ANN, "stale")
+    standin.scenario.send_user_message(ANN, ANN, "stale")
     assert (await bot.get_webhook_info()).pending_update_count == 1
     await bot.delete_webhook(drop_pending_updates=True)
     assert await bot.get_updates() == ()
@@ -446,21 +465,21 @@ async def test_delete_webhook_can_drop_pending_updates(bot: Bot, standin: BotApi
 
 async def test_privacy_mode_shows_only_commands_mentions_and_replies() -> None:
     async with BotApiStandIn(TOKEN, privacy_mode=True) as server:
-        server.add_group(GROUP, "Readers", members={ANN, BOB})
+        server.scenario.add_group(GROUP, "Readers", members={ANN, BOB})
         async with Bot(TOKEN, base_url=server.base_url) as client:
             ours = await client.send_message(GROUP, "Morning digest")
-            server.send_user_message(GROUP, ANN, "just chatting")
-            server.send_user_message(GROUP, ANN, "/latest")
-            server.send_user_message(GROUP, ANN, "/latest@other_bot")
-            server.send_user_message(GROUP, BOB, "hey @newsbot_test_bot")
-            server.send_user_message(GROUP, BOB, "thanks", reply_to=ours.message_id)
+            server.scenario.send_user_message(GROUP, ANN, "just chatting")
+            server.scenario.send_user_message(GROUP, ANN, "/latest")
+            server.scenario.send_user_message(GROUP, ANN, "/latest@other_bot")
+            server.scenario.send_user_message(GROUP, BOB, "hey @newsbot_test_bot")
+            server.scenario.send_user_message(GROUP, BOB, "thanks", reply_to=ours.message_id)
             updates = await client.get_updates()
     assert [u.message.text for u in updates if u.message] == ["/latest", "hey @newsbot_test_bot", "thanks"]
-    assert len(server.messages(GROUP)) == 6
+    assert len(server.world.messages(GROUP)) == 6
 
 
 async def test_a_blocked_bot_is_forbidden_and_told_so(bot: Bot, standin: BotApiStandIn) -> None:
-    standin.set_bot_status(ANN, "kicked")
+    standin.scenario.set_bot_status(ANN, "kicked")
     with pytest.raises(Forbidden, match="bot was blocked by the user"):
         await bot.send_message(ANN, "still there?")
     (update,) = await bot.get_updates(allowed_updates=["my_chat_member"])
@@ -469,8 +488,8 @@ async def test_a_blocked_bot_is_forbidden_and_told_so(bot: Bot, standin: BotApiS
 
 
 async def test_a_migrated_group_points_to_its_supergroup(bot: Bot, standin: BotApiStandIn) -> None:
-    standin.add_group(GROUP, "Readers", members={ANN})
-    new_id = standin.migrate_group(GROUP)
+    standin.scenario.add_group(GROUP, "Readers", members={ANN})
+    new_id = standin.scenario.migrate_group(GROUP)
     with pytest.raises(ChatMigrated) as caught:
         await bot.send_message(GROUP, "hello")
     assert caught.value.new_chat_id == new_id
@@ -489,12 +508,12 @@ async def test_retry_after_fault(bot: Bot, standin: BotApiStandIn, monkeypatch: 
     assert seconds(caught.value.retry_after) == 7
     assert (fault.hits, fault.remaining) == (1, 0)
     await bot.send_message(ANN, "later")
-    assert [m["text"] for m in standin.sent_messages(ANN)] == ["later"]
+    assert [m["text"] for m in standin.world.sent_messages(ANN)] == ["later"]
     assert [r.status for r in standin.requests("sendMessage")] == [429, 200]
 
 
 async def test_forbidden_fault_only_for_its_chat(bot: Bot, standin: BotApiStandIn) -> None:
-    standin.add_private_chat(BOB, "Bob")
+    standin.scenario.add_private_chat(BOB, "Bob")
     standin.inject_fault("sendMessage", "blocked", chat_id=BOB, times=None)
     await bot.send_message(ANN, "fine")
     for _ in range(2):
@@ -502,11 +521,11 @@ async def test_forbidden_fault_only_for_its_chat(bot: Bot, standin: BotApiStandI
             await bot.send_message(BOB, "nope")
     standin.clear_faults()
     await bot.send_message(BOB, "back")
-    assert [m["text"] for m in standin.sent_messages()] == ["fine", "back"]
+    assert [m["text"] for m in standin.world.sent_messages()] == ["fine", "back"]
 
 
 async def test_migrate_fault_creates_the_supergroup(bot: Bot, standin: BotApiStandIn) -> None:
-    standin.add_group(GROUP, "Readers", members={ANN})
+    standin.scenario.add_group(GROUP, "Readers", members={ANN})
     standin.inject_fault("sendMessage", FaultKind.MIGRATE, chat_id=GROUP, migrate_to_chat_id=-100777)
     with pytest.raises(ChatMigrated) as caught:
         await bot.send_message(GROUP, "hello")
@@ -522,7 +541,7 @@ async def test_transport_faults(bot: Bot, standin: BotApiStandIn) -> None:
         with pytest.raises(NetworkError):
             await bot.send_message(ANN, "flaky")
     # Only the reset one took effect: the bot saw an error although the message went out.
-    assert [m["text"] for m in standin.sent_messages(ANN)] == ["flaky"]
+    assert [m["text"] for m in standin.world.sent_messages(ANN)] == ["flaky"]
     assert [r.status for r in standin.requests("sendMessage")] == [500, 502, 0]
 
 
@@ -531,7 +550,7 @@ async def test_timeout_fault_makes_the_client_time_out(standin: BotApiStandIn) -
     async with Bot(TOKEN, base_url=standin.base_url, request=HTTPXRequest(read_timeout=0.2)) as impatient:
         with pytest.raises(TimedOut):
             await impatient.send_message(ANN, "slow")
-    assert standin.sent_messages() == []
+    assert standin.world.sent_messages() == []
 
 
 # --------------------------------------------------------------------------- events for observers
@@ -539,7 +558,7 @@ async def test_timeout_fault_makes_the_client_time_out(standin: BotApiStandIn) -
 
 async def test_subscribers_see_every_action_until_they_unsubscribe(bot: Bot, standin: BotApiStandIn) -> None:
     seen: asyncio.Queue[Event] = asyncio.Queue()
-    unsubscribe = standin.subscribe(seen.put_nowait)
+    unsubscribe = standin.world.subscribe(seen.put_nowait)
     sent = await bot.send_message(ANN, "one")
     await bot.edit_message_text("two", ANN, sent.message_id)
     await bot.send_chat_action(ANN, "typing")
@@ -556,17 +575,17 @@ async def test_subscribers_see_every_action_until_they_unsubscribe(bot: Bot, sta
 async def test_send_times_come_from_the_stand_ins_clock() -> None:
     ticks = iter(range(100, 200, 10))
     async with BotApiStandIn(TOKEN, clock=lambda: float(next(ticks))) as server:
-        server.add_private_chat(ANN)
+        server.scenario.add_private_chat(ANN)
         async with Bot(TOKEN, base_url=server.base_url) as client:
             await client.send_message(ANN, "a")
             await client.send_message(ANN, "b")
-    sent_at = [event.at for event in server.events(EventKind.SENT)]
+    sent_at = [event.at for event in server.world.events(EventKind.SENT)]
     request_at = [record.at for record in server.requests("sendMessage")]
     assert len(sent_at) == 2 and sent_at[0] < sent_at[1]
     assert all(request < sent for request, sent in zip(request_at, sent_at, strict=True))
 
 
 async def test_wait_for_reports_what_happened_when_it_times_out(standin: BotApiStandIn) -> None:
-    standin.send_user_message(ANN, ANN, "anyone?")
+    standin.scenario.send_user_message(ANN, ANN, "anyone?")
     with pytest.raises(TimeoutError, match="anyone"):
         await standin.wait_for(chat_id=ANN, timeout=0.05)

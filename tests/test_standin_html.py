@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.standin.entities import FormattedText, detect_entities, trim, utf16_len, utf16_slice
+from bot.render.html import utf16_len
+from bot.standin.entities import FormattedText, detect_entities, trim, utf16_slice
 from bot.standin.html import HtmlParseError, escape, parse_html
 
 

@@ -1,28 +1,28 @@
-"""Tests for bot/store.py against real SQLite files in tmp_path: migrations, locking, every table's flows."""
+"""Tests for bot/store against real SQLite files in tmp_path: migrations, locking, every table's flows."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot import store as store_module
-from bot.store import (
-    MIGRATIONS,
+from bot.core.interests import (
+    MAX_SUBSCRIPTIONS,
     AlertStatus,
-    IngestResult,
-    Store,
-    StoreError,
-    StoreLockedError,
     SubscribeOutcome,
     Subscription,
     SubscriptionKind,
 )
+from bot.store import IngestResult, Store, StoreError, StoreLockedError
+from bot.store import schema as schema_module
+from bot.store.schema import MIGRATIONS
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 HOSTILE = "'); DROP TABLE chats; --"
@@ -101,14 +101,14 @@ async def test_failing_migration_rolls_back_entirely(tmp_path: Path, monkeypatch
         "BEGIN; CREATE TABLE extra (x); INSERT INTO no_such_table VALUES (1); "
         "PRAGMA user_version = 3; COMMIT;"
     )
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, broken))
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (*MIGRATIONS, broken))
     with pytest.raises(StoreError) as caught:
         await Store.open(path)
     assert "migration 3" in str(caught.value) and str(path) in str(caught.value)
     assert "no_such_table" in str(caught.value)
     assert user_version(path) == 2
     assert "extra" not in table_names(path)
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(schema_module, "MIGRATIONS", MIGRATIONS)
     async with await Store.open(path) as store:
         assert await store.get_chat(7) is not None
 
@@ -117,7 +117,7 @@ async def test_migration_that_forgets_user_version_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "bot.sqlite3"
-    monkeypatch.setattr(store_module, "MIGRATIONS", ("BEGIN; CREATE TABLE t (x); COMMIT;",))
+    monkeypatch.setattr(schema_module, "MIGRATIONS", ("BEGIN; CREATE TABLE t (x); COMMIT;",))
     with pytest.raises(StoreError, match="PRAGMA user_version = 1"):
         await Store.open(path)
 
@@ -271,6 +271,24 @@ async def test_question_stats_count_the_last_day(store: Store) -> None:
     assert (empty_day.last_24h, empty_day.total, empty_day.avg_duration_ms) == (0, 3, None)
 
 
+async def test_the_admin_overview_is_one_consistent_read(store: Store) -> None:
+    for chat in (1, 2, 3):
+        await store.touch_chat(chat, "private", None, now=T0)
+        await store.subscribe(chat, "topic", "tech", "Technology", now=T0)
+    await store.subscribe(1, "topic", "sport", "Sport", now=T0)
+    await store.subscribe(2, "keywords", "rates", "rates", now=T0)
+    await store.deactivate_chat(3, "blocked")
+    await store.log_question(1, 3, 12.0, now=T0 - timedelta(hours=1))
+    await store.ingest_articles(["seed"], prefix_matcher, now=T0)
+    await store.ingest_articles(["tech-1"], prefix_matcher, now=T0)
+    overview = await store.stats(now=T0)
+    assert (overview.chats_total, overview.chats_active, overview.subscriptions) == (3, 2, 5)
+    assert overview.subscriptions_by_topic == {"sport": 1, "tech": 2}  # the blocked chat's is not counted
+    assert (overview.questions.last_24h, overview.questions.total) == (1, 1)
+    assert overview.alerts == await store.alert_counts() and overview.alerts["pending"] == 2
+    assert overview.database_bytes == await store.database_size_bytes() > 0
+
+
 async def test_question_text_is_kept_only_when_given(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     async with await Store.open(path) as store:
@@ -316,6 +334,13 @@ async def test_subscribe_dedupes_and_enforces_the_limit(store: Store) -> None:
     ]
     with pytest.raises(ValueError):
         await store.subscribe(1, "people", "x", "x")
+
+
+async def test_a_chat_holds_at_most_max_subscriptions_by_default(store: Store) -> None:
+    for number in range(MAX_SUBSCRIPTIONS):
+        assert await store.subscribe(1, "keywords", f"w{number}", f"w{number}") is SubscribeOutcome.ADDED
+    assert await store.subscribe(1, "keywords", "one more", "one more") is SubscribeOutcome.LIMIT_REACHED
+    assert len(await store.subscriptions(1)) == MAX_SUBSCRIPTIONS
 
 
 async def test_unsubscribe_variants(store: Store) -> None:
@@ -491,6 +516,26 @@ async def test_failing_matcher_rolls_back_the_whole_ingest(store: Store) -> None
         await store.ingest_articles(["tech-1"], broken, now=T0)
     retry = await store.ingest_articles(["tech-1"], prefix_matcher, now=T0)
     assert retry.new_ids == ["tech-1"] and retry.alerts_created == 2
+
+
+async def test_matching_runs_off_the_event_loop_and_outside_any_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    seen: dict[str, int] = {}
+
+    def match(new_ids: list[str], subs: list[Subscription]) -> list[tuple[int, str, str]]:
+        seen["thread"] = threading.get_ident()
+        # Another connection writes at once (no busy wait): the store holds no lock while matching runs.
+        with contextlib.closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as other:
+            other.execute("INSERT INTO meta (key, value) VALUES ('written while matching', 'yes')")
+        return prefix_matcher(new_ids, subs)
+
+    async with await Store.open(path) as store:
+        await subscribed_chats(store)
+        await store.ingest_articles(["seed"], prefix_matcher, now=T0)
+        result = await store.ingest_articles(["tech-1"], match, now=T0)
+        assert result.alerts_created == 2
+        assert await store.get_meta("written while matching") == "yes"
+    assert seen["thread"] != threading.get_ident()
 
 
 async def test_concurrent_ingests_on_one_file_create_each_alert_once(tmp_path: Path) -> None:

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bot.core.models import Article, Topic
-from bot.core.text import terms
-from bot.core.topics import (
-    MAX_KEYWORDS_CHARS,
-    KeywordError,
-    TopicMatcher,
-    load_topics,
-    match_interests,
-    parse_keywords,
-)
+from bot.core.topics import TopicMatcher, load_topics
 from tests.conftest import CORPUS
 
 TOPICS = (
@@ -108,57 +98,3 @@ def test_invalid_yaml_is_a_problem_with_line(tmp_path: Path) -> None:
 
 def test_missing_topics_file_means_no_topics(tmp_path: Path) -> None:
     assert load_topics(tmp_path / "absent.yaml") == ((), ())
-
-
-# --------------------------------------------------------------------------- keyword subscriptions
-
-
-def test_keywords_words_phrases_and_exclusions() -> None:
-    query = parse_keywords('Sora "robot world model" -Anthropic')
-    assert query.required == (("sora",), tuple(terms("robot world model")))
-    assert query.excluded == (tuple(terms("Anthropic")),)
-    assert query.text == 'Sora "robot world model" -Anthropic'
-
-
-def test_keywords_match_through_the_analyzer() -> None:
-    query = parse_keywords('losses "world model"')
-    text_terms = terms("The team lost money and moved to the robot world model field")
-    assert query.matches(text_terms)  # "lost" and "losses" are one term
-    assert not query.matches(terms("a model of the world"))  # the phrase must be contiguous
-
-
-def test_excluded_word_blocks_a_match() -> None:
-    query = parse_keywords("OpenAI -military")
-    assert query.matches(terms("OpenAI ships a browser"))
-    assert not query.matches(terms("OpenAI signs a military deal"))
-
-
-@pytest.mark.parametrize("text", ["", "the of and", "-openai", '""', "x" * (MAX_KEYWORDS_CHARS + 1)])
-def test_unusable_keywords_are_refused(text: str) -> None:
-    with pytest.raises(KeywordError):
-        parse_keywords(text)
-
-
-def test_too_many_terms_refused() -> None:
-    with pytest.raises(KeywordError):
-        parse_keywords(" ".join(f"word{n}" for n in range(30)))
-
-
-class _Interest:
-    def __init__(self, chat_id: int, kind: str, value: str, label: str) -> None:
-        self.chat_id, self.kind, self.value, self.label = chat_id, kind, value, label
-
-
-def test_match_interests_by_topic_and_keywords() -> None:
-    articles = (
-        Article(id="a", title="OpenAI closes Sora", body="The video app loses money."),
-        Article(id="b", title="MIIT standards", body="A protocol for models."),
-    )
-    interests = [
-        _Interest(1, "topic", "openai", "OpenAI"),
-        _Interest(2, "keywords", "sora -anthropic", "sora -anthropic"),
-        _Interest(3, "keywords", '"model context"', '"model context"'),
-        _Interest(4, "topic", "ai-standards", "AI standards"),
-    ]
-    found = match_interests(articles, (("openai",), ("ai-standards",)), interests)
-    assert sorted(found) == [(1, "a", "OpenAI"), (2, "a", "sora -anthropic"), (4, "b", "AI standards")]

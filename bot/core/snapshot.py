@@ -24,7 +24,14 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-import bot.core.corpus
+import bot.core.corpus.duplicates
+import bot.core.corpus.feeds
+import bot.core.corpus.fields
+import bot.core.corpus.formats
+import bot.core.corpus.jsonl
+import bot.core.corpus.markdown
+import bot.core.corpus.pages
+import bot.core.corpus.scan
 import bot.core.index
 import bot.core.library
 import bot.core.text
@@ -46,7 +53,20 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TEMP_PREFIX = ".tmp-"
 _STALE_TEMP_SECONDS = 3600
 # Modules whose code decides what a library holds: a change to any of them invalidates snapshots.
-_CODE = (bot.core.corpus, bot.core.index, bot.core.library, bot.core.text, bot.core.topics)
+_CODE = (
+    bot.core.corpus.duplicates,
+    bot.core.corpus.feeds,
+    bot.core.corpus.fields,
+    bot.core.corpus.formats,
+    bot.core.corpus.jsonl,
+    bot.core.corpus.markdown,
+    bot.core.corpus.pages,
+    bot.core.corpus.scan,
+    bot.core.index,
+    bot.core.library,
+    bot.core.text,
+    bot.core.topics,
+)
 
 
 _INDEX_DIRECTORIES = ("index", "article_index", "title_index")  # passages, whole articles, titles

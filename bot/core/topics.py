@@ -1,8 +1,9 @@
 """Tracked topics: the topics file, mention detection in any text, and the topics of an article.
 
 Mentions are whole words or phrases found through the one analyzer (bot.core.text), so "ChatGPT's",
-"CHATGPT" and "chatgpt" all mention the same topic and "Soraya" does not mention "Sora".
-Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
+"CHATGPT" and "chatgpt" all mention the same topic and "Soraya" does not mention "Sora". Keyword
+subscriptions are bot.core.interests'. Synchronous; load_topics reads the topics file, the rest is pure.
+Must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import yaml
 
@@ -160,118 +159,3 @@ def _gaps(text: str, tokens: Sequence[Token]) -> tuple[int, ...]:
 def _chain(*parts: Iterable[str | None]) -> Iterable[str | None]:
     for part in parts:
         yield from part
-
-
-# --------------------------------------------------------------------------- keyword subscriptions
-
-MAX_KEYWORDS_CHARS = 200
-MAX_KEYWORD_TERMS = 12  # bounds the work one subscription can cost per new article
-
-_KEYWORD_PART = re.compile(r'(-?)"([^"]*)"|(\S+)')
-
-
-class KeywordError(ValueError):
-    """A keyword subscription that cannot be accepted; the message says why, for the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeywordQuery:
-    """Words and phrases that must all occur in an article, and words that must not."""
-
-    required: tuple[tuple[str, ...], ...]  # each an analysed phrase; a single word is a 1-tuple
-    excluded: tuple[tuple[str, ...], ...]
-    text: str  # the normalised form users see and the store keeps
-
-    def matches(self, article_terms: Sequence[str], article_term_set: frozenset[str] | None = None) -> bool:
-        """Whether an article, given as its analysed terms in order, satisfies the query."""
-        present = article_term_set if article_term_set is not None else frozenset(article_terms)
-        if any(_contains(article_terms, present, phrase) for phrase in self.excluded):
-            return False
-        return all(_contains(article_terms, present, phrase) for phrase in self.required)
-
-
-def parse_keywords(text: str) -> KeywordQuery:
-    """Parse `words "quoted phrases" -excluded` into a KeywordQuery; raise KeywordError when unusable."""
-    if len(text) > MAX_KEYWORDS_CHARS:
-        raise KeywordError(f"Keyword subscriptions are limited to {MAX_KEYWORDS_CHARS} characters.")
-    required: list[tuple[str, ...]] = []
-    excluded: list[tuple[str, ...]] = []
-    shown_required: list[str] = []
-    shown_excluded: list[str] = []
-    for match in _KEYWORD_PART.finditer(text.replace("“", '"').replace("”", '"')):
-        negated, quoted, bare = match.group(1), match.group(2), match.group(3)
-        raw = quoted if quoted is not None else bare
-        if bare is not None and bare.startswith("-") and len(bare) > 1:
-            negated, raw = "-", bare[1:]
-        phrase = tuple(terms(raw))
-        if not phrase:
-            continue  # stop words and punctuation carry no meaning on their own
-        words = " ".join(raw.split())
-        shown = f'"{words}"' if len(phrase) > 1 or quoted is not None else words
-        if negated:
-            excluded.append(phrase)
-            shown_excluded.append(f"-{shown}")
-        else:
-            required.append(phrase)
-            shown_required.append(shown)
-    if not required:
-        raise KeywordError('Give at least one word or "quoted phrase" an article must contain.')
-    if sum(len(p) for p in required) + sum(len(p) for p in excluded) > MAX_KEYWORD_TERMS:
-        raise KeywordError(f"Keyword subscriptions are limited to {MAX_KEYWORD_TERMS} words.")
-    shown_all = " ".join(dict.fromkeys(shown_required + shown_excluded))
-    return KeywordQuery(tuple(dict.fromkeys(required)), tuple(dict.fromkeys(excluded)), shown_all)
-
-
-def _contains(article_terms: Sequence[str], present: frozenset[str], phrase: tuple[str, ...]) -> bool:
-    if not all(term in present for term in phrase):
-        return False
-    if len(phrase) == 1:
-        return True
-    first, rest = phrase[0], phrase[1:]
-    width = len(phrase)
-    for index, term in enumerate(article_terms):
-        if term == first and tuple(article_terms[index + 1 : index + width]) == rest:
-            return True
-    return False
-
-
-class Interest(Protocol):
-    """A chat's standing interest in a topic or a keyword query (the store's Subscription fits)."""
-
-    @property
-    def chat_id(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def value(self) -> str: ...
-    @property
-    def label(self) -> str: ...
-
-
-def match_interests(
-    articles: Sequence[Article], article_topics: Sequence[tuple[str, ...]], interests: Sequence[Interest]
-) -> list[tuple[int, str, str]]:
-    """(chat id, article id, label) for every interest each article satisfies: the alerts to create."""
-    by_topic: dict[str, list[Interest]] = {}
-    keyword_queries: list[tuple[Interest, KeywordQuery]] = []
-    for interest in interests:
-        if interest.kind == "topic":
-            by_topic.setdefault(interest.value, []).append(interest)
-        elif interest.kind == "keywords":
-            try:
-                keyword_queries.append((interest, parse_keywords(interest.value)))
-            except KeywordError:
-                continue  # stored before a limit changed: it simply matches nothing
-    found: list[tuple[int, str, str]] = []
-    for article, slugs in zip(articles, article_topics, strict=True):
-        for slug in slugs:
-            found.extend((i.chat_id, article.id, i.label) for i in by_topic.get(slug, ()))
-        if keyword_queries:
-            article_terms = terms(f"{article.title}\n\n{article.body}")
-            present = frozenset(article_terms)
-            found.extend(
-                (interest.chat_id, article.id, interest.label)
-                for interest, query in keyword_queries
-                if query.matches(article_terms, present)
-            )
-    return found

@@ -2,7 +2,7 @@
 
 `newsbot playground` runs it (see bot/cli.py); tests use running_playground(). The page (static/) is
 plain HTML, CSS and JavaScript served by the playground itself. Uses no telegram types itself: it
-runs the bot only through bot.app.serve().
+runs the bot only through bot.localbot, which composes and runs it exactly as `newsbot run` does.
 """
 
 from bot.playground.scene import Chat, Person, Scene, build_scene

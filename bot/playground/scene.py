@@ -108,12 +108,12 @@ def populate(standin: BotApiStandIn, scene: Scene) -> None:
     for chat in scene.chats:
         if chat.kind == "private":
             person = chat.members[0]
-            standin.add_private_chat(person.id, person.name, username=person.username)
+            standin.scenario.add_private_chat(person.id, person.name, username=person.username)
             continue
         for person in chat.members:
-            standin.add_user(person.id, person.name, username=person.username)
+            standin.scenario.add_user(person.id, person.name, username=person.username)
         # The first member created the group, so they may manage its subscriptions and /related.
-        standin.add_group(
+        standin.scenario.add_group(
             chat.id,
             chat.title,
             supergroup=True,

@@ -125,7 +125,7 @@ class PlaygroundServer:
         self._runner = runner
         self._host = host
         self._port = int(runner.addresses[0][1])
-        self._unsubscribe = self.standin.subscribe(self._forward)
+        self._unsubscribe = self.standin.world.subscribe(self._forward)
 
     async def close(self) -> None:
         """End every event stream and stop listening."""
@@ -217,7 +217,7 @@ class PlaygroundServer:
                 if (chat.id, message["message_id"]) in self._via_inline
                 else None,
             )
-            for message in self.standin.messages(chat.id)
+            for message in self.standin.world.messages(chat.id)
             if "text" in message
         ]
         return {
@@ -235,7 +235,7 @@ class PlaygroundServer:
         # Telegram's lookup order: this chat, then all private (or group) chats, then the default menu.
         broad = "all_private_chats" if chat.kind == "private" else "all_group_chats"
         for scope in ({"type": "chat", "chat_id": chat.id}, {"type": broad}, None):
-            commands = self.standin.commands(scope)
+            commands = self.standin.world.commands(scope)
             if commands:
                 return commands
         return []
@@ -298,7 +298,7 @@ class PlaygroundServer:
             raise RequestError(400, f"text: at most {MAX_TEXT} characters")
         reply_to = _optional_int(body, "reply_to")
         try:
-            message = self.standin.send_user_message(chat.id, person.id, text, reply_to=reply_to)
+            message = self.standin.scenario.send_user_message(chat.id, person.id, text, reply_to=reply_to)
         except KeyError:
             raise RequestError(404, "the message you reply to is gone") from None
         view = message_view(message)
@@ -313,7 +313,7 @@ class PlaygroundServer:
         if message_id is None or not isinstance(data, str):
             raise RequestError(400, "message_id and data are required")
         try:
-            self.standin.click(chat.id, person.id, message_id, data)
+            self.standin.scenario.click(chat.id, person.id, message_id, data)
         except KeyError:
             raise RequestError(404, "that message is gone") from None
         return web.json_response({"ok": True})
@@ -326,8 +326,8 @@ class PlaygroundServer:
             raise RequestError(400, f"query: text of at most {MAX_INLINE_QUERY} characters")
         # "sender" is Telegram's name for the user's private chat with the inline bot itself.
         chat_type = "sender" if chat.kind == "private" else "supergroup"
-        mark = self.standin.mark()
-        query_id = self.standin.inline_query(person.id, query, chat_type=chat_type)
+        mark = self.standin.world.mark()
+        query_id = self.standin.scenario.inline_query(person.id, query, chat_type=chat_type)
         try:
             [answer] = await self.standin.wait_for(
                 lambda event: event.data.get("inline_query_id") == query_id,
@@ -347,13 +347,13 @@ class PlaygroundServer:
         chat, person = self._speaker(body)
         query_id, result_id = body.get("query_id"), body.get("result_id")
         answer = next(
-            (a for a in self.standin.inline_answers() if a.get("inline_query_id") == query_id), None
+            (a for a in self.standin.world.inline_answers() if a.get("inline_query_id") == query_id), None
         )
         result = next((r for r in (answer or {}).get("results") or [] if str(r.get("id")) == result_id), None)
         if result is None:
             raise RequestError(404, "that inline result is gone; type the query again")
         formatted = _result_text(result)
-        message = self.standin.send_user_message(
+        message = self.standin.scenario.send_user_message(
             chat.id, person.id, formatted.text, entities=formatted.entities
         )
         self._via_inline.add((chat.id, message["message_id"]))

@@ -1,9 +1,9 @@
-"""One playground session: the Bot API stand-in, the real bot (bot.app.serve, unchanged) and the chat page.
+"""One playground session: the Bot API stand-in, the real bot (unchanged, run by bot.localbot) and the page.
 
 Everything runs in one event loop; the bot's database and caches live in a scratch directory that is
 removed on exit. The bundled sample corpus is copied there first so articles added from the page never
 change the repository; a corpus named with --corpus is used in place. Uses no telegram types itself:
-the bot runs through serve() exactly as `newsbot run` runs it.
+the bot is composed and run exactly as `newsbot run` runs it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TextIO
 
 from pydantic import SecretStr
 
-from bot.app import serve
+from bot.localbot import BotStoppedEarly, LocalBot, local_bot
 from bot.playground.articles import SUBDIRECTORY
 from bot.playground.scene import Scene, build_scene, populate
 from bot.playground.server import PlaygroundServer, is_loopback
@@ -51,8 +51,7 @@ class Playground:
     settings: Settings
     corpus_dir: Path
     corpus_copied: bool
-    bot: asyncio.Task[str | None]
-    stop: asyncio.Event
+    bot: LocalBot
 
 
 def bind_warning(host: str) -> str | None:
@@ -105,8 +104,6 @@ async def running_playground(
     workdir = Path(tempfile.mkdtemp(prefix="newsbot-playground-")) if scratch is None else scratch
     standin: BotApiStandIn | None = None
     server: PlaygroundServer | None = None
-    bot: asyncio.Task[str | None] | None = None
-    stop = asyncio.Event()
     try:
         corpus_dir, copied = await asyncio.to_thread(prepare_corpus, settings.corpus_dir, workdir)
         settings = settings.model_copy(update={"corpus_dir": corpus_dir})
@@ -131,45 +128,27 @@ async def running_playground(
             hint = f"; is another playground running? Try --port {port + 1}" if port else ""
             reason = error.strerror or str(error)
             raise PlaygroundError(f"cannot serve the page on {host}:{port}: {reason}{hint}") from None
-        bot = asyncio.create_task(
-            serve(
-                bot_settings,
-                scene.token,
-                load,
-                stop=stop,
-                install_signal_handlers=install_signal_handlers,
-                poll_timeout=POLL_TIMEOUT,
-            ),
-            name="newsbot",
+        # Loading a large corpus can take minutes: wait as long as the bot keeps starting.
+        running = local_bot(
+            bot_settings,
+            standin,
+            load=load,
+            poll_timeout=POLL_TIMEOUT,
+            install_signal_handlers=install_signal_handlers,
+            startup_timeout=None,
         )
-        polling = asyncio.create_task(_until_polling(standin))
-        await asyncio.wait({bot, polling}, return_when=asyncio.FIRST_COMPLETED)
-        if not polling.done():
-            polling.cancel()
-            early = bot.result()  # raises what stopped the bot from starting
-            raise PlaygroundError(f"the bot stopped before it started: {early or 'no reason given'}")
-        yield Playground(server.url, scene, standin, server, bot_settings, corpus_dir, copied, bot, stop)
+        try:
+            async with running as bot:
+                yield Playground(server.url, scene, standin, server, bot_settings, corpus_dir, copied, bot)
+        except BotStoppedEarly as early:
+            raise PlaygroundError(f"the bot stopped before it started: {early}") from None
     finally:
-        stop.set()
-        if bot is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(bot), timeout=30)
         if server is not None:
             await server.close()
         if standin is not None:
             await standin.stop()
         if own_scratch:
             await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
-
-
-async def _until_polling(standin: BotApiStandIn) -> None:
-    # Loading a large corpus can take minutes; wait as long as the bot keeps starting.
-    while True:
-        try:
-            await standin.wait_until_polling(timeout=60)
-            return
-        except TimeoutError:
-            continue
 
 
 def describe(playground: Playground) -> list[str]:
@@ -198,11 +177,11 @@ async def serve_playground(
     ) as playground:
         for line in describe(playground):
             print(line, file=out, flush=True)
-        stopped = asyncio.create_task(playground.stop.wait())
-        await asyncio.wait({stopped, playground.bot}, return_when=asyncio.FIRST_COMPLETED)
+        stopped = asyncio.create_task(playground.bot.services.stopping.wait())
+        await asyncio.wait({stopped, playground.bot.task}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
-        if playground.bot.done():
-            return playground.bot.result()
+        if playground.bot.task.done():
+            return playground.bot.task.result()
     return None
 
 

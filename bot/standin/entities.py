@@ -1,7 +1,7 @@
 """Telegram message entities: the value type, UTF-16 arithmetic, trimming and auto-detection.
 
-Offsets and lengths are in UTF-16 code units, as in the Bot API. Pure and synchronous;
-must not import telegram, aiohttp or asyncio.
+Offsets and lengths are in UTF-16 code units, as in the Bot API (counted by bot.render.html.utf16_len).
+Pure and synchronous; must not import telegram, aiohttp or asyncio.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from typing import Any
+
+from bot.render.html import utf16_len  # the bot's own count: one definition for Telegram's UTF-16 units
 
 # Entities that Telegram keeps apart from auto-detected links: nothing is detected inside them.
 _OPAQUE_TYPES = frozenset({"code", "pre", "text_link", "text_mention", "custom_emoji"})
@@ -80,11 +82,6 @@ class FormattedText:
     def covered(self, entity: Entity) -> str:
         """The text an entity spans."""
         return utf16_slice(self.text, entity.offset, entity.end)
-
-
-def utf16_len(text: str) -> int:
-    """Length of text in UTF-16 code units (astral characters count twice)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def utf16_slice(text: str, start: int, end: int) -> str:

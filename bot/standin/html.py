@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from bot.standin.entities import Entity, FormattedText, sort_entities, utf16_len
+from bot.render.html import utf16_len
+from bot.standin.entities import Entity, FormattedText, sort_entities
 
 SUPPORTED_TAGS = frozenset(
     {

@@ -10,8 +10,9 @@ import copy
 import time
 from typing import Any
 
-from bot.standin.entities import utf16_len
+from bot.render.html import utf16_len
 from bot.standin.protocol import ApiError, JsonDict, Params, bad_request, forbidden
+from bot.standin.updates import UpdateQueue
 from bot.standin.validation import (
     CHAT_ACTIONS,
     MAX_CALLBACK_ANSWER,
@@ -20,7 +21,7 @@ from bot.standin.validation import (
     check_reply_markup,
     format_text,
 )
-from bot.standin.world import EventKind, World, _Chat, _Query
+from bot.standin.world import ChatState, EventKind, QueryState, World
 
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same "
@@ -36,8 +37,12 @@ _GIFT_TYPES = (
 )
 
 
-class BotApi(World):
-    """The World plus the Bot API methods (one `_api_<methodName>` each)."""
+class BotApi:
+    """The Bot API methods (one `_api_<methodName>` each) over the world and the update queue."""
+
+    def __init__(self, world: World, updates: UpdateQueue) -> None:
+        self.world = world
+        self.updates = updates
 
     def call(self, method: str, params: Params) -> Any:
         """Run one Bot API method (name case-insensitive); raises ApiError as Telegram would answer."""
@@ -47,7 +52,7 @@ class BotApi(World):
         return getattr(self, name)(params)
 
     def _api_getMe(self, p: Params) -> JsonDict:
-        return self.bot_user
+        return self.world.bot_user
 
     def _api_logOut(self, p: Params) -> bool:
         return True
@@ -56,44 +61,44 @@ class BotApi(World):
         return True
 
     def _api_setWebhook(self, p: Params) -> bool:
-        self.webhook_url = p.get_str("url") or ""
+        self.world.webhook_url = p.get_str("url") or ""
         if p.get_bool("drop_pending_updates"):
-            self.drop_pending_updates()
+            self.updates.drop()
         return True
 
     def _api_deleteWebhook(self, p: Params) -> bool:
-        self.webhook_url = ""
+        self.world.webhook_url = ""
         if p.get_bool("drop_pending_updates"):
-            self.drop_pending_updates()
+            self.updates.drop()
         return True
 
     def _api_getWebhookInfo(self, p: Params) -> JsonDict:
         return {
-            "url": self.webhook_url,
+            "url": self.world.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
+            "pending_update_count": len(self.updates.pending()),
         }
 
     def _api_setMyCommands(self, p: Params) -> bool:
         cleaned = check_commands(p.get_json("commands"))
-        key = self._scope_key(p.get_json("scope"), p.get_str("language_code") or "")
+        key = self.world.scope_key(p.get_json("scope"), p.get_str("language_code") or "")
         if cleaned:
-            self._commands[key] = cleaned
+            self.world.command_lists[key] = cleaned
         else:
-            self._commands.pop(key, None)
-        self._record(
+            self.world.command_lists.pop(key, None)
+        self.world.record(
             EventKind.COMMANDS, key[1], None, {"scope": key[0], "language_code": key[3], "commands": cleaned}
         )
         return True
 
     def _api_getMyCommands(self, p: Params) -> list[JsonDict]:
-        key = self._scope_key(p.get_json("scope"), p.get_str("language_code") or "")
-        return copy.deepcopy(self._commands.get(key, []))
+        key = self.world.scope_key(p.get_json("scope"), p.get_str("language_code") or "")
+        return copy.deepcopy(self.world.command_lists.get(key, []))
 
     def _api_deleteMyCommands(self, p: Params) -> bool:
-        key = self._scope_key(p.get_json("scope"), p.get_str("language_code") or "")
-        self._commands.pop(key, None)
-        self._record(
+        key = self.world.scope_key(p.get_json("scope"), p.get_str("language_code") or "")
+        self.world.command_lists.pop(key, None)
+        self.world.record(
             EventKind.COMMANDS, key[1], None, {"scope": key[0], "language_code": key[3], "commands": []}
         )
         return True
@@ -102,35 +107,38 @@ class BotApi(World):
         return self._set_text(p, "description", 512)
 
     def _api_getMyDescription(self, p: Params) -> JsonDict:
-        return {"description": self._texts.get(("description", p.get_str("language_code") or ""), "")}
+        return {"description": self.world.texts.get(("description", p.get_str("language_code") or ""), "")}
 
     def _api_setMyShortDescription(self, p: Params) -> bool:
         return self._set_text(p, "short_description", 120)
 
     def _api_getMyShortDescription(self, p: Params) -> JsonDict:
         key = ("short_description", p.get_str("language_code") or "")
-        return {"short_description": self._texts.get(key, "")}
+        return {"short_description": self.world.texts.get(key, "")}
 
     def _set_text(self, p: Params, name: str, limit: int) -> bool:
         value = p.get_str(name) or ""
         if len(value) > limit:
             raise bad_request(f"{name} is too long")
-        self._texts[(name, p.get_str("language_code") or "")] = value
+        self.world.texts[(name, p.get_str("language_code") or "")] = value
         return True
 
     def _api_sendMessage(self, p: Params) -> JsonDict:
         chat = self._chat_for_bot(p, acting=True)
         formatted = format_text(
-            p.get_str("text"), p.get_str("parse_mode"), p.get_json("entities"), strict_html=self.strict_html
+            p.get_str("text"),
+            p.get_str("parse_mode"),
+            p.get_json("entities"),
+            strict_html=self.world.strict_html,
         )
         markup = check_reply_markup(p.get_json("reply_markup"))
         thread_id = p.get_int("message_thread_id")
         if thread_id is not None and chat.info.get("is_forum") and thread_id not in chat.topics:
             raise bad_request("message thread not found")
         replied = self._replied(chat, p)
-        message = self._store(
+        message = self.world.store_message(
             chat,
-            self._bot_user_short(),
+            self.world.bot_sender(),
             formatted,
             thread_id=thread_id,
             reply_to=replied,
@@ -139,16 +147,19 @@ class BotApi(World):
         preview = p.get_json("link_preview_options")
         if isinstance(preview, dict):
             message["link_preview_options"] = preview
-        self._record(EventKind.SENT, chat.id, message["message_id"], message)
+        self.world.record(EventKind.SENT, chat.id, message["message_id"], message)
         return copy.deepcopy(message)
 
     def _api_editMessageText(self, p: Params) -> JsonDict:
         chat, message = self._editable(p)
         formatted = format_text(
-            p.get_str("text"), p.get_str("parse_mode"), p.get_json("entities"), strict_html=self.strict_html
+            p.get_str("text"),
+            p.get_str("parse_mode"),
+            p.get_json("entities"),
+            strict_html=self.world.strict_html,
         )
         markup = check_reply_markup(p.get_json("reply_markup"), inline_only=True)
-        new_entities = self._entity_dicts(formatted)
+        new_entities = self.world.entity_dicts(formatted)
         if (
             formatted.text == message.get("text")
             and new_entities == message.get("entities", [])
@@ -156,10 +167,10 @@ class BotApi(World):
         ):
             raise bad_request(_NOT_MODIFIED)
         message["text"] = formatted.text
-        self._set_entities(message, formatted)
-        self._set_markup(message, markup)
+        self.world.set_entities(message, formatted)
+        self.world.set_markup(message, markup)
         message["edit_date"] = int(time.time())
-        self._record(EventKind.EDITED, chat.id, message["message_id"], message)
+        self.world.record(EventKind.EDITED, chat.id, message["message_id"], message)
         return copy.deepcopy(message)
 
     def _api_editMessageReplyMarkup(self, p: Params) -> JsonDict:
@@ -167,9 +178,9 @@ class BotApi(World):
         markup = check_reply_markup(p.get_json("reply_markup"), inline_only=True)
         if markup == message.get("reply_markup"):
             raise bad_request(_NOT_MODIFIED)
-        self._set_markup(message, markup)
+        self.world.set_markup(message, markup)
         message["edit_date"] = int(time.time())
-        self._record(EventKind.EDITED, chat.id, message["message_id"], message)
+        self.world.record(EventKind.EDITED, chat.id, message["message_id"], message)
         return copy.deepcopy(message)
 
     def _api_deleteMessage(self, p: Params) -> bool:
@@ -178,11 +189,11 @@ class BotApi(World):
         message = chat.messages.get(message_id)
         if message is None:
             raise bad_request("message to delete not found")
-        own = message.get("from", {}).get("id") == self.bot_id
+        own = message.get("from", {}).get("id") == self.world.bot_id
         if not own and chat.type != "private" and chat.bot_status != "administrator":
             raise bad_request("message can't be deleted")
         chat.deleted[message_id] = chat.messages.pop(message_id)
-        self._record(EventKind.DELETED, chat.id, message_id, message)
+        self.world.record(EventKind.DELETED, chat.id, message_id, message)
         return True
 
     def _api_answerCallbackQuery(self, p: Params) -> bool:
@@ -201,12 +212,12 @@ class BotApi(World):
             "chat_id": query.chat_id,
             "message_id": query.message_id,
         }
-        self._record(EventKind.CALLBACK_ANSWER, query.chat_id, query.message_id, data)
+        self.world.record(EventKind.CALLBACK_ANSWER, query.chat_id, query.message_id, data)
         return True
 
     def _api_answerInlineQuery(self, p: Params) -> bool:
         query = self._open_query(p.need_str("inline_query_id"), "inline")
-        results = check_inline_results(p.get_json("results"), strict_html=self.strict_html)
+        results = check_inline_results(p.get_json("results"), strict_html=self.world.strict_html)
         next_offset = p.get_str("next_offset") or ""
         if len(next_offset.encode()) > 64:
             raise bad_request("NEXT_OFFSET_INVALID")
@@ -220,7 +231,7 @@ class BotApi(World):
             "is_personal": p.get_bool("is_personal"),
             "button": p.get_json("button"),
         }
-        self._record(EventKind.INLINE_ANSWER, None, None, data)
+        self.world.record(EventKind.INLINE_ANSWER, None, None, data)
         return True
 
     def _api_sendChatAction(self, p: Params) -> bool:
@@ -229,7 +240,7 @@ class BotApi(World):
         if action not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         data = {"action": action, "message_thread_id": p.get_int("message_thread_id")}
-        self._record(EventKind.CHAT_ACTION, chat.id, None, data)
+        self.world.record(EventKind.CHAT_ACTION, chat.id, None, data)
         return True
 
     def _api_getChat(self, p: Params) -> JsonDict:
@@ -244,15 +255,15 @@ class BotApi(World):
     def _api_getChatMember(self, p: Params) -> JsonDict:
         chat = self._chat_for_bot(p, acting=False)
         user_id = p.need_int("user_id")
-        user = self._users.get(user_id)
+        user = self.world.users.get(user_id)
         if user is None:
             raise bad_request("user not found")
-        return self._member(user, self._status_in(chat, user_id))
+        return self.world.member(user, self.world.status_in(chat, user_id))
 
     def _api_getChatMemberCount(self, p: Params) -> int:
         chat = self._chat_for_bot(p, acting=False)
         bot_in = chat.bot_status in ("member", "administrator")
-        return len(chat.members - {self.bot_id}) + int(bot_in)
+        return len(chat.members - {self.world.bot_id}) + int(bot_in)
 
     def _api_getChatAdministrators(self, p: Params) -> list[JsonDict]:
         chat = self._chat_for_bot(p, acting=False)
@@ -260,15 +271,16 @@ class BotApi(World):
             raise bad_request("there are no administrators in the private chat")
         out = []
         if chat.creator is not None:
-            out.append(self._member(self._users[chat.creator], "creator"))
+            out.append(self.world.member(self.world.users[chat.creator], "creator"))
         out += [
-            self._member(self._users[uid], "administrator") for uid in sorted(chat.admins - {chat.creator})
+            self.world.member(self.world.users[uid], "administrator")
+            for uid in sorted(chat.admins - {chat.creator})
         ]
         if chat.bot_status == "administrator":
-            out.append(self._member(self._bot_user_short(), "administrator"))
+            out.append(self.world.member(self.world.bot_sender(), "administrator"))
         return out
 
-    def _replied(self, chat: _Chat, p: Params) -> JsonDict | None:
+    def _replied(self, chat: ChatState, p: Params) -> JsonDict | None:
         reply = p.get_json("reply_parameters")
         if reply is None and p.has("reply_to_message_id"):
             reply = {
@@ -281,7 +293,7 @@ class BotApi(World):
             raise bad_request("can't parse reply parameters JSON object")
         source = chat
         if reply.get("chat_id") is not None:
-            source = self._resolve_chat(reply["chat_id"])
+            source = self.world.resolve_chat(reply["chat_id"])
         message = source.messages.get(reply["message_id"])
         if message is None:
             if reply.get("allow_sending_without_reply"):
@@ -289,26 +301,26 @@ class BotApi(World):
             raise bad_request("message to be replied not found")
         return message
 
-    def _editable(self, p: Params) -> tuple[_Chat, JsonDict]:
+    def _editable(self, p: Params) -> tuple[ChatState, JsonDict]:
         if p.has("inline_message_id"):
             raise bad_request("MESSAGE_ID_INVALID")
         chat = self._chat_for_bot(p, acting=True)
         message = chat.messages.get(p.need_int("message_id"))
         if message is None:
             raise bad_request("message to edit not found")
-        if message.get("from", {}).get("id") != self.bot_id:
+        if message.get("from", {}).get("id") != self.world.bot_id:
             raise bad_request("message can't be edited")
         return chat, message
 
-    def _open_query(self, query_id: str, kind: str) -> _Query:
-        query = self._queries.get(query_id)
+    def _open_query(self, query_id: str, kind: str) -> QueryState:
+        query = self.world.queries.get(query_id)
         if query is None or query.kind != kind or query.answered:
             raise bad_request(_QUERY_GONE)
         return query
 
-    def _chat_for_bot(self, p: Params, *, acting: bool) -> _Chat:
+    def _chat_for_bot(self, p: Params, *, acting: bool) -> ChatState:
         """The chat a call addresses; acting calls also fail when the bot was blocked, kicked or left."""
-        chat = self._resolve_chat(p.chat_id())
+        chat = self.world.resolve_chat(p.chat_id())
         if chat.migrated_to is not None:
             raise bad_request(
                 "group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": chat.migrated_to}

@@ -1,8 +1,10 @@
-"""BotApiStandIn: the World served over HTTP on 127.0.0.1, speaking the Bot API wire protocol.
+"""BotApiStandIn: the stand-in's parts put together and served over HTTP on 127.0.0.1, speaking the Bot
+API wire protocol.
 
-Adds long-polling getUpdates (with Telegram's 409 on a second poller), a request log, injected
-faults (429, 403, migration, 5xx, dropped connections, timeouts) and awaitable expectations.
-Must not import telegram; aiohttp and asyncio are its transport.
+It composes the world (state and events), the scenario (the users' actions), the update queue and the
+Bot API methods, and adds long-polling getUpdates (with Telegram's 409 on a second poller), a request
+log, injected faults (429, 403, migration, 5xx, dropped connections, timeouts) and awaitable
+expectations. Must not import telegram; aiohttp and asyncio are its transport.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from aiohttp import web
 
 from bot.standin.methods import BotApi
 from bot.standin.protocol import ApiError, JsonDict, Params, bad_request, forbidden
-from bot.standin.world import Event, EventKind
+from bot.standin.scenario import Scenario
+from bot.standin.updates import UpdateQueue
+from bot.standin.world import Event, EventKind, World
 
 _CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -135,12 +139,13 @@ class _Poll:
     conflicted: bool = False
 
 
-class BotApiStandIn(BotApi):
+class BotApiStandIn:
     """A Telegram Bot API server on 127.0.0.1 for python-telegram-bot to talk to.
 
-    Give PTB `base_url(standin.base_url)`. Set the scene with add_private_chat/add_group, play
-    users with send_user_message/click/inline_query, then inspect sent_messages/events or
-    `await wait_for(...)`. Use it from the event loop that runs it.
+    Give PTB `base_url(standin.base_url)`. Set the scene and play the users with `standin.scenario`
+    (add_private_chat, add_group, send_user_message, click, inline_query …), inspect `standin.world`
+    (sent_messages, events, mark …) or `await standin.wait_for(...)`; `standin.updates` is the queue
+    getUpdates serves. Use it from the event loop that runs it.
     """
 
     def __init__(
@@ -158,7 +163,7 @@ class BotApiStandIn(BotApi):
         request_log_size: int = 10_000,
     ) -> None:
         prefix = token.partition(":")[0]
-        super().__init__(
+        self.world = World(
             bot_id=bot_id if bot_id is not None else (int(prefix) if prefix.isdigit() else 123456789),
             bot_username=bot_username,
             bot_first_name=bot_first_name,
@@ -168,7 +173,11 @@ class BotApiStandIn(BotApi):
             strict_html=strict_html,
             clock=clock,
         )
+        self.updates = UpdateQueue()
+        self.scenario = Scenario(self.world, self.updates)
+        self.api = BotApi(self.world, self.updates)
         self.token = token
+        self.clock = clock
         self._faults: list[Fault] = []
         self._requests: deque[RequestRecord] = deque(maxlen=request_log_size)
         self._request_seq = 0
@@ -178,7 +187,8 @@ class BotApiStandIn(BotApi):
         self._stopping = asyncio.Event()
         self._port: int | None = None
         self._host = "127.0.0.1"
-        self.subscribe(self._wake_waiters)
+        self.world.subscribe(self._wake_waiters)
+        self.updates.on_queued(self._updates_changed)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -285,9 +295,9 @@ class BotApiStandIn(BotApi):
         self._faults.clear()
 
     def _migration_target(self, chat_id: int | None, migrate_to_chat_id: int | None) -> int:
-        chat = self._chats.get(chat_id) if chat_id is not None else None
+        chat = self.world.chats.get(chat_id) if chat_id is not None else None
         if chat is not None and chat.type == "group":
-            return self._supergroup_copy(chat, migrate_to_chat_id)
+            return self.scenario.supergroup_for(chat, migrate_to_chat_id)
         if migrate_to_chat_id is None:
             raise ValueError(
                 "a migrate fault needs the chat_id of a registered group or a migrate_to_chat_id"
@@ -318,11 +328,11 @@ class BotApiStandIn(BotApi):
         """
 
         def matching() -> list[Event]:
-            found = self.events(kind, chat_id=chat_id, after=after)
+            found = self.world.events(kind, chat_id=chat_id, after=after)
             return [event for event in found if predicate is None or predicate(event)]
 
         def explain() -> str:
-            recent = [(e.kind.value, e.chat_id, e.text) for e in self.events(after=after)[-10:]]
+            recent = [(e.kind.value, e.chat_id, e.text) for e in self.world.events(after=after)[-10:]]
             return (
                 f"waited {timeout}s for {count} {kind or 'any'} event(s) in chat {chat_id}; "
                 f"{len(matching())} matched; latest events: {recent}"
@@ -335,6 +345,14 @@ class BotApiStandIn(BotApi):
         """Wait until the bot has a getUpdates long poll open, i.e. it is ready for updates."""
         await self._until(
             lambda: self.is_polling, timeout, lambda: f"no getUpdates long poll within {timeout}s"
+        )
+
+    async def wait_until_delivered(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as in wait_for
+        """Wait until the bot has confirmed every queued update (its next getUpdates moved past them)."""
+        await self._until(
+            lambda: not self.updates.pending(),
+            timeout,
+            lambda: f"updates still unconfirmed after {timeout}s: {len(self.updates.pending())}",
         )
 
     async def _until(self, condition: Callable[[], bool], limit: float, explain: Callable[[], str]) -> None:
@@ -366,8 +384,8 @@ class BotApiStandIn(BotApi):
         thread_id: int | None = None,
     ) -> list[JsonDict]:
         """Send a user message and wait for the bot's next `count` messages in that chat."""
-        mark = self.mark()
-        self.send_user_message(chat_id, user_id, text, reply_to=reply_to, thread_id=thread_id)
+        mark = self.world.mark()
+        self.scenario.send_user_message(chat_id, user_id, text, reply_to=reply_to, thread_id=thread_id)
         events = await self.wait_for(chat_id=chat_id, count=count, after=mark, timeout=timeout)
         return [copy.deepcopy(event.data) for event in events]
 
@@ -419,7 +437,7 @@ class BotApiStandIn(BotApi):
             if method.lower() == "getupdates":
                 result: Any = await self._get_updates(params)
             else:
-                result = self.call(method, params)
+                result = self.api.call(method, params)
         except ApiError as error:
             return error.code, error.body()
         return 200, {"ok": True, "result": result}
@@ -456,7 +474,7 @@ class BotApiStandIn(BotApi):
     # ----------------------------------------------------------------- getUpdates
 
     async def _get_updates(self, params: Params) -> list[JsonDict]:
-        if self.webhook_url:
+        if self.world.webhook_url:
             raise ApiError(409, _WEBHOOK_ACTIVE)
         limit = min(max(params.get_int("limit") or 100, 1), 100)
         timeout = max(params.get_float("timeout") or 0.0, 0.0)
@@ -473,16 +491,17 @@ class BotApiStandIn(BotApi):
         self._poll = poll
         self._wake_waiters()
         try:
-            self.confirm_updates(params.get_int("offset"))
-            self.set_allowed_updates(allowed)
+            self.updates.confirm(params.get_int("offset"))
+            self.updates.set_allowed(allowed)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
             while True:
                 if poll.conflicted:
                     raise ApiError(409, _CONFLICT)
-                updates = self.deliverable_updates(limit)
+                updates = self.updates.deliverable(limit)
                 remaining = deadline - loop.time()
                 if updates or remaining <= 0 or self._stopping.is_set():
+                    self.updates.handed_out(updates, self.clock())
                     return updates
                 poll.ready.clear()
                 with contextlib.suppress(TimeoutError):

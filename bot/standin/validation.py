@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.standin.entities import Entity, FormattedText, detect_entities, trim, utf16_len
+from bot.render.html import utf16_len
+from bot.standin.entities import Entity, FormattedText, detect_entities, trim
 from bot.standin.html import HtmlParseError, parse_html
 from bot.standin.protocol import JsonDict, bad_request
 

@@ -1,8 +1,9 @@
-"""The simulated Telegram side: users, chats, messages, the update queue and recorded events.
+"""The simulated Telegram side's state: the bot, users, chats and their messages, open queries, command
+menus, and the log of everything that happened (events), with what tests and the playground observe.
 
-World holds the state; methods.py adds the Bot API methods and server.py serves them over HTTP.
-Scenario methods (add_group, send_user_message, click …) play the users' part. Call everything
-from the event loop's thread. Must not import telegram or aiohttp.
+Scenario (scenario.py) plays the users on it, BotApi (methods.py) the Bot API methods, UpdateQueue
+(updates.py) holds what getUpdates hands out; server.py serves them over HTTP. Call everything from the
+event loop's thread. Must not import telegram or aiohttp.
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.standin.entities import Entity, FormattedText, detect_entities
+from bot.standin.entities import FormattedText
 from bot.standin.protocol import JsonDict, bad_request
 
 _log = logging.getLogger(__name__)
 
-# Telegram's default when allowed_updates is empty or was never given.
-_DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _SCOPES = frozenset(
     {
         "default",
@@ -75,7 +74,9 @@ class Event:
 
 
 @dataclass(slots=True)
-class _Chat:
+class ChatState:
+    """One chat as Telegram holds it: its Chat object, members, the bot's standing and its messages."""
+
     info: JsonDict
     creator: int | None = None
     admins: set[int] = field(default_factory=set)
@@ -97,7 +98,9 @@ class _Chat:
 
 
 @dataclass(slots=True)
-class _Query:
+class QueryState:
+    """A callback or inline query the bot may answer once."""
+
     kind: str  # "callback" or "inline"
     user_id: int
     chat_id: int | None
@@ -107,7 +110,7 @@ class _Query:
 
 
 class World:
-    """Telegram as the bot sees it, in memory."""
+    """Telegram as the bot sees it, in memory: state, the event log and what can be observed of it."""
 
     def __init__(
         self,
@@ -130,17 +133,14 @@ class World:
         self.strict_html = strict_html
         self.clock = clock
         self.webhook_url = ""
-        self._users: dict[int, JsonDict] = {bot_id: self._bot_user_short()}
-        self._chats: dict[int, _Chat] = {}
-        self._updates: list[JsonDict] = []
-        self._next_update_id = 1
-        self._allowed: frozenset[str] | None = None
+        self.users: dict[int, JsonDict] = {bot_id: self.bot_sender()}
+        self.chats: dict[int, ChatState] = {}
+        self.queries: dict[str, QueryState] = {}
+        self.command_lists: dict[tuple[str, int | None, int | None, str], list[JsonDict]] = {}
+        self.texts: dict[tuple[str, str], str] = {}  # the bot's (short) descriptions per language
         self._events: list[Event] = []
         self._subscribers: list[Callable[[Event], None]] = []
-        self._queries: dict[str, _Query] = {}
         self._next_query = 1
-        self._commands: dict[tuple[str, int | None, int | None, str], list[JsonDict]] = {}
-        self._texts: dict[tuple[str, str], str] = {}
 
     # ----------------------------------------------------------------- the bot itself
 
@@ -148,7 +148,7 @@ class World:
     def bot_user(self) -> JsonDict:
         """The bot's User object as getMe returns it."""
         return {
-            **self._bot_user_short(),
+            **self.bot_sender(),
             "can_join_groups": self.can_join_groups,
             "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": self.supports_inline_queries,
@@ -156,7 +156,8 @@ class World:
             "has_main_web_app": False,
         }
 
-    def _bot_user_short(self) -> JsonDict:
+    def bot_sender(self) -> JsonDict:
+        """The bot as the `from` of the messages it sends."""
         return {
             "id": self.bot_id,
             "is_bot": True,
@@ -164,278 +165,20 @@ class World:
             "username": self.bot_username,
         }
 
-    # ----------------------------------------------------------------- scenario: people and chats
-
-    def add_user(
-        self,
-        user_id: int,
-        first_name: str | None = None,
-        *,
-        username: str | None = None,
-        last_name: str | None = None,
-        language_code: str | None = "en",
-        is_bot: bool = False,
-    ) -> JsonDict:
-        """Register (or replace) a user; returns the User object."""
-        if user_id <= 0:
-            raise ValueError("user ids are positive")
-        user: JsonDict = {"id": user_id, "is_bot": is_bot, "first_name": first_name or f"User {user_id}"}
-        if last_name:
-            user["last_name"] = last_name
-        if username:
-            user["username"] = username
-        if language_code and not is_bot:
-            user["language_code"] = language_code
-        self._users[user_id] = user
-        return dict(user)
-
-    def add_private_chat(
-        self,
-        user_id: int,
-        first_name: str | None = None,
-        *,
-        username: str | None = None,
-        last_name: str | None = None,
-        language_code: str | None = "en",
-    ) -> JsonDict:
-        """Register a user and their private chat with the bot (chat id = user id); returns the Chat."""
-        user = self.add_user(
-            user_id, first_name, username=username, last_name=last_name, language_code=language_code
-        )
-        info: JsonDict = {"id": user_id, "type": "private", "first_name": user["first_name"]}
-        for key in ("last_name", "username"):
-            if key in user:
-                info[key] = user[key]
-        self._chats[user_id] = _Chat(info, members={user_id})
-        return dict(info)
-
-    def add_group(
-        self,
-        chat_id: int,
-        title: str,
-        *,
-        supergroup: bool = False,
-        forum: bool = False,
-        username: str | None = None,
-        creator: int | None = None,
-        admins: Iterable[int] = (),
-        members: Iterable[int] = (),
-        bot_is_admin: bool = False,
-    ) -> JsonDict:
-        """Register a group (or supergroup/forum) the bot is in; unknown member ids become users."""
-        if chat_id >= 0:
-            raise ValueError("group chat ids are negative")
-        if forum and not supergroup:
-            raise ValueError("only supergroups can be forums")
-        info: JsonDict = {"id": chat_id, "type": "supergroup" if supergroup else "group", "title": title}
-        if username:
-            info["username"] = username
-        if forum:
-            info["is_forum"] = True
-        admin_ids = set(admins)
-        member_ids = set(members) | admin_ids | ({creator} if creator is not None else set())
-        for user_id in member_ids:
-            if user_id not in self._users:
-                self.add_user(user_id)
-        self._chats[chat_id] = _Chat(
-            info,
-            creator=creator,
-            admins=admin_ids,
-            members=member_ids,
-            bot_status="administrator" if bot_is_admin else "member",
-        )
-        return dict(info)
-
-    def add_member(self, chat_id: int, user_id: int, *, admin: bool = False) -> None:
-        """Put a user into a group (quietly: no service message, no update)."""
-        chat = self._scenario_chat(chat_id)
-        if user_id not in self._users:
-            self.add_user(user_id)
-        chat.members.add(user_id)
-        if admin:
-            chat.admins.add(user_id)
-
-    def demote(self, chat_id: int, user_id: int) -> None:
-        """Take a member's administrator rights away (quietly, as add_member puts them in)."""
-        self._scenario_chat(chat_id).admins.discard(user_id)
-
-    def add_topic(self, chat_id: int, name: str) -> int:
-        """Open a forum topic (stores its forum_topic_created message); returns message_thread_id."""
-        chat = self._scenario_chat(chat_id)
-        if not chat.info.get("is_forum"):
-            raise ValueError(f"chat {chat_id} is not a forum")
-        opener = self._users.get(chat.creator or 0, self._bot_user_short())
-        message = self._store(chat, opener, None)
-        message["forum_topic_created"] = {"name": name, "icon_color": 7322096}
-        thread_id = int(message["message_id"])
-        message["message_thread_id"] = thread_id
-        message["is_topic_message"] = True
-        chat.topics[thread_id] = name
-        return thread_id
-
-    def migrate_group(self, chat_id: int, to_chat_id: int | None = None) -> int:
-        """Upgrade a group to a supergroup for good; calls on the old id then fail with migrate_to_chat_id."""
-        chat = self._scenario_chat(chat_id)
-        new_id = self._supergroup_copy(chat, to_chat_id)
-        chat.migrated_to = new_id
-        actor = self._users.get(chat.creator or 0, self._bot_user_short())
-        old_note = self._store(chat, actor, None)
-        old_note["migrate_to_chat_id"] = new_id
-        new_chat = self._chats[new_id]
-        new_note = self._store(new_chat, actor, None)
-        new_note["migrate_from_chat_id"] = chat_id
-        self._queue("message", old_note, chat_id)
-        self._queue("message", new_note, new_id)
-        return new_id
-
-    def _supergroup_copy(self, chat: _Chat, to_chat_id: int | None) -> int:
-        """Make (once) the supergroup a group upgrades into; returns its id."""
-        if chat.type != "group":
-            raise ValueError(f"chat {chat.id} is not a basic group")
-        new_id = to_chat_id if to_chat_id is not None else -(10**12) - abs(chat.id)
-        if new_id not in self._chats:
-            info = {**chat.info, "id": new_id, "type": "supergroup"}
-            self._chats[new_id] = _Chat(
-                info,
-                creator=chat.creator,
-                admins=set(chat.admins),
-                members=set(chat.members),
-                bot_status=chat.bot_status,
-            )
-        return new_id
-
-    def set_bot_status(self, chat_id: int, status: str, *, by_user: int | None = None) -> int:
-        """Change the bot's membership (member, administrator, left, kicked) and queue my_chat_member.
-
-        In a private chat "kicked" means the user blocked the bot and "member" that they unblocked it.
-        Returns the update_id.
-        """
-        if status not in {"member", "administrator", "left", "kicked"}:
-            raise ValueError(f"unknown status {status!r}")
-        chat = self._scenario_chat(chat_id)
-        candidates = [by_user, chat.id if chat.type == "private" else chat.creator, *sorted(chat.admins)]
-        actor_id = next((uid for uid in candidates if uid is not None and uid in self._users), None)
-        if actor_id is None:
-            raise ValueError(f"say who changed the bot's status in chat {chat_id} (by_user=...)")
-        actor = self._users[actor_id]
-        old = self._member(self._bot_user_short(), chat.bot_status)
-        chat.bot_status = status
-        payload: JsonDict = {
-            "chat": dict(chat.info),
-            "from": dict(actor),
-            "date": int(time.time()),
-            "old_chat_member": old,
-            "new_chat_member": self._member(self._bot_user_short(), status),
-        }
-        return self._queue("my_chat_member", payload, chat.id)
-
-    # ----------------------------------------------------------------- scenario: what users do
-
-    def send_user_message(
-        self,
-        chat_id: int,
-        user_id: int,
-        text: str,
-        *,
-        reply_to: int | None = None,
-        thread_id: int | None = None,
-        from_bot: bool = False,
-        entities: Iterable[Entity] = (),
-    ) -> JsonDict:
-        """A user writes in a chat; queues a message update if the bot may see it (privacy mode).
-
-        Bot commands (also /cmd@botname), @mentions, hashtags and URLs get their entities as
-        Telegram would. A private chat with an unknown user is created on the fly. Returns the Message.
-        """
-        chat = self._scenario_chat(chat_id, user_id)
-        user = self._users.get(user_id) or self.add_user(user_id, is_bot=from_bot)
-        if user["is_bot"] != from_bot:
-            user = {**user, "is_bot": from_bot}
-        if chat.type != "private":
-            chat.members.add(user_id)
-        replied = self._scenario_message(chat, reply_to) if reply_to is not None else None
-        if thread_id is not None and chat.info.get("is_forum") and thread_id not in chat.topics:
-            raise KeyError(f"chat {chat_id} has no topic {thread_id}")
-        formatted = detect_entities(text, tuple(entities))
-        message = self._store(chat, user, formatted, thread_id=thread_id, reply_to=replied)
-        if self._bot_sees(chat, message, formatted):
-            self._queue("message", message, chat.id)
-        return copy.deepcopy(message)
-
-    def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JsonDict:
-        """A user edits their message; queues an edited_message update if the bot may see it."""
-        chat = self._scenario_chat(chat_id)
-        message = self._scenario_message(chat, message_id)
-        if message.get("from", {}).get("id") == self.bot_id:
-            raise ValueError("that message was sent by the bot; users edit only their own")
-        formatted = detect_entities(text)
-        message["text"] = formatted.text
-        self._set_entities(message, formatted)
-        message["edit_date"] = int(time.time())
-        if self._bot_sees(chat, message, formatted):
-            self._queue("edited_message", message, chat.id)
-        return copy.deepcopy(message)
-
-    def click(self, chat_id: int, user_id: int, message_id: int, callback_data: str) -> str:
-        """A user presses an inline button carrying callback_data (not checked against the keyboard,
-        so forged data can be sent); queues a callback_query update and returns its id."""
-        chat = self._scenario_chat(chat_id)
-        message = self._scenario_message(chat, message_id)
-        user = self._users.get(user_id) or self.add_user(user_id)
-        query_id = self._new_query("callback", user_id, chat.id, message_id, callback_data)
-        payload: JsonDict = {
-            "id": query_id,
-            "from": dict(user),
-            "message": copy.deepcopy(message),
-            "chat_instance": str(7_000_000_000_000 + abs(chat.id)),
-            "data": callback_data,
-        }
-        self._queue("callback_query", payload, chat.id)
-        return query_id
-
-    def click_button(self, chat_id: int, user_id: int, message_id: int, button_text: str) -> str:
-        """Press the inline button labelled button_text on a message; returns the callback query id."""
-        message = self._scenario_message(self._scenario_chat(chat_id), message_id)
-        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-        labels = [button.get("text") for row in rows for button in row]
-        for row in rows:
-            for button in row:
-                if button.get("text") == button_text and "callback_data" in button:
-                    return self.click(chat_id, user_id, message_id, str(button["callback_data"]))
-        raise KeyError(f"no callback button {button_text!r} on message {message_id}; buttons: {labels}")
-
-    def inline_query(self, user_id: int, query: str, offset: str = "", *, chat_type: str = "sender") -> str:
-        """A user types "@bot query"; queues an inline_query update and returns its id."""
-        user = self._users.get(user_id) or self.add_user(user_id)
-        query_id = self._new_query("inline", user_id, None, None, query)
-        payload = {
-            "id": query_id,
-            "from": dict(user),
-            "query": query,
-            "offset": offset,
-            "chat_type": chat_type,
-        }
-        self._queue("inline_query", payload, None)
-        return query_id
-
-    def queue_update(self, update_type: str, payload: JsonDict, *, chat_id: int | None = None) -> int:
-        """Queue any other kind of update as given (e.g. "chat_member"); returns the update_id."""
-        return self._queue(update_type, payload, chat_id)
-
     # ----------------------------------------------------------------- observation
 
     def chat(self, chat_id: int) -> JsonDict:
         """The Chat object of a registered chat."""
-        return dict(self._scenario_chat(chat_id).info)
+        return dict(self.chat_state(chat_id).info)
 
     def messages(self, chat_id: int) -> list[JsonDict]:
         """Every live message of a chat (users' and the bot's), current versions, in id order."""
-        chat = self._scenario_chat(chat_id)
+        chat = self.chat_state(chat_id)
         return [copy.deepcopy(chat.messages[key]) for key in sorted(chat.messages)]
 
     def message(self, chat_id: int, message_id: int) -> JsonDict:
         """The current version of one live message."""
-        return copy.deepcopy(self._scenario_message(self._scenario_chat(chat_id), message_id))
+        return copy.deepcopy(self.message_in(self.chat_state(chat_id), message_id))
 
     def sent_messages(self, chat_id: int | None = None, *, include_deleted: bool = False) -> list[JsonDict]:
         """Messages the bot sent (to one chat or all), in sending order, with later edits applied."""
@@ -443,7 +186,7 @@ class World:
         for event in self._events:
             if event.kind != EventKind.SENT or (chat_id is not None and event.chat_id != chat_id):
                 continue
-            chat = self._chats[event.chat_id or 0]
+            chat = self.chats[event.chat_id or 0]
             key = event.message_id or 0
             current = chat.messages.get(key) or (chat.deleted.get(key) if include_deleted else None)
             if current is not None:
@@ -490,16 +233,7 @@ class World:
 
     def commands(self, scope: JsonDict | None = None, language_code: str = "") -> list[JsonDict]:
         """The command list stored for exactly this scope and language (no fallback, like getMyCommands)."""
-        return copy.deepcopy(self._commands.get(self._scope_key(scope, language_code), []))
-
-    def pending_updates(self) -> list[JsonDict]:
-        """Updates queued and not yet confirmed by a getUpdates offset."""
-        return copy.deepcopy(self._updates)
-
-    @property
-    def allowed_updates(self) -> list[str] | None:
-        """The allowed_updates list last given to getUpdates (None: Telegram's default)."""
-        return sorted(self._allowed) if self._allowed is not None else None
+        return copy.deepcopy(self.command_lists.get(self.scope_key(scope, language_code), []))
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call callback(event) for every event from now on; returns a function that unsubscribes.
@@ -514,52 +248,10 @@ class World:
 
         return unsubscribe
 
-    # ----------------------------------------------------------------- updates queue (getUpdates)
+    # ----------------------------------------------------------------- shared by the scenario and the methods
 
-    def confirm_updates(self, offset: int | None) -> None:
-        """Forget updates below a positive offset; a negative one keeps only the last -offset updates."""
-        if offset is None or offset == 0:
-            return
-        if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        else:
-            self._updates = self._updates[offset:]
-
-    def set_allowed_updates(self, allowed: list[str] | None) -> None:
-        """Remember allowed_updates like Telegram does (None: keep the previous list)."""
-        if allowed is not None:
-            self._allowed = frozenset(allowed) if allowed else None
-
-    def deliverable_updates(self, limit: int) -> list[JsonDict]:
-        """The next updates to hand out; updates of types not allowed are dropped for good."""
-        kept = []
-        for update in self._updates:
-            kind = next(key for key in update if key != "update_id")
-            if (kind in self._allowed) if self._allowed is not None else (kind not in _DEFAULT_EXCLUDED):
-                kept.append(update)
-        self._updates = kept
-        return copy.deepcopy(kept[:limit])
-
-    def drop_pending_updates(self) -> None:
-        """Forget every queued update."""
-        self._updates = []
-
-    def _updates_changed(self) -> None:
-        """Hook for the server: an update was queued."""
-
-    def _queue(self, update_type: str, payload: JsonDict, chat_id: int | None) -> int:
-        update_id = self._next_update_id
-        self._next_update_id += 1
-        update = {"update_id": update_id, update_type: copy.deepcopy(payload)}
-        self._updates.append(update)
-        inner = payload.get("message")
-        message: JsonDict = inner if isinstance(inner, dict) else payload
-        message_id = message.get("message_id") if isinstance(message.get("message_id"), int) else None
-        self._record(EventKind.UPDATE, chat_id, message_id, update)
-        self._updates_changed()
-        return update_id
-
-    def _record(self, kind: EventKind, chat_id: int | None, message_id: int | None, data: JsonDict) -> Event:
+    def record(self, kind: EventKind, chat_id: int | None, message_id: int | None, data: JsonDict) -> Event:
+        """Log an event (a snapshot of data, stamped by the clock) and tell the subscribers."""
         event = Event(len(self._events) + 1, kind, self.clock(), chat_id, message_id, copy.deepcopy(data))
         self._events.append(event)
         for callback in list(self._subscribers):
@@ -569,7 +261,38 @@ class World:
                 _log.exception("stand-in subscriber failed on %s", event.kind)
         return event
 
-    def _scope_key(self, scope: Any, language_code: str) -> tuple[str, int | None, int | None, str]:
+    def chat_state(self, chat_id: int) -> ChatState:
+        """A registered chat; KeyError naming what to do for an unknown one."""
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id}; add it with add_private_chat or add_group first")
+        return chat
+
+    @staticmethod
+    def message_in(chat: ChatState, message_id: int) -> JsonDict:
+        """A live message of a chat; KeyError for one it does not have."""
+        message = chat.messages.get(message_id)
+        if message is None:
+            raise KeyError(f"chat {chat.id} has no message {message_id}")
+        return message
+
+    def resolve_chat(self, ident: Any) -> ChatState:
+        """The chat a Bot API call names (an id, or @username of a group); 400 "chat not found" else."""
+        if isinstance(ident, str) and ident.startswith("@"):
+            for chat in self.chats.values():
+                if str(chat.info.get("username", "")).lower() == ident[1:].lower() and chat.type != "private":
+                    return chat
+            raise bad_request("chat not found")
+        try:
+            found = self.chats.get(int(ident))
+        except (TypeError, ValueError):
+            found = None
+        if found is None:
+            raise bad_request("chat not found")
+        return found
+
+    def scope_key(self, scope: Any, language_code: str) -> tuple[str, int | None, int | None, str]:
+        """Where a command list is stored: a BotCommandScope and a language, checked like Telegram does."""
         if scope is None:
             return ("default", None, None, language_code)
         if not isinstance(scope, dict) or scope.get("type") not in _SCOPES:
@@ -578,51 +301,16 @@ class World:
         chat_id: int | None = None
         user_id: int | None = None
         if kind in ("chat", "chat_administrators", "chat_member"):
-            chat_id = self._resolve_chat(scope.get("chat_id")).id
+            chat_id = self.resolve_chat(scope.get("chat_id")).id
         if kind == "chat_member":
             user_id = int(scope.get("user_id") or 0)
-            if user_id not in self._users:
+            if user_id not in self.users:
                 raise bad_request("user not found")
         return (kind, chat_id, user_id, language_code)
 
-    # ----------------------------------------------------------------- internals
-
-    def _resolve_chat(self, ident: Any) -> _Chat:
-        if isinstance(ident, str) and ident.startswith("@"):
-            for chat in self._chats.values():
-                if str(chat.info.get("username", "")).lower() == ident[1:].lower() and chat.type != "private":
-                    return chat
-            raise bad_request("chat not found")
-        try:
-            found = self._chats.get(int(ident))
-        except (TypeError, ValueError):
-            found = None
-        if found is None:
-            raise bad_request("chat not found")
-        return found
-
-    def _scenario_chat(self, chat_id: int, user_id: int | None = None) -> _Chat:
-        chat = self._chats.get(chat_id)
-        if chat is None and user_id is not None and chat_id == user_id:
-            known = self._users.get(user_id, {})
-            self.add_private_chat(user_id, known.get("first_name"), username=known.get("username"))
-            chat = self._chats[chat_id]
-        if chat is None:
-            raise KeyError(f"unknown chat {chat_id}; add it with add_private_chat or add_group first")
-        if chat.type == "private" and user_id is not None and user_id != chat_id:
-            raise ValueError(f"user {user_id} cannot write in the private chat of {chat_id}")
-        return chat
-
-    @staticmethod
-    def _scenario_message(chat: _Chat, message_id: int) -> JsonDict:
-        message = chat.messages.get(message_id)
-        if message is None:
-            raise KeyError(f"chat {chat.id} has no message {message_id}")
-        return message
-
-    def _store(
+    def store_message(
         self,
-        chat: _Chat,
+        chat: ChatState,
         sender: JsonDict,
         formatted: FormattedText | None,
         *,
@@ -630,6 +318,7 @@ class World:
         reply_to: JsonDict | None = None,
         markup: JsonDict | None = None,
     ) -> JsonDict:
+        """Add a message to a chat under the chat's next message id; returns it (live, not a copy)."""
         message_id = chat.next_message_id
         chat.next_message_id += 1
         message: JsonDict = {
@@ -647,49 +336,36 @@ class World:
             message["reply_to_message"] = {k: v for k, v in reply_to.items() if k != "reply_to_message"}
         if formatted is not None:
             message["text"] = formatted.text
-            self._set_entities(message, formatted)
-        self._set_markup(message, markup)
+            self.set_entities(message, formatted)
+        self.set_markup(message, markup)
         chat.messages[message_id] = message
         return message
 
-    def _entity_dicts(self, formatted: FormattedText) -> list[JsonDict]:
+    def entity_dicts(self, formatted: FormattedText) -> list[JsonDict]:
+        """A text's entities as Message.entities, mentioned users filled in."""
         out = formatted.entity_dicts()
         for item, entity in zip(out, formatted.entities, strict=True):
             if entity.user_id is not None:
-                item["user"] = dict(self._users.get(entity.user_id, item["user"]))
+                item["user"] = dict(self.users.get(entity.user_id, item["user"]))
         return out
 
-    def _set_entities(self, message: JsonDict, formatted: FormattedText) -> None:
+    def set_entities(self, message: JsonDict, formatted: FormattedText) -> None:
+        """Give a message the entities of its (new) text."""
         if formatted.entities:
-            message["entities"] = self._entity_dicts(formatted)
+            message["entities"] = self.entity_dicts(formatted)
         else:
             message.pop("entities", None)
 
     @staticmethod
-    def _set_markup(message: JsonDict, markup: JsonDict | None) -> None:
+    def set_markup(message: JsonDict, markup: JsonDict | None) -> None:
+        """Give a message its (new) inline keyboard, or none."""
         if markup is not None:
             message["reply_markup"] = markup
         else:
             message.pop("reply_markup", None)
 
-    def _bot_sees(self, chat: _Chat, message: JsonDict, formatted: FormattedText) -> bool:
-        """Whether Telegram would deliver a user's message to the bot (privacy mode rules)."""
-        if chat.bot_status in ("left", "kicked"):
-            return False
-        if chat.type == "private" or not self.privacy_mode or chat.bot_status == "administrator":
-            return True
-        me = self.bot_username.lower()
-        for entity in formatted.entities:
-            covered = formatted.covered(entity).lower()
-            if entity.type == "bot_command" and entity.offset == 0:
-                _, _, target = covered.partition("@")
-                return target in ("", me)
-            if entity.type == "mention" and covered == f"@{me}":
-                return True
-        replied = message.get("reply_to_message", {})
-        return bool(replied.get("from", {}).get("id") == self.bot_id)
-
-    def _status_in(self, chat: _Chat, user_id: int) -> str:
+    def status_in(self, chat: ChatState, user_id: int) -> str:
+        """A user's (or the bot's) ChatMember status in a chat."""
         if user_id == self.bot_id:
             return chat.bot_status
         if chat.type == "private":
@@ -701,7 +377,7 @@ class World:
         return "member" if user_id in chat.members else "left"
 
     @staticmethod
-    def _member(user: JsonDict, status: str) -> JsonDict:
+    def member(user: JsonDict, status: str) -> JsonDict:
         """A ChatMember object with every field python-telegram-bot requires for that status."""
         if status == "creator":
             return {"status": "creator", "user": dict(user), "is_anonymous": False}
@@ -726,10 +402,11 @@ class World:
             return {"status": "kicked", "user": dict(user), "until_date": 0}
         return {"status": status, "user": dict(user)}
 
-    def _new_query(
+    def new_query(
         self, kind: str, user_id: int, chat_id: int | None, message_id: int | None, payload: str
     ) -> str:
+        """Open a callback or inline query the bot may answer once; returns its id."""
         query_id = str(4_000_000_000_000_000 + self._next_query)
         self._next_query += 1
-        self._queries[query_id] = _Query(kind, user_id, chat_id, message_id, payload)
+        self.queries[query_id] = QueryState(kind, user_id, chat_id, message_id, payload)
         return query_id

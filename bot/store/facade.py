@@ -1,227 +1,44 @@
-"""The bot's SQLite database: every SQL statement, the versioned migrations and the instance lock.
+"""The Store: the one object the rest of the bot asks for persistent state; every SQL statement is here.
 
-Async (aiosqlite); methods are named by intent and return frozen dataclasses. Times are timezone-aware UTC
-datetimes in Python and fixed-width ISO-8601 text in the database, so text order is time order.
-Must not import telegram.
+Async (aiosqlite, one connection serialised by a lock); methods are named by intent (subscribe,
+due_alerts, mark_sent …) and return frozen dataclasses (records.py, bot.core.interests). Times are
+timezone-aware UTC datetimes in Python and fixed-width ISO-8601 text in the database, so text order is
+time order. Every sqlite3 error leaves as a StoreError subclass (errors.py). Must not import telegram.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import fcntl
 import json
 import logging
-import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import aiosqlite
 
-log = logging.getLogger(__name__)
-
-# Append-only: never edit a script that has shipped, add a new one. Each runs as one transaction and ends by
-# setting user_version to its 1-based position. BEGIN IMMEDIATE makes a second process that is migrating the
-# same file wait for the first instead of failing on a stale snapshot.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    BEGIN IMMEDIATE;
-    CREATE TABLE chats (
-        id INTEGER PRIMARY KEY,
-        type TEXT NOT NULL,
-        title TEXT,
-        first_seen TEXT NOT NULL,
-        last_seen TEXT NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
-        inactive_reason TEXT,
-        related_enabled INTEGER CHECK (related_enabled IN (0, 1)),
-        last_alert_at TEXT
-    );
-    CREATE TABLE question_log (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        chat_id INTEGER NOT NULL,
-        results INTEGER NOT NULL,
-        duration_ms REAL NOT NULL,
-        question TEXT
-    );
-    CREATE INDEX question_log_at ON question_log (at);
-    CREATE TABLE saved_queries (
-        id TEXT PRIMARY KEY,
-        chat_id INTEGER NOT NULL,
-        query TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    );
-    CREATE INDEX saved_queries_expires_at ON saved_queries (expires_at);
-    CREATE TABLE seen_articles (
-        article_id TEXT PRIMARY KEY,
-        first_seen TEXT NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE meta (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    ) WITHOUT ROWID;
-    PRAGMA user_version = 1;
-    COMMIT;
-    """,
-    """
-    BEGIN IMMEDIATE;
-    CREATE TABLE subscriptions (
-        id INTEGER PRIMARY KEY,
-        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
-        kind TEXT NOT NULL CHECK (kind IN ('topic', 'keywords')),
-        value TEXT NOT NULL,
-        label TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        UNIQUE (chat_id, kind, value)
-    );
-    CREATE TABLE push_log (
-        id INTEGER PRIMARY KEY,
-        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
-        topic TEXT NOT NULL,
-        article_id TEXT NOT NULL,
-        at TEXT NOT NULL
-    );
-    CREATE INDEX push_log_chat_at ON push_log (chat_id, at);
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY,
-        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
-        article_id TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending'
-            CHECK (status IN ('pending', 'sent', 'failed', 'parked')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at TEXT NOT NULL,
-        last_error TEXT,
-        created_at TEXT NOT NULL,
-        sent_at TEXT,
-        message_id INTEGER,
-        UNIQUE (chat_id, article_id)
-    );
-    CREATE INDEX outbox_status_due ON outbox (status, next_attempt_at);
-    PRAGMA user_version = 2;
-    COMMIT;
-    """,
+from bot.core.interests import (
+    MAX_SUBSCRIPTIONS,
+    AlertStatus,
+    SubscribeOutcome,
+    Subscription,
+    SubscriptionKind,
 )
+from bot.store.errors import StoreError, store_error
+from bot.store.records import ChatRecord, IngestResult, Matcher, OutboxItem, QuestionStats, Stats
+from bot.store.schema import check_writable, migrate, release_instance_lock, take_instance_lock
+
+log = logging.getLogger(__name__)
 
 INITIAL_LOAD_KEY = "initial_load_done"
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
-
-
-class StoreError(Exception):
-    """The database cannot be used; the message names the file and what is wrong."""
-
-
-class StoreLockedError(StoreError):
-    """Another process holds the instance lock on this database."""
-
-
-class SubscriptionKind(StrEnum):
-    TOPIC = "topic"
-    KEYWORDS = "keywords"
-
-
-class SubscribeOutcome(StrEnum):
-    ADDED = "added"
-    ALREADY = "already"
-    LIMIT_REACHED = "limit_reached"
-
-
-class AlertStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    PARKED = "parked"  # the chat blocked or removed the bot; revived when the chat comes back
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRecord:
-    """A chat the bot has seen, with its per-chat settings."""
-
-    id: int
-    type: str
-    title: str | None
-    first_seen: datetime
-    last_seen: datetime
-    active: bool
-    inactive_reason: str | None
-    related_enabled: bool | None  # None: use the bot-wide default
-    last_alert_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """One chat's standing interest in a topic (slug) or a normalised keyword query."""
-
-    id: int
-    chat_id: int
-    kind: SubscriptionKind
-    value: str
-    label: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """One alert: an article owed to a chat, with its delivery state."""
-
-    id: int
-    chat_id: int
-    article_id: str
-    reason: str
-    status: AlertStatus
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    message_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    """What one corpus (re)load changed: the never-seen ids, alerts queued, whether it was the first load."""
-
-    new_ids: list[str]
-    alerts_created: int
-    first_load: bool
-
-
-@dataclass(frozen=True, slots=True)
-class QuestionStats:
-    """Questions answered in the last 24 hours and in total; average duration over the last 24 hours."""
-
-    last_24h: int
-    total: int
-    avg_duration_ms: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Stats:
-    """Everything an admin overview shows, read in one transaction."""
-
-    chats_total: int
-    chats_active: int
-    subscriptions: int
-    questions: QuestionStats
-    alerts: dict[str, int] = field(default_factory=dict)
-    last_delivery_at: datetime | None = None
-    database_bytes: int = 0
-
-
-# Matches new article ids against subscriptions; returns (chat_id, article_id, reason) triples.
-Matcher = Callable[[list[str], list[Subscription]], Iterable[tuple[int, str, str]]]
 
 
 def _utcnow() -> datetime:
@@ -285,115 +102,6 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
     )
 
 
-def describe_error(path: Path, error: sqlite3.Error) -> str:
-    """One line for the operator: which database, what SQLite said, and what to do about it."""
-    message = str(error)
-    if "not a database" in message:
-        return f"{path} is not a SQLite database, or its header is corrupt ({message})"
-    if "malformed" in message:
-        return f"database {path} is corrupt ({message}); restore it from a backup or move it aside"
-    if "unable to open" in message:
-        return f"cannot open database {path}: {message} (does the directory exist and is it writable?)"
-    if "readonly" in message or "read-only" in message:
-        return f"database {path} is read-only ({message}); the bot needs to write to it and its directory"
-    if "locked" in message or "busy" in message:
-        return f"database {path} is busy ({message}); another process is holding a write lock"
-    if "full" in message:
-        return f"database {path} cannot grow ({message}); free some disk space, nothing was half-written"
-    if "i/o error" in message.lower():
-        return f"database {path} could not be written ({message}); is the file or disk read-only or failing?"
-    return f"database {path}: {message}"
-
-
-def _prepare_files(path: Path, lock: bool) -> int | None:
-    """Create the parent directory and, if asked, take the instance lock; return the lock's descriptor."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(
-            f"cannot create the directory for database {path}: {error.strerror or error}"
-        ) from error
-    if not lock:
-        return None
-    lock_path = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise StoreError(f"cannot create lock file {lock_path}: {error.strerror or error}") from error
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        os.close(fd)
-        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise StoreLockedError(
-                f"database {path} is in use by another newsbot process (lock {lock_path} is held); "
-                "stop that process first"
-            ) from error
-        raise StoreError(f"cannot lock {lock_path}: {error.strerror or error}") from error
-    return fd
-
-
-def _release_lock(fd: int | None) -> None:
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-async def _user_version(db: aiosqlite.Connection) -> int:
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row is not None else 0
-
-
-async def _check_writable(db: aiosqlite.Connection) -> None:
-    """Fail now, not at the first write, if SQLite could only open the file read-only."""
-    try:
-        # Rewriting the header with the value it holds is the smallest write there is.
-        version = await _user_version(db)
-        await db.execute(f"PRAGMA user_version = {int(version)}")  # pragmas take no parameters
-    except sqlite3.Error as error:
-        if "readonly" in str(error):
-            raise
-        # Anything else (a full disk, a busy file) may clear while we run; the writes will say so then.
-        log.warning("database write check failed: %s", error)
-
-
-async def _migrate(db: aiosqlite.Connection, path: Path) -> int:
-    """Apply the migrations the file has not seen yet, each atomically; return the resulting version."""
-    migrations = MIGRATIONS  # read at call time so tests can substitute the tuple
-    version = await _user_version(db)
-    while True:
-        if version > len(migrations):
-            raise StoreError(
-                f"database {path} has schema version {version}, newer than this newsbot knows "
-                f"({len(migrations)}); upgrade newsbot or use another database file"
-            )
-        if version == len(migrations):
-            return version
-        target = version + 1
-        try:
-            await db.executescript(migrations[version])
-        except sqlite3.Error as error:
-            await db.rollback()
-            reached = await _user_version(db)
-            if reached >= target:  # another process applied it while we waited for the write lock
-                version = reached
-                continue
-            raise StoreError(
-                f"migration {target} of database {path} failed and was rolled back ({error}); "
-                f"the database stays at schema version {version}"
-            ) from error
-        reached = await _user_version(db)
-        if reached != target:
-            raise StoreError(
-                f"migration {target} of database {path} left user_version at {reached}; "
-                f"every migration script must end with PRAGMA user_version = {target}"
-            )
-        log.info("database %s migrated to schema version %d", path, target)
-        version = target
-
-
 class Store:
     """The bot's persistent state. Open with `await Store.open(path)`; an instance serialises its calls."""
 
@@ -414,7 +122,7 @@ class Store:
     async def open(cls, path: Path, *, busy_timeout_ms: int = 5000, lock: bool = False) -> Store:
         """Open (creating and migrating as needed) the database at `path`; raise StoreError if unusable."""
         path = Path(path)
-        lock_fd = await asyncio.to_thread(_prepare_files, path, lock)
+        lock_fd = await asyncio.to_thread(take_instance_lock, path, lock)
         db: aiosqlite.Connection | None = None
         try:
             db = await aiosqlite.connect(path, isolation_level=None)
@@ -423,15 +131,15 @@ class Store:
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
-            version = await _migrate(db, path)
-            await _check_writable(db)
+            version = await migrate(db, path)
+            await check_writable(db)
         except sqlite3.Error as error:
             await _close_quietly(db)
-            _release_lock(lock_fd)
-            raise StoreError(describe_error(path, error)) from error
+            release_instance_lock(lock_fd)
+            raise store_error(path, error) from error
         except BaseException:
             await _close_quietly(db)
-            _release_lock(lock_fd)
+            release_instance_lock(lock_fd)
             raise
         return cls(path, db, lock_fd, version)
 
@@ -442,9 +150,11 @@ class Store:
             if db is not None:
                 async with self._mutex:
                     await db.close()
+        except sqlite3.Error as error:
+            raise store_error(self.path, error) from error
         finally:
             fd, self._lock_fd = self._lock_fd, None
-            _release_lock(fd)
+            release_instance_lock(fd)
 
     async def __aenter__(self) -> Self:
         return self
@@ -471,18 +181,24 @@ class Store:
         # busy_timeout instead of failing half-way through.
         async with self._mutex:
             db = self._db
-            await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield db
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.rollback()
-                raise
+                await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield db
+                    await db.execute("COMMIT")
+                except BaseException:
+                    await db.rollback()
+                    raise
+            except sqlite3.Error as error:
+                raise store_error(self.path, error) from error
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._mutex:
-            yield self._db
+            try:
+                yield self._db
+            except sqlite3.Error as error:
+                raise store_error(self.path, error) from error
 
     # -- chats ----------------------------------------------------------------------------------------------
 
@@ -678,7 +394,7 @@ class Store:
         value: str,
         label: str,
         *,
-        limit: int = 50,
+        limit: int = MAX_SUBSCRIPTIONS,
         now: datetime | None = None,
     ) -> SubscribeOutcome:
         """Add a subscription unless the chat already has it or has reached `limit`."""
@@ -741,13 +457,8 @@ class Store:
 
     async def subscription_counts_by_topic(self, active_chats_only: bool = True) -> dict[str, int]:
         """Topic slug → number of chats subscribed to it."""
-        sql = (
-            "SELECT s.value, COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
-            "WHERE s.kind = 'topic' AND (c.active = 1 OR ? = 0) GROUP BY s.value ORDER BY s.value"
-        )
         async with self._reading() as db:
-            rows = await db.execute_fetchall(sql, (int(active_chats_only),))
-        return {str(row[0]): int(row[1]) for row in rows}
+            return await _subscriptions_by_topic(db, active_chats_only)
 
     # -- related-story pushes -------------------------------------------------------------------------------
 
@@ -806,36 +517,39 @@ class Store:
     async def ingest_articles(
         self, article_ids: Sequence[str], match: Matcher, now: datetime | None = None
     ) -> IngestResult:
-        """Record the corpus's ids as seen and queue alerts for the never-seen ones, all in one transaction.
+        """Record the corpus's ids as seen and queue alerts for the never-seen ones.
 
-        The very first load only records (a fresh bot must not alert on its whole archive). `match` is
-        called synchronously, inside the transaction, with the new ids and the active chats' subscriptions.
+        The very first load only records (a fresh bot must not alert on its whole archive). `match` runs in
+        a worker thread, off the event loop and outside any transaction, with the ids not seen yet and the
+        active chats' subscriptions (analysing article text can take a while). One write transaction then
+        records the ids and the alerts of those still unseen, so repeated, racing or crashed ingests (even
+        from other processes) queue each alert once, and a failing `match` writes nothing.
         """
         at = _text(now or _utcnow())
         # str() guards the NOT IN below: an int id would never equal its stored text and re-alert forever.
-        unique = list(dict.fromkeys(str(article_id) for article_id in article_ids))
-        async with self._transaction() as db:
-            seen_any = await _scalar_int(db, "SELECT EXISTS (SELECT 1 FROM seen_articles)")
-            first_load = not seen_any and await _meta(db, INITIAL_LOAD_KEY) is None
-            # json_each turns one bound parameter into a table, so any number of ids needs no SQL building.
-            rows = await db.execute_fetchall(
-                "SELECT value FROM json_each(?) "
-                "WHERE value NOT IN (SELECT article_id FROM seen_articles) ORDER BY key",
-                (json.dumps(unique),),
-            )
-            new_ids = [str(row[0]) for row in rows]
-            await db.execute(
-                "INSERT OR IGNORE INTO seen_articles (article_id, first_seen) "
-                "SELECT value, ? FROM json_each(?)",
-                (at, json.dumps(new_ids)),
-            )
-            if first_load:
-                await _set_meta(db, INITIAL_LOAD_KEY, at)
-                return IngestResult(new_ids=new_ids, alerts_created=0, first_load=True)
-            created = 0
-            if new_ids:
-                subscriptions = await _all_subscriptions(db, active_only=True)
-                reasons = _group_reasons(match(list(new_ids), subscriptions), set(new_ids))
+        payload = json.dumps(list(dict.fromkeys(str(article_id) for article_id in article_ids)))
+        while True:
+            async with self._transaction(write=False) as db:
+                first_load = await _is_first_load(db)
+                unseen = await _unseen(db, payload)
+                subscriptions = [] if first_load or not unseen else await _all_subscriptions(db, True)
+            matched = []
+            if unseen and not first_load:
+                matched = list(await asyncio.to_thread(match, list(unseen), subscriptions))
+            async with self._transaction() as db:
+                if await _is_first_load(db) != first_load:
+                    # Another process made the first load meanwhile (it happens once): match after all.
+                    continue
+                new_ids = await _unseen(db, payload)  # a subset of `unseen`: the seen set only grows
+                await db.execute(
+                    "INSERT OR IGNORE INTO seen_articles (article_id, first_seen) "
+                    "SELECT value, ? FROM json_each(?)",
+                    (at, json.dumps(new_ids)),
+                )
+                if first_load:
+                    await _set_meta(db, INITIAL_LOAD_KEY, at)
+                    return IngestResult(new_ids=new_ids, alerts_created=0, first_load=True)
+                reasons = _group_reasons(matched, set(new_ids))
                 async with db.executemany(
                     "INSERT OR IGNORE INTO outbox "
                     "(chat_id, article_id, reason, status, attempts, next_attempt_at, created_at) "
@@ -847,7 +561,7 @@ class Store:
                     ],
                 ) as cursor:
                     created = max(cursor.rowcount, 0)  # executemany sums the rows each run inserted
-        return IngestResult(new_ids=new_ids, alerts_created=created, first_load=False)
+            return IngestResult(new_ids=new_ids, alerts_created=created, first_load=False)
 
     async def due_alerts(self, now: datetime | None = None, limit: int = 100) -> list[OutboxItem]:
         """Pending alerts whose time has come, for chats still reachable, oldest first."""
@@ -973,11 +687,12 @@ class Store:
         return "\n".join(str(row[0]) for row in rows)
 
     async def stats(self, now: datetime | None = None) -> Stats:
-        """The admin overview: chats, subscriptions, questions, alerts, database size."""
+        """The admin overview (/stats): chats, subscriptions, questions, alerts, database size."""
         async with self._transaction(write=False) as db:
             chats_total = await _scalar_int(db, "SELECT COUNT(*) FROM chats")
             chats_active = await _scalar_int(db, "SELECT COUNT(*) FROM chats WHERE active = 1")
             subscriptions = await _scalar_int(db, "SELECT COUNT(*) FROM subscriptions")
+            by_topic = await _subscriptions_by_topic(db, active_only=True)
             questions = await _question_stats(db, now or _utcnow())
             alerts = await _alert_counts(db)
             last_delivery = await _scalar_time(db, "SELECT MAX(sent_at) FROM outbox")
@@ -985,6 +700,7 @@ class Store:
             chats_total=chats_total,
             chats_active=chats_active,
             subscriptions=subscriptions,
+            subscriptions_by_topic=by_topic,
             questions=questions,
             alerts=alerts,
             last_delivery_at=last_delivery,
@@ -1057,6 +773,21 @@ async def _set_meta(db: aiosqlite.Connection, key: str, value: str) -> None:
     )
 
 
+async def _is_first_load(db: aiosqlite.Connection) -> bool:
+    seen_any = await _scalar_int(db, "SELECT EXISTS (SELECT 1 FROM seen_articles)")
+    return not seen_any and await _meta(db, INITIAL_LOAD_KEY) is None
+
+
+async def _unseen(db: aiosqlite.Connection, ids_json: str) -> list[str]:
+    # json_each turns one bound parameter into a table, so any number of ids needs no SQL building.
+    rows = await db.execute_fetchall(
+        "SELECT value FROM json_each(?) "
+        "WHERE value NOT IN (SELECT article_id FROM seen_articles) ORDER BY key",
+        (ids_json,),
+    )
+    return [str(row[0]) for row in rows]
+
+
 async def _all_subscriptions(db: aiosqlite.Connection, active_only: bool) -> list[Subscription]:
     rows = await db.execute_fetchall(
         "SELECT s.* FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
@@ -1064,6 +795,15 @@ async def _all_subscriptions(db: aiosqlite.Connection, active_only: bool) -> lis
         (int(active_only),),
     )
     return [_subscription(row) for row in rows]
+
+
+async def _subscriptions_by_topic(db: aiosqlite.Connection, active_only: bool) -> dict[str, int]:
+    rows = await db.execute_fetchall(
+        "SELECT s.value, COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
+        "WHERE s.kind = 'topic' AND (c.active = 1 OR ? = 0) GROUP BY s.value ORDER BY s.value",
+        (int(active_only),),
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 async def _question_stats(db: aiosqlite.Connection, now: datetime) -> QuestionStats:

@@ -1,7 +1,8 @@
 """Who may change a chat's settings: anyone in a private chat; in groups, chat administrators only.
 
 Administrator status is asked of Telegram (getChatMember) and cached briefly, so a demoted admin loses
-the right within a minute while a burst of button presses costs one request.
+the right within a minute while a burst of button presses costs one request. Housekeeping
+(bot.tg.housekeeping) drops answers past their cache time.
 """
 
 from __future__ import annotations
@@ -47,3 +48,14 @@ class ChatAdmins:
         allowed = member.status in MANAGER_STATUSES
         self._cache[key] = (now, allowed)
         return allowed
+
+    def forget_expired(self) -> int:
+        """Drop answers older than the cache time (they would be asked again anyway); return how many."""
+        now = self._clock()
+        expired = [key for key, (at, _) in self._cache.items() if now - at >= self._ttl]
+        for key in expired:
+            del self._cache[key]
+        return len(expired)
+
+    def __len__(self) -> int:
+        return len(self._cache)

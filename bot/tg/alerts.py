@@ -3,14 +3,12 @@
 Crash window: a row is marked sent, in its own transaction, only after Telegram accepted the message, so
 a crash between the two (or an answer lost to a timeout or reset after delivery) repeats that one message.
 Paced by a global rate, a per-chat interval, a per-group cap and the bot-wide 429 pause. Uses asyncio and
-PTB; every SQL statement stays in store.py and every piece of HTML in render.py.
+PTB; every SQL statement stays in bot.store and every piece of HTML in bot.render.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import logging
 import math
 import time
@@ -24,21 +22,15 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import render
+from bot.core.interests import AlertStatus
+from bot.core.library import article_token
 from bot.core.models import Article
 from bot.logs import REDACTED
-from bot.sending import send_html
-from bot.store import AlertStatus, OutboxItem, Store
-
-try:
-    from bot.core.library import article_token
-except ImportError:  # the library module may be unavailable in a partial checkout; the token must match it
-
-    def article_token(article_id: str) -> str:
-        """A short, stable, URL-safe stand-in for an article id (12 chars), for 64-byte button data."""
-        digest = hashlib.blake2b(article_id.encode("utf-8"), digest_size=9).digest()
-        return base64.urlsafe_b64encode(digest).decode("ascii")
-
+from bot.render import messages
+from bot.render.buttons import Keyboard
+from bot.render.html import MESSAGE_LIMIT, visible_length
+from bot.store import OutboxItem, Store
+from bot.tg.sending import send_html
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +59,7 @@ class _Message:
 
     items: tuple[OutboxItem, ...]
     html: str
-    keyboard: render.Keyboard | None
+    keyboard: Keyboard | None
     rest: _Job | None
 
 
@@ -357,19 +349,18 @@ class AlertWorker:
         labels = {subscription.label: subscription.id for subscription in subscriptions}
         entries = [(article, _reasons(item.reason, labels)) for item, article in found]
         count = len(entries)
-        html = render.digest(entries) if count > 1 else ""
-        while count > 1 and render.visible_length(html) > render.MESSAGE_LIMIT:
+        html = messages.digest(entries) if count > 1 else ""
+        while count > 1 and visible_length(html) > MESSAGE_LIMIT:
             count -= 1
-            html = render.digest(entries[:count])
+            html = messages.digest(entries[:count])
         rest = _Job(job.chat_id, tuple(item for item, _ in found[count:])) if count < len(found) else None
         carried = tuple(item for item, _ in found[:count])
         if count > 1:
             return _Message(carried, html, None, rest)
         article, reasons = entries[0]
-        buttons = [render.Button("Related", callback_data=f"rel:{article_token(article.id)}")]
-        if reasons and reasons[0] in labels:
-            buttons.append(render.Button("Unsubscribe", callback_data=f"unsub:{labels[reasons[0]]}"))
-        return _Message(carried, render.alert(article, None, reasons), (tuple(buttons),), rest)
+        unsubscribe = f"unsub:{labels[reasons[0]]}" if reasons and reasons[0] in labels else None
+        keyboard = messages.alert_keyboard(f"rel:{article_token(article.id)}", unsubscribe)
+        return _Message(carried, messages.alert(article, None, reasons), keyboard, rest)
 
     async def _follow(self, job: _Job, new_id: int) -> _Job | None:
         """The job's alerts as they stand after a migration (moved, or merged away into a duplicate)."""

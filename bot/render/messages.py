@@ -1,66 +1,47 @@
-"""Everything the bot says, as Telegram HTML: escaping, highlights, citations, lists, buttons as data,
-UTF-16 length budgeting and splitting under the 4096-unit message limit.
+"""Everything the bot says, as Telegram HTML: answers with citations and highlights, lists, help, reports,
+alerts, usage lines and refusals; and the buttons that go with them, as data.
 
-Pure and synchronous: stdlib and bot.core.models only; must not import telegram, aiosqlite, asyncio
-or pydantic. No other module in the bot writes HTML.
+The only module that words the bot's messages; every dynamic field is escaped through html.py. Pure and
+synchronous: stdlib, bot.core types and the command table only; must not import telegram, aiosqlite,
+asyncio, pydantic or any HTTP client.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
-from urllib.parse import urlsplit
 
+from bot.commands import Command
+from bot.core.interests import KeywordQuery, SubscribeOutcome
 from bot.core.models import Article, Hit, Problem, Snippet, Topic
-
-MESSAGE_LIMIT = 4096  # UTF-16 code units of visible text, after entity parsing
-CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8
-ALLOWED_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote", "tg-spoiler"})
+from bot.render.buttons import Button, Keyboard, grid
+from bot.render.html import escape, link
 
 QUERY_SHOWN = 100  # characters of a question echoed back in a header
 TITLE_SHOWN = 120
 LEAD_SHOWN = 280
 SHOWN_ITEMS = 5  # titles or problems listed before "… and N more"
 
+# Fixed replies (valid HTML as they stand).
+SLOW_DOWN = "You're asking faster than I can keep up. Please wait a minute and ask again."
+NO_ARTICLES = "The archive has no articles yet."
+NO_TOPICS = "No topics are tracked yet."
+NO_MORE_RESULTS = "No more results."
+NOT_ADMIN = "This command is for admins."
+ADMINS_ONLY = "In groups only chat administrators can change subscriptions and settings."
+RELOAD_RUNNING = "A reload is already running; try again when it has finished."
+
+# Answers to button presses: plain text (Telegram shows them as a toast), at most 200 characters.
+BUTTON_GONE = "This button is no longer available."
+BUTTON_INVALID = "This button is not valid any more."
+RESULTS_EXPIRED = "These results have expired. Please ask again."
+ARTICLE_GONE = "That article is no longer in the archive."
+TOPIC_GONE = "That topic is no longer tracked."
+SUBSCRIPTION_REMOVED = "Subscription removed."
+SUBSCRIPTION_GONE = "That subscription no longer exists."
+BUTTON_FAILED = "Sorry, something went wrong."
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Escaping and small pieces
-
-
-def escape(text: str, *, quote: bool = False) -> str:
-    """Escape &, < and > for Telegram HTML; quote=True also escapes '"' (for attribute values)."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace('"', "&quot;") if quote else text
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL, stripped, if it is an absolute http(s) link; None for anything else (javascript:, data:…)."""
-    if not url:
-        return None
-    url = url.strip()
-    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
-
-
-def link(text: str, url: str | None) -> str:
-    """`text` as a link when url is a safe http(s) URL, else as bold text; both escaped."""
-    safe = safe_url(url)
-    if safe is None:
-        return f"<b>{escape(text)}</b>"
-    return f'<a href="{escape(safe, quote=True)}">{escape(text)}</a>'
 
 
 def highlight(snippet: Snippet) -> str:
@@ -204,7 +185,7 @@ def no_match(query: str, *, hint: str | None = None) -> str:
 def related(title: str, articles: Sequence[Article]) -> str:
     """Stories related to `title` as numbered, linked citations."""
     if not articles:
-        return f"I found no stories related to {_quoted(title)}."
+        return f"No related stories for “{escape(title)}” yet."
     return "\n\n".join([f"<b>Related to {_quoted(title)}</b>", *_numbered(articles)])
 
 
@@ -236,6 +217,23 @@ def subscription_list(rows: Sequence[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def latest(topic_name: str | None, articles: Sequence[Article]) -> str:
+    """/latest: the newest articles, of one topic when named."""
+    if not articles:
+        return NO_ARTICLES
+    return article_list(f"Latest on {topic_name}" if topic_name else "Latest articles", articles)
+
+
+def unknown_topic(wanted: str) -> str:
+    """A topic name that matches no tracked topic."""
+    return f"I don't track a topic called {escape(wanted[:80])}. See /topics for the list."
+
+
+def example_question(topic_name: str) -> str:
+    """A question /start offers as a button, about one of the best-covered topics."""
+    return f"What is the latest on {topic_name}?"
+
+
 def article_list(header: str, articles: Sequence[Article]) -> str:
     """A bold header and numbered, linked titles with source · date (for /latest and topic pages)."""
     if not articles:
@@ -246,7 +244,7 @@ def article_list(header: str, articles: Sequence[Article]) -> str:
 def topic_list(rows: Sequence[tuple[Topic, int]]) -> str:
     """Every topic with its display name, slug, article count and description."""
     if not rows:
-        return "No topics are defined."
+        return NO_TOPICS
     lines = [f"<b>Topics</b> ({len(rows):,})", ""]
     for topic, count in rows:
         line = f"• <b>{escape(_one_line(topic.name))}</b> — <code>{escape(topic.slug)}</code>, "
@@ -267,37 +265,12 @@ def key_values(title: str, rows: Sequence[tuple[str, str]]) -> str:
 # Help, welcome, admin reports
 
 
-class CommandDoc(Protocol):
-    """Anything that describes a command the way /help shows it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def args(self) -> str: ...
-    @property
-    def description(self) -> str: ...
-    @property
-    def example(self) -> str: ...
-    @property
-    def admin(self) -> bool: ...
+def _synopsis(command: Command) -> str:
+    return f"/{command.name} {command.args}" if command.args else f"/{command.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    """A command as /help lists it: name without the slash, argument synopsis, one-line description."""
-
-    name: str
-    args: str = ""
-    description: str = ""
-    example: str = ""
-    admin: bool = False
-
-
-def _command_block(command: CommandDoc) -> str:
-    usage = "/" + command.name.lstrip("/")
-    if command.args:
-        usage += " " + command.args
-    line = escape(usage)
+def _command_block(command: Command) -> str:
+    line = escape(_synopsis(command))
     if command.description:
         line += " — " + escape(command.description)
     if command.example:
@@ -305,7 +278,7 @@ def _command_block(command: CommandDoc) -> str:
     return line
 
 
-def help_text(commands: Sequence[CommandDoc], *, is_admin: bool) -> str:
+def help_text(commands: Sequence[Command], *, is_admin: bool) -> str:
     """Every public command with usage and example; admin commands too when the reader is an admin."""
     blocks = ["<b>Ask me anything</b> in plain words and I answer from the archive, citing each story."]
     blocks += [_command_block(command) for command in commands if not command.admin]
@@ -314,6 +287,12 @@ def help_text(commands: Sequence[CommandDoc], *, is_admin: bool) -> str:
         blocks.append("<b>Admin commands</b>")
         blocks += [_command_block(command) for command in admin]
     return "\n\n".join(blocks)
+
+
+def usage(command: Command) -> str:
+    """How to use a command, from the command table: synopsis, example and hint."""
+    line = f"Usage: <code>{escape(_synopsis(command))}</code>, e.g. <code>{escape(command.example)}</code>"
+    return f"{line}. {escape(command.hint)}" if command.hint else line
 
 
 def welcome(article_count: int, topic_names: Sequence[str]) -> str:
@@ -367,6 +346,174 @@ def reload_report(
     return "\n\n".join(blocks)
 
 
+def reload_not_recorded(trouble: str) -> str:
+    """The reload's library answers already, but its articles (and their alerts) could not be recorded."""
+    return escape(
+        f"Reloaded, but the articles could not be recorded: {trouble}. No alerts were queued "
+        "for new articles; run /reload again once the database can be written."
+    )
+
+
+def status(
+    *,
+    articles: int,
+    topics: int,
+    loaded_at: datetime | None,
+    reloading: bool,
+    pending_alerts: int,
+    last_delivery: datetime | None,
+    last_alert_here: datetime | None,
+) -> str:
+    """/status: archive size, last load, whether alerts are flowing."""
+    return key_values(
+        "Status",
+        [
+            ("Articles", f"{articles:,}"),
+            ("Topics", f"{topics:,}"),
+            ("Corpus loaded", format_moment(loaded_at)),
+            ("Reload running", "yes" if reloading else "no"),
+            ("Alerts pending", f"{pending_alerts:,}"),
+            ("Last alert sent (any chat)", format_moment(last_delivery)),
+            ("Last alert to this chat", format_moment(last_alert_here)),
+        ],
+    )
+
+
+def stats(
+    *,
+    articles: int,
+    passages: int,
+    topics: int,
+    chats_active: int,
+    chats_total: int,
+    questions_24h: int,
+    questions_total: int,
+    average_answer_ms: float | None,
+    subscriptions_by_topic: dict[str, int],
+    alerts: dict[str, int],
+    last_delivery: datetime | None,
+    database_bytes: int,
+    uptime_seconds: float,
+) -> str:
+    """/stats: archive, usage, storage and uptime figures."""
+    average = f"{average_answer_ms:.1f} ms" if average_answer_ms is not None else "–"
+    return key_values(
+        "Stats",
+        [
+            ("Articles", f"{articles:,}"),
+            ("Passages", f"{passages:,}"),
+            ("Topics", f"{topics:,}"),
+            ("Chats", f"{chats_active:,} active, {chats_total:,} total"),
+            ("Questions (24 h)", f"{questions_24h:,}"),
+            ("Questions (total)", f"{questions_total:,}"),
+            ("Average answer time", average),
+            ("Subscriptions", _per_topic(subscriptions_by_topic)),
+            ("Alerts", _alert_counts(alerts)),
+            ("Last alert delivered", format_moment(last_delivery)),
+            ("Database size", _size(database_bytes)),
+            ("Uptime", _duration(uptime_seconds)),
+        ],
+    )
+
+
+def _per_topic(counts: dict[str, int]) -> str:
+    if not counts:
+        return "none"
+    return ", ".join(
+        f"{slug} {count:,}" for slug, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+
+
+def _alert_counts(counts: dict[str, int]) -> str:
+    return ", ".join(
+        f"{status} {counts.get(status, 0):,}" for status in ("pending", "sent", "failed", "parked")
+    )
+
+
+def _size(count: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{int(count):,} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count} bytes"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m {secs}s"
+
+
+def apology(trouble: str | None = None) -> str:
+    """Sorry, with what failed when the reader may know (an admin hit by a database failure)."""
+    if trouble:
+        return escape(f"Sorry, that failed: {trouble}")
+    return "Sorry, something went wrong while answering. Please try again in a moment."
+
+
+# ---------------------------------------------------------------------------------------------------
+# Subscriptions and per-chat settings
+
+
+def topic_understood(topic: Topic) -> str:
+    """What a topic subscription was understood to mean (plain text)."""
+    return f"Topic {topic.name} ({topic.slug}): any new article about it."
+
+
+def keywords_understood(query: KeywordQuery) -> str:
+    """What a keyword subscription was understood to mean, in words (plain text)."""
+    must = ", ".join(" ".join(phrase) for phrase in query.required)
+    text = f"Articles containing all of: {must}"
+    if query.excluded:
+        text += f"; and none of: {', '.join(' '.join(phrase) for phrase in query.excluded)}"
+    return text + " (matched after stemming, e.g. 'losses' also finds 'loss')."
+
+
+def keywords_refused(reason: str) -> str:
+    """Why a keyword subscription cannot be accepted."""
+    return escape(reason)
+
+
+def subscription_limit(limit: int) -> str:
+    """The chat has as many subscriptions as allowed."""
+    return (
+        f"This chat already has {limit} subscriptions, the most allowed. "
+        "Remove some with /subscriptions first."
+    )
+
+
+def unsubscribed(label: str, *, removed: bool) -> str:
+    """The answer to /unsubscribe of one topic or keyword query."""
+    if removed:
+        return f"Unsubscribed from <b>{escape(label)}</b>."
+    return f"This chat is not subscribed to <b>{escape(label)}</b>. See /subscriptions."
+
+
+def unsubscribed_all(count: int) -> str:
+    """The answer to /unsubscribe all."""
+    return f"Removed {count} subscription{'s' if count != 1 else ''}."
+
+
+def topic_toggled(topic_name: str, outcome: SubscribeOutcome | None, *, limit: int) -> str:
+    """The answer to a topic's toggle button (plain text); outcome None: the chat unsubscribed."""
+    if outcome is None:
+        return f"Unsubscribed from {topic_name}."
+    if outcome is SubscribeOutcome.LIMIT_REACHED:
+        return f"This chat already has {limit} subscriptions."
+    return f"Subscribed to {topic_name}."
+
+
+def related_pushes(enabled: bool, command: Command) -> str:
+    """Whether related-story pushes are on here, and how to switch them."""
+    return f"Related-story pushes are <b>{'on' if enabled else 'off'}</b> here. {usage(command)}"
+
+
+def related_pushes_now(enabled: bool) -> str:
+    """Related-story pushes were switched."""
+    return f"Related-story pushes are now <b>{'on' if enabled else 'off'}</b> in this chat."
+
+
 # ---------------------------------------------------------------------------------------------------
 # Alerts
 
@@ -400,38 +547,6 @@ def digest(items: Sequence[tuple[Article, Sequence[str]]]) -> str:
 # Buttons as data
 
 
-@dataclass(frozen=True, slots=True)
-class Button:
-    """An inline button: exactly one of callback_data (≤ 64 bytes UTF-8) or an http(s) url."""
-
-    text: str
-    callback_data: str | None = None
-    url: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.text.strip():
-            raise ValueError("a button needs a label")
-        if (self.callback_data is None) == (self.url is None):
-            raise ValueError("a button needs exactly one of callback_data or url")
-        if self.callback_data is not None:
-            size = len(self.callback_data.encode("utf-8"))
-            if not 1 <= size <= CALLBACK_DATA_LIMIT:
-                raise ValueError(f"callback_data must be 1-{CALLBACK_DATA_LIMIT} bytes, got {size}")
-        if self.url is not None and safe_url(self.url) is None:
-            raise ValueError(f"not an http(s) URL: {self.url!r}")
-
-
-Keyboard = tuple[tuple[Button, ...], ...]
-
-
-def grid(buttons: Iterable[Button], width: int = 3) -> Keyboard:
-    """Buttons laid out in rows of at most `width`."""
-    if width < 1:
-        raise ValueError("width must be at least 1")
-    flat = tuple(buttons)
-    return tuple(flat[i : i + width] for i in range(0, len(flat), width))
-
-
 def answer_keyboard(related: Sequence[tuple[int, str]] = (), more: str | None = None) -> Keyboard:
     """Buttons under an answer: "Related N" per (number, callback_data), then "More results" if given."""
     rows = grid((Button(f"Related {number}", callback_data=data) for number, data in related), 4)
@@ -440,196 +555,27 @@ def answer_keyboard(related: Sequence[tuple[int, str]] = (), more: str | None = 
     return rows
 
 
-# ---------------------------------------------------------------------------------------------------
-# Lengths, splitting and the plain-text fallback
-
-# A tag Telegram would parse, or one of the entities it understands. Attribute values may not hold
-# < or >, which keeps a scan from running past the next tag on malformed input.
-_TOKEN = re.compile(
-    r"""<(?P<close>/)?(?P<name>[A-Za-z][A-Za-z0-9-]*)(?P<attrs>(?:[^<>"']|"[^"<>]*"|'[^'<>]*')*+)>"""
-    r"""|&(?:\#(?P<dec>[0-9]{1,8})|\#[xX](?P<hex>[0-9A-Fa-f]{1,7})|(?P<named>lt|gt|amp|quot));"""
-)
-_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+def example_keyboard(questions: Sequence[tuple[str, str]]) -> Keyboard:
+    """One button per (example question, callback_data), one per row."""
+    return tuple((Button(question, callback_data=data),) for question, data in questions)
 
 
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    """A tag, an entity or literal text; `text` is what the reader sees."""
-
-    raw: str
-    text: str = ""
-    tag: str = ""  # lower-case name for tags, "" for text
-    closing: bool = False
+def topic_keyboard(topics: Sequence[tuple[str, bool, str]]) -> Keyboard:
+    """A toggle per (topic name, subscribed here, callback_data): "✓ name" when subscribed, else "+ name"."""
+    return grid(
+        (Button(f"✓ {name}" if on else f"+ {name}", callback_data=data) for name, on, data in topics), 2
+    )
 
 
-def _entity(match: re.Match[str]) -> str:
-    if match["named"]:
-        return _NAMED[match["named"]]
-    code = int(match["dec"]) if match["dec"] else int(match["hex"], 16)
-    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        return "\ufffd"
-    return chr(code)
+def subscription_keyboard(remove_data: Sequence[str]) -> Keyboard | None:
+    """ "Remove N" for each of the chat's subscriptions, in list order; None when there are none."""
+    buttons = [Button(f"Remove {number}", callback_data=data) for number, data in enumerate(remove_data, 1)]
+    return grid(buttons, 4) if buttons else None
 
 
-def _scan(html: str) -> Iterator[_Piece]:
-    """Tags, entities and runs of literal text; a stray < or & is literal text."""
-    pos = 0
-    for match in _TOKEN.finditer(html):
-        if match.start() > pos:
-            run = html[pos : match.start()]
-            yield _Piece(run, run)
-        if match["name"]:
-            yield _Piece(match[0], tag=match["name"].lower(), closing=bool(match["close"]))
-        else:
-            yield _Piece(match[0], _entity(match))
-        pos = match.end()
-    if pos < len(html):
-        yield _Piece(html[pos:], html[pos:])
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the way Telegram counts."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def visible_length(html: str) -> int:
-    """UTF-16 length of the text Telegram shows for this HTML: tags dropped, entities one character."""
-    return utf16_len("".join(piece.text for piece in _scan(html)))
-
-
-def html_to_plain(html: str) -> str:
-    """Plain text for the "can't parse entities" fallback: no tags, entities decoded, link URLs in ()."""
-    out: list[str] = []
-    links: list[tuple[int, str]] = []  # where each open link's text starts, and its URL
-    for piece in _scan(html):
-        if piece.tag != "a":
-            out.append(piece.text)
-        elif not piece.closing:
-            found = _HREF.search(piece.raw)
-            href = next((g for g in found.groups() if g is not None), "") if found else ""
-            links.append((len(out), "".join(p.text for p in _scan(href))))
-        elif links:
-            start, href = links.pop()
-            if href and href != "".join(out[start:]).strip():
-                out.append(f" ({href})")
-    return "".join(out)
-
-
-def _pieces(html: str) -> list[_Piece]:
-    """Like _scan, but literal text one character per piece so any gap between pieces is a cut point."""
-    pieces: list[_Piece] = []
-    for piece in _scan(html):
-        if piece.tag or piece.raw != piece.text:
-            pieces.append(piece)
-        else:
-            pieces.extend(_Piece(ch, ch) for ch in piece.text)
-    return pieces
-
-
-def _is_space(piece: _Piece) -> bool:
-    return not piece.tag and piece.text.isspace()
-
-
-def _is_newline(pieces: Sequence[_Piece], i: int) -> bool:
-    return 0 <= i < len(pieces) and not pieces[i].tag and pieces[i].text == "\n"
-
-
-def _clings(piece: _Piece) -> bool:
-    """Whether this character belongs with the one before it (combining mark, joiner, selector, skin tone)."""
-    if piece.tag or len(piece.text) != 1:
-        return False
-    ch = piece.text
-    return bool(unicodedata.combining(ch)) or ch in "\u200d\ufe0e\ufe0f" or 0x1F3FB <= ord(ch) <= 0x1F3FF
-
-
-def _cut(pieces: Sequence[_Piece], first: int, overflow: int) -> int:
-    """Where to end a part holding pieces[first:overflow]: the last paragraph break, else line break,
-    else space, else a hard cut that keeps characters, joiners and opening tags with what follows."""
-    line = word = None
-    for k in range(overflow, first, -1):
-        if not _is_space(pieces[k]):
-            continue
-        if _is_newline(pieces, k):
-            if _is_newline(pieces, k - 1) or _is_newline(pieces, k + 1):
-                return k
-            if line is None:
-                line = k
-        if word is None:
-            word = k
-    if line is not None:
-        return line
-    if word is not None:
-        return word
-    k = overflow
-    while k - 1 > first and (_clings(pieces[k]) or pieces[k - 1].text == "\u200d"):
-        k -= 1
-    if k - 1 == first and (_clings(pieces[k]) or pieces[k - 1].text == "\u200d"):
-        k = overflow  # one unbreakable cluster longer than the limit: cut it anyway
-    while k - 1 > first and pieces[k - 1].tag and not pieces[k - 1].closing:
-        k -= 1
-    return k
-
-
-def _replay(stack: list[_Piece], pieces: Iterable[_Piece]) -> list[_Piece]:
-    """The open tags after `pieces`, starting from `stack`; stray closing tags are ignored."""
-    stack = list(stack)
-    for piece in pieces:
-        if not piece.tag:
-            continue
-        if not piece.closing:
-            stack.append(piece)
-            continue
-        for i in range(len(stack) - 1, -1, -1):
-            if stack[i].tag == piece.tag:
-                del stack[i:]
-                break
-    return stack
-
-
-def _trim(pieces: Sequence[_Piece], *, leading: bool, trailing: bool) -> str:
-    """The raw HTML of pieces with whitespace dropped at the requested ends (tags are kept)."""
-    content = [i for i, piece in enumerate(pieces) if not piece.tag and not piece.text.isspace()]
-    lo = content[0] if content and leading else -1
-    hi = content[-1] if content and trailing else len(pieces)
-    return "".join(p.raw for i, p in enumerate(pieces) if not (_is_space(p) and (i < lo or i > hi)))
-
-
-def split_html(html: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split HTML into parts of at most `limit` visible UTF-16 units each.
-
-    Cuts go at paragraph breaks, else line breaks, else spaces, else anywhere between characters
-    (never inside a tag, an entity or a surrogate pair); whitespace at each cut and at the very start
-    is dropped. Tags open at a cut are closed at the end of one part and reopened, attributes and all,
-    at the start of the next. Input that fits is returned unchanged as the only part; blank parts are
-    dropped, so all-whitespace input that is too long gives no parts.
-    """
-    if limit < 2:
-        raise ValueError("limit must be at least 2 UTF-16 units (one astral character)")
-    if visible_length(html) <= limit:
-        return [html]
-    pieces = _pieces(html)
-    widths = [utf16_len(piece.text) for piece in pieces]
-    parts: list[str] = []
-    stack: list[_Piece] = []  # tags open where the current part starts
-    pos = 0
-    while True:
-        first = next((i for i in range(pos, len(pieces)) if pieces[i].text.strip()), len(pieces))
-        if first == len(pieces):
-            break  # only whitespace and tags remain; the previous part already closed its tags
-        # Whitespace before `first` is dropped, so it costs nothing.
-        overflow, used = first, 0
-        while overflow < len(pieces) and used + widths[overflow] <= limit:
-            used += widths[overflow]
-            overflow += 1
-        end = len(pieces) if overflow == len(pieces) else _cut(pieces, first, overflow)
-        body = pieces[pos:end]
-        after = _replay(stack, body)
-        text = _trim(body, leading=True, trailing=end < len(pieces))
-        opening = "".join(piece.raw for piece in stack)
-        closing = "".join(f"</{piece.tag}>" for piece in reversed(after))
-        parts.append(opening + text + closing)
-        if end == len(pieces):
-            break
-        stack, pos = after, end
-    return parts
+def alert_keyboard(related_data: str, unsubscribe_data: str | None) -> Keyboard:
+    """Under a single alert: "Related", and "Unsubscribe" when the subscription it matched is known."""
+    buttons = [Button("Related", callback_data=related_data)]
+    if unsubscribe_data is not None:
+        buttons.append(Button("Unsubscribe", callback_data=unsubscribe_data))
+    return (tuple(buttons),)

@@ -1,7 +1,7 @@
 """Sending rendered HTML to Telegram: split under 4096, buttons on the last part, plain-text fallback.
 
-The one place that turns render.py's button data into PTB markup. If Telegram still answers
-"can't parse entities", the same text is resent as plain text and the failure is logged.
+The one place that turns bot.render's button data into python-telegram-bot markup. If Telegram still
+answers "can't parse entities", the same text is resent as plain text and the failure is logged.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot import render
+from bot.render.buttons import Keyboard
+from bot.render.html import escape, fit_plain, html_to_plain, split_html
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def markup(keyboard: render.Keyboard | None) -> InlineKeyboardMarkup | None:
+def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     """PTB markup for render's button data (None for no buttons)."""
     if not keyboard:
         return None
@@ -44,6 +45,11 @@ def markup(keyboard: render.Keyboard | None) -> InlineKeyboardMarkup | None:
     )
 
 
+def thread_of(message: Message) -> int | None:
+    """The forum topic a message belongs to, so replies land in the same thread."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
 def is_parse_error(error: BadRequest) -> bool:
     """Whether Telegram rejected the message's HTML."""
     return "can't parse entities" in error.message.lower()
@@ -54,13 +60,13 @@ async def send_html(
     chat_id: int,
     html: str,
     *,
-    keyboard: render.Keyboard | None = None,
+    keyboard: Keyboard | None = None,
     reply_to: int | None = None,
     thread_id: int | None = None,
     preview: bool = False,
 ) -> list[Message]:
     """Send HTML, split into parts under Telegram's limit; returns the messages sent."""
-    parts = render.split_html(html) or [render.escape("…")]
+    parts = split_html(html) or [escape("…")]
     sent: list[Message] = []
     for number, part in enumerate(parts):
         last = number == len(parts) - 1
@@ -106,16 +112,9 @@ async def _send_part(
         log.warning("Telegram could not parse our HTML (%s); resending as plain text", error.message)
         return await bot.send_message(
             chat_id,
-            _fit(render.html_to_plain(part)) or "…",
+            fit_plain(html_to_plain(part)) or "…",
             reply_markup=reply_markup,
             reply_parameters=reply,
             message_thread_id=thread_id,
             link_preview_options=options,
         )
-
-
-def _fit(text: str) -> str:
-    """Trim plain text to Telegram's limit in UTF-16 units (the URLs html_to_plain adds can overflow)."""
-    while render.utf16_len(text) > render.MESSAGE_LIMIT:
-        text = text[: render.MESSAGE_LIMIT - 1 - (render.utf16_len(text) - len(text))] + "…"
-    return text

@@ -2,28 +2,54 @@
 
 Helpful, never spammy: per chat at most one push per topic per cooldown, never the same article twice
 within the repeat window, at most N pushes an hour, and an off switch (/related off). All that state is in
-the database, so a restart does not reset it. Never triggered by bots, edits or commands.
+the database, so a restart does not reset it. Never triggered by bots, edits or commands. The pusher
+lives in the typed context (bot.tg.context.BotData); the text handler calls it after answering.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from datetime import timedelta
 
-from telegram import Message
-from telegram.ext import ContextTypes
+from telegram import Bot, Message
 
-from bot import render
 from bot.core.related import related_to_message
-from bot.handlers import thread_of
+from bot.render import messages
 from bot.runtime import Runtime
-from bot.sending import send_html
+from bot.tg.sending import send_html, thread_of
 
 log = logging.getLogger(__name__)
 
 PUSH_SIZE = 3
+
+
+class ChatLocks:
+    """One lock per chat, kept only while someone holds or awaits it, so the map never outgrows the
+    chats being handled right now."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # chat → (lock, holders and waiters)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold the chat's lock for the body of an `async with`."""
+        lock, users = self._locks.get(chat_id) or (asyncio.Lock(), 0)
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users > 1:
+                self._locks[chat_id] = (lock, users - 1)
+            else:
+                del self._locks[chat_id]
 
 
 class RelatedPusher:
@@ -33,11 +59,9 @@ class RelatedPusher:
         self.runtime = runtime
         # Checking the limits and recording a push are two statements; one lock per chat keeps two
         # messages handled concurrently from both passing the check.
-        self._locks: dict[int, asyncio.Lock] = {}
+        self.locks = ChatLocks()
 
-    async def maybe_push(
-        self, message: Message, context: ContextTypes.DEFAULT_TYPE, *, shown: Collection[str] = ()
-    ) -> Message | None:
+    async def maybe_push(self, message: Message, bot: Bot, *, shown: Collection[str] = ()) -> Message | None:
         """Reply with related stories for the first topic the message mentions, if every limit allows."""
         sender = message.from_user
         text = message.text or ""
@@ -50,8 +74,7 @@ class RelatedPusher:
             return None
         if not await store.related_enabled(chat_id, default=settings.push_default):
             return None
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        async with lock:
+        async with self.locks.hold(chat_id):
             recent = await store.recently_pushed_articles(
                 chat_id, within=timedelta(hours=settings.push_repeat_hours)
             )
@@ -69,9 +92,9 @@ class RelatedPusher:
                     continue
                 articles = [hit.article for hit in item.hits]
                 sent = await send_html(
-                    context.bot,
+                    bot,
                     chat_id,
-                    render.topic_push(item.topic.name, articles),
+                    messages.topic_push(item.topic.name, articles),
                     reply_to=message.message_id,
                     thread_id=thread_of(message),
                 )

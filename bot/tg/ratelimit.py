@@ -2,6 +2,7 @@
 
 A user over the limit gets one friendly "slow down" reply per window and silence after that, so a flood
 costs us one message, not one per flooded message. A restart forgets the windows; that is harmless.
+Housekeeping (bot.tg.housekeeping) drops the windows of users who went quiet.
 """
 
 from __future__ import annotations
@@ -48,11 +49,15 @@ class QuestionLimiter:
             return Verdict.SLOW_DOWN
         return Verdict.IGNORE
 
-    def forget_idle(self) -> None:
-        """Drop users with no question in the window, so the maps do not grow without bound."""
+    def forget_idle(self) -> int:
+        """Drop users with no question in the window, so the maps do not grow without bound; return how
+        many were dropped."""
         now = self._clock()
-        for user_id in [
-            u for u, asked in self._asked.items() if not asked or now - asked[-1] >= WINDOW_SECONDS
-        ]:
+        idle = [u for u, asked in self._asked.items() if not asked or now - asked[-1] >= WINDOW_SECONDS]
+        for user_id in idle:
             self._asked.pop(user_id, None)
             self._told.pop(user_id, None)
+        return len(idle)
+
+    def __len__(self) -> int:
+        return len(self._asked)

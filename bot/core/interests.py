@@ -1,0 +1,179 @@
+"""Interests: what chats subscribe to (a topic or a keyword query), and which new articles match them.
+
+Subscription kinds and records, the alert statuses of the outbox, keyword queries (`words "phrases"
+-excluded`, matched through the one analyzer), matching new articles to subscriptions, and the preview
+of what a keyword query would have matched. The store keeps these types; it does not define them.
+Pure and synchronous: must not import telegram, aiosqlite, asyncio, pydantic or any HTTP client.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+
+from bot.core.library import Library
+from bot.core.models import Article
+from bot.core.text import terms
+
+MAX_SUBSCRIPTIONS = 50  # per chat: bounds what one chat can cost every new article
+PREVIEW_SIZE = 3
+
+
+class SubscriptionKind(StrEnum):
+    """What a subscription follows: a topic (by slug) or a keyword query (by its normalised text)."""
+
+    TOPIC = "topic"
+    KEYWORDS = "keywords"
+
+
+class SubscribeOutcome(StrEnum):
+    """What asking for a subscription did."""
+
+    ADDED = "added"
+    ALREADY = "already"
+    LIMIT_REACHED = "limit_reached"
+
+
+class AlertStatus(StrEnum):
+    """Where one alert (an article owed to a chat) stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    PARKED = "parked"  # the chat blocked or removed the bot; revived when the chat comes back
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One chat's standing subscription in a topic (slug) or a normalised keyword query."""
+
+    id: int
+    chat_id: int
+    kind: SubscriptionKind
+    value: str
+    label: str
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- keyword queries
+
+MAX_KEYWORDS_CHARS = 200
+MAX_KEYWORD_TERMS = 12  # bounds the work one subscription can cost per new article
+
+_KEYWORD_PART = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+class KeywordError(ValueError):
+    """A keyword subscription that cannot be accepted; the message says why, for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordQuery:
+    """Words and phrases that must all occur in an article, and words that must not."""
+
+    required: tuple[tuple[str, ...], ...]  # each an analysed phrase; a single word is a 1-tuple
+    excluded: tuple[tuple[str, ...], ...]
+    text: str  # the normalised form users see and the store keeps
+
+    def matches(self, article_terms: Sequence[str], article_term_set: frozenset[str] | None = None) -> bool:
+        """Whether an article, given as its analysed terms in order, satisfies the query."""
+        present = article_term_set if article_term_set is not None else frozenset(article_terms)
+        if any(_contains(article_terms, present, phrase) for phrase in self.excluded):
+            return False
+        return all(_contains(article_terms, present, phrase) for phrase in self.required)
+
+
+def parse_keywords(text: str) -> KeywordQuery:
+    """Parse `words "quoted phrases" -excluded` into a KeywordQuery; raise KeywordError when unusable."""
+    if len(text) > MAX_KEYWORDS_CHARS:
+        raise KeywordError(f"Keyword subscriptions are limited to {MAX_KEYWORDS_CHARS} characters.")
+    required: list[tuple[str, ...]] = []
+    excluded: list[tuple[str, ...]] = []
+    shown_required: list[str] = []
+    shown_excluded: list[str] = []
+    for match in _KEYWORD_PART.finditer(text.replace("“", '"').replace("”", '"')):
+        negated, quoted, bare = match.group(1), match.group(2), match.group(3)
+        raw = quoted if quoted is not None else bare
+        if bare is not None and bare.startswith("-") and len(bare) > 1:
+            negated, raw = "-", bare[1:]
+        phrase = tuple(terms(raw))
+        if not phrase:
+            continue  # stop words and punctuation carry no meaning on their own
+        words = " ".join(raw.split())
+        shown = f'"{words}"' if len(phrase) > 1 or quoted is not None else words
+        if negated:
+            excluded.append(phrase)
+            shown_excluded.append(f"-{shown}")
+        else:
+            required.append(phrase)
+            shown_required.append(shown)
+    if not required:
+        raise KeywordError('Give at least one word or "quoted phrase" an article must contain.')
+    if sum(len(p) for p in required) + sum(len(p) for p in excluded) > MAX_KEYWORD_TERMS:
+        raise KeywordError(f"Keyword subscriptions are limited to {MAX_KEYWORD_TERMS} words.")
+    shown_all = " ".join(dict.fromkeys(shown_required + shown_excluded))
+    return KeywordQuery(tuple(dict.fromkeys(required)), tuple(dict.fromkeys(excluded)), shown_all)
+
+
+def _contains(article_terms: Sequence[str], present: frozenset[str], phrase: tuple[str, ...]) -> bool:
+    if not all(term in present for term in phrase):
+        return False
+    if len(phrase) == 1:
+        return True
+    first, rest = phrase[0], phrase[1:]
+    width = len(phrase)
+    for index, term in enumerate(article_terms):
+        if term == first and tuple(article_terms[index + 1 : index + width]) == rest:
+            return True
+    return False
+
+
+def match_interests(
+    articles: Sequence[Article],
+    article_topics: Sequence[tuple[str, ...]],
+    subscriptions: Sequence[Subscription],
+) -> list[tuple[int, str, str]]:
+    """(chat id, article id, label) for every subscription each article satisfies: the alerts to create."""
+    by_topic: dict[str, list[Subscription]] = {}
+    keyword_queries: list[tuple[Subscription, KeywordQuery]] = []
+    for subscription in subscriptions:
+        if subscription.kind == SubscriptionKind.TOPIC:
+            by_topic.setdefault(subscription.value, []).append(subscription)
+        elif subscription.kind == SubscriptionKind.KEYWORDS:
+            try:
+                keyword_queries.append((subscription, parse_keywords(subscription.value)))
+            except KeywordError:
+                continue  # stored before a limit changed: it simply matches nothing
+    found: list[tuple[int, str, str]] = []
+    for article, slugs in zip(articles, article_topics, strict=True):
+        for slug in slugs:
+            found.extend((i.chat_id, article.id, i.label) for i in by_topic.get(slug, ()))
+        if keyword_queries:
+            article_terms = terms(f"{article.title}\n\n{article.body}")
+            present = frozenset(article_terms)
+            found.extend(
+                (subscription.chat_id, article.id, subscription.label)
+                for subscription, query in keyword_queries
+                if query.matches(article_terms, present)
+            )
+    return found
+
+
+def keyword_preview(library: Library, query: KeywordQuery, limit: int = PREVIEW_SIZE) -> list[Article]:
+    """The newest articles a keyword query matches (candidates come from the index, newest checked first)."""
+    first_terms = [phrase[0] for phrase in query.required]
+    ranked, _, _ = library.rank_articles(first_terms)
+    newest_first = ranked[np.argsort(library.recency_rank[ranked], kind="stable")]
+    found: list[Article] = []
+    for position in newest_first.tolist():
+        article = library.articles[position]
+        if query.matches(terms(f"{article.title}\n\n{article.body}")):
+            found.append(article)
+            if len(found) >= limit:
+                break
+    return found

@@ -1,0 +1,199 @@
+"""The database's shape: the append-only, versioned migrations, applying them, and the instance lock.
+
+Never edit a migration script that has shipped: append a new one. Each script is one transaction that ends
+by setting PRAGMA user_version to its 1-based position (aiosqlite's executescript commits first, so the
+transaction must be inside the script). The instance lock (an flock on `<database>.lock`) keeps a second
+bot process off the same file. Must not import telegram.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from bot.store.errors import StoreError, StoreLockedError
+
+log = logging.getLogger(__name__)
+
+# Append-only: never edit a script that has shipped, add a new one. Each runs as one transaction and ends by
+# setting user_version to its 1-based position. BEGIN IMMEDIATE makes a second process that is migrating the
+# same file wait for the first instead of failing on a stale snapshot.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    BEGIN IMMEDIATE;
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        title TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        inactive_reason TEXT,
+        related_enabled INTEGER CHECK (related_enabled IN (0, 1)),
+        last_alert_at TEXT
+    );
+    CREATE TABLE question_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        results INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        question TEXT
+    );
+    CREATE INDEX question_log_at ON question_log (at);
+    CREATE TABLE saved_queries (
+        id TEXT PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX saved_queries_expires_at ON saved_queries (expires_at);
+    CREATE TABLE seen_articles (
+        article_id TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    PRAGMA user_version = 1;
+    COMMIT;
+    """,
+    """
+    BEGIN IMMEDIATE;
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('topic', 'keywords')),
+        value TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (chat_id, kind, value)
+    );
+    CREATE TABLE push_log (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX push_log_chat_at ON push_log (chat_id, at);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        article_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sent', 'failed', 'parked')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        message_id INTEGER,
+        UNIQUE (chat_id, article_id)
+    );
+    CREATE INDEX outbox_status_due ON outbox (status, next_attempt_at);
+    PRAGMA user_version = 2;
+    COMMIT;
+    """,
+)
+
+
+def take_instance_lock(path: Path, lock: bool) -> int | None:
+    """Create the parent directory and, if asked, take the instance lock; return the lock's descriptor."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(
+            f"cannot create the directory for database {path}: {error.strerror or error}"
+        ) from error
+    if not lock:
+        return None
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise StoreError(f"cannot create lock file {lock_path}: {error.strerror or error}") from error
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        os.close(fd)
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise StoreLockedError(
+                f"database {path} is in use by another newsbot process (lock {lock_path} is held); "
+                "stop that process first"
+            ) from error
+        raise StoreError(f"cannot lock {lock_path}: {error.strerror or error}") from error
+    return fd
+
+
+def release_instance_lock(fd: int | None) -> None:
+    """Release the instance lock taken by take_instance_lock (None: there is none)."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+async def user_version(db: aiosqlite.Connection) -> int:
+    """The schema version the file records."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def check_writable(db: aiosqlite.Connection) -> None:
+    """Fail now, not at the first write, if SQLite could only open the file read-only."""
+    try:
+        # Rewriting the header with the value it holds is the smallest write there is.
+        version = await user_version(db)
+        await db.execute(f"PRAGMA user_version = {int(version)}")  # pragmas take no parameters
+    except sqlite3.Error as error:
+        if "readonly" in str(error):
+            raise
+        # Anything else (a full disk, a busy file) may clear while we run; the writes will say so then.
+        log.warning("database write check failed: %s", error)
+
+
+async def migrate(db: aiosqlite.Connection, path: Path) -> int:
+    """Apply the migrations the file has not seen yet, each atomically; return the resulting version."""
+    migrations = MIGRATIONS  # read at call time so tests can substitute the tuple
+    version = await user_version(db)
+    while True:
+        if version > len(migrations):
+            raise StoreError(
+                f"database {path} has schema version {version}, newer than this newsbot knows "
+                f"({len(migrations)}); upgrade newsbot or use another database file"
+            )
+        if version == len(migrations):
+            return version
+        target = version + 1
+        try:
+            await db.executescript(migrations[version])
+        except sqlite3.Error as error:
+            await db.rollback()
+            reached = await user_version(db)
+            if reached >= target:  # another process applied it while we waited for the write lock
+                version = reached
+                continue
+            raise StoreError(
+                f"migration {target} of database {path} failed and was rolled back ({error}); "
+                f"the database stays at schema version {version}"
+            ) from error
+        reached = await user_version(db)
+        if reached != target:
+            raise StoreError(
+                f"migration {target} of database {path} left user_version at {reached}; "
+                f"every migration script must end with PRAGMA user_version = {target}"
+            )
+        log.info("database %s migrated to schema version %d", path, target)
+        version = target

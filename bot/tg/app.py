@@ -1,0 +1,235 @@
+"""The Telegram application: python-telegram-bot's Application wired to our handlers, the housekeeping
+job and the error handler; its start-up (getMe, command menus, the privacy-mode warning) and polling with
+409 Conflict handling.
+
+Called only by the composition root (bot/compose.py) with a ready Runtime; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ChatMember, Update
+from telegram.constants import ParseMode
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    JobQueue,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.commands import COMMANDS, Command, user_commands
+from bot.logs import redact
+from bot.render import messages
+from bot.runtime import Runtime
+from bot.store import StoreError
+from bot.tg.context import NewsbotApp, NewsbotContext, context_types
+from bot.tg.handlers import admin, answers, subscriptions
+from bot.tg.housekeeping import schedule_housekeeping
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.MY_CHAT_MEMBER]
+CONFLICT_MESSAGE = (
+    "Telegram answered 409 Conflict: another instance is polling with this bot token. "
+    "Stop the other instance (or use a different token); this one is shutting down."
+)
+# Telegram ends the older of two getUpdates calls with 409, so the instance already running hears of a
+# newcomer first. If it stopped, its parting getUpdates would end the newcomer's poll too and both would
+# go. So an instance polling for longer than this keeps going; its next poll ends the newcomer's, which is
+# still inside this window and refuses. Longer than PTB's longest pause between retries (30 s).
+CONFLICT_GRACE_SECONDS = 60.0
+
+
+def build_application(runtime: Runtime, token: str) -> NewsbotApp:
+    """An Application for NEWSBOT_TELEGRAM_BASE_URL with every handler registered and the runtime attached."""
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(runtime.settings.telegram_base_url)
+        .concurrent_updates(True)
+        .context_types(context_types())
+        .job_queue(JobQueue[NewsbotContext]())
+        .build()
+    )
+    application.bot_data.attach(runtime)
+    add_handlers(application)
+    schedule_housekeeping(application, runtime.settings)
+    return application
+
+
+def add_handlers(application: NewsbotApp) -> None:
+    """Register every command, message, button and inline handler and the error handler."""
+    commands = {
+        "start": answers.start,
+        "help": answers.show_help,
+        "search": answers.search,
+        "ask": answers.search,
+        "latest": answers.latest,
+        "topics": subscriptions.topics,
+        "subscribe": subscriptions.subscribe,
+        "unsubscribe": subscriptions.unsubscribe,
+        "subscriptions": subscriptions.list_subscriptions,
+        "related": subscriptions.related_setting,
+        "status": answers.status,
+        "reload": admin.reload,
+        "stats": admin.stats,
+    }
+    missing = {command.name for command in COMMANDS} ^ set(commands)
+    if missing:
+        raise RuntimeError(f"command table and handlers disagree about: {sorted(missing)}")
+    # Any message from a chat marks it active again (a chat that blocked us and came back gets its
+    # parked alerts); group -1 runs before, and independently of, the handlers below.
+    application.add_handler(TypeHandler(Update, remember_chat), group=-1)
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, answers.text)
+    )
+    application.add_handler(CallbackQueryHandler(subscriptions.button, pattern=r"^(tsub|unsub):"))
+    application.add_handler(CallbackQueryHandler(answers.button))
+    application.add_handler(InlineQueryHandler(answers.inline))
+    application.add_error_handler(on_error)
+
+
+async def remember_chat(update: Update, context: NewsbotContext) -> None:
+    """Record that a chat is alive (first/last seen, active) whenever it sends us a message; follow
+    the bot being blocked, removed or re-added (my_chat_member)."""
+    store = context.runtime.store
+    membership = update.my_chat_member
+    if membership is not None:
+        chat = membership.chat
+        if membership.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
+            await store.deactivate_chat(chat.id, f"bot status {membership.new_chat_member.status}")
+        else:
+            await context.remember_chat(chat)
+        return
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return
+    try:
+        await context.remember_chat(message.chat)
+    except StoreError as error:
+        # Bookkeeping only: a sick database must not cost the user their answer (handlers still run).
+        log.warning("could not record activity of chat %s: %s", message.chat.id, error)
+
+
+def bot_commands(commands: tuple[Command, ...]) -> list[BotCommand]:
+    """The Telegram command menu entries for a set of commands."""
+    return [BotCommand(command.name, command.description[:256]) for command in commands]
+
+
+async def connect(application: NewsbotApp) -> str | None:
+    """Initialize the application (getMe: is the token good, is Telegram reachable?); None when it is,
+    else one line on why not (and the application is shut down again)."""
+    try:
+        await application.initialize()
+    except (InvalidToken, NetworkError) as error:
+        await application.shutdown()
+        return startup_failure(error, application.bot_data.runtime.settings.telegram_base_url)
+    return None
+
+
+def startup_failure(error: InvalidToken | NetworkError, base_url: str) -> str:
+    """One line on why the bot could not start talking to Telegram. PTB's InvalidToken quotes the whole
+    token, and an uncaught exception would print it with its traceback: never pass its text on."""
+    if isinstance(error, InvalidToken):
+        return (
+            "Telegram rejected the bot token (401 Unauthorized): check NEWSBOT_TELEGRAM_TOKEN; "
+            "@BotFather shows the current token of your bot"
+        )
+    return f"cannot reach the Telegram Bot API at {base_url}: {redact(str(error))}"
+
+
+async def announce(application: NewsbotApp) -> None:
+    """Start-up (post_init only runs under run_polling): learn our username, register command menus,
+    warn about group privacy mode."""
+    data = application.bot_data
+    me = await application.bot.get_me()
+    data.bot_username = me.username or ""
+    if not me.can_read_all_group_messages:
+        log.warning(
+            "Group privacy mode is on: in groups @%s will only see commands, mentions and replies. "
+            "To let it notice topics in group conversations, disable privacy mode with @BotFather "
+            "(/setprivacy → Disable) and re-add the bot to the group.",
+            me.username,
+        )
+    await application.bot.set_my_commands(bot_commands(user_commands()), scope=BotCommandScopeDefault())
+    for admin_id in data.runtime.settings.admin_ids:
+        try:
+            await application.bot.set_my_commands(bot_commands(COMMANDS), scope=BotCommandScopeChat(admin_id))
+        except TelegramError as error:
+            # An admin who never opened a chat with the bot cannot get a per-chat menu yet.
+            log.warning("could not set the admin command menu for user %s: %s", admin_id, error)
+    log.info("@%s is up with %d articles", me.username, data.runtime.library.article_count)
+
+
+async def start_polling(
+    application: NewsbotApp, *, poll_timeout: int, conflict_grace: float = CONFLICT_GRACE_SECONDS
+) -> None:
+    """Long-poll getUpdates. A 409 Conflict within the first `conflict_grace` seconds means another
+    instance was there first: this one stops (bot_data.stop) and says why (bot_data.exit_reason)."""
+    updater = application.updater
+    assert updater is not None
+    data = application.bot_data
+    loop = asyncio.get_running_loop()
+    polling_since = math.inf
+
+    def on_polling_error(error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            polling_for = loop.time() - polling_since
+            if polling_for >= conflict_grace:
+                log.warning(
+                    "Telegram answered 409 Conflict: another instance started polling with this bot "
+                    "token. This one has been polling for %.0f s and keeps going, so the newcomer will "
+                    "be refused; if this repeats, find and stop the other instance.",
+                    polling_for,
+                )
+                return
+            log.error(CONFLICT_MESSAGE)
+            data.exit_reason = CONFLICT_MESSAGE
+            data.stop.set()
+        else:
+            log.warning("polling for updates failed, retrying: %s", error)
+
+    polling_since = loop.time()
+    await updater.start_polling(
+        allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error, timeout=poll_timeout
+    )
+
+
+async def on_error(update: object, context: NewsbotContext) -> None:
+    """The one error handler: 409 stops the bot; anything else is logged and the user gets an apology
+    (an admin hit by a database failure is told what failed: busy, full, read-only)."""
+    error = context.error
+    if isinstance(error, Conflict):
+        log.error(CONFLICT_MESSAGE)
+        context.bot_data.exit_reason = CONFLICT_MESSAGE
+        context.bot_data.stop.set()
+        return
+    log.error("error while handling an update: %s", error, exc_info=error)
+    trouble: str | None = None
+    if isinstance(error, StoreError):
+        log.error("the database failed while handling an update: %s", error.description)
+        user = update.effective_user if isinstance(update, Update) else None
+        if context.runtime.is_admin(user.id if user else None):
+            trouble = error.description  # admins see why; others only the apology
+    if isinstance(update, Update) and update.effective_chat is not None and update.callback_query is None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, messages.apology(trouble), parse_mode=ParseMode.HTML
+            )
+        except TelegramError:
+            log.warning("could not send the apology for a failed update")
+    elif isinstance(update, Update) and update.callback_query is not None:
+        try:
+            await update.callback_query.answer(messages.BUTTON_FAILED)
+        except TelegramError:
+            log.debug("callback query already answered or expired")

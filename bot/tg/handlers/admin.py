@@ -1,0 +1,97 @@
+"""Admin handlers: /reload and /stats, for the user ids in NEWSBOT_ADMIN_IDS only.
+
+The sender is checked at the moment each command runs; anyone else is told the command is for admins,
+nothing happens, and the attempt is logged with the user id.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from telegram import Update
+
+from bot.render import messages
+from bot.runtime import ReloadInProgress
+from bot.store import StoreError
+from bot.tg.context import NewsbotContext
+from bot.tg.sending import send_html, thread_of
+
+log = logging.getLogger(__name__)
+
+
+async def _allowed(update: Update, context: NewsbotContext, command: str) -> bool:
+    user = update.effective_user
+    if context.runtime.is_admin(user.id if user else None):
+        return True
+    log.warning("refused /%s for user %s (not in NEWSBOT_ADMIN_IDS)", command, user.id if user else "unknown")
+    message = update.effective_message
+    if message is not None:
+        await send_html(context.bot, message.chat_id, messages.NOT_ADMIN, thread_id=thread_of(message))
+    return False
+
+
+async def reload(update: Update, context: NewsbotContext) -> None:
+    """/reload: re-read the corpus off the event loop, swap the snapshot, report what changed."""
+    message = update.effective_message
+    if message is None or not await _allowed(update, context, "reload"):
+        return
+    try:
+        outcome = await context.runtime.reload()
+    except ReloadInProgress:
+        await send_html(
+            context.bot,
+            message.chat_id,
+            messages.RELOAD_RUNNING,
+            thread_id=thread_of(message),
+        )
+        return
+    except StoreError as error:
+        # The new snapshot answers questions already; only recording its articles (and queueing their
+        # alerts) failed, in one transaction that left nothing half-written.
+        trouble = error.description
+        log.error("reload: the articles could not be recorded: %s", trouble)
+        await send_html(
+            context.bot,
+            message.chat_id,
+            messages.reload_not_recorded(trouble),
+            thread_id=thread_of(message),
+        )
+        return
+    html = messages.reload_report(
+        before=outcome.before,
+        after=outcome.after,
+        seconds=outcome.seconds,
+        added=[article.title for article in outcome.added],
+        changed=[article.title for article in outcome.changed],
+        removed=[article.title for article in outcome.removed],
+        problems=outcome.problems,
+        kept_old=outcome.kept_old,
+        error=outcome.error,
+    )
+    await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
+
+
+async def stats(update: Update, context: NewsbotContext) -> None:
+    """/stats: archive, usage, storage and uptime figures."""
+    message = update.effective_message
+    if message is None or not await _allowed(update, context, "stats"):
+        return
+    library = context.runtime.library
+    overview = await context.runtime.store.stats()
+    html = messages.stats(
+        articles=library.article_count,
+        passages=len(library.passages),
+        topics=len(library.topics),
+        chats_active=overview.chats_active,
+        chats_total=overview.chats_total,
+        questions_24h=overview.questions.last_24h,
+        questions_total=overview.questions.total,
+        average_answer_ms=overview.questions.avg_duration_ms,
+        subscriptions_by_topic=overview.subscriptions_by_topic,
+        alerts=overview.alerts,
+        last_delivery=overview.last_delivery_at,
+        database_bytes=overview.database_bytes,
+        uptime_seconds=(datetime.now(UTC) - context.runtime.started_at).total_seconds(),
+    )
+    await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
