@@ -14,11 +14,15 @@ import functools
 import hashlib
 import math
 import re
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from itertools import repeat
+from operator import mul
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +69,9 @@ _BAND_MIX = np.asarray(
 )
 _BANDS = PERMUTATIONS // BAND_ROWS
 _NAME = re.compile(r"(?<![.!?\"“]\s)(?<!^)(?<!\n)\b[A-Z][\w'’-]*")
+
+
+_Stored = tuple[tuple[str, ...], "array[float]"]  # an article's terms and their weights
 
 
 class Reason(StrEnum):
@@ -185,9 +192,10 @@ class StoryIndex:
         self._story_members: list[list[int]] = []
         self._story_headline: list[int] = []
         self._signatures = np.zeros((0, PERMUTATIONS), dtype=np.uint32)
+        self._dates = np.zeros(0, dtype=np.float64)  # published as POSIX seconds, NaN when undated
         self._buckets: dict[int, int | list[int]] = {}
-        self._profiles: list[tuple[tuple[str, ...], tuple[float, ...]]] = []
-        self._leads: list[tuple[tuple[str, ...], tuple[float, ...]]] = []
+        self._profiles: list[_Stored] = []
+        self._leads: list[_Stored] = []
         self._names: list[frozenset[str]] = []
         self._postings: dict[str, list[int]] = {}
         self._df: dict[str, int] = {}
@@ -230,7 +238,80 @@ class StoryIndex:
             Member(self._ids[p], self._sources[p], _datetime(self._published[p]), self._reasons[p])
             for p in self._story_members[number]
         )
-        return Story(self._ids[self._story_members[number][0]], self._ids[self._story_headline[number]], members)
+        return Story(
+            self._ids[self._story_members[number][0]], self._ids[self._story_headline[number]], members
+        )
+
+    # --- plain data ------------------------------------------------------------------------------
+
+    def to_data(self) -> dict[str, object]:
+        """The whole index as JSON-ready plain data (lists, dicts, str, int, float, None).
+
+        `StoryIndex.from_data(index.to_data())` behaves exactly like `index`: the same stories now and
+        the same assignments for every article added later. Adding the same articles in the same order
+        to a new index gives the same data too, so a store may keep either this or only the articles.
+        """
+        articles = [
+            {
+                "id": self._ids[p],
+                "source": self._sources[p],
+                "published": self._published[p],
+                "chars": self._chars[p],
+                "story": self._story[p],
+                "reason": self._reasons[p].value,
+                "signature": self._signatures[p].tolist(),
+                "profile": [list(self._profiles[p][0]), self._profiles[p][1].tolist()],
+                "lead": [list(self._leads[p][0]), self._leads[p][1].tolist()],
+                "names": sorted(self._names[p]),
+            }
+            for p in range(len(self._ids))
+        ]
+        return {
+            "version": STORIES_VERSION,
+            "analyzer": ANALYZER_VERSION,
+            "articles": articles,
+            "df": dict(self._df),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, object]) -> StoryIndex:
+        """An index from `to_data` output; ValueError if it was made by another version of the rules."""
+        if data.get("version") != STORIES_VERSION or data.get("analyzer") != ANALYZER_VERSION:
+            raise ValueError("story index data of another version: rebuild it by adding the articles again")
+        index = cls()
+        rows = data["articles"]
+        df = data["df"]
+        if not isinstance(rows, list) or not isinstance(df, dict):
+            raise ValueError("story index data is malformed")
+        for row in rows:
+            number = int(row["story"])
+            if number == len(index._story_members):
+                index._story_members.append([])
+                index._story_headline.append(len(index._ids))
+            profile = (tuple(row["profile"][0]), array("f", row["profile"][1]))
+            lead = (tuple(row["lead"][0]), array("f", row["lead"][1]))
+            analysis = _Analysis(
+                [], dict(zip(*profile, strict=True)), dict(zip(*lead, strict=True)), frozenset(row["names"])
+            )
+            sig = np.asarray(row["signature"], dtype=np.uint32)
+            article = Article(id=str(row["id"]), title="", body="", source=row["source"])
+            position = len(index._ids)
+            index._record(
+                article, row["published"], number, Reason(row["reason"]), sig, band_keys(sig), analysis
+            )
+            index._chars[position] = int(row["chars"])
+            headline = index._story_headline[number]
+            if index._headline_key(position) < index._headline_key(headline):
+                index._story_headline[number] = position
+        index._df = {str(term): int(count) for term, count in df.items()}
+        return index
+
+    @classmethod
+    def rebuilt(cls, articles: Iterable[Article]) -> StoryIndex:
+        """A new index with every article added in the given (ingest) order."""
+        index = cls()
+        index.add_all(articles)
+        return index
 
     # --- adding ----------------------------------------------------------------------------------
 
@@ -301,31 +382,42 @@ class StoryIndex:
         if near:
             ordered = sorted(near)
             agreement = (self._signatures[ordered] == sig[None, :]).mean(axis=1)
-            best = int(np.argmax(agreement))
-            if agreement[best] >= COPY_JACCARD:
-                return ordered[best], Reason.COPY, float(agreement[best])
+            closest = int(np.argmax(agreement))
+            if agreement[closest] >= COPY_JACCARD:
+                return ordered[closest], Reason.COPY, float(agreement[closest])
         shared: Counter[int] = Counter()
         for term in analysis.profile:
             posted = self._postings.get(term)
-            if posted is None:
-                continue
-            for p in posted[-POSTING_SCAN:]:
-                shared[p] += 1
+            if posted is not None:
+                shared.update(posted[-POSTING_SCAN:])  # counted in C: the hot loop of an add
         for p in near:
             shared[p] += KEY_TERMS  # a shingle match is worth scoring whatever the shared terms
-        ranked = sorted(
-            (p for p in shared if self._in_window(p, published)), key=lambda p: (-shared[p], -p)
-        )[:CANDIDATES]
+        ranked = self._best_candidates(shared, published)
         best: tuple[float, int] | None = None
         for p in ranked:
             lead = _cosine(analysis.lead, self._leads[p])
             whole = _cosine(analysis.profile, self._profiles[p])
             score = LEAD_SHARE * lead + (1 - LEAD_SHARE) * whole
-            if (score >= self._bar(analysis, p) or whole >= WHOLE_SCORE) and (best is None or score > best[0]):
+            if (score >= self._bar(analysis, p) or whole >= WHOLE_SCORE) and (
+                best is None or score > best[0]
+            ):
                 best = (score, p)
         if best is not None:
             return best[1], Reason.REWRITE, best[0]
         return None, Reason.NEW, 0.0
+
+    def _best_candidates(self, shared: Counter[int], published: float | None) -> list[int]:
+        """The CANDIDATES articles in the window sharing the most terms (ties: the newer article)."""
+        if not shared:
+            return []
+        positions = np.fromiter(shared.keys(), dtype=np.int64, count=len(shared))
+        counts = np.fromiter(shared.values(), dtype=np.int64, count=len(shared))
+        if published is not None:
+            other = self._dates[positions]
+            keep = np.isnan(other) | (np.abs(other - published) <= WINDOW.total_seconds())
+            positions, counts = positions[keep], counts[keep]
+        order = np.lexsort((-positions, -counts))[:CANDIDATES]
+        return [int(p) for p in positions[order].tolist()]
 
     def _bar(self, analysis: _Analysis, position: int) -> float:
         agree = name_overlap(analysis.names, self._names[position]) >= NAME_OVERLAP
@@ -358,7 +450,11 @@ class StoryIndex:
             grown = np.zeros((max(16, 2 * position), PERMUTATIONS), dtype=np.uint32)
             grown[:position] = self._signatures[:position]
             self._signatures = grown
+            dates = np.full(len(grown), np.nan, dtype=np.float64)
+            dates[:position] = self._dates[:position]
+            self._dates = dates
         self._signatures[position] = sig
+        self._dates[position] = np.nan if published is None else published
         for key in keys:
             bucket = self._buckets.get(key)
             if bucket is None:
@@ -383,21 +479,23 @@ def _weights(counts: Counter[str], df: Mapping[str, int], n: int, keep: int) -> 
     return {term: scored[term] / norm for term in best}
 
 
-def _frozen(weights: Mapping[str, float]) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    return tuple(weights), tuple(weights.values())
+def _frozen(weights: Mapping[str, float]) -> _Stored:
+    # Shared term strings and 4-byte weights: a stored article costs a few hundred bytes, not kilobytes.
+    return tuple(map(sys.intern, weights)), array("f", weights.values())
 
 
-def _cosine(query: Mapping[str, float], stored: tuple[tuple[str, ...], tuple[float, ...]]) -> float:
-    get = query.get
-    return sum(get(term, 0.0) * weight for term, weight in zip(*stored, strict=True))
+def _cosine(query: Mapping[str, float], stored: _Stored) -> float:
+    # map/sum stay in C: this runs for every candidate of every add.
+    stored_terms, stored_weights = stored
+    return float(sum(map(mul, map(query.get, stored_terms, repeat(0.0)), stored_weights)))
 
 
 def _names(article: Article, lead_terms: Sequence[str]) -> frozenset[str]:
     """Analysed names (capitalised words inside a sentence) and numbers of the lead."""
     lead_text = article.body[: 2 * LEAD_WORDS * 8]
-    found = {t for match in _NAME.finditer(lead_text) for t in terms(match.group())}
+    found = set(terms(" ".join(match.group() for match in _NAME.finditer(lead_text))))
     found.update(t for t in lead_terms if t[0].isdigit())
-    return frozenset(found)
+    return frozenset(map(sys.intern, found))
 
 
 def name_overlap(a: frozenset[str], b: frozenset[str]) -> float:
