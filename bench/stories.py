@@ -206,7 +206,7 @@ def minhash_side_by_side(articles: Sequence[Article]) -> Result:
     ours_ms = 1000 * (time.perf_counter() - started) / len(words)
     result: Result = {"ours_ms_per_article": round(ours_ms, 4), "permutations": PERMUTATIONS}
     try:
-        from datasketch import MinHash  # type: ignore[import-not-found]
+        from datasketch import MinHash
     except ImportError:
         result["datasketch"] = "not installed"
         return result
