@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     min_relevance: float = Field(default=0.45, ge=0, le=1)  # = bot.core.library.MIN_RELEVANCE (tested)
     snapshot_dir: Path = Path("data/snapshots")
     housekeeping_minutes: float = Field(default=60.0, gt=0)
+    sources_file: Path | None = None
+    fetch_every_seconds: float = Field(default=300.0, ge=5)
+    fetch_private_addresses: bool = False
+    fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    fetch_max_mb: float = Field(default=5.0, gt=0)
+    fetch_max_failures: int = Field(default=5, ge=1)
+    fetch_concurrency: int = Field(default=4, ge=1, le=64)
+    full_text_below_chars: int = Field(default=500, ge=0)
+    fetch_retention_days: float = Field(default=0.0, ge=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -87,6 +96,16 @@ class Settings(BaseSettings):
     def topics_path(self) -> Path:
         """The topics file: NEWSBOT_TOPICS_FILE, else topics.yaml inside the corpus directory."""
         return self.topics_file if self.topics_file is not None else self.corpus_dir / "topics.yaml"
+
+    @property
+    def sources_path(self) -> Path:
+        """The sources file: NEWSBOT_SOURCES_FILE, else sources.yaml inside the corpus directory."""
+        return self.sources_file if self.sources_file is not None else self.corpus_dir / "sources.yaml"
+
+    @property
+    def fetch_max_bytes(self) -> int:
+        """The largest feed or page the fetcher reads, in bytes."""
+        return int(self.fetch_max_mb * 1024 * 1024)
 
     @property
     def max_file_bytes(self) -> int:

@@ -1,7 +1,8 @@
 """The bot's SQLite database: every SQL statement, the migrations and the instance lock live here.
 
-schema.py holds the append-only migrations and the lock; facade.py the Store, named by intent; errors.py
-the StoreError family; records.py what the store returns besides the core's interest types. Nothing
+schema.py holds the append-only migrations and the lock; facade.py the Store, named by intent; sources.py
+the feeds, fetched articles and admin notices (store.sources); errors.py the StoreError family; records.py
+what the store returns besides the core's interest types. Nothing
 outside this package imports sqlite3 or aiosqlite. Must not import telegram.
 """
 
@@ -17,8 +18,20 @@ from bot.store.errors import (
 )
 from bot.store.facade import Store
 from bot.store.records import ChatRecord, IngestResult, Matcher, OutboxItem, QuestionStats, Stats
+from bot.store.sources import (
+    AdminNotice,
+    FailureOutcome,
+    FetchedArticle,
+    KnownEntries,
+    PollStatus,
+    Source,
+    SourceCounts,
+    SourceStore,
+    TextFrom,
+)
 
 __all__ = [
+    "AdminNotice",
     "ChatRecord",
     "DatabaseBusy",
     "DatabaseCorrupt",
@@ -26,12 +39,20 @@ __all__ = [
     "DatabaseFull",
     "DatabaseReadOnly",
     "DatabaseUnopenable",
+    "FailureOutcome",
+    "FetchedArticle",
     "IngestResult",
+    "KnownEntries",
     "Matcher",
     "OutboxItem",
+    "PollStatus",
     "QuestionStats",
+    "Source",
+    "SourceCounts",
+    "SourceStore",
     "Stats",
     "Store",
     "StoreError",
     "StoreLockedError",
+    "TextFrom",
 ]

@@ -33,6 +33,7 @@ from bot.core.interests import (
 from bot.store.errors import StoreError, store_error
 from bot.store.records import ChatRecord, IngestResult, Matcher, OutboxItem, QuestionStats, Stats
 from bot.store.schema import check_writable, migrate, release_instance_lock, take_instance_lock
+from bot.store.sources import SourceStore
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class Store:
         # One connection is shared by every coroutine: without this lock a statement from one task could land
         # inside another task's open transaction.
         self._mutex = asyncio.Lock()
+        self.sources = SourceStore(self)  # feeds, fetched articles, admin notices (bot/store/sources.py)
 
     # -- life cycle ---------------------------------------------------------------------------------------
 

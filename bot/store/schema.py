@@ -105,6 +105,77 @@ MIGRATIONS: tuple[str, ...] = (
     PRAGMA user_version = 2;
     COMMIT;
     """,
+    # 3: feeds polled over HTTP (from the sources file or added in chat) with their health, the articles
+    # fetched from them (deduplicated by feed id, canonical URL and fingerprint; story_id is for grouping
+    # copies and rewrites of one event), and notices owed to admins (a source paused after failures).
+    """
+    BEGIN IMMEDIATE;
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        name TEXT,
+        origin TEXT NOT NULL CHECK (origin IN ('file', 'chat')),
+        topics TEXT NOT NULL DEFAULT '[]',
+        every_seconds REAL NOT NULL,
+        full_text TEXT NOT NULL DEFAULT 'auto' CHECK (full_text IN ('auto', 'always', 'never')),
+        listed INTEGER NOT NULL DEFAULT 1 CHECK (listed IN (0, 1)),
+        added_by INTEGER,
+        added_at TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+        pause_reason TEXT,
+        paused_at TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt_at TEXT,
+        last_success_at TEXT,
+        last_status TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        last_notes TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_poll_at TEXT,
+        articles INTEGER NOT NULL DEFAULT 0,
+        last_new_at TEXT
+    );
+    CREATE INDEX sources_due ON sources (listed, paused, next_poll_at);
+    CREATE TABLE fetched_articles (
+        id INTEGER PRIMARY KEY,
+        article_id TEXT NOT NULL UNIQUE,
+        source_id INTEGER NOT NULL REFERENCES sources (id),
+        entry_key TEXT NOT NULL,
+        canonical_url TEXT,
+        fingerprint TEXT NOT NULL,
+        url TEXT,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        published TEXT,
+        author TEXT,
+        source_name TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        text_from TEXT NOT NULL CHECK (text_from IN ('feed', 'page', 'teaser')),
+        text_note TEXT,
+        fetched_at TEXT NOT NULL,
+        expired_at TEXT,
+        story_id INTEGER,
+        UNIQUE (source_id, entry_key)
+    );
+    CREATE INDEX fetched_articles_url ON fetched_articles (canonical_url);
+    CREATE INDEX fetched_articles_fingerprint ON fetched_articles (fingerprint);
+    CREATE INDEX fetched_articles_fetched_at ON fetched_articles (fetched_at);
+    CREATE INDEX fetched_articles_story ON fetched_articles (story_id) WHERE story_id IS NOT NULL;
+    CREATE TABLE admin_notices (
+        id INTEGER PRIMARY KEY,
+        admin_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        source_id INTEGER REFERENCES sources (id),
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX admin_notices_unsent ON admin_notices (sent_at, id);
+    PRAGMA user_version = 3;
+    COMMIT;
+    """,
 )
 
 

@@ -31,7 +31,7 @@ def parse_feed(data: bytes, rel: str) -> Corpus:
         cause = parsed.get("bozo_exception")
         return failed(rel, None, "not an RSS or Atom feed" + (f" ({cause})" if cause else ""))
     feed_info = parsed.get("feed") or {}
-    feed_title = _feed_text(feed_info.get("title"), feed_info.get("title_detail"))
+    feed_title = feed_text(feed_info.get("title"), feed_info.get("title_detail"))
     articles: list[Article] = []
     problems: list[Problem] = []
     for number, entry in enumerate(entries, start=1):
@@ -43,10 +43,10 @@ def parse_feed(data: bytes, rel: str) -> Corpus:
 
 
 def _feed_article(entry: Mapping[str, object], number: int, feed_title: str | None, rel: str) -> Article:
-    title = _feed_text(entry.get("title"), entry.get("title_detail"))
+    title = feed_text(entry.get("title"), entry.get("title_detail"))
     link = _string(entry.get("link"))
     source_info = entry.get("source")
-    source = _feed_text(source_info.get("title"), None) if isinstance(source_info, dict) else None
+    source = feed_text(source_info.get("title"), None) if isinstance(source_info, dict) else None
     tags = [
         term
         for tag in _items(entry.get("tags"))
@@ -57,14 +57,15 @@ def _feed_article(entry: Mapping[str, object], number: int, feed_title: str | No
         "url": link,
         "source": source or feed_title,
         "tags": tags,
-        "published": _feed_date(entry),
+        "published": feed_date(entry),
     }
     return build_article(
-        fields, title or "", _feed_body(entry), rel=rel, line=None, default_id=f"{rel}#{number}"
+        fields, title or "", feed_body(entry), rel=rel, line=None, default_id=f"{rel}#{number}"
     )
 
 
-def _feed_date(entry: Mapping[str, object]) -> datetime | None:
+def feed_date(entry: Mapping[str, object]) -> datetime | None:
+    """A feedparser entry's published (else updated) date in UTC; Invalid for a date it could not read."""
     for name in ("published", "updated"):
         if entry.get(name) is None:
             continue
@@ -80,22 +81,24 @@ def _feed_date(entry: Mapping[str, object]) -> datetime | None:
     return None
 
 
-def _feed_body(entry: Mapping[str, object]) -> str:
+def feed_body(entry: Mapping[str, object]) -> str:
+    """A feedparser entry's longest content (else its summary) as plain-text paragraphs."""
     best: tuple[str, object] = ("", None)
     for content in _items(entry.get("content")):
         if isinstance(content, dict) and len(value := _string(content.get("value")) or "") > len(best[0]):
             best = (value, content)
     if not best[0]:
         best = (_string(entry.get("summary")) or "", entry.get("summary_detail"))
-    return _feed_text(best[0], best[1], paragraphs=True) or ""
+    return feed_text(best[0], best[1], paragraphs=True) or ""
 
 
-def _feed_text(value: object, detail: object, *, paragraphs: bool = False) -> str | None:
+def feed_text(value: object, detail: object, *, paragraphs: bool = False) -> str | None:
+    """A feed field as plain text (HTML stripped when its detail says HTML); None when empty."""
     text = _string(value)
     if text is None:
         return None
     kind = detail.get("type") if isinstance(detail, dict) else "text/html"
-    chunks = _html_paragraphs(text) if isinstance(kind, str) and "html" in kind else plain_paragraphs(text)
+    chunks = html_paragraphs(text) if isinstance(kind, str) and "html" in kind else plain_paragraphs(text)
     return ("\n\n" if paragraphs else " ").join(chunks) or None
 
 
@@ -136,7 +139,8 @@ class _HtmlText(HTMLParser):
             self.chunks.append(data)
 
 
-def _html_paragraphs(markup: str) -> list[str]:
+def html_paragraphs(markup: str) -> list[str]:
+    """The text of an HTML fragment, one string per paragraph."""
     parser = _HtmlText()
     parser.feed(markup)
     parser.close()
