@@ -1,5 +1,6 @@
 """The `newsbot` command line: parses arguments, builds Settings and hands them on — to the library for
-ask/related/topics/check, to the composition root (bot/compose.py) for run, to the playground.
+ask/related/topics/check (the corpus plus the articles stored from sources), to the composition root
+(bot/compose.py) for run, to the poller for fetch and sources, to the playground.
 
 Nothing else in the package reads settings or the environment; everything is passed in from here.
 `--json` outputs are a contract other programs rely on (see README, "CLI").
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.core.library import Library, load_library
-from bot.core.models import Hit
+from bot.core.models import Article, Hit
 from bot.core.related import related_to_article
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -92,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("check", "Load the corpus and topics, report counts and problems (exit 1 if any problem).")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
+    fetch = add("fetch", "Fetch the sources: every one once (--once), or each on its schedule until Ctrl+C.")
+    fetch.add_argument("--once", action="store_true", help="fetch every source once, report and exit")
+    fetch.add_argument("--json", action="store_true", help="with --once: print one JSON object")
+
+    sources = add("sources", "List the sources (the sources file and those added in chat) with their health.")
+    sources.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
     playground = add(
         "playground",
         "Run the real bot against a local Telegram stand-in with a browser chat page; no token needed.",
@@ -148,8 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def open_library(settings: Settings, *, fresh: bool = False) -> Library:
-    """Load the configured corpus (from its snapshot when unchanged, unless `fresh`), with a progress
-    bar on stderr when it is slow."""
+    """The archive: the configured corpus (from its snapshot when unchanged, unless `fresh`) and the
+    articles stored from sources, with a progress bar on stderr when loading is slow."""
+    from bot.core.archive import extend_library
     from bot.runtime import load_configured_library
 
     if not settings.corpus_dir.is_dir():
@@ -163,10 +173,37 @@ def open_library(settings: Settings, *, fresh: bool = False) -> Library:
                 max_file_bytes=settings.max_file_bytes,
                 progress=bar,
             )
-            return replace(library, min_relevance=settings.min_relevance)
-        return load_configured_library(settings, progress=bar)
+            library = replace(library, min_relevance=settings.min_relevance)
+        else:
+            library = load_configured_library(settings, progress=bar)
     finally:
         bar.close()
+    return extend_library(library, stored_articles(settings))
+
+
+def stored_articles(settings: Settings) -> list[Article]:
+    """The articles stored from sources in the configured database (none when it does not exist yet);
+    a database that cannot be read is said on stderr, and the corpus alone answers."""
+    import asyncio
+
+    from bot.store import Store, StoreError
+
+    if not settings.database.is_file():
+        return []
+
+    async def read() -> list[Article]:
+        async with await Store.open(settings.database) as store:
+            articles, _ = await store.sources.articles()
+            return articles
+
+    try:
+        return asyncio.run(read())
+    except StoreError as error:
+        print(
+            f"newsbot: the fetched articles could not be read, using the corpus only: {error}",
+            file=sys.stderr,
+        )
+        return []
 
 
 def load_with_progress(settings: Settings) -> Library:
@@ -293,8 +330,10 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot check`: load everything and report problems; exit 1 when there are any."""
+    from bot.core.sourcelist import load_sources
+
     library = open_library(settings, fresh=True)  # a check reads every file again, never a snapshot
-    problems = library.problems
+    problems = (*library.problems, *load_sources(settings.sources_path)[1])
     if args.json:
         _print_json(
             {
@@ -366,8 +405,123 @@ def cmd_playground(args: argparse.Namespace, settings: Settings) -> int:
     return run_playground(settings, load_with_progress, host=args.host, port=args.port)
 
 
+def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot fetch`: poll the sources into the database (the bot queues their alerts)."""
+    import asyncio
+
+    from bot.logs import configure_logging
+    from bot.sources import Poller
+    from bot.store import PollStatus, Store, StoreError
+
+    if not args.once:
+        configure_logging(settings.log_level)
+
+    async def fetch() -> list[dict[str, Any]]:
+        async with await Store.open(settings.database) as store:
+            poller = Poller(settings, store)
+            if args.once:
+                return [report.as_json() for report in await poller.poll_all()]
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            print(
+                f"newsbot: fetching every source on its schedule into {settings.database} (Ctrl+C stops); "
+                "a running bot adds new articles to its archive and queues their alerts",
+                file=sys.stderr,
+            )
+            await poller.run(stop)
+            return []
+
+    try:
+        reports = asyncio.run(fetch())
+    except StoreError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return EXIT_OK
+    if not args.once:
+        return EXIT_OK
+    total = sum(int(report["new"]) for report in reports)
+    if args.json:
+        _print_json({"sources": reports, "new": total})
+    else:
+        if not reports:
+            print(f"No sources (looked for {settings.sources_path} and sources added in chat).")
+        for report in reports:
+            print(f"{report['status']:<12} {report['new']:>5} new  {report['name']}  {report['url']}")
+            if report["error"]:
+                print(f"             {report['error']}")
+        print(f"{total} new article{'s' if total != 1 else ''}")
+    failed = any(report["status"] == PollStatus.FAILED for report in reports)
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot sources`: every source with its health."""
+    import asyncio
+
+    from bot.sources import Poller
+    from bot.store import Source, Store, StoreError
+
+    async def listing() -> tuple[list[Source], list[str]]:
+        async with await Store.open(settings.database) as store:
+            poller = Poller(settings, store)
+            problems = await poller.sync_file(force=True)
+            return await store.sources.listed(), [str(problem) for problem in problems]
+
+    try:
+        listed, problems = asyncio.run(listing())
+    except StoreError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.json:
+        _print_json({"sources": [_source_json(source) for source in listed], "problems": problems})
+        return EXIT_OK
+    if not listed:
+        print(f"No sources (looked for {settings.sources_path} and sources added in chat).")
+    for source in listed:
+        origin = "file" if source.origin == "file" else "chat"
+        print(f"{source.health:<8} {source.label}  {source.url}")
+        when = source.last_success_at.isoformat(timespec="seconds") if source.last_success_at else "never"
+        print(
+            f"         {origin} · every {source.every:g} s · {source.articles} articles · last success {when}"
+        )
+        if source.paused and source.pause_reason:
+            print(f"         paused: {source.pause_reason}")
+        elif source.failures and source.last_error:
+            print(f"         {source.failures} failures in a row: {source.last_error}")
+    for problem in problems:
+        print(f"problem: {problem}")
+    return EXIT_OK
+
+
+def _source_json(source: Any) -> dict[str, Any]:
+    def moment(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "url": source.url,
+        "name": source.label,
+        "origin": source.origin,
+        "health": source.health,
+        "paused": source.paused,
+        "pause_reason": source.pause_reason,
+        "failures": source.failures,
+        "last_success": moment(source.last_success_at),
+        "last_error": source.last_error,
+        "next_poll": moment(source.next_poll_at),
+        "articles": source.articles,
+        "every": source.every,
+        "full_text": source.full_text.value,
+        "topics": list(source.topics),
+    }
+
+
 _COMMANDS = {
     "run": cmd_run,
+    "fetch": cmd_fetch,
+    "sources": cmd_sources,
     "ask": cmd_ask,
     "related": cmd_related,
     "topics": cmd_topics,

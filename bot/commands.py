@@ -47,6 +47,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", "", "Archive size, last corpus load, whether alerts are flowing", "/status"),
     Command("reload", "", "Re-read the corpus and rebuild the index", "/reload", admin=True),
     Command("stats", "", "Usage, storage and uptime figures", "/stats", admin=True),
+    Command(
+        "sources",
+        "[add URL [NAME]]",
+        "Feeds polled for news, with their health and pause/resume/remove buttons; add a feed",
+        "/sources add https://example.org/feed.xml Example News",
+        admin=True,
+        hint="Without arguments it lists the sources; `add` checks the URL once and adds it.",
+    ),
 )
 
 

@@ -8,17 +8,20 @@ caller (bot/cli.py) and passed in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
 
 from bot.logs import register_secrets
-from bot.runtime import LibraryLoader, Runtime, load_configured_library
+from bot.runtime import LibraryLoader, ReloadInProgress, Runtime, load_configured_library
 from bot.settings import Settings
+from bot.sources import Poller
 from bot.store import Store
 from bot.tg.alerts import AlertWorker
 from bot.tg.app import CONFLICT_GRACE_SECONDS, announce, build_application, connect, start_polling
 from bot.tg.context import NewsbotApp
+from bot.tg.notices import NoticeWorker
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class Services:
     runtime: Runtime
     application: NewsbotApp
     alerts: AlertWorker
+    poller: Poller
+    notices: NoticeWorker
     poll_timeout: int = POLL_TIMEOUT
     conflict_grace: float = CONFLICT_GRACE_SECONDS
 
@@ -52,7 +57,8 @@ async def compose(
     conflict_grace: float = CONFLICT_GRACE_SECONDS,
 ) -> Services:
     """Open the store (taking the instance lock first, so a second instance refuses at once), load the
-    library off the event loop, and build the runtime, the application and the alert worker.
+    library (the corpus, then the stored fetched articles) off the event loop, and build the runtime,
+    the application, the alert worker, the sources' poller and the admin notices.
 
     Raises StoreError when the database cannot be used; nothing is left open then.
     """
@@ -62,6 +68,7 @@ async def compose(
     try:
         library = await asyncio.to_thread(load, settings)
         runtime = Runtime(settings=settings, store=store, library=library, loader=load)
+        await runtime.attach_fetched()
         application = build_application(runtime, token)
         data = application.bot_data
         alerts = AlertWorker(
@@ -72,10 +79,26 @@ async def compose(
             answers_busy=lambda: data.answers_in_flight > 0,
         )
         runtime.on_new_alerts = alerts.wake
+        notices = NoticeWorker(store, application.bot)
+
+        async def rebuild_after_retention() -> None:
+            with contextlib.suppress(ReloadInProgress):  # the reload under way reads the store too
+                await runtime.reload()
+
+        poller = Poller(
+            settings,
+            store,
+            on_new_articles=runtime.refresh_fetched,
+            on_notice=notices.wake,
+            on_expired=rebuild_after_retention,
+        )
+        data.poller = poller
     except BaseException:
         await store.close()
         raise
-    return Services(settings, store, runtime, application, alerts, poll_timeout, conflict_grace)
+    return Services(
+        settings, store, runtime, application, alerts, poller, notices, poll_timeout, conflict_grace
+    )
 
 
 async def run(services: Services, *, install_signal_handlers: bool = True) -> str | None:
@@ -97,6 +120,8 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
             background = [
                 asyncio.create_task(services.alerts.run(stop), name="alerts"),
                 asyncio.create_task(services.runtime.watch_corpus(stop), name="corpus-watcher"),
+                asyncio.create_task(services.poller.run(stop), name="sources"),
+                asyncio.create_task(services.notices.run(stop), name="admin-notices"),
             ]
             await start_polling(
                 application, poll_timeout=services.poll_timeout, conflict_grace=services.conflict_grace

@@ -1,9 +1,12 @@
 """The running bot's shared state: settings, store, the current library snapshot, corpus reloads, the
-corpus watcher, and ingesting new articles (which queues their alerts).
+corpus watcher, articles fetched from sources joining the view, and ingesting new articles (which queues
+their alerts).
 
-A reload builds a new Library off the event loop (a big one in a child process) and swaps it in with one
-assignment; readers holding the old snapshot finish with it undisturbed. Knows nothing of Telegram: the
-handlers (bot.tg) render and reply, and the alert worker is woken through on_new_alerts.
+The library is the archive: the corpus folder plus the articles stored from sources. A reload builds a new
+Library off the event loop (a big one in a child process) and swaps it in with one assignment; readers
+holding the old snapshot finish with it undisturbed. New fetched articles go through one step,
+`extend_view` (new articles in → new library view out), then are ingested. Knows nothing of Telegram:
+the handlers (bot.tg) render and reply, and the alert worker is woken through on_new_alerts.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.core.archive import extend_library
 from bot.core.corpus import corpus_fingerprint
 from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
@@ -139,6 +143,9 @@ class Runtime:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     on_new_alerts: Callable[[], None] = lambda: None  # the alert worker's wake()
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Held while the view changes (a reload, fetched articles joining it), so one change never undoes another.
+    _view_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _fetched_upto: int = 0  # the last stored fetched-article row the current view holds
 
     def is_admin(self, user_id: int | None) -> bool:
         """Whether a Telegram user id is listed in NEWSBOT_ADMIN_IDS (checked at the moment of use)."""
@@ -153,11 +160,11 @@ class Runtime:
         """Re-read the corpus off the event loop and swap in the new snapshot; raise if one is running."""
         if self._reload_lock.locked():
             raise ReloadInProgress
-        async with self._reload_lock:
+        async with self._reload_lock, self._view_lock:
             old = self.library
             started = time.perf_counter()
             try:
-                new, (added, changed, removed) = await self._build(old)
+                new, (added, changed, removed), upto = await self._build(old)
             except Exception as error:  # a reload must never take the running bot down
                 log.exception("corpus reload failed")
                 return ReloadOutcome(
@@ -177,6 +184,7 @@ class Runtime:
                     old.article_count, old.article_count, (), (), (), new.problems, seconds, kept_old=True
                 )
             self.library = new  # the swap: one assignment
+            self._fetched_upto = upto
             ingested = await self.ingest(new)
             log.info(
                 "corpus reloaded: %d → %d articles (+%d ~%d -%d), %d problems, %.2f s",
@@ -199,11 +207,13 @@ class Runtime:
                 alerts_created=ingested.alerts_created,
             )
 
-    async def _build(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...]]:
-        """The new library and what changed, computed off the event loop (a big build in a child process)."""
+    async def _build(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...], int]:
+        """The new library, what changed, and the last fetched-article row it holds, computed off the
+        event loop (a big build in a child process)."""
         settings = self.settings
         if await asyncio.to_thread(corpus_bytes, settings.corpus_dir) >= PROCESS_BUILD_FROM_BYTES:
             await build_snapshot_in_child(settings)  # on failure, the loader below builds in its thread
+        fetched, upto = await self.store.sources.articles()
 
         def load_and_compare() -> tuple[Library, tuple[tuple[Article, ...], ...]]:
             # Comparing makes every article of the new snapshot, and a full garbage collection over
@@ -212,15 +222,48 @@ class Runtime:
             # still frees them).
             gc.collect(1)
             gc.freeze()
-            new = self.loader(settings)
+            new = extend_library(self.loader(settings), fetched)
             changes = compare_libraries(old, new)
             gc.freeze()
             return new, changes
 
-        return await asyncio.to_thread(load_and_compare)
+        new, changes = await asyncio.to_thread(load_and_compare)
+        return new, changes, upto
 
-    async def ingest(self, library: Library | None = None) -> IngestResult:
-        """Record the snapshot's article ids as seen and queue one alert per (chat, new article) match.
+    async def attach_fetched(self) -> int:
+        """At start-up: extend the corpus's library with every stored fetched article; how many."""
+        async with self._view_lock:
+            fetched, upto = await self.store.sources.articles()
+            if fetched:
+                self.library = await self.extend_view(self.library, fetched)
+            self._fetched_upto = upto
+            return len(fetched)
+
+    async def refresh_fetched(self) -> IngestResult | None:
+        """Bring the articles stored from sources since the view was made into it, and queue their
+        alerts; None when there were none. Called by the poller after a poll stored new articles (and it
+        also picks up what `newsbot fetch` stored meanwhile)."""
+        async with self._view_lock:
+            fetched, upto = await self.store.sources.articles(after=self._fetched_upto)
+            if not fetched:
+                return None
+            new = await self.extend_view(self.library, fetched)
+            self.library = new  # the swap: one assignment
+            self._fetched_upto = upto
+            result = await self.ingest(new, only=[article.id for article in fetched])
+        log.info("%d fetched articles joined the archive (%d articles now)", len(fetched), new.article_count)
+        return result
+
+    async def extend_view(self, library: Library, articles: Sequence[Article]) -> Library:
+        """New articles in → new library view out, off the event loop. The one place a faster index
+        (segments merged later) plugs in; today it is a full rebuild (bot.core.archive.extend_library)."""
+        return await asyncio.to_thread(extend_library, library, articles)
+
+    async def ingest(
+        self, library: Library | None = None, *, only: Sequence[str] | None = None
+    ) -> IngestResult:
+        """Record the snapshot's article ids (or `only` these of them) as seen and queue one alert per
+        (chat, new article) match.
 
         Matching and recording happen in one store transaction, so repeated or racing reloads, and
         restarts, never queue an alert twice. The very first load of an empty database alerts nothing.
@@ -238,7 +281,8 @@ class Runtime:
                 subscriptions,
             )
 
-        result = await self.store.ingest_articles([a.id for a in snapshot.articles], match)
+        ids = [a.id for a in snapshot.articles] if only is None else list(only)
+        result = await self.store.ingest_articles(ids, match)
         if result.alerts_created:
             log.info("%d new articles → %d alerts queued", len(result.new_ids), result.alerts_created)
             self.on_new_alerts()

@@ -26,8 +26,12 @@ IMPORT_RULES: dict[str, tuple[str, ...]] = {
     "telegram": ("bot.tg",),  # python-telegram-bot: the Telegram side only
     "aiosqlite": ("bot.store",),  # every SQL statement lives in the store
     "sqlite3": ("bot.store",),
-    "aiohttp": ("bot.standin", "bot.playground"),  # the local HTTP servers
+    "aiohttp": ("bot.sources", "bot.standin", "bot.playground"),  # the fetcher; the local HTTP servers
     "httpx": (),  # python-telegram-bot's own transport, never ours
+    "trafilatura": ("bot.sources",),  # reading article pages
+    "charset_normalizer": ("bot.sources",),
+    "feedparser": ("bot.core",),  # feeds are parsed by the pure core, from bytes
+    "urllib.request": (),  # nothing opens URLs but the fetcher's client
     "pydantic_settings": ("bot.settings",),
     "pydantic": ("bot.settings", "bot.playground"),  # settings, and the playground's copy of them
     "apscheduler": (),  # reached through python-telegram-bot's JobQueue only
@@ -47,7 +51,12 @@ LAYER_RULES: dict[str, frozenset[str]] = {
     "bot.runtime": frozenset({"telegram", "bot.tg", "bot.render", "bot.compose"}),
     "bot.standin": frozenset({"telegram", "bot.tg", "bot.store", "bot.core", "bot.runtime", "bot.compose"}),
     "bot.settings": frozenset({"telegram", "bot.tg", "bot.store", "bot.core", "bot.runtime"}),
+    "bot.sources": frozenset({"telegram", "bot.tg", "bot.render", "bot.runtime", "bot.compose"}),
 }
+
+# aiohttp is both a server (the stand-in, the playground) and a client: only bot.sources may be a client.
+HTTP_CLIENT_NAMES = frozenset({"ClientSession", "TCPConnector", "request"})
+HTTP_CLIENT_HOMES = ("bot.sources",)
 
 
 def module_name(path: Path) -> str:
@@ -75,7 +84,7 @@ MODULES = {module_name(path): imports_of(path) for path in sorted(BOT.rglob("*.p
 
 def test_the_table_sees_every_package() -> None:
     packages = {name.split(".")[1] for name in MODULES if name.count(".") >= 1}
-    assert {"core", "store", "render", "tg", "standin", "playground"} <= packages
+    assert {"core", "store", "render", "tg", "standin", "playground", "sources"} <= packages
     assert "bot.tg.handlers.answers" in MODULES and "bot.core.corpus.scan" in MODULES
 
 
@@ -103,7 +112,39 @@ def test_a_package_keeps_to_its_layer(package: str) -> None:
     assert offending == []
 
 
-FRESH_FORBIDDEN = ("telegram", "aiosqlite", "asyncio", "pydantic", "pydantic_settings", "aiohttp", "httpx")
+def test_only_sources_is_an_http_client() -> None:
+    """No module outside bot.sources makes an aiohttp client session (the fetcher's guard would be
+    bypassed: private addresses, size caps, redirects)."""
+    offending = []
+    for path in sorted(BOT.rglob("*.py")):
+        name = module_name(path)
+        if within(name, HTTP_CLIENT_HOMES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            attribute = node.attr if isinstance(node, ast.Attribute) else None
+            if attribute in HTTP_CLIENT_NAMES and isinstance(node, ast.Attribute):
+                base = node.value
+                if isinstance(base, ast.Name) and base.id == "aiohttp":
+                    offending.append(f"{name}:{node.lineno} aiohttp.{attribute}")
+            if isinstance(node, ast.ImportFrom) and node.module == "aiohttp":
+                offending += [
+                    f"{name}:{node.lineno} from aiohttp import {alias.name}"
+                    for alias in node.names
+                    if alias.name in HTTP_CLIENT_NAMES
+                ]
+    assert offending == []
+
+
+FRESH_FORBIDDEN = (
+    "telegram",
+    "aiosqlite",
+    "asyncio",
+    "pydantic",
+    "pydantic_settings",
+    "aiohttp",
+    "httpx",
+    "trafilatura",
+)
 
 
 @pytest.mark.parametrize("package", ["bot.core", "bot.render"])

@@ -363,8 +363,9 @@ def status(
     pending_alerts: int,
     last_delivery: datetime | None,
     last_alert_here: datetime | None,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """/status: archive size, last load, whether alerts are flowing."""
+    """/status: archive size, last load, whether alerts are flowing (and `extra` rows: sources)."""
     return key_values(
         "Status",
         [
@@ -375,6 +376,7 @@ def status(
             ("Alerts pending", f"{pending_alerts:,}"),
             ("Last alert sent (any chat)", format_moment(last_delivery)),
             ("Last alert to this chat", format_moment(last_alert_here)),
+            *extra,
         ],
     )
 
@@ -394,8 +396,9 @@ def stats(
     last_delivery: datetime | None,
     database_bytes: int,
     uptime_seconds: float,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """/stats: archive, usage, storage and uptime figures."""
+    """/stats: archive, usage, storage and uptime figures (and `extra` rows: sources)."""
     average = f"{average_answer_ms:.1f} ms" if average_answer_ms is not None else "–"
     return key_values(
         "Stats",
@@ -412,6 +415,7 @@ def stats(
             ("Last alert delivered", format_moment(last_delivery)),
             ("Database size", _size(database_bytes)),
             ("Uptime", _duration(uptime_seconds)),
+            *extra,
         ],
     )
 

@@ -31,7 +31,7 @@ from bot.render import messages
 from bot.runtime import Runtime
 from bot.store import StoreError
 from bot.tg.context import NewsbotApp, NewsbotContext, context_types
-from bot.tg.handlers import admin, answers, subscriptions
+from bot.tg.handlers import admin, answers, sources, subscriptions
 from bot.tg.housekeeping import schedule_housekeeping
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def add_handlers(application: NewsbotApp) -> None:
         "status": answers.status,
         "reload": admin.reload,
         "stats": admin.stats,
+        "sources": sources.sources,
     }
     missing = {command.name for command in COMMANDS} ^ set(commands)
     if missing:
@@ -94,6 +95,7 @@ def add_handlers(application: NewsbotApp) -> None:
         MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, answers.text)
     )
     application.add_handler(CallbackQueryHandler(subscriptions.button, pattern=r"^(tsub|unsub):"))
+    application.add_handler(CallbackQueryHandler(sources.button, pattern=r"^src:"))
     application.add_handler(CallbackQueryHandler(answers.button))
     application.add_handler(InlineQueryHandler(answers.inline))
     application.add_error_handler(on_error)

@@ -14,6 +14,7 @@ from telegram import Chat
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.runtime import Runtime
+from bot.sources import Poller
 from bot.tg.handlers.pushes import RelatedPusher
 from bot.tg.permissions import ChatAdmins
 from bot.tg.ratelimit import QuestionLimiter
@@ -33,6 +34,7 @@ class BotData:
     questions: QuestionLimiter  # questions per user, in chats
     inline_questions: QuestionLimiter  # inline queries per user
     pusher: RelatedPusher
+    poller: Poller | None = None  # the sources' poller, for /sources (set by the composition root)
 
     def __init__(self) -> None:
         self.stop = asyncio.Event()  # set to shut down: a signal, a 409 Conflict, or whoever runs the bot

@@ -1,4 +1,5 @@
-"""Admin handlers: /reload and /stats, for the user ids in NEWSBOT_ADMIN_IDS only.
+"""Admin handlers: /reload and /stats (/sources is handlers/sources.py), for the user ids in
+NEWSBOT_ADMIN_IDS only.
 
 The sender is checked at the moment each command runs; anyone else is told the command is for admins,
 nothing happens, and the attempt is logged with the user id.
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from telegram import Update
 
 from bot.render import messages
+from bot.render.sources import sources_line
 from bot.runtime import ReloadInProgress
 from bot.store import StoreError
 from bot.tg.context import NewsbotContext
@@ -20,7 +22,8 @@ from bot.tg.sending import send_html, thread_of
 log = logging.getLogger(__name__)
 
 
-async def _allowed(update: Update, context: NewsbotContext, command: str) -> bool:
+async def allowed(update: Update, context: NewsbotContext, command: str) -> bool:
+    """Whether the sender is an admin; anyone else is told the command is for admins, and it is logged."""
     user = update.effective_user
     if context.runtime.is_admin(user.id if user else None):
         return True
@@ -34,7 +37,7 @@ async def _allowed(update: Update, context: NewsbotContext, command: str) -> boo
 async def reload(update: Update, context: NewsbotContext) -> None:
     """/reload: re-read the corpus off the event loop, swap the snapshot, report what changed."""
     message = update.effective_message
-    if message is None or not await _allowed(update, context, "reload"):
+    if message is None or not await allowed(update, context, "reload"):
         return
     try:
         outcome = await context.runtime.reload()
@@ -75,10 +78,11 @@ async def reload(update: Update, context: NewsbotContext) -> None:
 async def stats(update: Update, context: NewsbotContext) -> None:
     """/stats: archive, usage, storage and uptime figures."""
     message = update.effective_message
-    if message is None or not await _allowed(update, context, "stats"):
+    if message is None or not await allowed(update, context, "stats"):
         return
     library = context.runtime.library
     overview = await context.runtime.store.stats()
+    fetched = await context.runtime.store.sources.counts()
     html = messages.stats(
         articles=library.article_count,
         passages=len(library.passages),
@@ -93,5 +97,10 @@ async def stats(update: Update, context: NewsbotContext) -> None:
         last_delivery=overview.last_delivery_at,
         database_bytes=overview.database_bytes,
         uptime_seconds=(datetime.now(UTC) - context.runtime.started_at).total_seconds(),
+        extra=(
+            ("Sources", sources_line(fetched.sources, fetched.ok, fetched.failing, fetched.paused)),
+            ("Fetched articles", f"{fetched.articles:,}"),
+            ("Last fetched article", messages.format_moment(fetched.last_new_at)),
+        ),
     )
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))

@@ -28,6 +28,7 @@ from bot.core.models import Hit
 from bot.core.related import related_to_article
 from bot.render import messages
 from bot.render.buttons import Keyboard
+from bot.render.sources import sources_line
 from bot.store import StoreError
 from bot.tg.context import NewsbotContext
 from bot.tg.ratelimit import Verdict
@@ -144,6 +145,7 @@ async def status(update: Update, context: NewsbotContext) -> None:
     counts = await context.runtime.store.alert_counts()
     last_delivery = await context.runtime.store.last_delivery_at()
     chat_alert = await context.runtime.store.chat_last_alert_at(message.chat_id)
+    fetched = await context.runtime.store.sources.counts()
     html = messages.status(
         articles=library.article_count,
         topics=len(library.topics),
@@ -152,6 +154,10 @@ async def status(update: Update, context: NewsbotContext) -> None:
         pending_alerts=counts.get("pending", 0),
         last_delivery=last_delivery,
         last_alert_here=chat_alert,
+        extra=(
+            ("Sources", sources_line(fetched.sources, fetched.ok, fetched.failing, fetched.paused)),
+            ("Last fetched article", messages.format_moment(fetched.last_new_at)),
+        ),
     )
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
