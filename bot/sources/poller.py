@@ -109,8 +109,10 @@ class Poller:
         on_new_articles: NewArticles | None = None,
         on_notice: Callable[[], None] = lambda: None,
         on_expired: NewArticles | None = None,
+        client: Callable[[], WebClient] | None = None,
     ) -> None:
         self.settings = settings
+        self._make_client = client
         self.store = store
         self.on_new_articles = on_new_articles
         self.on_notice = on_notice
@@ -128,6 +130,8 @@ class Poller:
 
     def client(self) -> WebClient:
         """A WebClient with the configured limits (not yet entered)."""
+        if self._make_client is not None:
+            return self._make_client()
         settings = self.settings
         return WebClient(
             timeout=settings.fetch_timeout_seconds,
