@@ -117,7 +117,8 @@ def source_added(
         escape(
             f"A {_format_name(format)} feed"
             + (f" called “{shorten(title, 80)}”" if title else "")
-            + f" with {entries:,} entries; {stored:,} stored as its backlog (searchable now, no alerts)."
+            + f" with {entries:,} {'entry' if entries == 1 else 'entries'}; {stored:,} stored as its backlog "
+            "(searchable now, no alerts)."
         ),
         "New entries will be fetched on schedule and alerted to subscribers.",
     ]
