@@ -144,7 +144,8 @@ async def test_cli_fetch_sources_and_ask(tmp_path: Path, site: Website) -> None:
     site.static("/gone.xml", "no", status=404, content_type="text/plain")
     sources = tmp_path / "sources.yaml"
     sources.write_text(
-        f"sources:\n  - url: {site.url('/feed.xml')}\n    name: Harbour Gazette\n  - {site.url('/gone.xml')}\n",
+        f"sources:\n  - url: {site.url('/feed.xml')}\n    name: Harbour Gazette\n"
+        f"  - {site.url('/gone.xml')}\n",
         "utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
