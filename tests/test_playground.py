@@ -395,3 +395,35 @@ def test_make_run_without_a_token_starts_the_playground_and_says_so() -> None:
     lines = [line for line in cleaned if line]
     assert lines[0].startswith("echo") and "playground" in lines[0]
     assert any("newsbot playground" in line for line in lines[1:])
+
+
+async def test_a_published_demo_story_is_fetched_searchable_and_alerted(
+    client: aiohttp.ClientSession, session: Playground
+) -> None:
+    from bot.playground.demofeed import BACKLOG, STORIES
+
+    state = await (await client.get("/api/state")).json()
+    assert state["demo_feed"].endswith("/demo/feed.xml") and state["demo_remaining"] == len(STORIES) - BACKLOG
+    runtime = session.bot.services.runtime
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while not any(a.title == STORIES[0].title for a in runtime.library.articles):  # the backlog's first poll
+        assert loop.time() < deadline, "the demo feed was never fetched"
+        await asyncio.sleep(0.05)
+    [answer] = await session.standin.ask(READER_ID, READER_ID, "checklist for auditing AI models", timeout=10)
+    assert STORIES[0].title in answer["text"]
+    await session.standin.ask(READER_ID, READER_ID, "/subscribe openai", timeout=10)
+    status, published = await post(client, "/api/demo/publish", {})
+    assert status == 200 and published["title"] == STORIES[BACKLOG].title
+    alert = await session.standin.wait_for(
+        lambda event: published["title"] in str(event.data.get("text")), chat_id=READER_ID, timeout=30
+    )
+    assert alert[0].data["text"].startswith("🔔")
+    [answer] = await session.standin.ask(
+        READER_ID, READER_ID, "museum archiving clips with prompts", timeout=10
+    )
+    assert published["title"] in answer["text"]
+    for _ in range(len(STORIES) - BACKLOG - 1):
+        assert (await post(client, "/api/demo/publish", {}))[0] == 200
+    status, refused = await post(client, "/api/demo/publish", {})
+    assert status == 409 and "every demo story" in refused["error"]

@@ -27,6 +27,7 @@ from bot.playground.articles import (
     topics_from_form,
     write_article,
 )
+from bot.playground.demofeed import FEED_PATH, POLL_SECONDS, STORY_PATH, DemoFeed
 from bot.playground.messages import JsonDict, event_view, inline_result_view, message_view
 from bot.playground.scene import Chat, Person, Scene
 from bot.standin import BotApiStandIn, Entity, Event, EventKind, FormattedText, parse_html
@@ -96,6 +97,7 @@ class PlaygroundServer:
         self._unsubscribe: Callable[[], None] | None = None
         self._host = "127.0.0.1"
         self._port = 0
+        self.demo = DemoFeed()  # the demo news site the bot polls (demofeed.py)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -111,6 +113,9 @@ class PlaygroundServer:
         app.router.add_post("/api/inline", self._inline)
         app.router.add_post("/api/inline/pick", self._inline_pick)
         app.router.add_post("/api/articles", self._add_article)
+        app.router.add_get(FEED_PATH, self._demo_feed)
+        app.router.add_get(STORY_PATH + "{slug}", self._demo_story)
+        app.router.add_post("/api/demo/publish", self._demo_publish)
         return app
 
     async def start(self, host: str, port: int) -> None:
@@ -126,6 +131,8 @@ class PlaygroundServer:
         self._host = host
         self._port = int(runner.addresses[0][1])
         self._unsubscribe = self.standin.world.subscribe(self._forward)
+        self.demo.base_url = self.url
+        self.demo.start()
 
     async def close(self) -> None:
         """End every event stream and stop listening."""
@@ -206,6 +213,8 @@ class PlaygroundServer:
                 "corpus": str(self.corpus_dir),
                 "articles_dir": str(self.corpus_dir / SUBDIRECTORY),
                 "watch_seconds": self.watch_seconds,
+                "demo_feed": self.demo.url,
+                "demo_remaining": self.demo.remaining,
             }
         )
 
@@ -375,6 +384,37 @@ class PlaygroundServer:
             raise RequestError(400, str(error)) from None
         log.info("playground: wrote %s", path)
         return web.json_response({"path": str(path), "id": article_id})
+
+    # ----------------------------------------------------------------- the demo news site
+
+    async def _demo_feed(self, request: web.Request) -> web.Response:
+        etag = self.demo.etag()
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(
+            text=self.demo.rss(), content_type="application/rss+xml", charset="utf-8", headers={"ETag": etag}
+        )
+
+    async def _demo_story(self, request: web.Request) -> web.Response:
+        story = self.demo.story(request.match_info["slug"])
+        if story is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=self.demo.page(story), content_type="text/html", charset="utf-8")
+
+    async def _demo_publish(self, request: web.Request) -> web.Response:
+        await _json_body(request)
+        story = self.demo.publish()
+        if story is None:
+            raise RequestError(409, "every demo story is published already; restart the playground for more")
+        log.info("playground: published %r to the demo feed", story.title)
+        return web.json_response(
+            {
+                "title": story.title,
+                "feed": self.demo.url,
+                "poll_seconds": POLL_SECONDS,
+                "remaining": self.demo.remaining,
+            }
+        )
 
     def _speaker(self, body: JsonDict) -> tuple[Chat, Person]:
         chat_id, user_id = _optional_int(body, "chat_id"), _optional_int(body, "user_id")

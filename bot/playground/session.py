@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import yaml
 from pydantic import SecretStr
 
+from bot.core.sourcelist import load_sources
 from bot.localbot import BotStoppedEarly, LocalBot, local_bot
 from bot.playground.articles import SUBDIRECTORY
+from bot.playground.demofeed import POLL_SECONDS
 from bot.playground.scene import Scene, build_scene, populate
 from bot.playground.server import PlaygroundServer, is_loopback
 from bot.runtime import LibraryLoader
@@ -80,6 +83,30 @@ def playground_settings(settings: Settings, scene: Scene, standin: BotApiStandIn
     )
 
 
+def add_demo_source(settings: Settings, feed_url: str, scratch: Path) -> Settings:
+    """The bot's settings with a sources file in the scratch directory: the demo feed (polled every few
+    seconds) and whatever the operator's sources file lists; private addresses allowed (it is local)."""
+    specs, _ = load_sources(settings.sources_path)
+    entries = [
+        {"url": feed_url, "name": "Playground Wire (demo)", "every": POLL_SECONDS, "full_text": "auto"}
+    ]
+    entries += [
+        {
+            "url": s.url,
+            "name": s.name,
+            "topics": list(s.topics),
+            "every": s.every,
+            "full_text": s.full_text.value,
+        }
+        for s in specs
+        if s.url != feed_url
+    ]
+    path = scratch / "sources.yaml"
+    scratch.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"sources": entries}, sort_keys=False), encoding="utf-8")
+    return settings.model_copy(update={"sources_file": path, "fetch_private_addresses": True})
+
+
 def prepare_corpus(corpus_dir: Path, scratch: Path) -> tuple[Path, bool]:
     """The corpus the session uses, and whether it is a scratch copy (only of the bundled sample)."""
     if corpus_dir.resolve() != BUNDLED_CORPUS.resolve():
@@ -128,6 +155,7 @@ async def running_playground(
             hint = f"; is another playground running? Try --port {port + 1}" if port else ""
             reason = error.strerror or str(error)
             raise PlaygroundError(f"cannot serve the page on {host}:{port}: {reason}{hint}") from None
+        bot_settings = await asyncio.to_thread(add_demo_source, bot_settings, server.demo.url, workdir)
         # Loading a large corpus can take minutes: wait as long as the bot keeps starting.
         running = local_bot(
             bot_settings,

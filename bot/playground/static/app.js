@@ -8,6 +8,7 @@ const state = {
   topics: [],
   articlesDir: "",
   watchSeconds: 0,
+  demoFeed: "",
   drafts: new Map(), // chat id -> unsent text, kept while another chat is open
   chats: new Map(), // id -> chat (with .messages: Map id -> message, .notes: [])
   order: [],
@@ -48,6 +49,7 @@ async function loadState() {
     state.topics = data.topics;
     state.articlesDir = data.articles_dir;
     state.watchSeconds = data.watch_seconds;
+    state.demoFeed = data.demo_feed;
     const chats = new Map();
     for (const chat of data.chats) {
       const known = state.chats.get(chat.id);
@@ -233,6 +235,7 @@ function renderChat(scrollToEnd) {
     select.value = String(state.speaker.get(chat.id));
   }
   $("article-open").hidden = !chat.admin;
+  $("publish-story").hidden = !chat.admin;
   renderReplyBar();
 
   const box = $("messages");
@@ -666,6 +669,30 @@ async function saveArticle(event) {
   }
 }
 
+function addNote(chatId, text, command) {
+  const chat = state.chats.get(chatId);
+  const start = command ? text.indexOf(command) : -1;
+  const entities = start >= 0 ? [{ type: "bot_command", offset: start, length: command.length }] : [];
+  const note = { after: lastMessage(chat) ? lastMessage(chat).id : 0, text, entities };
+  chat.notes.push(note);
+  if (chat.id === state.current) {
+    $("messages").append(noteNode(note));
+    $("messages").scrollTop = $("messages").scrollHeight;
+  }
+}
+
+async function publishStory() {
+  const chatId = state.current;
+  try {
+    const story = await api("/api/demo/publish", {});
+    addNote(chatId, `Published “${story.title}” to the demo feed ${story.feed}. The bot polls it every `
+      + `${story.poll_seconds} s: it fetches the story's page for the full text, answers questions about it, `
+      + `and alerts chats subscribed to its topic or words. /sources shows the feed's health.`, "/sources");
+  } catch (error) {
+    showToast(error.message, true);
+  }
+}
+
 // ------------------------------------------------------------------ start
 
 function start() {
@@ -682,6 +709,7 @@ function start() {
   });
   $("toast").addEventListener("click", () => { $("toast").hidden = true; });
   $("article-open").addEventListener("click", openArticleForm);
+  $("publish-story").addEventListener("click", publishStory);
   $("article-cancel").addEventListener("click", () => $("article-dialog").close());
   $("article-form").addEventListener("submit", saveArticle);
   window.addEventListener("hashchange", () => {
