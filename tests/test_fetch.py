@@ -423,3 +423,17 @@ async def test_a_sources_first_poll_is_its_backlog_and_later_entries_are_new(
     result = await store.ingest_articles([backlog.id, fresh.id], lambda ids, subs: [])
     assert result.new_ids == [fresh.id]  # the backlog was recorded as seen when it was stored
     assert (await store.sources.articles(after=last))[0] == []
+
+
+async def test_retention_drops_old_text_but_remembers_the_entry(
+    tmp_path: Path, site: Website, store: Store
+) -> None:
+    site.static("/feed.xml", rss([LIGHTHOUSE], base=site.base))
+    url = site.url("/feed.xml")
+    poller = Poller(make_settings(tmp_path, f"- {url}\n", fetch_retention_days=30), store)
+    assert (await poll(poller, store, url)).new == 1
+    assert await store.sources.expire(datetime.now(UTC) - timedelta(days=30)) == 0  # fetched just now
+    assert await store.sources.expire(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert (await store.sources.articles())[0] == []  # out of the archive…
+    report = await poll(poller, store, url)
+    assert (report.status, report.new) == (PollStatus.NEW, 0)  # …and not brought back by the feed

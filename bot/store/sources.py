@@ -374,24 +374,20 @@ class SourceStore:
         """Which of these entry keys (of this source), canonical URLs and fingerprints (of any source)
         are stored already, so their pages are not fetched again."""
         async with self._store._reading() as db:
-            known_keys = await _present(
-                db,
+            key_rows = await db.execute_fetchall(
                 "SELECT value FROM json_each(?) WHERE value IN "
                 "(SELECT entry_key FROM fetched_articles WHERE source_id = ?)",
-                keys,
-                source_id,
+                (_json_list(keys), source_id),
             )
-            known_urls = await _present(
-                db,
+            url_rows = await db.execute_fetchall(
                 "SELECT value FROM json_each(?) WHERE value IN (SELECT canonical_url FROM fetched_articles)",
-                urls,
+                (_json_list(urls),),
             )
-            known_prints = await _present(
-                db,
+            print_rows = await db.execute_fetchall(
                 "SELECT value FROM json_each(?) WHERE value IN (SELECT fingerprint FROM fetched_articles)",
-                fingerprints,
+                (_json_list(fingerprints),),
             )
-        return KnownEntries(known_keys, known_urls, known_prints)
+        return KnownEntries(_values(key_rows), _values(url_rows), _values(print_rows))
 
     async def record_success(
         self,
@@ -637,11 +633,11 @@ async def _fetch_source_by_url(db: aiosqlite.Connection, url: str) -> Source | N
     return None
 
 
-async def _present(
-    db: aiosqlite.Connection, sql: str, values: Iterable[str], *params: object
-) -> frozenset[str]:
-    payload = json.dumps(list(dict.fromkeys(values)))
-    rows = await db.execute_fetchall(sql, (payload, *params))
+def _json_list(values: Iterable[str]) -> str:
+    return json.dumps(list(dict.fromkeys(values)))
+
+
+def _values(rows: Iterable[sqlite3.Row]) -> frozenset[str]:
     return frozenset(str(row[0]) for row in rows)
 
 
