@@ -157,12 +157,14 @@ async def measure(feeds: int, entries: int, concurrency: int, workdir: Path, por
     )
     async with await Store.open(settings.database) as store:
         poller = Poller(settings, store)
+        await poller.workers.start()
         await poller.poll_all()  # empty feeds: each source's first poll (the backlog) is done
         async with aiohttp.ClientSession() as http, http.post(f"{base}/publish") as response:
             response.raise_for_status()
         started = time.perf_counter()
         reports = await poller.poll_all()
         fetch_seconds = time.perf_counter() - started
+        poller.close()
         failed = [r for r in reports if r.error]
         articles, _ = await store.sources.articles()
         pages_read = sum(1 for a in articles if len(a.body) > 400)

@@ -420,7 +420,10 @@ def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
         async with await Store.open(settings.database) as store:
             poller = Poller(settings, store)
             if args.once:
-                return [report.as_json() for report in await poller.poll_all()]
+                try:
+                    return [report.as_json() for report in await poller.poll_all()]
+                finally:
+                    poller.close()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -466,7 +469,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
     async def listing() -> tuple[list[Source], list[str]]:
         async with await Store.open(settings.database) as store:
-            poller = Poller(settings, store)
+            poller = Poller(settings, store)  # only reads the sources file: no worker is started
             problems = await poller.sync_file(force=True)
             return await store.sources.listed(), [str(problem) for problem in problems]
 

@@ -8,7 +8,7 @@ records what it was asked.
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,21 @@ LIGHTHOUSE = Story(
     full_in_feed=True,
 )
 ADMINS = [42, 43]
+_OPEN: list[Poller] = []
+
+
+def new_poller(settings: Settings, store: Store, **options: Any) -> Poller:
+    """A poller whose parsing workers end with the test."""
+    poller = Poller(settings, store, **options)
+    _OPEN.append(poller)
+    return poller
+
+
+@pytest.fixture(autouse=True)
+def _close_pollers() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 @pytest.fixture
@@ -103,7 +118,7 @@ async def test_second_poll_is_conditional_and_a_304_adds_nothing(
     body = rss([LIGHTHOUSE], base=site.base)
     site.feed("/feed.xml", body, etag='"v1"', modified="Mon, 02 Mar 2026 09:30:00 GMT")
     url = site.url("/feed.xml")
-    poller = Poller(make_settings(tmp_path, f"sources:\n  - url: {url}\n"), store)
+    poller = new_poller(make_settings(tmp_path, f"sources:\n  - url: {url}\n"), store)
     first = await poll(poller, store, url)
     assert (first.status, first.new) == (PollStatus.NEW, 1)
     second = await poll(poller, store, url)
@@ -127,7 +142,7 @@ async def test_a_teasers_full_text_is_fetched_and_searchable(
     site.pages([FERRY, LIGHTHOUSE])
     url = site.url("/feed.xml")
     sources = f"sources:\n  - url: {url}\n    name: Harbour Gazette\n    topics: [openai]\n"
-    poller = Poller(make_settings(tmp_path, sources), store)
+    poller = new_poller(make_settings(tmp_path, sources), store)
     report = await poll(poller, store, url)
     assert report.new == 2
     assert len(site.hits("/news/ferry-returns")) == 1  # the teaser's page was read
@@ -154,7 +169,7 @@ async def test_every_feed_format_is_read(tmp_path: Path, site: Website, store: S
     site.static("/feed", body, content_type="application/feed+json" if kind == "json" else "application/xml")
     site.pages(stories)
     url = site.url("/feed")
-    poller = Poller(make_settings(tmp_path, f"- {url}\n"), store)
+    poller = new_poller(make_settings(tmp_path, f"- {url}\n"), store)
     report = await poll(poller, store, url)
     assert (report.status, report.new, report.error) == (PollStatus.NEW, 2, None)
     articles, _ = await store.sources.articles()
@@ -182,7 +197,7 @@ async def test_the_same_entry_is_stored_once(tmp_path: Path, site: Website, stor
     )
     url = site.url("/feed.xml")
     site.feed("/feed.xml", rss([LIGHTHOUSE], base=site.base), etag='"1"')
-    poller = Poller(make_settings(tmp_path, f"- {url}\n"), store)
+    poller = new_poller(make_settings(tmp_path, f"- {url}\n"), store)
     assert (await poll(poller, store, url)).new == 1
     site.feed("/feed.xml", rss([again, tracked, LIGHTHOUSE], base=site.base), etag='"2"')
     report = await poll(poller, store, url)
@@ -196,7 +211,7 @@ async def test_retry_after_delays_the_next_poll(tmp_path: Path, site: Website, s
         "/feed.xml", "slow down", status=429, headers={"Retry-After": "900"}, content_type="text/plain"
     )
     url = site.url("/feed.xml")
-    poller = Poller(make_settings(tmp_path, f"- url: {url}\n  every: 10\n"), store)
+    poller = new_poller(make_settings(tmp_path, f"- url: {url}\n  every: 10\n"), store)
     before = datetime.now(UTC)
     report = await poll(poller, store, url)
     assert (
@@ -214,7 +229,7 @@ async def test_caching_headers_push_the_next_poll_back(tmp_path: Path, site: Web
         "/feed.xml", rss([LIGHTHOUSE], base=site.base), headers={"Cache-Control": "public, max-age=3600"}
     )
     url = site.url("/feed.xml")
-    poller = Poller(make_settings(tmp_path, f"- url: {url}\n  every: 10\n"), store)
+    poller = new_poller(make_settings(tmp_path, f"- url: {url}\n  every: 10\n"), store)
     before = datetime.now(UTC)
     await poll(poller, store, url)
     source = await store.sources.by_url(url)
@@ -227,7 +242,7 @@ async def test_a_failing_source_backs_off_then_pauses_and_admins_are_told_once(
 ) -> None:
     site.static("/broken.xml", "upstream exploded", status=500, content_type="text/plain")
     url = site.url("/broken.xml")
-    poller = Poller(make_settings(tmp_path, f"- url: {url}\n  every: 10\n", fetch_max_failures=3), store)
+    poller = new_poller(make_settings(tmp_path, f"- url: {url}\n  every: 10\n", fetch_max_failures=3), store)
     waits = []
     for _ in range(3):
         before = datetime.now(UTC)
@@ -274,7 +289,7 @@ async def test_an_xml_bomb_is_refused_and_nothing_else_is_lost(
     site.static("/bomb.xml", bomb)
     site.static("/peek.xml", external.encode("utf-16"), content_type="application/xml")
     urls = [site.url(p) for p in ("/good.xml", "/bomb.xml", "/peek.xml")]
-    poller = Poller(make_settings(tmp_path, "".join(f"- {u}\n" for u in urls)), store)
+    poller = new_poller(make_settings(tmp_path, "".join(f"- {u}\n" for u in urls)), store)
     reports = {r.url: r for r in await poller.poll_all()}
     assert reports[urls[0]].new == 1
     for url in urls[1:]:
@@ -295,7 +310,7 @@ async def test_a_50_mb_response_is_cut_at_the_cap(tmp_path: Path, site: Website,
     site.serve("/zip.xml", bomb)
     site.static("/good.xml", rss([LIGHTHOUSE], base=site.base))
     urls = [site.url(p) for p in ("/huge.xml", "/zip.xml", "/good.xml")]
-    poller = Poller(make_settings(tmp_path, "".join(f"- {u}\n" for u in urls), fetch_max_mb=1), store)
+    poller = new_poller(make_settings(tmp_path, "".join(f"- {u}\n" for u in urls), fetch_max_mb=1), store)
     reports = {r.url: r for r in await poller.poll_all()}
     for url in urls[:2]:
         assert reports[url].status == PollStatus.FAILED
@@ -320,7 +335,7 @@ async def test_private_addresses_are_refused_at_every_hop(
         def client() -> WebClient:  # the site itself is let through, as a public site would be
             return WebClient(timeout=5, allow_private=False, exceptions=frozenset({site.endpoint}))
 
-        reports = {r.url: r for r in await Poller(settings, store, client=client).poll_all()}
+        reports = {r.url: r for r in await new_poller(settings, store, client=client).poll_all()}
         for url in urls:
             assert reports[url].status == PollStatus.FAILED, url
             assert "private" in (reports[url].error or ""), reports[url].error
@@ -333,7 +348,7 @@ async def test_private_addresses_are_refused_at_every_hop(
 async def test_only_http_and_https_are_fetched(tmp_path: Path, site: Website, store: Store) -> None:
     site.static("/to-file.xml", "", status=301, headers={"Location": "file:///etc/passwd"})
     url = site.url("/to-file.xml")
-    report = await poll(Poller(make_settings(tmp_path, f"- {url}\n"), store), store, url)
+    report = await poll(new_poller(make_settings(tmp_path, f"- {url}\n"), store), store, url)
     assert report.status == PollStatus.FAILED and "only http and https" in (report.error or "")
 
 
@@ -356,7 +371,7 @@ async def test_a_page_in_the_wrong_encoding_is_read_and_reported(
     site.static("/news/cafe", page.encode("cp1252"), content_type="text/html; charset=utf-8")
     site.static("/feed.xml", rss([cafe], base=site.base))
     url = site.url("/feed.xml")
-    report = await poll(Poller(make_settings(tmp_path, f"- {url}\n"), store), store, url)
+    report = await poll(new_poller(make_settings(tmp_path, f"- {url}\n"), store), store, url)
     assert report.new == 1
     [article], _ = await store.sources.articles()
     text_from, note = await store.sources.article_text_from(article.id) or (None, None)
@@ -382,7 +397,7 @@ async def test_a_page_that_is_not_the_article_keeps_the_teaser(
     site.static("/news/parking", wall, content_type="text/html")
     site.static("/feed.xml", rss([story], base=site.base))
     url = site.url("/feed.xml")
-    report = await poll(Poller(make_settings(tmp_path, f"- {url}\n"), store), store, url)
+    report = await poll(new_poller(make_settings(tmp_path, f"- {url}\n"), store), store, url)
     assert report.new == 1 and any("teasers were kept" in note for note in report.notes)
     [article], _ = await store.sources.articles()
     assert article.body == story.teaser
@@ -400,7 +415,7 @@ async def test_a_malformed_feed_is_a_reported_problem(tmp_path: Path, site: Webs
     site.static("/bytes.xml", bytes(range(256)) * 100, content_type="application/octet-stream")
     urls = [site.url(p) for p in ("/html.xml", "/json.xml", "/bytes.xml")]
     settings = make_settings(tmp_path, "".join(f"- {u}\n" for u in urls))
-    reports = await Poller(settings, store).poll_all()
+    reports = await new_poller(settings, store).poll_all()
     assert [r.status for r in reports] == [PollStatus.FAILED] * 3
     assert all(r.error for r in reports)
     source = await store.sources.by_url(urls[0])
@@ -413,7 +428,7 @@ async def test_a_sources_first_poll_is_its_backlog_and_later_entries_are_new(
     url = site.url("/feed.xml")
     site.feed("/feed.xml", rss([LIGHTHOUSE], base=site.base), etag='"a"')
     site.pages([FERRY])
-    poller = Poller(make_settings(tmp_path, f"- {url}\n"), store)
+    poller = new_poller(make_settings(tmp_path, f"- {url}\n"), store)
     await poll(poller, store, url)
     [backlog], _ = await store.sources.articles()
     site.feed("/feed.xml", rss([FERRY, LIGHTHOUSE], base=site.base), etag='"b"')
@@ -430,10 +445,24 @@ async def test_retention_drops_old_text_but_remembers_the_entry(
 ) -> None:
     site.static("/feed.xml", rss([LIGHTHOUSE], base=site.base))
     url = site.url("/feed.xml")
-    poller = Poller(make_settings(tmp_path, f"- {url}\n", fetch_retention_days=30), store)
+    poller = new_poller(make_settings(tmp_path, f"- {url}\n", fetch_retention_days=30), store)
     assert (await poll(poller, store, url)).new == 1
     assert await store.sources.expire(datetime.now(UTC) - timedelta(days=30)) == 0  # fetched just now
     assert await store.sources.expire(datetime.now(UTC) + timedelta(seconds=1)) == 1
     assert (await store.sources.articles())[0] == []  # out of the archive…
     report = await poll(poller, store, url)
     assert (report.status, report.new) == (PollStatus.NEW, 0)  # …and not brought back by the feed
+
+
+async def test_a_feed_that_would_take_minutes_to_parse_is_stopped(
+    tmp_path: Path, site: Website, store: Store
+) -> None:
+    # Angle-bracket soup sends feedparser's forgiving parser into minutes of work; the worker is killed.
+    site.static("/soup.xml", b"<rss version='2.0'><channel>" + b"<a<b" * 500_000)
+    site.static("/good.xml", rss([LIGHTHOUSE], base=site.base))
+    urls = [site.url("/soup.xml"), site.url("/good.xml")]
+    settings = make_settings(tmp_path, "".join(f"- {u}\n" for u in urls), fetch_timeout_seconds=2)
+    reports = {r.url: r for r in await new_poller(settings, store).poll_all()}
+    assert reports[urls[0]].status == PollStatus.FAILED
+    assert "took longer than 2 s" in (reports[urls[0]].error or "")
+    assert reports[urls[1]].new == 1

@@ -39,6 +39,7 @@ from bot.core.sourcelist import FullText, check_url, load_sources
 from bot.settings import Settings
 from bot.sources.extract import ExtractionFailed, PageArticle, extract_article
 from bot.sources.http import PAGE_ACCEPT, Fetched, FetchError, WebClient
+from bot.sources.workers import TooSlow, Workers
 from bot.store import FetchedArticle, PollStatus, Source, Store, StoreError, TextFrom
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,12 @@ class Poller:
         self._file_stamp: tuple[int, int] | None = None
         self._pages = asyncio.Semaphore(settings.fetch_concurrency)
         self._last_retention = 0.0
+        # Feeds are parsed and pages read in child processes with a time limit (workers.py).
+        self.workers = Workers(min(settings.fetch_concurrency, 2), time_limit=settings.fetch_timeout_seconds)
+
+    def close(self) -> None:
+        """End the parsing workers (run() does it on the way out)."""
+        self.workers.close()
 
     def wake(self) -> None:
         """Look at the schedule now (a source was added or resumed)."""
@@ -172,6 +179,12 @@ class Poller:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due sources until `stop` is set; a failing pass is logged and the next one goes on."""
+        try:
+            await self._run(stop)
+        finally:
+            self.close()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         async with self._session():
             while not stop.is_set():
                 try:
@@ -273,13 +286,9 @@ class Poller:
             )
             return PollReport(source.url, source.label, PollStatus.NOT_MODIFIED)
         try:
-            document = await asyncio.to_thread(
-                parse_feed_document, fetched.body, url=fetched.url, content_type=fetched.content_type
-            )
+            document = await self._parse(fetched)
         except FeedError as error:
             return await self._failed(source, error.reason, None)
-        except Exception as error:  # hostile bytes in a third-party parser: a problem, never a crash
-            return await self._failed(source, f"cannot read the feed: {type(error).__name__}: {error}", None)
         articles, notes = await self._new_articles(source, document)
         first = source.last_success_at is None if backlog is None else backlog
         stored = await self.store.sources.record_success(
@@ -295,6 +304,19 @@ class Poller:
         if stored:
             log.info("source %s: %d new articles%s", source.label, len(stored), " (backlog)" if first else "")
         return PollReport(source.url, source.label, PollStatus.NEW, new=len(stored), notes=tuple(notes))
+
+    async def _parse(self, fetched: Fetched) -> FeedDocument:
+        """The fetched document read as a feed, in a worker process; FeedError for anything else."""
+        try:
+            return await self.workers.run(
+                parse_feed_document, fetched.body, url=fetched.url, content_type=fetched.content_type
+            )
+        except FeedError:
+            raise
+        except TooSlow as error:
+            raise FeedError(f"the feed could not be read: {error}") from None
+        except Exception as error:  # hostile bytes in a third-party parser: a problem, never a crash
+            raise FeedError(f"cannot read the feed: {type(error).__name__}: {error}") from None
 
     async def _failed(self, source: Source, reason: str, retry_after: float | None) -> PollReport:
         now = datetime.now(UTC)
@@ -414,11 +436,15 @@ class Poller:
             except FetchError as error:
                 return f"page not fetched: {error.reason}"
             try:
-                return await asyncio.to_thread(
+                return await self.workers.run(
                     extract_article, fetched.body, url=fetched.url, charset=fetched.charset, teaser=entry.text
                 )
             except ExtractionFailed as error:
                 return f"page not read: {error.reason}"
+            except TooSlow as error:
+                return f"page not read: {error}"
+            except Exception as error:  # a hostile page inside a third-party library
+                return f"page not read: {type(error).__name__}: {error}"[:300]
 
     # -- /sources add ------------------------------------------------------------------------------------
 
@@ -438,15 +464,9 @@ class Poller:
             except FetchError as error:
                 return SourceCheck(CheckOutcome.FAILED, url, error=error.reason)
         try:
-            document = await asyncio.to_thread(
-                parse_feed_document, fetched.body, url=fetched.url, content_type=fetched.content_type
-            )
+            document = await self._parse(fetched)
         except FeedError as error:
             return SourceCheck(CheckOutcome.FAILED, url, error=error.reason)
-        except Exception as error:
-            return SourceCheck(
-                CheckOutcome.FAILED, url, error=f"cannot read the feed: {type(error).__name__}"
-            )
         source, _ = await self.store.sources.add(
             url, name=name or document.title, every=self.settings.fetch_every_seconds, added_by=added_by
         )
