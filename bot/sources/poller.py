@@ -186,29 +186,45 @@ class Poller:
 
     async def _run(self, stop: asyncio.Event) -> None:
         async with self._session():
-            while not stop.is_set():
-                try:
-                    await self.sync_file()
-                    await self._schedule_new()
-                    reports = await self.poll_due()
-                    if any(report.new for report in reports) and self.on_new_articles is not None:
-                        await self.on_new_articles()
-                    await self._retention()
-                    wait = await self._seconds_to_next()
-                except StoreError as error:
-                    log.warning("polling sources: the database failed, trying again shortly: %s", error)
-                    wait = 5.0
-                except Exception:  # the poller must outlive any one bad pass
-                    log.exception("polling sources failed")
-                    wait = 5.0
-                self._wake.clear()
-                waker = asyncio.ensure_future(self._wake.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                try:
-                    await asyncio.wait({waker, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    waker.cancel()
-                    stopper.cancel()
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                while not stop.is_set():
+                    # A pass can wait on slow servers for a while: a stop does not wait for it. What a
+                    # cancelled poll had not committed is simply fetched again next time.
+                    one = asyncio.ensure_future(self._pass())
+                    await asyncio.wait({one, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                    if not one.done():
+                        one.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await one
+                        return
+                    wait = one.result()
+                    self._wake.clear()
+                    waker = asyncio.ensure_future(self._wake.wait())
+                    try:
+                        await asyncio.wait(
+                            {waker, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                        )
+                    finally:
+                        waker.cancel()
+            finally:
+                stopper.cancel()
+
+    async def _pass(self) -> float:
+        """One pass: the file, due polls, new articles into the archive, retention; seconds to sleep."""
+        try:
+            await self.sync_file()
+            await self._schedule_new()
+            reports = await self.poll_due()
+            if any(report.new for report in reports) and self.on_new_articles is not None:
+                await self.on_new_articles()
+            await self._retention()
+            return await self._seconds_to_next()
+        except StoreError as error:
+            log.warning("polling sources: the database failed, trying again shortly: %s", error)
+        except Exception:  # the poller must outlive any one bad pass
+            log.exception("polling sources failed")
+        return 5.0
 
     async def _schedule_new(self) -> None:
         now = datetime.now(UTC)
