@@ -192,6 +192,10 @@ def describe(playground: Playground) -> list[str]:
         f"  bot:    @{playground.scene.bot_username}, the real bot polling a local Telegram stand-in",
         f"  corpus: {where}",
     ]
+    lines.append(
+        f"  feed:   {playground.server.demo.url} — a demo news feed the bot polls every few seconds; "
+        "Publish story in the admin chat adds to it"
+    )
     lines += [f"  chat:   {chat.title} — {chat.purpose}" for chat in playground.scene.chats]
     return lines
 
