@@ -17,8 +17,9 @@ from bot.runtime import LibraryLoader, Runtime, load_configured_library
 from bot.settings import Settings
 from bot.store import Store
 from bot.tg.alerts import AlertWorker
-from bot.tg.app import CONFLICT_GRACE_SECONDS, announce, build_application, connect, start_polling
+from bot.tg.app import announce, build_application, connect
 from bot.tg.context import NewsbotApp
+from bot.tg.polling import CONFLICT_GRACE_SECONDS, PROBATION_SECONDS, Poller, check_token
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,7 @@ class Services:
     runtime: Runtime
     application: NewsbotApp
     alerts: AlertWorker
-    poll_timeout: int = POLL_TIMEOUT
-    conflict_grace: float = CONFLICT_GRACE_SECONDS
+    poller: Poller
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -50,9 +50,12 @@ async def compose(
     *,
     poll_timeout: int = POLL_TIMEOUT,
     conflict_grace: float = CONFLICT_GRACE_SECONDS,
+    probation: float = PROBATION_SECONDS,
+    stall_after: float | None = None,
 ) -> Services:
     """Open the store (taking the instance lock first, so a second instance refuses at once), load the
-    library off the event loop, and build the runtime, the application and the alert worker.
+    library off the event loop, and build the runtime, the application, the alert worker and the poller
+    (see bot.tg.polling for conflict_grace, probation and stall_after).
 
     Raises StoreError when the database cannot be used; nothing is left open then.
     """
@@ -70,17 +73,28 @@ async def compose(
             lambda article_id: runtime.library.article(article_id),
             rate_per_second=settings.send_rate,
             answers_busy=lambda: data.answers_in_flight > 0,
+            on_token_error=lambda: application.create_task(
+                check_token(application.bot, data), name="check-token"
+            ),
         )
         runtime.on_new_alerts = alerts.wake
+        poller = Poller(
+            application,
+            poll_timeout=poll_timeout,
+            conflict_grace=conflict_grace,
+            probation=probation,
+            stall_after=stall_after,
+        )
     except BaseException:
         await store.close()
         raise
-    return Services(settings, store, runtime, application, alerts, poll_timeout, conflict_grace)
+    return Services(settings, store, runtime, application, alerts, poller)
 
 
 async def run(services: Services, *, install_signal_handlers: bool = True) -> str | None:
     """Run the bot until SIGINT/SIGTERM or services.stopping is set; returns why it stopped early, if it
-    did (Telegram unreachable, the token rejected, another instance polling). Closes the store."""
+    did (Telegram unreachable, the token rejected, another instance polling, polling that kept failing).
+    Closes the store."""
     application, stop = services.application, services.stopping
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if install_signal_handlers else ()
@@ -97,16 +111,14 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
             background = [
                 asyncio.create_task(services.alerts.run(stop), name="alerts"),
                 asyncio.create_task(services.runtime.watch_corpus(stop), name="corpus-watcher"),
+                asyncio.create_task(services.poller.run(stop), name="polling-watchdog"),
             ]
-            await start_polling(
-                application, poll_timeout=services.poll_timeout, conflict_grace=services.conflict_grace
-            )
             await stop.wait()
             log.info("shutting down")
-            await asyncio.gather(*background, return_exceptions=True)
-            assert application.updater is not None
-            await application.updater.stop()  # the updater stops before the application
-            await application.stop()
+            for outcome in await asyncio.gather(*background, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    log.error("a background task failed while stopping", exc_info=outcome)
+            await application.stop()  # after polling: the updates fetched last are handled first
         return application.bot_data.exit_reason
     finally:
         for signum in signals:

@@ -209,7 +209,7 @@ async def test_a_rejected_token_is_reported_without_the_token(tmp_path: Path) ->
         text = await exit_output(process, timeout=60)
     reliability.fault("token rejected (401)")
     assert process.returncode == 1
-    assert "rejected the bot token" in text and "NEWSBOT_TELEGRAM_TOKEN" in text
+    assert "token was rejected by Telegram" in text and "NEWSBOT_TELEGRAM_TOKEN" in text
     for secret in secret_parts():
         assert secret not in text
 

@@ -4,7 +4,8 @@ API wire protocol.
 It composes the world (state and events), the scenario (the users' actions), the update queue and the
 Bot API methods, and adds long-polling getUpdates (with Telegram's 409 on a second poller), a request
 log, injected faults (429, 401, 403, migration, 5xx, a proxy's HTML 404 page, dropped connections,
-timeouts), a token that can be revoked and restored, and awaitable expectations. Must not import telegram; aiohttp and asyncio are its transport.
+timeouts), a token that can be revoked and restored, and awaitable expectations. Must not import
+telegram; aiohttp and asyncio are its transport.
 """
 
 from __future__ import annotations

@@ -22,6 +22,39 @@ from bot.tg.ratelimit import QuestionLimiter
 INLINE_RATE_FACTOR = 5
 
 
+class SoleInstance:
+    """Whether this instance is known to be the only one polling with its token (bot.tg.polling decides).
+
+    Handlers that would confirm a lasting change wait for the verdict: a starting instance that turns out
+    to be a second one stops, and what it confirmed meanwhile would live only in its own database.
+    """
+
+    def __init__(self) -> None:
+        self._decided = asyncio.Event()
+        self.confirmed = False
+
+    @property
+    def decided(self) -> bool:
+        """Whether the verdict is in."""
+        return self._decided.is_set()
+
+    def confirm(self) -> None:
+        """Polling ran long enough without a 409 Conflict: this is the only instance."""
+        if not self.decided:
+            self.confirmed = True
+            self._decided.set()
+
+    def refuse(self) -> None:
+        """Another instance was polling first: this one is stopping."""
+        if not self.decided:
+            self._decided.set()
+
+    async def wait(self) -> bool:
+        """Wait for the verdict; True when this instance may confirm changes."""
+        await self._decided.wait()
+        return self.confirmed
+
+
 class BotData:
     """What every handler and job of one application shares.
 
@@ -40,6 +73,7 @@ class BotData:
         self.bot_username = ""  # from getMe at start-up
         self.answers_in_flight = 0  # answers being sent right now: alerts wait for them
         self.chat_admins = ChatAdmins()
+        self.sole_instance = SoleInstance()
 
     def attach(self, runtime: Runtime) -> None:
         """Give the handlers the running bot's runtime, and the limits its settings ask for."""
