@@ -134,8 +134,13 @@ def _pickled_array(directory: Path) -> None:
         lambda d: (d / "index" / "doc_ids.npy").write_bytes(b"\x93NUMPY garbage"),
         lambda d: np.save(d / "offsets.npy", np.arange(5, dtype=np.int64)),
         lambda d: np.save(d / "passage_article.npy", np.full_like(np.load(d / "passage_article.npy"), 99)),
+        # Dates outside the calendar (a snapshot written before dates were checked, or damaged): they
+        # would only fail when an article is first read, mid-answer.
+        lambda d: np.save(d / "published.npy", np.full_like(np.load(d / "published.npy"), -(2**62))),
+        lambda d: np.save(d / "utc_offset.npy", np.full_like(np.load(d / "utc_offset.npy"), 90_000)),
+        lambda d: (d / "meta.json").write_text('{"topics": 5, "problems": []}'),
     ],
-    ids=["header", "meta", "truncated", "pickle", "index", "offsets", "owners"],
+    ids=["header", "meta", "truncated", "pickle", "index", "offsets", "owners", "dates", "zones", "shape"],
 )
 def test_damaged_snapshot_is_ignored_with_a_warning_and_rebuilt(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
     corpus = copy_corpus(FORMATS, tmp_path)
