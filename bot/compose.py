@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.logs import register_secrets
 from bot.runtime import LibraryLoader, Runtime, load_configured_library
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.tg.alerts import AlertWorker
 from bot.tg.app import announce, build_application, connect
 from bot.tg.context import NewsbotApp
@@ -78,6 +78,14 @@ async def compose(
             ),
         )
         runtime.on_new_alerts = alerts.wake
+
+        def database_lost(error: StoreError) -> None:
+            # Nothing the bot confirms from now on would last: stop, and say why.
+            if data.exit_reason is None:
+                data.exit_reason = error.description
+            data.stop.set()
+
+        store.on_lost = database_lost
         poller = Poller(
             application,
             poll_timeout=poll_timeout,

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     min_relevance: float = Field(default=0.45, ge=0, le=1)  # = bot.core.library.MIN_RELEVANCE (tested)
     snapshot_dir: Path = Path("data/snapshots")
     housekeeping_minutes: float = Field(default=60.0, gt=0)
+    more_results_hours: float = Field(default=1.0, gt=0)
+    question_log_days: float = Field(default=30.0, gt=0)
+    alert_history_days: float = Field(default=30.0, gt=0)
+    idle_chat_days: float = Field(default=180.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

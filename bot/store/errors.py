@@ -48,6 +48,10 @@ class DatabaseFailing(StoreError):
     """The disk answered with an I/O error."""
 
 
+class DatabaseGone(StoreError):
+    """The file the store opened is no longer the file at its path (deleted, or replaced by another)."""
+
+
 def store_error(path: Path, error: sqlite3.Error) -> StoreError:
     """The StoreError for what SQLite said about the database at `path`, described for the operator."""
     message = str(error)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from telegram import (
     InlineQueryResultArticle,
@@ -271,9 +272,11 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
 
 
 async def _save_query(context: NewsbotContext, chat_id: int, question: str) -> str | None:
-    """Keep a question for its "More results" button; None (no button) if the database refuses."""
+    """Keep a question for its "More results" button, for NEWSBOT_MORE_RESULTS_HOURS (the only place its
+    text is kept unless the operator logs questions); None (no button) if the database refuses."""
+    ttl = timedelta(hours=context.runtime.settings.more_results_hours)
     try:
-        return await context.runtime.store.save_query(chat_id, question)
+        return await context.runtime.store.save_query(chat_id, question, ttl=ttl)
     except StoreError as error:
         log.warning("could not save a question for More results in chat %s: %s", chat_id, error)
         return None
