@@ -558,10 +558,18 @@ EDGE_CASES = [
     # (file, content, what the reason says) — each must be one problem, never an exception
     ("ids.jsonl", '{"title": "T", "body": "B", "id": ' + HUGE + "}\n", "4300 digits"),
     ("views.jsonl", '{"title": "T", "body": "B", "views": -' + HUGE + "}\n", "4300 digits"),
-    ("early.jsonl", '{"title": "T", "body": "B", "published": "0001-01-01T00:00:00+01:00"}\n', "out of range"),
+    (
+        "early.jsonl",
+        '{"title": "T", "body": "B", "published": "0001-01-01T00:00:00+01:00"}\n',
+        "out of range",
+    ),
     ("late.jsonl", '{"title": "T", "body": "B", "published": "9999-12-31T23:00:00-02:00"}\n', "out of range"),
     ("first.jsonl", '{"title": "T", "body": "B", "published": "0001-01-01"}\n', "out of range"),
-    ("last.jsonl", '{"title": "T", "body": "B", "published": "9999-12-31T23:59:59.999999"}\n', "out of range"),
+    (
+        "last.jsonl",
+        '{"title": "T", "body": "B", "published": "9999-12-31T23:59:59.999999"}\n',
+        "out of range",
+    ),
     ("early.md", "---\ntitle: T\npublished: 0001-01-01T00:00:00+01:00\n---\n\nB\n", "out of range"),
     ("quoted.md", "---\ntitle: T\npublished: '0001-01-01T00:00:00+01:00'\n---\n\nB\n", "out of range"),
     ("late.md", "---\ntitle: T\npublished: 9999-12-31T23:00:00-02:00\n---\n\nB\n", "out of range"),
@@ -572,7 +580,9 @@ EDGE_CASES = [
 
 
 @pytest.mark.parametrize(("name", "content", "reason"), EDGE_CASES, ids=[case[0] for case in EDGE_CASES])
-def test_values_at_the_edges_are_one_problem_each(tmp_path: Path, name: str, content: str, reason: str) -> None:
+def test_values_at_the_edges_are_one_problem_each(
+    tmp_path: Path, name: str, content: str, reason: str
+) -> None:
     """Huge numbers and dates at the edges of the calendar, with and without zones: the file (or line)
     becomes one problem and the rest of the corpus loads; nothing raises, nothing loads that a later
     step (a snapshot, a sort by date) could choke on."""
@@ -594,3 +604,19 @@ def test_dates_just_inside_the_calendar_still_load(tmp_path: Path) -> None:
     corpus = load_corpus(tmp_path)
     assert corpus.problems == ()
     assert [a.published.year for a in corpus.articles if a.published] == [1, 9999]
+
+
+def test_a_fifo_or_other_special_file_is_a_problem_and_never_opened(tmp_path: Path) -> None:
+    """Opening a FIFO for reading waits for a writer forever; it must be reported, not read or skipped
+    in silence (and a symlink to one is no different)."""
+    write(tmp_path, "good.md", GOOD_MD)
+    os.mkfifo(tmp_path / "pipe.md")
+    os.symlink(tmp_path / "pipe.md", tmp_path / "link.jsonl")
+    os.mkfifo(tmp_path / "notes.bin")  # not an article name: ignored like any other file
+    corpus = load_corpus(tmp_path)
+    assert [article.title for article in corpus.articles] == ["A good article"]
+    assert {(p.path, "not a regular file" in p.reason) for p in corpus.problems} == {
+        ("pipe.md", True),
+        ("link.jsonl", True),
+    }
+    assert corpus_fingerprint(tmp_path)  # fingerprinting never opens it either
