@@ -37,6 +37,9 @@ async def _may_manage(update: Update, context: NewsbotContext) -> bool:
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return False
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous administrator: only admins can post as the group itself
     user_id = user.id if user else None
     allowed = await context.bot_data.chat_admins.may_manage(context.bot, chat.id, chat.type, user_id)
     if not allowed:
