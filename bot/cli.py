@@ -27,7 +27,9 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 class CliError(Exception):
     """A command cannot go on: one line for the user (stderr, and the JSON `error` with --json)."""
 
-    def __init__(self, message: str, code: int = EXIT_PROBLEMS, payload: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, code: int = EXIT_PROBLEMS, payload: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code

@@ -59,6 +59,7 @@ def _micros(moment: datetime) -> int:
     delta = moment - _EPOCH
     return (delta.days * _DAY + delta.seconds) * 1_000_000 + delta.microseconds
 
+
 _TEMP_PREFIX = ".tmp-"
 _STALE_TEMP_SECONDS = 3600
 # Modules whose code decides what a library holds: a change to any of them invalidates snapshots.

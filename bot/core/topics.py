@@ -56,7 +56,9 @@ def load_topics(path: Path) -> tuple[tuple[Topic, ...], tuple[Problem, ...]]:
         with path.open("rb") as handle:
             data = handle.read(MAX_TOPICS_BYTES + 1)
         if len(data) > MAX_TOPICS_BYTES:
-            return (), (Problem(shown, None, f"topics file grew past the {MAX_TOPICS_BYTES // 1024} KiB limit"),)
+            return (), (
+                Problem(shown, None, f"topics file grew past the {MAX_TOPICS_BYTES // 1024} KiB limit"),
+            )
         raw = yaml.safe_load(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         return (), (Problem(shown, None, f"cannot read topics file: {error}"),)
