@@ -120,7 +120,7 @@ async def test_one_pass_applies_every_retention_and_keeps_what_was_asked_for(
 
     await tidy(data)
 
-    assert sorted(row[0] for row in sql(store.path, "SELECT id FROM chats")) == [2, 3, 5, 6]
+    assert sorted(int(str(row[0])) for row in sql(store.path, "SELECT id FROM chats")) == [2, 3, 5, 6]
     assert sql(store.path, "SELECT chat_id, question FROM question_log") == [(6, None)]
     assert sql(store.path, "SELECT article_id, status FROM outbox") == [("still-owed", "pending")]
     after = await store.question_stats()

@@ -2,7 +2,8 @@
 
 python-telegram-bot's CallbackContext with a BotData of our own (ContextTypes with a custom context class,
 as in python-telegram-bot's contexttypesbot.py example): the runtime, plus the Telegram side's own state —
-per-user question limits, the chat-administrator cache, the related-story pusher, the stop signal.
+per-user question limits, the chat-administrator cache, the related-story pusher, the fair worker for
+CPU-heavy work, the stop signal.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from bot.runtime import Runtime
 from bot.tg.handlers.pushes import RelatedPusher
 from bot.tg.permissions import ChatAdmins
 from bot.tg.ratelimit import QuestionLimiter
+from bot.tg.work import FairWorker
 
-# Telegram sends an inline query per keystroke or so: inline mode gets a looser window of its own.
+# Telegram sends an inline query per keystroke or so: inline mode gets a looser limit of its own.
 INLINE_RATE_FACTOR = 5
+INLINE_BURST = 10
 
 
 class SoleInstance:
@@ -66,6 +69,7 @@ class BotData:
     questions: QuestionLimiter  # questions per user, in chats
     inline_questions: QuestionLimiter  # inline queries per user
     pusher: RelatedPusher
+    work: FairWorker  # searches and message analysis, off the event loop, users taking turns
 
     def __init__(self) -> None:
         self.stop = asyncio.Event()  # set to shut down: a signal, a 409 Conflict, or whoever runs the bot
@@ -80,8 +84,9 @@ class BotData:
         self.runtime = runtime
         per_minute = runtime.settings.questions_per_minute
         self.questions = QuestionLimiter(per_minute)
-        self.inline_questions = QuestionLimiter(per_minute * INLINE_RATE_FACTOR)
-        self.pusher = RelatedPusher(runtime)
+        self.inline_questions = QuestionLimiter(per_minute * INLINE_RATE_FACTOR, burst=INLINE_BURST)
+        self.work = FairWorker()
+        self.pusher = RelatedPusher(runtime, self.work)
 
 
 class NewsbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

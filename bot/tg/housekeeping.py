@@ -55,7 +55,12 @@ async def tidy(data: BotData) -> Tidied:
         idle_chat_retention=timedelta(days=settings.idle_chat_days),
     )
     await store.checkpoint()
-    idle = data.questions.forget_idle() + data.inline_questions.forget_idle()
+    idle = (
+        data.questions.forget_idle()
+        + data.inline_questions.forget_idle()
+        + data.pusher.analysed.forget_idle()
+    )
+    data.work.forget_idle()
     admins = data.chat_admins.forget_expired()
     return Tidied(rows, idle, admins)
 

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from telegram import (
     InlineQueryResultArticle,
@@ -61,6 +62,7 @@ class AnswerSent:
 
     article_ids: tuple[str, ...]
     message: Message | None
+    refused: bool = False  # the user asked too fast: nothing more is done for this message
 
 
 # ----------------------------------------------------------------------------------- commands
@@ -168,7 +170,10 @@ async def text(update: Update, context: NewsbotContext) -> None:
     question = addressed_question(message, context)
     shown: tuple[str, ...] = ()
     if question is not None:
-        shown = (await answer(message, question, context)).article_ids
+        sent = await answer(message, question, context)
+        if sent.refused:
+            return  # refused cheaply: no analysis for a push either
+        shown = sent.article_ids
     # Below the answer (or in reply to group chatter): stories for a topic the message mentions.
     await context.bot_data.pusher.maybe_push(message, context.bot, shown=shown)
 
@@ -211,7 +216,7 @@ async def answer(message: Message, question: str, context: NewsbotContext) -> An
                 reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
                 thread_id=thread_of(message),
             )
-        return AnswerSent((), None)
+        return AnswerSent((), None, refused=True)
     context.bot_data.answers_in_flight += 1  # chat answers take priority over alerts
     try:
         return await _answer(message, question, context)
@@ -234,7 +239,8 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
     try:
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         library = context.runtime.library  # one snapshot for the whole answer, even if a reload swaps
-        result = library.search(question, limit=PAGE_SIZE)
+        asker = message.from_user.id if message.from_user else None
+        result = await context.bot_data.work.run(asker, partial(library.search, question, limit=PAGE_SIZE))
         keyboard: Keyboard | None = None
         if result.hits:
             more = None
@@ -314,7 +320,10 @@ async def _more(query_id: str, message: Message, rest: str, context: NewsbotCont
         await context.bot.answer_callback_query(query_id, messages.RESULTS_EXPIRED)
         return
     await context.bot.answer_callback_query(query_id)
-    result = context.runtime.library.search(question, limit=PAGE_SIZE, offset=offset)
+    library = context.runtime.library
+    result = await context.bot_data.work.run(
+        message.chat_id, partial(library.search, question, limit=PAGE_SIZE, offset=offset)
+    )
     if not result.hits:
         await send_html(context.bot, message.chat_id, messages.NO_MORE_RESULTS, thread_id=thread_of(message))
         return
@@ -334,7 +343,9 @@ async def _related(query_id: str, message: Message, token: str, context: Newsbot
         await context.bot.answer_callback_query(query_id, messages.ARTICLE_GONE)
         return
     await context.bot.answer_callback_query(query_id)
-    hits = related_to_article(library, article.id, limit=PAGE_SIZE)
+    hits = await context.bot_data.work.run(
+        message.chat_id, partial(related_to_article, library, article.id, limit=PAGE_SIZE)
+    )
     html = messages.related(article.title, [hit.article for hit in hits])
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
@@ -363,7 +374,10 @@ async def inline(update: Update, context: NewsbotContext) -> None:
         await inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
         return
     if text:
-        hits: list[Hit] | tuple[Hit, ...] = library.search(text, limit=INLINE_RESULTS).hits
+        found = await context.bot_data.work.run(
+            inline_query.from_user.id, partial(library.search, text, limit=INLINE_RESULTS)
+        )
+        hits: list[Hit] | tuple[Hit, ...] = found.hits
     else:
         hits = [
             library.lead_hit(position)

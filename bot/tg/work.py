@@ -1,0 +1,109 @@
+"""The handlers' CPU-heavy work (searching the archive, reading a message for related stories) in worker
+threads, taking turns between users.
+
+On the event loop, one user's long questions would hold up every other chat for as long as they take.
+Here they wait their turn instead: a user with work waiting goes before users served more recently, one
+job per user at a time, and one thread is kept for users with no job in the last FRESH_SECONDS, so
+someone flooding the bot queues behind everyone else and a reader asking now never waits for a flood's
+job to finish. The library is immutable and the index keeps its scratch space per thread, so a search may
+run on any thread. Housekeeping (bot.tg.housekeeping) forgets users who went quiet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+FRESH_SECONDS = 2.0  # a user with no job started this long is served by the kept thread too
+
+
+@dataclass(slots=True)
+class _Job:
+    call: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+
+
+class FairWorker:
+    """Runs callables in worker threads, the least recently served user first, one job per user at a
+    time; `kept` of the threads only for users who have had no job for FRESH_SECONDS."""
+
+    def __init__(self, *, threads: int = 2, kept: int = 1) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="newsbot-work")
+        self._free = threads
+        self._kept = min(kept, threads - 1)
+        self._waiting: dict[int | None, deque[_Job]] = {}
+        self._running: set[int | None] = set()
+        self._served_at: dict[int | None, float] = {}  # loop time each user's latest job started
+
+    async def run(self, who: int | None, call: Callable[..., T], *args: Any) -> T:
+        """Run call(*args) in the worker thread when it is `who`'s turn; return its result (or raise)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._waiting.setdefault(who, deque()).append(_Job(call, args, future))
+        self._dispatch(loop)
+        return await future
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        while self._free:
+            ready = [user for user in self._waiting if user not in self._running]
+            if self._free <= self._kept:  # only the kept threads are free: for fresh users only
+                ready = [
+                    user for user in ready if now - self._served_at.get(user, -math.inf) >= FRESH_SECONDS
+                ]
+            if not ready:
+                return
+            who = min(ready, key=lambda user: self._served_at.get(user, -math.inf))
+            queue = self._waiting[who]
+            job = queue.popleft()
+            if not queue:
+                del self._waiting[who]
+            if job.future.done():  # its caller gave up waiting
+                continue
+            self._served_at[who] = now
+            self._running.add(who)
+            self._free -= 1
+            running = loop.run_in_executor(self._executor, job.call, *job.args)
+            running.add_done_callback(partial(self._finished, loop, who, job))
+
+    def _finished(
+        self, loop: asyncio.AbstractEventLoop, who: int | None, job: _Job, done: asyncio.Future[Any]
+    ) -> None:
+        self._free += 1
+        self._running.discard(who)
+        if not job.future.done():
+            error = done.exception()
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(done.result())
+        self._dispatch(loop)
+
+    def forget_idle(self, older_than: float = 60.0) -> int:
+        """Forget when users with nothing waiting were last served, if that was older_than seconds ago."""
+        now = asyncio.get_running_loop().time()
+        stale = [
+            user
+            for user, at in self._served_at.items()
+            if now - at >= older_than and user not in self._waiting
+        ]
+        for user in stale:
+            del self._served_at[user]
+        return len(stale)
+
+    def close(self) -> None:
+        """Stop the worker thread (jobs still waiting are cancelled)."""
+        for queue in self._waiting.values():
+            for job in queue:
+                job.future.cancel()
+        self._waiting.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)

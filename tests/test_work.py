@@ -1,0 +1,82 @@
+"""The fair worker: CPU-heavy work runs off the event loop, and a user with work waiting goes before users
+who were served more recently, so a flood from one user never queues up ahead of everyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from bot.tg.work import FairWorker
+
+
+async def test_work_runs_off_the_event_loop_and_returns_or_raises() -> None:
+    worker = FairWorker()
+    try:
+        loop_thread = threading.get_ident()
+        assert await worker.run(1, threading.get_ident) != loop_thread
+        with pytest.raises(ZeroDivisionError):
+            await worker.run(1, lambda: 1 / 0)
+    finally:
+        worker.close()
+
+
+async def test_a_user_served_less_recently_goes_first() -> None:
+    """Hostile user 1 queues six jobs; reader 2 asks once while the first runs. The reader's job runs
+    next, not after the other five."""
+    worker = FairWorker()
+    started: list[str] = []
+    release = threading.Event()
+    running = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def job(name: str, wait: bool = False) -> str:
+        started.append(name)
+        if wait:
+            loop.call_soon_threadsafe(running.set)
+            release.wait(10)
+        return name
+
+    try:
+        first = asyncio.ensure_future(worker.run(1, job, "hostile-0", True))
+        await asyncio.wait_for(running.wait(), 10)
+        flood = [asyncio.ensure_future(worker.run(1, job, f"hostile-{n}")) for n in range(1, 6)]
+        reader = asyncio.ensure_future(worker.run(2, job, "reader"))
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(first, reader, *flood)
+    finally:
+        worker.close()
+    assert started[:3] == ["hostile-0", "reader", "hostile-1"]
+    assert worker.forget_idle(older_than=0.0) == 2
+
+
+async def test_the_kept_thread_serves_only_users_without_recent_work() -> None:
+    """Two flooding users: while one's job holds the shared thread, the other's next job waits rather
+    than take the thread kept for others; a reader's job takes it at once."""
+    worker = FairWorker(threads=2, kept=1)
+    started: list[str] = []
+    release = threading.Event()
+    running = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def job(name: str, wait: bool = False) -> str:
+        started.append(name)
+        if wait:
+            loop.call_soon_threadsafe(running.set)
+            release.wait(10)
+        return name
+
+    try:
+        await worker.run(3, job, "other-flood-0")  # user 3 was served just now
+        holding = asyncio.ensure_future(worker.run(1, job, "flood-0", True))
+        await asyncio.wait_for(running.wait(), 10)
+        waiting = asyncio.ensure_future(worker.run(3, job, "other-flood-1"))
+        reader = await asyncio.wait_for(worker.run(2, job, "reader"), 10)
+        assert reader == "reader" and not waiting.done()
+        release.set()
+        await asyncio.gather(holding, waiting)
+    finally:
+        worker.close()
+    assert started == ["other-flood-0", "flood-0", "reader", "other-flood-1"]
