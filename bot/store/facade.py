@@ -44,6 +44,9 @@ INITIAL_LOAD_KEY = "initial_load_done"
 PURGED_QUESTIONS_KEY = "questions_purged"  # question-log rows deleted by retention, so totals stay right
 # After a checkpoint the write-ahead log is cut back to this size (SQLite keeps its largest size else).
 JOURNAL_SIZE_LIMIT = 1 << 20
+# note_chat writes a chat's "last seen" at most this often: a chat sending many messages (or a flood)
+# costs one write a minute, not one per message.
+NOTE_CHAT_SECONDS = 60.0
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
 
@@ -126,6 +129,7 @@ class Store:
         self._schema_version = schema_version
         self._identity = identity  # (device, inode) of the file opened
         self._lost: DatabaseGone | None = None
+        self._noted: dict[int, float] = {}  # chat → loop time it was last recorded active
         self.on_lost: Callable[[DatabaseGone], None] = lambda error: None  # told once, when noticed
         # One connection is shared by every coroutine: without this lock a statement from one task could land
         # inside another task's open transaction.
@@ -266,10 +270,23 @@ class Store:
                     await _set_status(db, chat_id, AlertStatus.PARKED, AlertStatus.PENDING)
             chat = await _fetch_chat(db, chat_id)
         assert chat is not None
+        self._noted[chat_id] = asyncio.get_running_loop().time()
         return chat
+
+    async def note_chat(self, chat_id: int, type: str, title: str | None) -> bool:
+        """touch_chat for a message in passing: skipped if this chat was recorded active in the last
+        NOTE_CHAT_SECONDS (and not deactivated since); True when it wrote."""
+        now = asyncio.get_running_loop().time()
+        if now - self._noted.get(chat_id, -NOTE_CHAT_SECONDS) < NOTE_CHAT_SECONDS:
+            return False
+        if len(self._noted) > 100_000:
+            self._noted = {c: t for c, t in self._noted.items() if now - t < NOTE_CHAT_SECONDS}
+        await self.touch_chat(chat_id, type, title)
+        return True
 
     async def deactivate_chat(self, chat_id: int, reason: str) -> bool:
         """Mark a chat inactive (blocked, kicked…) and park its pending alerts; keep its subscriptions."""
+        self._noted.pop(chat_id, None)  # its next message must make it active again
         async with self._transaction() as db:
             changed = await _rowcount(
                 db, "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?", (reason, chat_id)
@@ -309,6 +326,8 @@ class Store:
         """Move a group that became a supergroup to its new id, merging with anything already there."""
         if old_id == new_id:
             return False
+        self._noted.pop(old_id, None)
+        self._noted.pop(new_id, None)
         at = _text(now or _utcnow())
         async with self._transaction() as db:
             old = await _fetch_chat(db, old_id)

@@ -103,8 +103,10 @@ async def remember_chat(update: Update, context: NewsbotContext) -> None:
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return
+    chat = message.chat
     try:
-        await context.remember_chat(message.chat)
+        # At most once a minute per chat: a chatty group (or a flood) must not cost a write per message.
+        await context.runtime.store.note_chat(chat.id, str(chat.type), chat.title or chat.full_name)
     except StoreError as error:
         # Bookkeeping only: a sick database must not cost the user their answer (handlers still run).
         log.warning("could not record activity of chat %s: %s", message.chat.id, error)
