@@ -138,8 +138,17 @@ class Store:
     # -- life cycle ---------------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path, *, busy_timeout_ms: int = 5000, lock: bool = False) -> Store:
-        """Open (creating and migrating as needed) the database at `path`; raise StoreError if unusable."""
+    async def open(
+        cls,
+        path: Path,
+        *,
+        busy_timeout_ms: int = 5000,
+        lock: bool = False,
+        journal_size_limit: int = JOURNAL_SIZE_LIMIT,
+    ) -> Store:
+        """Open (creating and migrating as needed) the database at `path`; raise StoreError if unusable.
+
+        journal_size_limit -1 leaves the write-ahead log at its largest size (SQLite's default)."""
         path = Path(path)
         lock_fd = await asyncio.to_thread(take_instance_lock, path, lock)
         db: aiosqlite.Connection | None = None
@@ -148,7 +157,7 @@ class Store:
             db.row_factory = sqlite3.Row
             await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")  # pragmas take no parameters
             await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute(f"PRAGMA journal_size_limit = {int(JOURNAL_SIZE_LIMIT)}")
+            await db.execute(f"PRAGMA journal_size_limit = {int(journal_size_limit)}")
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             version = await migrate(db, path)
