@@ -4,8 +4,9 @@ Drives the real Store (SQLite on a temporary path) on a simulated clock: each qu
 (at most once a minute, as the bot does), is logged (without its text, the default) and, for a third of
 them (answers with more results), saved for "More results". Housekeeping runs every simulated hour with
 the default retention. Compared with what the bot did before (no housekeeping: saved questions for 24 h
-and never deleted, no checkpoints, the write-ahead log left at its largest). Two paces: a busy day (every question within 24 h) and a quiet
-season (the same questions spread over 100 days, where retention has something to do).
+and never deleted, no checkpoints, the write-ahead log left at its largest). Two paces: a busy day (every
+question within 24 h) and a quiet season (the same questions spread over 100 days, where retention has
+something to do).
 Run: python -m bench.storage [--questions N] [--json PATH].
 """
 
