@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from bot.core.library import Library, load_library
 from bot.core.models import Hit
 from bot.core.related import related_to_article
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_variables
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -151,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = load_settings(**overrides)
         except SettingsError as error:
             raise CliError(str(error), EXIT_USAGE) from None
+        for warning in unknown_variables():
+            print(f"newsbot: warning: {warning}", file=sys.stderr)
         return _COMMANDS[args.command](args, settings)
     except CliError as error:
         return _fail(error, as_json)
