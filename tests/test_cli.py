@@ -215,3 +215,14 @@ def test_python_dash_m_and_console_script_agree() -> None:
         [str(script), "topics", "--json", "--corpus", str(CORPUS)], capture_output=True, text=True, env=env
     )
     assert json.loads(out.stdout) == json.loads(newsbot("topics", "--json", "--corpus", str(CORPUS)).stdout)
+
+
+def test_python_dash_m_bot_without_the_dependencies_says_how_to_get_them(tmp_path: Path) -> None:
+    """`python3 -m bot` with a Python that lacks newsbot's dependencies (here: site-packages switched
+    off) says to run `make install` and where the installed command is, instead of a traceback."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "bot", "check"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "make install" in result.stderr and ".venv/bin/newsbot" in result.stderr
