@@ -16,7 +16,7 @@ def _missing_dependencies(error: ModuleNotFoundError) -> int:
 
 
 if __name__ == "__main__":
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must run on the Python that is too old
         print(
             f"newsbot: needs Python 3.11 or newer, this is {sys.version.split()[0]} ({sys.executable}); "
             "run `make install` and use `.venv/bin/newsbot …`",

@@ -8,6 +8,7 @@ A NEWSBOT_* name that is no setting is found by unknown_variables, with the sett
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -138,10 +139,8 @@ def unknown_variables(environ: Mapping[str, str] | None = None, env_file: Path |
         found.append((name, "environment"))
     path = Path(ENV_FILE) if env_file is None else env_file
     if path.is_file():
-        try:
+        with contextlib.suppress(OSError, UnicodeDecodeError):  # pydantic-settings reports those itself
             found.extend((name, ".env") for name in dotenv_values(path))
-        except (OSError, UnicodeDecodeError):
-            pass  # pydantic-settings reports an unreadable .env itself
     lines = []
     for name, where in found:
         upper = name.upper()
