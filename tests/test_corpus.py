@@ -351,7 +351,8 @@ def test_file_over_size_cap(tmp_path: Path) -> None:
     corpus = load_corpus(tmp_path, max_bytes=1000)
     assert [a.path for a in corpus.articles] == ["small.md"]
     assert [p.path for p in corpus.problems] == ["big.md"]
-    assert "over the 1000-byte limit" in corpus.problems[0].reason
+    assert "over the 1,000-byte limit" in corpus.problems[0].reason
+    assert "NEWSBOT_MAX_FILE_MB" in corpus.problems[0].reason  # the setting that raises the limit
 
 
 def test_huge_sparse_file_is_refused_by_size(tmp_path: Path) -> None:
@@ -359,7 +360,7 @@ def test_huge_sparse_file_is_refused_by_size(tmp_path: Path) -> None:
         handle.truncate(64 * 1024 * 1024)  # sparse: reading it whole would be slow and wasteful
     corpus = load_corpus(tmp_path)
     assert corpus.articles == ()
-    assert "67108864 bytes" in corpus.problems[0].reason
+    assert "67,108,864 bytes" in corpus.problems[0].reason
 
 
 def test_symlinks_leaving_the_corpus_are_not_followed(tmp_path: Path) -> None:

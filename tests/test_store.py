@@ -160,6 +160,15 @@ async def test_parent_that_is_a_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as caught:
         await Store.open(path)
     assert str(path) in str(caught.value)
+    assert "NEWSBOT_DATABASE" in str(caught.value)  # the setting to change
+
+
+async def test_a_lock_file_that_cannot_be_created_names_the_setting(tmp_path: Path) -> None:
+    """/proc/self exists but takes no new files: the message names the file and NEWSBOT_DATABASE."""
+    with pytest.raises(StoreError) as caught:
+        await Store.open(Path("/proc/self/newsbot.sqlite3"), lock=True)
+    message = str(caught.value)
+    assert "/proc/self/newsbot.sqlite3.lock" in message and "NEWSBOT_DATABASE" in message
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores directory permissions")

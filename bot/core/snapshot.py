@@ -144,7 +144,10 @@ def load_or_build(
     try:
         save_snapshot(library, snapshot_dir, key)
     except OSError as error:
-        warnings.append(f"could not save a snapshot in {snapshot_dir}: {error}")
+        warnings.append(
+            f"could not save a snapshot in {snapshot_dir}: {error} (set NEWSBOT_SNAPSHOT_DIR to a writable "
+            "directory; without a snapshot every start indexes the corpus again)"
+        )
     return Loaded(library, from_snapshot=False, warnings=tuple(warnings))
 
 

@@ -177,6 +177,11 @@ def _printable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _over(max_bytes: int) -> str:
+    """The size cap, with the setting that raises it (the operator's, read by bot/settings.py)."""
+    return f"over the {max_bytes:,}-byte limit (raise NEWSBOT_MAX_FILE_MB to load it)"
+
+
 def _why(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
@@ -199,14 +204,14 @@ def _read_candidate(candidate: _Candidate, max_bytes: int) -> _Read | Corpus:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return failed(rel, None, f"file is {size} bytes, over the {max_bytes}-byte limit")
+            return failed(rel, None, f"file is {size:,} bytes, {_over(max_bytes)}")
         read = _read_once(path, max_bytes, candidate.root)
     except OSError as exc:
         return failed(rel, None, f"cannot read file: {_why(exc)}")
     if not isinstance(read, _Read):  # OUTSIDE or SPECIAL, or None: still changing
         return failed(rel, None, read or CHANGING)
     if len(read.data) > max_bytes:
-        return failed(rel, None, f"file grew past the {max_bytes}-byte limit while being read")
+        return failed(rel, None, f"file grew while being read, {_over(max_bytes)}")
     return read
 
 
