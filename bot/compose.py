@@ -18,7 +18,7 @@ from bot.runtime import LibraryLoader, Runtime, load_configured_library
 from bot.settings import Settings
 from bot.store import Store, StoreError
 from bot.tg.alerts import AlertWorker
-from bot.tg.app import announce, build_application, connect
+from bot.tg.app import announce, build_application, connect, report_problems
 from bot.tg.context import NewsbotApp
 from bot.tg.polling import CONFLICT_GRACE_SECONDS, PROBATION_SECONDS, Poller, check_token
 
@@ -120,6 +120,10 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
             return failure
         async with application:  # initialized already; shutdown() runs on the way out
             await announce(application)
+            await report_problems(application)
+            services.runtime.on_reloaded = lambda: application.create_task(
+                report_problems(application), name="report-problems"
+            )
             await services.runtime.ingest()  # articles added while we were down become alerts now
             await application.start()
             background = [

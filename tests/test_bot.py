@@ -10,8 +10,19 @@ from typing import Any
 import pytest
 
 from bot.commands import COMMANDS, user_commands
+from bot.localbot import local_bot
 from bot.standin import BotApiStandIn, EventKind, FaultKind
-from tests.harness import ADMIN, BOT_USERNAME, GROUP, OTHER, TOKEN, USER, BotUnderTest, running_bot
+from tests.harness import (
+    ADMIN,
+    BOT_USERNAME,
+    GROUP,
+    OTHER,
+    TOKEN,
+    USER,
+    BotUnderTest,
+    make_settings,
+    running_bot,
+)
 
 
 @pytest.fixture
@@ -329,3 +340,25 @@ async def test_a_question_the_archive_cannot_answer_gets_the_no_match_reply(news
     standin.scenario.inline_query(USER, question)
     await standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark)
     assert standin.world.inline_answers()[-1]["results"] == []
+
+
+async def test_corpus_problems_at_start_up_are_logged_and_told_to_the_admins_once(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken file in the corpus: at start-up the log says how many problems there are and each admin
+    gets one message listing them; a restart with the same problems tells nobody again, a new problem
+    is told."""
+    settings, corpus = make_settings(tmp_path, standin, corpus_poll_seconds=0)
+    (corpus / "broken.md").write_text("no front matter here\n")
+    async with local_bot(settings, standin):
+        await standin.wait_for(chat_id=ADMIN, timeout=10)
+    [notice] = [m["text"] for m in standin.world.sent_messages(ADMIN)]
+    assert "1 problem" in notice and "broken.md" in notice and "newsbot check" in notice
+    assert any(r.levelname == "WARNING" and "1 problem" in r.getMessage() for r in caplog.records)
+    async with local_bot(settings, standin) as bot:
+        await bot.settled()
+    assert len(standin.world.sent_messages(ADMIN)) == 1  # the same problems: not told again
+    (corpus / "also-broken.jsonl").write_text("{not json\n")
+    async with local_bot(settings, standin):
+        await standin.wait_for(lambda e: "also-broken.jsonl" in (e.text or ""), chat_id=ADMIN, timeout=10)
+    assert standin.world.sent_messages(USER) == []  # only admins hear of it

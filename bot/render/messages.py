@@ -351,6 +351,15 @@ def reload_report(
     return "\n\n".join(blocks)
 
 
+def problems_notice(problems: Sequence[Problem], shown: int = SHOWN_ITEMS) -> str:
+    """Told to the admins once when the bot starts (or the watcher reloads) with corpus or topics problems."""
+    head = (
+        f"<b>The archive loaded with {_count(len(problems), 'problem')}</b>; the rest of it answers "
+        "as usual. Fix the files, then /reload (or run <code>newsbot check</code> for the full list)."
+    )
+    return "\n\n".join([head, "\n".join(_first_few([str(p) for p in problems], shown))])
+
+
 def reload_not_recorded(trouble: str) -> str:
     """The reload's library answers already, but its articles (and their alerts) could not be recorded."""
     return escape(

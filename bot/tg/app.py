@@ -7,6 +7,7 @@ Called only by the composition root (bot/compose.py) with a ready Runtime; nothi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ChatMember, Update
@@ -32,8 +33,11 @@ from bot.tg.context import NewsbotApp, NewsbotContext, context_types
 from bot.tg.handlers import admin, answers, subscriptions
 from bot.tg.housekeeping import schedule_housekeeping
 from bot.tg.polling import CONFLICT_MESSAGE, TOKEN_REJECTED, check_token, is_unauthorized
+from bot.tg.sending import send_html
 
 log = logging.getLogger(__name__)
+
+PROBLEMS_TOLD_KEY = "problems_told"  # meta: a digest of the problems the admins were last told about
 
 
 def build_application(runtime: Runtime, token: str) -> NewsbotApp:
@@ -165,6 +169,41 @@ async def announce(application: NewsbotApp) -> None:
             # An admin who never opened a chat with the bot cannot get a per-chat menu yet.
             log.warning("could not set the admin command menu for user %s: %s", admin_id, error)
     log.info("@%s is up with %d articles", me.username, data.runtime.library.article_count)
+
+
+async def report_problems(application: NewsbotApp) -> None:
+    """The library's corpus and topics problems: a warning with the count in the log, and a message to
+    each admin, once for each set of problems (a restart with the same ones tells nobody again)."""
+    data = application.bot_data
+    runtime = data.runtime
+    problems = runtime.library.problems
+    if not problems:
+        return
+    log.warning(
+        "the archive loaded with %d problem%s (`newsbot check` lists them); the first: %s",
+        len(problems),
+        "" if len(problems) == 1 else "s",
+        problems[0],
+    )
+    digest = hashlib.blake2b("\n".join(map(str, problems)).encode(), digest_size=16).hexdigest()
+    try:
+        if await runtime.store.get_meta(PROBLEMS_TOLD_KEY) == digest:
+            return
+    except StoreError as error:
+        log.warning("could not check whether the admins know of the problems: %s", error)
+        return
+    told = False
+    for admin_id in runtime.settings.admin_ids:
+        try:
+            await send_html(application.bot, admin_id, messages.problems_notice(problems))
+            told = True
+        except TelegramError as error:  # an admin who never opened a chat with the bot
+            log.warning("could not tell admin %s about the archive's problems: %s", admin_id, error)
+    if told:
+        try:
+            await runtime.store.set_meta(PROBLEMS_TOLD_KEY, digest)
+        except StoreError as error:
+            log.warning("could not note that the admins were told of the problems: %s", error)
 
 
 async def on_error(update: object, context: NewsbotContext) -> None:
