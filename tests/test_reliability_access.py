@@ -309,7 +309,7 @@ def test_the_corpus_loader_never_reads_outside_its_directory(tmp_path: Path) -> 
     reasons = {problem.path: problem.reason for problem in loaded.problems}
     reliability.add("access checks refused", len(reasons))
     assert loaded.articles == ()
-    assert "over the 10000-byte limit" in reasons["big.md"]
+    assert "over the 10,000-byte limit" in reasons["big.md"]
     assert "outside the corpus directory" in reasons["link.md"]
     assert "outside the corpus directory" in reasons["dir-link"]
     assert "outside the corpus directory" in reasons["plain.md"]
