@@ -11,6 +11,7 @@ import pytest
 
 from bot.commands import COMMANDS, user_commands
 from bot.localbot import local_bot
+from bot.tg import work
 from bot.standin import BotApiStandIn, EventKind, FaultKind
 from tests.harness import (
     ADMIN,
@@ -362,3 +363,22 @@ async def test_corpus_problems_at_start_up_are_logged_and_told_to_the_admins_onc
     async with local_bot(settings, standin):
         await standin.wait_for(lambda e: "also-broken.jsonl" in (e.text or ""), chat_id=ADMIN, timeout=10)
     assert standin.world.sent_messages(USER) == []  # only admins hear of it
+
+
+async def test_a_user_whose_questions_used_up_their_share_of_the_workers_is_told_to_slow_down(
+    tmp_path: Path, standin: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted in CPU time, not in questions: with no burst allowed, a user's second question finds
+    their share spent and gets the "slow down" reply (once), without a search; others are answered."""
+    monkeypatch.setattr(work, "CPU_BURST", 0.0)
+    async with running_bot(tmp_path, standin, push_default=False) as bot:
+        [first] = await bot.ask(USER, USER, "Sora daily losses")
+        [second] = await bot.ask(USER, USER, "Codex Sites")
+        mark = standin.world.mark()
+        standin.scenario.send_user_message(USER, USER, "MIIT standards")
+        await bot.settled()
+        [other] = await bot.ask(OTHER, OTHER, "Codex Sites")
+    assert first["text"].startswith("Result")
+    assert "faster than I can keep up" in second["text"]
+    assert standin.world.events(EventKind.SENT, chat_id=USER, after=mark) == []  # told once, then silence
+    assert other["text"].startswith("Result")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
-from bot.tg.work import FairWorker
+from bot.tg.work import CPU_BURST, FairWorker, OverBudget
 
 
 async def test_work_runs_off_the_event_loop_and_returns_or_raises() -> None:
@@ -80,3 +81,25 @@ async def test_the_kept_thread_serves_only_users_without_recent_work() -> None:
     finally:
         worker.close()
     assert started == ["other-flood-0", "flood-0", "reader", "other-flood-1"]
+
+
+async def test_a_user_who_used_up_their_share_of_the_workers_is_refused_at_once() -> None:
+    """Each user may spend CPU_BURST seconds of the workers' time at once, refilled at CPU_PER_MINUTE a
+    minute: a user whose questions are all expensive is refused before any work starts (OverBudget),
+    while others are served as usual."""
+    worker = FairWorker()
+
+    def busy(seconds: float) -> str:
+        spent = time.thread_time()
+        while time.thread_time() - spent < seconds:
+            pass
+        return "done"
+
+    try:
+        assert await worker.run(1, busy, CPU_BURST + 0.02) == "done"  # one big job may overdraw
+        with pytest.raises(OverBudget):
+            await worker.run(1, busy, 0.001)
+        assert await worker.run(2, busy, 0.01) == "done"  # another user is not affected
+        assert await worker.run(None, busy, 0.001) == "done"  # nor work on nobody's behalf
+    finally:
+        worker.close()

@@ -52,6 +52,15 @@ class QuestionLimiter:
             return Verdict.SLOW_DOWN
         return Verdict.IGNORE
 
+    def refuse(self, user_id: int) -> Verdict:
+        """Refuse a question for another reason (its user's share of the work is spent): SLOW_DOWN at
+        most once a minute, as for the count."""
+        now = self._clock()
+        if now - self._told.get(user_id, -WINDOW_SECONDS) >= WINDOW_SECONDS:
+            self._told[user_id] = now
+            return Verdict.SLOW_DOWN
+        return Verdict.IGNORE
+
     def forget_idle(self) -> int:
         """Drop users whose bookings have run out (they would start afresh anyway), so the maps do not
         grow without bound; return how many were dropped."""

@@ -5,14 +5,18 @@ On the event loop, one user's long questions would hold up every other chat for 
 Here they wait their turn instead: a user with work waiting goes before users served more recently, one
 job per user at a time, and one thread is kept for users with no job in the last FRESH_SECONDS, so
 someone flooding the bot queues behind everyone else and a reader asking now never waits for a flood's
-job to finish. The library is immutable and the index keeps its scratch space per thread, so a search may
-run on any thread. Housekeeping (bot.tg.housekeeping) forgets users who went quiet.
+job to finish. Each user's share is also counted in CPU time: CPU_BURST seconds at once, refilled at
+CPU_PER_MINUTE a minute; past it their work is refused before it starts (OverBudget), so questions made to
+be expensive run out long before ordinary ones would. The library is immutable and the index keeps its
+scratch space per thread, so a search may run on any thread. Housekeeping (bot.tg.housekeeping) forgets
+users who went quiet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +27,13 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 FRESH_SECONDS = 2.0  # a user with no job started this long is served by the kept thread too
+# A question costs the workers about 5 ms of CPU (20,000 articles); a user asking 20 a minute uses 0.1 s.
+CPU_BURST = 0.25  # seconds of worker CPU one user may spend at once…
+CPU_PER_MINUTE = 0.5  # …refilled at this many seconds a minute
+
+
+class OverBudget(Exception):
+    """This user has used up their share of the workers for now; nothing was run."""
 
 
 @dataclass(slots=True)
@@ -30,6 +41,25 @@ class _Job:
     call: Callable[..., Any]
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
+
+
+class _Failed(Exception):
+    """A job's exception, with the CPU time it spent before raising."""
+
+    def __init__(self, error: BaseException, spent: float) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.spent = spent
+
+
+def _timed(call: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, float]:
+    """call(*args) in the worker thread, with the CPU time it took there."""
+    started = time.thread_time()
+    try:
+        result = call(*args)
+    except Exception as error:
+        raise _Failed(error, time.thread_time() - started) from error
+    return result, time.thread_time() - started
 
 
 class FairWorker:
@@ -43,10 +73,15 @@ class FairWorker:
         self._waiting: dict[int | None, deque[_Job]] = {}
         self._running: set[int | None] = set()
         self._served_at: dict[int | None, float] = {}  # loop time each user's latest job started
+        self._owed: dict[int, tuple[float, float]] = {}  # user → (CPU seconds owed, loop time then)
 
     async def run(self, who: int | None, call: Callable[..., T], *args: Any) -> T:
-        """Run call(*args) in the worker thread when it is `who`'s turn; return its result (or raise)."""
+        """Run call(*args) in a worker thread when it is `who`'s turn; return its result (or raise).
+
+        OverBudget, at once, if `who` has spent their share of the workers' time (None: no one's)."""
         loop = asyncio.get_running_loop()
+        if who is not None and self._debt(who, loop.time()) > CPU_BURST:
+            raise OverBudget
         future: asyncio.Future[T] = loop.create_future()
         self._waiting.setdefault(who, deque()).append(_Job(call, args, future))
         self._dispatch(loop)
@@ -72,7 +107,7 @@ class FairWorker:
             self._served_at[who] = now
             self._running.add(who)
             self._free -= 1
-            running = loop.run_in_executor(self._executor, job.call, *job.args)
+            running = loop.run_in_executor(self._executor, _timed, job.call, job.args)
             running.add_done_callback(partial(self._finished, loop, who, job))
 
     def _finished(
@@ -80,13 +115,28 @@ class FairWorker:
     ) -> None:
         self._free += 1
         self._running.discard(who)
+        if done.cancelled():  # the worker is closing
+            job.future.cancel()
+            return
+        failure = done.exception()
+        result, spent = (None, 0.0) if failure is not None else done.result()
+        error: BaseException | None = failure
+        if isinstance(failure, _Failed):
+            error, spent = failure.error, failure.spent
+        if who is not None:
+            now = loop.time()
+            self._owed[who] = (self._debt(who, now) + spent, now)
         if not job.future.done():
-            error = done.exception()
             if error is not None:
                 job.future.set_exception(error)
             else:
-                job.future.set_result(done.result())
+                job.future.set_result(result)
         self._dispatch(loop)
+
+    def _debt(self, who: int, now: float) -> float:
+        """CPU seconds `who` has spent beyond what has been refilled since."""
+        owed, at = self._owed.get(who, (0.0, now))
+        return max(0.0, owed - (now - at) * CPU_PER_MINUTE / 60.0)
 
     def forget_idle(self, older_than: float = 60.0) -> int:
         """Forget when users with nothing waiting were last served, if that was older_than seconds ago."""
@@ -98,6 +148,8 @@ class FairWorker:
         ]
         for user in stale:
             del self._served_at[user]
+        for user in [user for user in self._owed if self._debt(user, now) == 0.0]:
+            del self._owed[user]
         return len(stale)
 
     def close(self) -> None:

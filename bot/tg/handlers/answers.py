@@ -34,6 +34,7 @@ from bot.store import StoreError
 from bot.tg.context import NewsbotContext
 from bot.tg.ratelimit import Verdict
 from bot.tg.sending import NO_PREVIEW, send_html, thread_of
+from bot.tg.work import OverBudget
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,21 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         library = context.runtime.library  # one snapshot for the whole answer, even if a reload swaps
         asker = message.from_user.id if message.from_user else None
-        result = await context.bot_data.work.run(asker, partial(library.search, question, limit=PAGE_SIZE))
+        try:
+            result = await context.bot_data.work.run(
+                asker, partial(library.search, question, limit=PAGE_SIZE)
+            )
+        except OverBudget:
+            assert asker is not None  # work on nobody's behalf has no budget to run out of
+            if context.bot_data.questions.refuse(asker) == Verdict.SLOW_DOWN:
+                await send_html(
+                    context.bot,
+                    chat.id,
+                    messages.SLOW_DOWN,
+                    reply_to=message.message_id if chat.type != ChatType.PRIVATE else None,
+                    thread_id=thread,
+                )
+            return AnswerSent((), None, refused=True)
         keyboard: Keyboard | None = None
         if result.hits:
             more = None
@@ -319,11 +334,15 @@ async def _more(query_id: str, message: Message, rest: str, context: NewsbotCont
     if question is None or offset > MAX_OFFSET:
         await context.bot.answer_callback_query(query_id, messages.RESULTS_EXPIRED)
         return
-    await context.bot.answer_callback_query(query_id)
     library = context.runtime.library
-    result = await context.bot_data.work.run(
-        message.chat_id, partial(library.search, question, limit=PAGE_SIZE, offset=offset)
-    )
+    try:
+        result = await context.bot_data.work.run(
+            message.chat_id, partial(library.search, question, limit=PAGE_SIZE, offset=offset)
+        )
+    except OverBudget:
+        await context.bot.answer_callback_query(query_id, messages.SLOW_DOWN)
+        return
+    await context.bot.answer_callback_query(query_id)
     if not result.hits:
         await send_html(context.bot, message.chat_id, messages.NO_MORE_RESULTS, thread_id=thread_of(message))
         return
@@ -342,10 +361,14 @@ async def _related(query_id: str, message: Message, token: str, context: Newsbot
     if article is None:
         await context.bot.answer_callback_query(query_id, messages.ARTICLE_GONE)
         return
+    try:
+        hits = await context.bot_data.work.run(
+            message.chat_id, partial(related_to_article, library, article.id, limit=PAGE_SIZE)
+        )
+    except OverBudget:
+        await context.bot.answer_callback_query(query_id, messages.SLOW_DOWN)
+        return
     await context.bot.answer_callback_query(query_id)
-    hits = await context.bot_data.work.run(
-        message.chat_id, partial(related_to_article, library, article.id, limit=PAGE_SIZE)
-    )
     html = messages.related(article.title, [hit.article for hit in hits])
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
@@ -374,9 +397,13 @@ async def inline(update: Update, context: NewsbotContext) -> None:
         await inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
         return
     if text:
-        found = await context.bot_data.work.run(
-            inline_query.from_user.id, partial(library.search, text, limit=INLINE_RESULTS)
-        )
+        try:
+            found = await context.bot_data.work.run(
+                inline_query.from_user.id, partial(library.search, text, limit=INLINE_RESULTS)
+            )
+        except OverBudget:
+            await inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+            return
         hits: list[Hit] | tuple[Hit, ...] = found.hits
     else:
         hits = [

@@ -24,7 +24,7 @@ from bot.render import messages
 from bot.runtime import Runtime
 from bot.tg.ratelimit import QuestionLimiter, Verdict
 from bot.tg.sending import send_html, thread_of
-from bot.tg.work import FairWorker
+from bot.tg.work import FairWorker, OverBudget
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +103,20 @@ class RelatedPusher:
             recent = await store.recently_pushed_articles(
                 chat_id, within=timedelta(hours=settings.push_repeat_hours)
             )
-            candidates = await self.work.run(
-                sender.id,
-                partial(
-                    related_to_message,
-                    library,
-                    text,
-                    limit=PUSH_SIZE,
-                    exclude=set(shown) | recent,
-                    topics=allowed,
-                ),
-            )
+            try:
+                candidates = await self.work.run(
+                    sender.id,
+                    partial(
+                        related_to_message,
+                        library,
+                        text,
+                        limit=PUSH_SIZE,
+                        exclude=set(shown) | recent,
+                        topics=allowed,
+                    ),
+                )
+            except OverBudget:
+                return None  # this user's share of the work is spent: no push, and no word about it
             for item in candidates:
                 if not item.hits:
                     continue
