@@ -11,8 +11,8 @@ import pytest
 
 from bot.commands import COMMANDS, user_commands
 from bot.localbot import local_bot
-from bot.tg import work
 from bot.standin import BotApiStandIn, EventKind, FaultKind
+from bot.tg import work
 from tests.harness import (
     ADMIN,
     BOT_USERNAME,
