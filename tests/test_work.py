@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.tg.work import CPU_BURST, FairWorker, OverBudget
+from bot.tg.work import CPU_BURST, LIGHT_DEBT, FairWorker, OverBudget
 
 
 async def test_work_runs_off_the_event_loop_and_returns_or_raises() -> None:
@@ -23,7 +23,7 @@ async def test_work_runs_off_the_event_loop_and_returns_or_raises() -> None:
         worker.close()
 
 
-async def test_a_user_served_less_recently_goes_first() -> None:
+async def test_a_user_owing_less_goes_first() -> None:
     """Hostile user 1 queues six jobs; reader 2 asks once while the first runs. The reader's job runs
     next, not after the other five."""
     worker = FairWorker()
@@ -53,24 +53,27 @@ async def test_a_user_served_less_recently_goes_first() -> None:
     assert worker.forget_idle(older_than=0.0) == 2
 
 
-async def test_the_kept_thread_serves_only_users_without_recent_work() -> None:
-    """Two flooding users: while one's job holds the shared thread, the other's next job waits rather
-    than take the thread kept for others; a reader's job takes it at once."""
+async def test_the_kept_thread_serves_only_users_owing_almost_nothing() -> None:
+    """Two flooding users: while one's job holds the shared thread, the other (who just spent more than
+    LIGHT_DEBT of CPU) waits rather than take the thread kept for others; a reader's job takes it."""
     worker = FairWorker(threads=2, kept=1)
     started: list[str] = []
     release = threading.Event()
     running = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def job(name: str, wait: bool = False) -> str:
+    def job(name: str, wait: bool = False, burn: float = 0.0) -> str:
         started.append(name)
+        spent = time.thread_time()
+        while time.thread_time() - spent < burn:
+            pass
         if wait:
             loop.call_soon_threadsafe(running.set)
             release.wait(10)
         return name
 
     try:
-        await worker.run(3, job, "other-flood-0")  # user 3 was served just now
+        await worker.run(3, job, "other-flood-0", False, LIGHT_DEBT * 2)  # user 3 just spent CPU
         holding = asyncio.ensure_future(worker.run(1, job, "flood-0", True))
         await asyncio.wait_for(running.wait(), 10)
         waiting = asyncio.ensure_future(worker.run(3, job, "other-flood-1"))

@@ -2,14 +2,13 @@
 threads, taking turns between users.
 
 On the event loop, one user's long questions would hold up every other chat for as long as they take.
-Here they wait their turn instead: a user with work waiting goes before users served more recently, one
-job per user at a time, and one thread is kept for users with no job in the last FRESH_SECONDS, so
-someone flooding the bot queues behind everyone else and a reader asking now never waits for a flood's
-job to finish. Each user's share is also counted in CPU time: CPU_BURST seconds at once, refilled at
-CPU_PER_MINUTE a minute; past it their work is refused before it starts (OverBudget), so questions made to
-be expensive run out long before ordinary ones would. The library is immutable and the index keeps its
-scratch space per thread, so a search may run on any thread. Housekeeping (bot.tg.housekeeping) forgets
-users who went quiet.
+Here each user's work is counted in CPU time: CPU_BURST seconds at once, refilled at CPU_PER_MINUTE a
+minute; past it their work is refused before it starts (OverBudget), so questions made to be expensive
+run out long before ordinary ones would. Within that, the user who owes the least goes first, one job per
+user at a time, and one thread is kept for users who owe almost nothing (LIGHT_DEBT), so someone
+flooding the bot queues behind everyone else and a reader asking now never waits for a flood's job.
+The library is immutable and the index keeps its scratch space per thread, so a search may run on any
+thread. Housekeeping (bot.tg.housekeeping) forgets users who went quiet.
 """
 
 from __future__ import annotations
@@ -26,10 +25,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-FRESH_SECONDS = 2.0  # a user with no job started this long is served by the kept thread too
 # A question costs the workers about 5 ms of CPU (20,000 articles); a user asking 20 a minute uses 0.1 s.
 CPU_BURST = 0.25  # seconds of worker CPU one user may spend at once…
 CPU_PER_MINUTE = 0.5  # …refilled at this many seconds a minute
+LIGHT_DEBT = 0.03  # a user owing at most this may use the kept thread
 
 
 class OverBudget(Exception):
@@ -63,8 +62,8 @@ def _timed(call: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, float]
 
 
 class FairWorker:
-    """Runs callables in worker threads, the least recently served user first, one job per user at a
-    time; `kept` of the threads only for users who have had no job for FRESH_SECONDS."""
+    """Runs callables in worker threads, the user owing the least CPU time first (then the least recently
+    served), one job per user at a time; `kept` of the threads only for users owing at most LIGHT_DEBT."""
 
     def __init__(self, *, threads: int = 2, kept: int = 1) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="newsbot-work")
@@ -91,13 +90,11 @@ class FairWorker:
         now = loop.time()
         while self._free:
             ready = [user for user in self._waiting if user not in self._running]
-            if self._free <= self._kept:  # only the kept threads are free: for fresh users only
-                ready = [
-                    user for user in ready if now - self._served_at.get(user, -math.inf) >= FRESH_SECONDS
-                ]
+            if self._free <= self._kept:  # only the kept threads are free: for light users only
+                ready = [user for user in ready if self._owes(user, now) <= LIGHT_DEBT]
             if not ready:
                 return
-            who = min(ready, key=lambda user: self._served_at.get(user, -math.inf))
+            who = min(ready, key=lambda user: (self._owes(user, now), self._served_at.get(user, -math.inf)))
             queue = self._waiting[who]
             job = queue.popleft()
             if not queue:
@@ -132,6 +129,9 @@ class FairWorker:
             else:
                 job.future.set_result(result)
         self._dispatch(loop)
+
+    def _owes(self, who: int | None, now: float) -> float:
+        return 0.0 if who is None else self._debt(who, now)
 
     def _debt(self, who: int, now: float) -> float:
         """CPU seconds `who` has spent beyond what has been refilled since."""
