@@ -268,3 +268,23 @@ def test_loaded_articles_are_made_once_and_shared(tmp_path: Path) -> None:
         loaded.passages[len(loaded.passages)]
     assert loaded.passages[-1] == list(built.passages)[-1]
     assert loaded.loaded_at.tzinfo is UTC
+
+
+def test_an_article_dated_at_the_calendar_edge_survives_restarts_from_the_snapshot(tmp_path: Path) -> None:
+    """The issue's case: 0001-01-01T00:00:00+01:00 is the year 0 in UTC. It used to load the first time
+    and crash every restart from the snapshot (OverflowError); now it is a problem both times, and the
+    rest of the corpus loads, from the snapshot the second time."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "topics.yaml").write_text("topics: []\n")
+    (corpus / "old.md").write_text("---\ntitle: Old\npublished: 0001-01-01T00:00:00+01:00\n---\n\nAncient.\n")
+    (corpus / "new.md").write_text("---\ntitle: New\npublished: 2026-03-01\n---\n\nRecent news.\n")
+    settings = settings_for(corpus, tmp_path)
+    first = load_configured_library(settings)
+    again = load_configured_library(settings)
+    for library in (first, again):
+        assert [article.title for article in library.articles] == ["New"]
+        assert [p.path for p in library.problems] == ["old.md"] and "out of range" in library.problems[
+            0
+        ].reason
+    assert [a.published for a in again.articles] == [datetime(2026, 3, 1, tzinfo=UTC)]
