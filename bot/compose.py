@@ -143,9 +143,9 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
                 if isinstance(outcome, BaseException):
                     log.error("a background task failed while stopping", exc_info=outcome)
             await application.stop()  # after polling: the updates fetched last are handled first
-            application.bot_data.work.close()
         return application.bot_data.exit_reason
     finally:
+        application.bot_data.work.close()
         for signum in signals:
             loop.remove_signal_handler(signum)
         await services.store.close()
