@@ -17,12 +17,14 @@ install: $(STAMP)
 
 # With a token (NEWSBOT_TELEGRAM_TOKEN in the environment or .env) this runs the bot on Telegram; without
 # one it starts the local playground: the same bot in a browser chat on http://127.0.0.1:8080/.
+# Options go through ARGS: make run ARGS="--port 8081" or ARGS="--corpus ~/news".
+ARGS ?=
 run: $(STAMP)
 	@if $(BIN)/python -m bot.quickstart has-token; then \
-		exec $(BIN)/newsbot run; \
+		exec $(BIN)/newsbot run $(ARGS); \
 	else \
 		echo "No NEWSBOT_TELEGRAM_TOKEN configured: starting the local playground instead, the real bot in a browser chat on 127.0.0.1 (see README, 'Playground'; 'Running on Telegram' for a token)."; \
-		exec $(BIN)/newsbot playground; \
+		exec $(BIN)/newsbot playground $(ARGS); \
 	fi
 
 test: $(STAMP)

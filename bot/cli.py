@@ -21,9 +21,21 @@ from typing import Any, TextIO
 from bot.core.library import Library, load_library
 from bot.core.models import Article, Hit
 from bot.core.related import related_to_article
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_variables
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A command cannot go on: one line for the user (stderr, and the JSON `error` with --json)."""
+
+    def __init__(
+        self, message: str, code: int = EXIT_PROBLEMS, payload: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.payload = payload or {}  # what the command's JSON holds besides the error
 
 
 class ProgressBar:
@@ -139,21 +151,40 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsbot` console script and `python -m bot`."""
     args = build_parser().parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
     try:
-        overrides: dict[str, Any] = {}
-        if getattr(args, "corpus", None) is not None:
-            overrides["corpus_dir"] = args.corpus
-        settings = load_settings(**overrides)
-    except SettingsError as error:
-        print(f"newsbot: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    handler = _COMMANDS[args.command]
-    try:
-        return handler(args, settings)
+        try:
+            overrides: dict[str, Any] = {}
+            if getattr(args, "corpus", None) is not None:
+                overrides["corpus_dir"] = args.corpus
+            settings = load_settings(**overrides)
+        except SettingsError as error:
+            raise CliError(str(error), EXIT_USAGE) from None
+        for warning in unknown_variables():
+            print(f"newsbot: warning: {warning}", file=sys.stderr)
+        return _COMMANDS[args.command](args, settings)
+    except CliError as error:
+        return _fail(error, as_json)
     except BrokenPipeError:
         # `newsbot ask … | head` closing the pipe early is not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as error:
+        if not as_json:
+            raise
+        # Programs reading --json get JSON whatever happens; the traceback goes to stderr for a human.
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        return _fail(CliError(f"internal error: {type(error).__name__}: {error}"), as_json)
+
+
+def _fail(error: CliError, as_json: bool) -> int:
+    """Report a failed command: one line on stderr, and with --json the command's JSON with `error`."""
+    print(f"newsbot: {error.message}", file=sys.stderr)
+    if as_json:
+        _print_json({**error.payload, "error": error.message})
+    return error.code
 
 
 def open_library(settings: Settings, *, fresh: bool = False) -> Library:
@@ -162,8 +193,7 @@ def open_library(settings: Settings, *, fresh: bool = False) -> Library:
     from bot.core.archive import extend_library
     from bot.runtime import load_configured_library
 
-    if not settings.corpus_dir.is_dir():
-        raise SystemExit(f"newsbot: corpus directory not found: {settings.corpus_dir}")
+    require_corpus(settings)
     bar = ProgressBar(sys.stderr)
     try:
         if fresh:
@@ -204,6 +234,25 @@ def stored_articles(settings: Settings) -> list[Article]:
             file=sys.stderr,
         )
         return []
+
+
+def corpus_missing(settings: Settings) -> str | None:
+    """Why the configured corpus directory cannot be used, saying how to point at one; None if it can."""
+    corpus = settings.corpus_dir
+    if corpus.is_dir():
+        return None
+    shown = corpus if corpus.is_absolute() else Path.cwd() / corpus
+    return (
+        f"corpus directory not found: {shown}; point at your articles with --corpus DIR or "
+        "NEWSBOT_CORPUS_DIR (in the environment or .env)"
+    )
+
+
+def require_corpus(settings: Settings) -> None:
+    """Raise CliError if the configured corpus directory cannot be used."""
+    missing = corpus_missing(settings)
+    if missing is not None:
+        raise CliError(missing)
 
 
 def load_with_progress(settings: Settings) -> Library:
@@ -293,8 +342,10 @@ def cmd_related(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot related`: articles related to one article."""
     library = open_library(settings)
     if library.article(args.article_id) is None:
-        print(f"newsbot: no article with id {args.article_id!r} (see `newsbot check`)", file=sys.stderr)
-        return EXIT_PROBLEMS
+        raise CliError(
+            f"no article with id {args.article_id!r} (see `newsbot check`)",
+            payload={"article_id": args.article_id, "results": []},
+        )
     hits = related_to_article(library, args.article_id, limit=args.limit)
     if args.json:
         _print_json({"article_id": args.article_id, "results": [hit_json(hit) for hit in hits]})
@@ -309,23 +360,28 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot topics`: tracked topics and how many articles each has."""
     library = open_library(settings)
     rows = library.topic_counts()
+    topics_file = settings.topics_path.name or str(settings.topics_path)
+    problems = [problem for problem in library.problems if problem.path == topics_file]
     if args.json:
         _print_json(
             {
                 "topics": [
                     {"slug": t.slug, "name": t.name, "aliases": list(t.aliases), "articles": count}
                     for t, count in rows
-                ]
+                ],
+                "problems": [{"path": p.path, "line": p.line, "reason": p.reason} for p in problems],
             }
         )
-        return EXIT_OK
-    if not rows:
-        print(f"No topics defined (looked for {settings.topics_path}).")
+        return EXIT_PROBLEMS if problems else EXIT_OK
+    for problem in problems:
+        print(f"newsbot: problem: {problem}", file=sys.stderr)
+    if not rows and not problems:
+        print(f"No topics defined in {settings.topics_path}.")
     width = max((len(topic.slug) for topic, _ in rows), default=4)
     for topic, count in rows:
         noun = "article " if count == 1 else "articles"
         print(f"{topic.slug:<{width}}  {count:>4} {noun}  {topic.name}: {', '.join(topic.aliases)}")
-    return EXIT_OK
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -372,9 +428,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_USAGE
     configure_logging(settings.log_level, [secret])
-    if not settings.corpus_dir.is_dir():
-        print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
-        return EXIT_PROBLEMS
+    require_corpus(settings)
 
     async def run_bot() -> str | None:
         return await run(await compose(settings, secret, load_with_progress))
@@ -398,9 +452,7 @@ def cmd_playground(args: argparse.Namespace, settings: Settings) -> int:
     from bot.playground import run_playground
 
     configure_logging(settings.log_level)
-    if not settings.corpus_dir.is_dir():
-        print(f"newsbot: corpus directory not found: {settings.corpus_dir}", file=sys.stderr)
-        return EXIT_PROBLEMS
+    require_corpus(settings)
 
     return run_playground(settings, load_with_progress, host=args.host, port=args.port)
 

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
+import sys
 from dataclasses import dataclass
 
 from bot.logs import register_secrets
 from bot.runtime import LibraryLoader, ReloadInProgress, Runtime, load_configured_library
 from bot.settings import Settings
-from bot.sources import Poller
-from bot.store import Store
+from bot.sources import Poller as SourcesPoller
+from bot.store import Store, StoreError
 from bot.tg.alerts import AlertWorker
-from bot.tg.app import CONFLICT_GRACE_SECONDS, announce, build_application, connect, start_polling
+from bot.tg.app import announce, build_application, connect, report_problems
 from bot.tg.context import NewsbotApp
 from bot.tg.notices import NoticeWorker
+from bot.tg.polling import CONFLICT_GRACE_SECONDS, PROBATION_SECONDS, Poller, check_token
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10  # getUpdates long-poll seconds
+SWITCH_INTERVAL = 0.0005  # seconds; see run()
 
 
 @dataclass
@@ -38,9 +42,8 @@ class Services:
     application: NewsbotApp
     alerts: AlertWorker
     poller: Poller
+    sources: SourcesPoller  # fetches the feeds (the Telegram updates poller is `poller`)
     notices: NoticeWorker
-    poll_timeout: int = POLL_TIMEOUT
-    conflict_grace: float = CONFLICT_GRACE_SECONDS
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -55,10 +58,13 @@ async def compose(
     *,
     poll_timeout: int = POLL_TIMEOUT,
     conflict_grace: float = CONFLICT_GRACE_SECONDS,
+    probation: float = PROBATION_SECONDS,
+    stall_after: float | None = None,
 ) -> Services:
     """Open the store (taking the instance lock first, so a second instance refuses at once), load the
-    library (the corpus, then the stored fetched articles) off the event loop, and build the runtime,
-    the application, the alert worker, the sources' poller and the admin notices.
+    library (the corpus, then the stored fetched articles) off the event loop, and build the runtime, the
+    application, the alert worker, the updates poller (see bot.tg.polling for conflict_grace, probation and
+    stall_after), the sources' poller and the admin notices.
 
     Raises StoreError when the database cannot be used; nothing is left open then.
     """
@@ -67,6 +73,11 @@ async def compose(
     store = await Store.open(settings.database, lock=True)
     try:
         library = await asyncio.to_thread(load, settings)
+        # Everything loaded so far lives as long as the process: out of the collector's sight, a full
+        # collection (set off by the garbage a flood of messages makes) no longer walks the whole
+        # library, a pause of 0.1 s and more for every chat (reloads do the same, bot/runtime.py).
+        gc.collect()
+        gc.freeze()
         runtime = Runtime(settings=settings, store=store, library=library, loader=load)
         await runtime.attach_fetched()
         application = build_application(runtime, token)
@@ -77,6 +88,9 @@ async def compose(
             lambda article_id: runtime.library.article(article_id),
             rate_per_second=settings.send_rate,
             answers_busy=lambda: data.answers_in_flight > 0,
+            on_token_error=lambda: application.create_task(
+                check_token(application.bot, data), name="check-token"
+            ),
         )
         runtime.on_new_alerts = alerts.wake
         notices = NoticeWorker(store, application.bot)
@@ -85,27 +99,45 @@ async def compose(
             with contextlib.suppress(ReloadInProgress):  # the reload under way reads the store too
                 await runtime.reload()
 
-        poller = Poller(
+        sources = SourcesPoller(
             settings,
             store,
             on_new_articles=runtime.refresh_fetched,
             on_notice=notices.wake,
             on_expired=rebuild_after_retention,
         )
-        data.poller = poller
+        data.sources = sources
+
+        def database_lost(error: StoreError) -> None:
+            # Nothing the bot confirms from now on would last: stop, and say why.
+            if data.exit_reason is None:
+                data.exit_reason = error.description
+            data.stop.set()
+
+        store.on_lost = database_lost
+        poller = Poller(
+            application,
+            poll_timeout=poll_timeout,
+            conflict_grace=conflict_grace,
+            probation=probation,
+            stall_after=stall_after,
+        )
     except BaseException:
         await store.close()
         raise
-    return Services(
-        settings, store, runtime, application, alerts, poller, notices, poll_timeout, conflict_grace
-    )
+    return Services(settings, store, runtime, application, alerts, poller, sources, notices)
 
 
 async def run(services: Services, *, install_signal_handlers: bool = True) -> str | None:
     """Run the bot until SIGINT/SIGTERM or services.stopping is set; returns why it stopped early, if it
-    did (Telegram unreachable, the token rejected, another instance polling). Closes the store."""
+    did (Telegram unreachable, the token rejected, another instance polling, polling that kept failing).
+    Closes the store."""
     application, stop = services.application, services.stopping
     loop = asyncio.get_running_loop()
+    # Searches run in a worker thread (bot.tg.work). Each time the event loop lets go of the interpreter
+    # lock (a socket send, a database call) it waits up to this long to get it back from that thread;
+    # the default 5 ms, paid a dozen times per answer, would add tens of ms to every other chat's answer.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     signals = (signal.SIGINT, signal.SIGTERM) if install_signal_handlers else ()
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
@@ -115,25 +147,28 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
             return failure
         async with application:  # initialized already; shutdown() runs on the way out
             await announce(application)
+            await report_problems(application)
+            services.runtime.on_reloaded = lambda: application.create_task(
+                report_problems(application), name="report-problems"
+            )
             await services.runtime.ingest()  # articles added while we were down become alerts now
             await application.start()
             background = [
                 asyncio.create_task(services.alerts.run(stop), name="alerts"),
                 asyncio.create_task(services.runtime.watch_corpus(stop), name="corpus-watcher"),
-                asyncio.create_task(services.poller.run(stop), name="sources"),
+                asyncio.create_task(services.poller.run(stop), name="polling-watchdog"),
+                asyncio.create_task(services.sources.run(stop), name="sources"),
                 asyncio.create_task(services.notices.run(stop), name="admin-notices"),
             ]
-            await start_polling(
-                application, poll_timeout=services.poll_timeout, conflict_grace=services.conflict_grace
-            )
             await stop.wait()
             log.info("shutting down")
-            await asyncio.gather(*background, return_exceptions=True)
-            assert application.updater is not None
-            await application.updater.stop()  # the updater stops before the application
-            await application.stop()
+            for outcome in await asyncio.gather(*background, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    log.error("a background task failed while stopping", exc_info=outcome)
+            await application.stop()  # after polling: the updates fetched last are handled first
         return application.bot_data.exit_reason
     finally:
+        application.bot_data.work.close()
         for signum in signals:
             loop.remove_signal_handler(signum)
         await services.store.close()

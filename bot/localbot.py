@@ -87,14 +87,21 @@ async def local_bot(
     *,
     load: LibraryLoader = load_configured_library,
     poll_timeout: int = 1,
+    probation: float = 0.0,
+    stall_after: float | None = None,
     install_signal_handlers: bool = False,
     startup_timeout: float | None = 30.0,
     stop_timeout: float = 30.0,
 ) -> AsyncIterator[LocalBot]:
     """Compose the bot from `settings` (its token and base URL must be the stand-in's), run it in this
-    event loop, yield once it polls, and stop it cleanly afterwards. BotStoppedEarly if it stops first."""
+    event loop, yield once it polls, and stop it cleanly afterwards. BotStoppedEarly if it stops first.
+
+    The stand-in is the caller's own, so no other instance can be polling it: there is no probation
+    (see bot.tg.polling) unless one is asked for."""
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    services = await compose(settings, token, load, poll_timeout=poll_timeout)
+    services = await compose(
+        settings, token, load, poll_timeout=poll_timeout, probation=probation, stall_after=stall_after
+    )
     task = asyncio.create_task(run(services, install_signal_handlers=install_signal_handlers), name="newsbot")
     try:
         await until_polling(standin, task, timeout=startup_timeout)

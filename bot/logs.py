@@ -3,7 +3,8 @@
 httpx and PTB log request URLs, and Bot API URLs contain the token. Every LogRecord is created by a
 factory that redacts its message and pre-formats (and redacts) any traceback, so every handler — ours,
 pytest's caplog, a library's — only ever sees the redacted text. httpx's per-request INFO lines are
-silenced as well, since they are noise at one line per poll.
+silenced as well, since they are noise at one line per poll, and PTB's traceback for a reply that is
+not JSON (a proxy's error page) becomes one warning line: the caller reports what it means.
 """
 
 from __future__ import annotations
@@ -55,6 +56,21 @@ def _redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
+class _OneLinePages(logging.Filter):
+    """PTB logs a whole HTML error page with a traceback when a reply is not JSON: keep one short line."""
+
+    PREFIX = "Can not load invalid JSON data"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(self.PREFIX):
+            page = " ".join(message[len(self.PREFIX) :].split())[:120]
+            record.msg, record.args = f"a Bot API reply was not JSON (an error page?): {page}", None
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     """Log to stderr at `level`, with secrets redacted and per-request HTTP chatter silenced."""
     register_secrets(secrets)
@@ -67,3 +83,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
         root.addHandler(handler)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    requests = logging.getLogger("telegram.request.BaseRequest")
+    if not any(isinstance(existing, _OneLinePages) for existing in requests.filters):
+        requests.addFilter(_OneLinePages())

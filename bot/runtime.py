@@ -142,6 +142,7 @@ class Runtime:
     loader: LibraryLoader = load_configured_library
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     on_new_alerts: Callable[[], None] = lambda: None  # the alert worker's wake()
+    on_reloaded: Callable[[], object] = lambda: None  # the corpus watcher swapped in a new library
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Held while the view changes (a reload, fetched articles joining it), so one change never undoes another.
     _view_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -307,7 +308,9 @@ class Runtime:
             try:
                 if not self.reloading and await self.corpus_changed():
                     log.info("corpus files changed: reloading")
-                    await self.reload()
+                    outcome = await self.reload()
+                    if not outcome.kept_old:
+                        self.on_reloaded()  # nobody asked for this reload: its problems are told
             except ReloadInProgress:
                 continue
             except Exception:  # the watcher must outlive any one bad pass

@@ -3,20 +3,36 @@
 Constructed by the command line (bot/cli.py, and bot/quickstart.py to look for a token) and passed on,
 to the composition root (bot/compose.py) among others; nothing here runs at import time.
 Every field is listed, with a comment, in .env.example (tests/test_docs.py keeps the two in step).
+A NEWSBOT_* name that is no setting is found by unknown_variables, with the setting it resembles.
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "NEWSBOT_"
+ENV_FILE = ".env"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def default_snapshot_dir() -> Path:
+    """Where index snapshots go unless NEWSBOT_SNAPSHOT_DIR says: the user's cache directory
+    ($XDG_CACHE_HOME/newsbot/snapshots, else ~/.cache/newsbot/snapshots), never the working directory,
+    so a read-only command run anywhere leaves nothing behind there."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(cache) if cache and Path(cache).is_absolute() else Path.home() / ".cache"
+    return base / "newsbot" / "snapshots"
 
 
 class Settings(BaseSettings):
@@ -24,7 +40,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         env_ignore_empty=True,
@@ -50,7 +66,7 @@ class Settings(BaseSettings):
     questions_per_minute: int = Field(default=20, ge=1)
     typing_after_seconds: float = Field(default=0.3, ge=0)
     min_relevance: float = Field(default=0.45, ge=0, le=1)  # = bot.core.library.MIN_RELEVANCE (tested)
-    snapshot_dir: Path = Path("data/snapshots")
+    snapshot_dir: Path = Field(default_factory=default_snapshot_dir)
     housekeeping_minutes: float = Field(default=60.0, gt=0)
     sources_file: Path | None = None
     fetch_every_seconds: float = Field(default=300.0, ge=5)
@@ -61,6 +77,10 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(default=4, ge=1, le=64)
     full_text_below_chars: int = Field(default=500, ge=0)
     fetch_retention_days: float = Field(default=0.0, ge=0)
+    more_results_hours: float = Field(default=1.0, gt=0)
+    question_log_days: float = Field(default=30.0, gt=0)
+    alert_history_days: float = Field(default=30.0, gt=0)
+    idle_chat_days: float = Field(default=180.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -127,6 +147,30 @@ def describe_validation_error(error: ValidationError) -> str:
     secret = field == "telegram_token"  # never echo the token, even a malformed one
     shown = "" if secret or isinstance(given, dict) or given is None else f" (got {str(given)[:60]!r})"
     return f"{variable}: {message}{shown}"
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> list[str]:
+    """One line for each NEWSBOT_* name in the environment or .env that is no setting, naming the
+    closest real one (pydantic-settings would ignore it in silence)."""
+    known = sorted(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+    found: list[tuple[str, str]] = []
+    for name in os.environ if environ is None else environ:
+        found.append((name, "environment"))
+    path = Path(ENV_FILE) if env_file is None else env_file
+    if path.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):  # pydantic-settings reports those itself
+            found.extend((name, ".env") for name in dotenv_values(path))
+    lines = []
+    for name, where in found:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
+        if close:
+            lines.append(f"{name} ({where}) is not a setting; did you mean {close[0]}?")
+        else:
+            lines.append(f"{name} ({where}) is not a setting and is ignored (see .env.example)")
+    return lines
 
 
 def load_settings(**overrides: Any) -> Settings:

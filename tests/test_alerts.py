@@ -369,6 +369,56 @@ async def test_persistent_server_errors_fail_the_row_after_max_attempts(
     assert texts(standin, ANN) == [] and len(texts(standin, BOB)) == 1
 
 
+async def test_a_revoked_token_leaves_every_alert_pending_for_the_next_start(
+    store: Store, standin: BotApiStandIn, bot: Bot
+) -> None:
+    """Telegram answers 401 to every send (the token was revoked): that is about the bot, not about a
+    chat, so no row is failed and no attempt counted (even with max_attempts=1); the worker says so once
+    and stops the pass. A worker started with the token working again delivers every row once."""
+    await add_private(store, standin, ANN, "Harbour")
+    await add_private(store, standin, BOB, "Harbour")
+    await queue(store, [(ANN, "a1", "Harbour"), (BOB, "a1", "Harbour"), (BOB, "a2", "Harbour")])
+    standin.revoke_token()
+    told: list[str] = []
+    alerts = worker(store, bot, max_attempts=1, on_token_error=lambda: told.append("check"))
+
+    assert await alerts.deliver_due() == 0
+
+    assert [r.status for r in standin.requests("sendMessage")] == [401]  # one try, then the pass ends
+    assert told == ["check"]
+    rows = [row for chat in (ANN, BOB) for row in await store.chat_alerts(chat)]
+    assert [(row.status, row.attempts) for row in rows] == [(AlertStatus.PENDING, 0)] * 3
+    standin.restore_token()
+    assert await settle(worker(store, bot, max_attempts=1), store) == 3
+    assert len(texts(standin, ANN)) == 1 and len(texts(standin, BOB)) == 2
+
+
+async def test_while_telegram_is_unreachable_alerts_are_retried_never_failed(
+    store: Store, standin: BotApiStandIn, bot: Bot
+) -> None:
+    """Every send ends in a dropped connection (the network is down) for longer than max_attempts tries:
+    rows keep their place, backing off, and none is failed, because nothing could be delivered to anyone
+    meanwhile. Once sends work again, each arrives once."""
+    await add_private(store, standin, ANN, "Harbour")
+    await add_private(store, standin, BOB, "Harbour")
+    await queue(store, [(ANN, "a1", "Harbour"), (BOB, "a1", "Harbour")])
+    down = standin.inject_fault("sendMessage", FaultKind.RESET, times=None)
+    alerts = worker(store, bot, max_attempts=2)
+    deadline = asyncio.get_running_loop().time() + 60
+    while down.hits < 8:  # four tries each: twice max_attempts
+        await alerts.deliver_due()
+        due = await store.next_due_at()
+        assert due is not None, "a row left the queue while Telegram was unreachable"
+        await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.01)
+        assert asyncio.get_running_loop().time() < deadline
+    rows = [row for chat in (ANN, BOB) for row in await store.chat_alerts(chat)]
+    assert {row.status for row in rows} == {AlertStatus.PENDING}
+    assert min(row.attempts for row in rows) >= 2
+    standin.clear_faults()
+    assert await settle(alerts, store) == 2
+    assert len(texts(standin, ANN)) == len(texts(standin, BOB)) == 1
+
+
 async def test_a_blocked_chat_is_parked_and_resumes_when_it_returns(
     store: Store, standin: BotApiStandIn, bot: Bot
 ) -> None:

@@ -148,6 +148,23 @@ async def test_group_subscriptions_are_for_admins(newsbot: BotUnderTest) -> None
     assert "Subscribed to OpenAI" in ok["text"]
 
 
+async def test_an_anonymous_group_admin_is_an_admin(newsbot: BotUnderTest) -> None:
+    """An administrator who posts as the group (Telegram sends such messages from GroupAnonymousBot with
+    the group as sender_chat; only admins can) may change subscriptions and settings; another chat
+    speaking in the group (a linked channel) may not."""
+    scenario, mark = newsbot.standin.scenario, newsbot.standin.world.mark()
+    scenario.send_as_chat(GROUP, "/subscribe openai", admin=ADMIN)
+    scenario.send_as_chat(GROUP, "/related off", admin=ADMIN)
+    scenario.send_as_chat(GROUP, "/subscribe ai-standards", sender_chat=-100777)  # a channel, not the group
+    await newsbot.settled()
+    said = [e.text or "" for e in newsbot.standin.world.events(EventKind.SENT, chat_id=GROUP, after=mark)]
+    assert any("Subscribed to OpenAI" in text for text in said)
+    assert "Related-story pushes are now off in this chat." in said
+    assert sum("administrators" in text for text in said) == 1
+    stored = await newsbot.services.store.subscriptions(GROUP)
+    assert [s.value for s in stored] == ["openai"]
+
+
 async def test_topics_toggle_and_remove_buttons(newsbot: BotUnderTest) -> None:
     [topics] = await newsbot.ask(USER, USER, "/topics")
     toggles = dict(buttons(topics))

@@ -10,8 +10,20 @@ from typing import Any
 import pytest
 
 from bot.commands import COMMANDS, user_commands
+from bot.localbot import local_bot
 from bot.standin import BotApiStandIn, EventKind, FaultKind
-from tests.harness import ADMIN, BOT_USERNAME, GROUP, OTHER, TOKEN, USER, BotUnderTest, running_bot
+from bot.tg import work
+from tests.harness import (
+    ADMIN,
+    BOT_USERNAME,
+    GROUP,
+    OTHER,
+    TOKEN,
+    USER,
+    BotUnderTest,
+    make_settings,
+    running_bot,
+)
 
 
 @pytest.fixture
@@ -329,3 +341,44 @@ async def test_a_question_the_archive_cannot_answer_gets_the_no_match_reply(news
     standin.scenario.inline_query(USER, question)
     await standin.wait_for(kind=EventKind.INLINE_ANSWER, after=mark)
     assert standin.world.inline_answers()[-1]["results"] == []
+
+
+async def test_corpus_problems_at_start_up_are_logged_and_told_to_the_admins_once(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken file in the corpus: at start-up the log says how many problems there are and each admin
+    gets one message listing them; a restart with the same problems tells nobody again, a new problem
+    is told."""
+    settings, corpus = make_settings(tmp_path, standin, corpus_poll_seconds=0)
+    (corpus / "broken.md").write_text("no front matter here\n")
+    async with local_bot(settings, standin):
+        await standin.wait_for(chat_id=ADMIN, timeout=10)
+    [notice] = [m["text"] for m in standin.world.sent_messages(ADMIN)]
+    assert "1 problem" in notice and "broken.md" in notice and "newsbot check" in notice
+    assert any(r.levelname == "WARNING" and "1 problem" in r.getMessage() for r in caplog.records)
+    async with local_bot(settings, standin) as bot:
+        await bot.settled()
+    assert len(standin.world.sent_messages(ADMIN)) == 1  # the same problems: not told again
+    (corpus / "also-broken.jsonl").write_text("{not json\n")
+    async with local_bot(settings, standin):
+        await standin.wait_for(lambda e: "also-broken.jsonl" in (e.text or ""), chat_id=ADMIN, timeout=10)
+    assert standin.world.sent_messages(USER) == []  # only admins hear of it
+
+
+async def test_a_user_whose_questions_used_up_their_share_of_the_workers_is_told_to_slow_down(
+    tmp_path: Path, standin: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted in CPU time, not in questions: with no burst allowed, a user's second question finds
+    their share spent and gets the "slow down" reply (once), without a search; others are answered."""
+    monkeypatch.setattr(work, "CPU_BURST", 0.0)
+    async with running_bot(tmp_path, standin, push_default=False) as bot:
+        [first] = await bot.ask(USER, USER, "Sora daily losses")
+        [second] = await bot.ask(USER, USER, "Codex Sites")
+        mark = standin.world.mark()
+        standin.scenario.send_user_message(USER, USER, "MIIT standards")
+        await bot.settled()
+        [other] = await bot.ask(OTHER, OTHER, "Codex Sites")
+    assert first["text"].startswith("Result")
+    assert "faster than I can keep up" in second["text"]
+    assert standin.world.events(EventKind.SENT, chat_id=USER, after=mark) == []  # told once, then silence
+    assert other["text"].startswith("Result")

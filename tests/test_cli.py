@@ -125,6 +125,7 @@ def test_check_bundled_corpus_is_clean() -> None:
 
 
 def test_check_reports_problems_and_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "topics.yaml").write_text("topics: []\n")
     (tmp_path / "good.md").write_text("---\ntitle: Good\n---\nA fine body about harbours.\n")
     (tmp_path / "bad.md").write_text("---\ntitle: [unclosed\n---\nBody\n")
     result = newsbot("check", "--json", "--corpus", str(tmp_path))
@@ -135,10 +136,68 @@ def test_check_reports_problems_and_exits_1(tmp_path: Path) -> None:
     assert payload["problems"][0]["reason"]
 
 
-def test_missing_corpus_directory(tmp_path: Path) -> None:
+def test_missing_corpus_directory_says_how_to_point_at_one(tmp_path: Path) -> None:
     result = newsbot("ask", "x", "--corpus", str(tmp_path / "absent"))
     assert result.returncode != 0
     assert "corpus directory not found" in result.stderr
+    assert "--corpus" in result.stderr and "NEWSBOT_CORPUS_DIR" in result.stderr
+    default = newsbot("ask", "x", cwd=tmp_path)  # an installed tool run anywhere: the default is relative
+    assert default.returncode != 0 and str(tmp_path / "corpus") in default.stderr
+    assert "--corpus" in default.stderr and "NEWSBOT_CORPUS_DIR" in default.stderr
+
+
+def test_a_5000_digit_number_is_one_problem_and_check_json_stays_json(tmp_path: Path) -> None:
+    """A JSON Lines file with one line holding a 5,000-digit number: `check --json` still prints its JSON
+    (with that line as a problem) and the other line loads; `ask` answers from it."""
+    (tmp_path / "topics.yaml").write_text("topics: []\n")
+    (tmp_path / "wire.jsonl").write_text(
+        '{"title": "Huge", "body": "Numbers", "views": ' + "9" * 5000 + "}\n"
+        '{"id": "crane", "title": "Harbour crane record", "body": "A new crane lifted a record load."}\n'
+    )
+    result = newsbot("check", "--json", "--corpus", str(tmp_path))
+    assert result.returncode == 1, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["articles"] == 1
+    [problem] = payload["problems"]
+    assert (problem["path"], problem["line"]) == ("wire.jsonl", 1) and "4300 digits" in problem["reason"]
+    asked = newsbot("ask", "crane record", "--json", "--corpus", str(tmp_path))
+    assert asked.returncode == 0, asked.stderr
+    assert [r["article_id"] for r in json.loads(asked.stdout)["results"]] == ["crane"]
+
+
+def test_json_outputs_stay_json_on_every_error(tmp_path: Path) -> None:
+    """With --json, stdout is one JSON object whatever goes wrong: an unknown id, a missing corpus, a bad
+    setting; the one-line message also goes to stderr, and the exit code says what kind of failure."""
+    unknown = newsbot("related", "BADID", "--json", "--corpus", str(CORPUS))
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stdout) == {
+        "article_id": "BADID",
+        "results": [],
+        "error": "no article with id 'BADID' (see `newsbot check`)",
+    }
+    missing = newsbot("ask", "x", "--json", "--corpus", str(tmp_path / "absent"))
+    assert missing.returncode == 1 and "corpus directory not found" in json.loads(missing.stdout)["error"]
+    setting = newsbot("topics", "--json", "--corpus", str(CORPUS), env={"NEWSBOT_MAX_FILE_MB": "lots"})
+    assert setting.returncode == 2
+    assert json.loads(setting.stdout)["error"].startswith("NEWSBOT_MAX_FILE_MB")
+    for result in (unknown, missing, setting):
+        assert result.stderr.strip().startswith("newsbot: ")
+
+
+def test_a_missing_or_broken_topics_file_is_a_problem_in_topics_and_check(tmp_path: Path) -> None:
+    (tmp_path / "story.md").write_text("---\ntitle: Harbour\n---\nCranes and ships.\n")
+    absent = newsbot("topics", "--corpus", str(tmp_path))
+    assert absent.returncode == 1
+    assert "No topics defined" not in absent.stdout
+    assert "topics file not found" in absent.stderr and "NEWSBOT_TOPICS_FILE" in absent.stderr
+    named = newsbot("topics", "--json", "--corpus", str(tmp_path), env={"NEWSBOT_TOPICS_FILE": "nope.yaml"})
+    assert named.returncode == 1
+    payload = json.loads(named.stdout)
+    assert payload["topics"] == [] and "topics file not found" in payload["problems"][0]["reason"]
+    (tmp_path / "topics.yaml").write_text("topics: [unclosed\n")
+    broken = newsbot("check", "--json", "--corpus", str(tmp_path))
+    assert broken.returncode == 1
+    assert [p["path"] for p in json.loads(broken.stdout)["problems"]] == ["topics.yaml"]
 
 
 def test_run_without_token_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -156,3 +215,14 @@ def test_python_dash_m_and_console_script_agree() -> None:
         [str(script), "topics", "--json", "--corpus", str(CORPUS)], capture_output=True, text=True, env=env
     )
     assert json.loads(out.stdout) == json.loads(newsbot("topics", "--json", "--corpus", str(CORPUS)).stdout)
+
+
+def test_python_dash_m_bot_without_the_dependencies_says_how_to_get_them(tmp_path: Path) -> None:
+    """`python3 -m bot` with a Python that lacks newsbot's dependencies (here: site-packages switched
+    off) says to run `make install` and where the installed command is, instead of a traceback."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "bot", "check"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "make install" in result.stderr and ".venv/bin/newsbot" in result.stderr

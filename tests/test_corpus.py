@@ -351,7 +351,8 @@ def test_file_over_size_cap(tmp_path: Path) -> None:
     corpus = load_corpus(tmp_path, max_bytes=1000)
     assert [a.path for a in corpus.articles] == ["small.md"]
     assert [p.path for p in corpus.problems] == ["big.md"]
-    assert "over the 1000-byte limit" in corpus.problems[0].reason
+    assert "over the 1,000-byte limit" in corpus.problems[0].reason
+    assert "NEWSBOT_MAX_FILE_MB" in corpus.problems[0].reason  # the setting that raises the limit
 
 
 def test_huge_sparse_file_is_refused_by_size(tmp_path: Path) -> None:
@@ -359,7 +360,7 @@ def test_huge_sparse_file_is_refused_by_size(tmp_path: Path) -> None:
         handle.truncate(64 * 1024 * 1024)  # sparse: reading it whole would be slow and wasteful
     corpus = load_corpus(tmp_path)
     assert corpus.articles == ()
-    assert "67108864 bytes" in corpus.problems[0].reason
+    assert "67,108,864 bytes" in corpus.problems[0].reason
 
 
 def test_symlinks_leaving_the_corpus_are_not_followed(tmp_path: Path) -> None:
@@ -548,3 +549,75 @@ def test_load_never_raises_on_arbitrary_content(files: list[tuple[str, bytes]]) 
             assert "\n\n\n" not in article.body
         assert all(problem.path in names and problem.reason for problem in corpus.problems)
         assert len({article.id for article in corpus.articles}) == len(corpus.articles)
+
+
+# --------------------------------------------------------------------------- values at the edges
+
+HUGE = "9" * 5000  # past Python's 4,300-digit limit for turning text into an int
+
+EDGE_CASES = [
+    # (file, content, what the reason says) — each must be one problem, never an exception
+    ("ids.jsonl", '{"title": "T", "body": "B", "id": ' + HUGE + "}\n", "4300 digits"),
+    ("views.jsonl", '{"title": "T", "body": "B", "views": -' + HUGE + "}\n", "4300 digits"),
+    (
+        "early.jsonl",
+        '{"title": "T", "body": "B", "published": "0001-01-01T00:00:00+01:00"}\n',
+        "out of range",
+    ),
+    ("late.jsonl", '{"title": "T", "body": "B", "published": "9999-12-31T23:00:00-02:00"}\n', "out of range"),
+    ("first.jsonl", '{"title": "T", "body": "B", "published": "0001-01-01"}\n', "out of range"),
+    (
+        "last.jsonl",
+        '{"title": "T", "body": "B", "published": "9999-12-31T23:59:59.999999"}\n',
+        "out of range",
+    ),
+    ("early.md", "---\ntitle: T\npublished: 0001-01-01T00:00:00+01:00\n---\n\nB\n", "out of range"),
+    ("quoted.md", "---\ntitle: T\npublished: '0001-01-01T00:00:00+01:00'\n---\n\nB\n", "out of range"),
+    ("late.md", "---\ntitle: T\npublished: 9999-12-31T23:00:00-02:00\n---\n\nB\n", "out of range"),
+    ("date.md", "---\ntitle: T\npublished: 0001-01-01\n---\n\nB\n", "out of range"),
+    ("huge.md", "---\ntitle: T\nid: " + HUGE + "\n---\n\nB\n", "4300 digits"),
+    ("deep.md", "---\ntitle: T\ntags: " + "[" * 5000 + "]" * 5000 + "\n---\n\nB\n", "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), EDGE_CASES, ids=[case[0] for case in EDGE_CASES])
+def test_values_at_the_edges_are_one_problem_each(
+    tmp_path: Path, name: str, content: str, reason: str
+) -> None:
+    """Huge numbers and dates at the edges of the calendar, with and without zones: the file (or line)
+    becomes one problem and the rest of the corpus loads; nothing raises, nothing loads that a later
+    step (a snapshot, a sort by date) could choke on."""
+    write(tmp_path, name, content)
+    write(tmp_path, "good.md", GOOD_MD)
+    corpus = load_corpus(tmp_path)
+    assert [article.title for article in corpus.articles] == ["A good article"]
+    [problem] = corpus.problems
+    assert problem.path == name and reason in problem.reason
+
+
+def test_dates_just_inside_the_calendar_still_load(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "edges.jsonl",
+        '{"title": "Old", "body": "B", "published": "0001-01-02T12:00:00+01:00"}\n'
+        '{"title": "New", "body": "C", "published": "9999-12-30T00:00:00-05:00"}\n',
+    )
+    corpus = load_corpus(tmp_path)
+    assert corpus.problems == ()
+    assert [a.published.year for a in corpus.articles if a.published] == [1, 9999]
+
+
+def test_a_fifo_or_other_special_file_is_a_problem_and_never_opened(tmp_path: Path) -> None:
+    """Opening a FIFO for reading waits for a writer forever; it must be reported, not read or skipped
+    in silence (and a symlink to one is no different)."""
+    write(tmp_path, "good.md", GOOD_MD)
+    os.mkfifo(tmp_path / "pipe.md")
+    os.symlink(tmp_path / "pipe.md", tmp_path / "link.jsonl")
+    os.mkfifo(tmp_path / "notes.bin")  # not an article name: ignored like any other file
+    corpus = load_corpus(tmp_path)
+    assert [article.title for article in corpus.articles] == ["A good article"]
+    assert {(p.path, "not a regular file" in p.reason) for p in corpus.problems} == {
+        ("pipe.md", True),
+        ("link.jsonl", True),
+    }
+    assert corpus_fingerprint(tmp_path)  # fingerprinting never opens it either

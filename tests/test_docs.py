@@ -72,3 +72,23 @@ def test_help_text_lists_every_command() -> None:
     for command in COMMANDS:
         assert f"/{command.name}" in text
         assert html.escape(command.example) in text
+
+
+def test_make_run_passes_args_on() -> None:
+    """`make run ARGS="--port 8081"` hands the options to the command it starts (bot or playground)."""
+    import subprocess
+
+    result = subprocess.run(
+        ["make", "-n", "run", "ARGS=--port 8081"], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("--port 8081") == 2  # newsbot run … and newsbot playground …
+
+
+def test_the_license_is_an_spdx_expression() -> None:
+    """PEP 639: `license = { text = … }` is deprecated and every install warned about it."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    assert any(req.startswith("setuptools>=77") for req in project["build-system"]["requires"])

@@ -42,3 +42,21 @@ def test_forget_idle_users() -> None:
     clock.now += 61
     limiter.forget_idle()
     assert limiter.check(1) == Verdict.ANSWER
+
+
+def test_a_burst_is_short_and_then_questions_come_one_interval_apart() -> None:
+    """20 a minute means at most 3 at once, then one every 3 s: a flood is spread out, not let through in
+    one lump at the start of each minute."""
+    clock = Clock()
+    limiter = QuestionLimiter(20, clock=clock)
+    assert [limiter.check(7) for _ in range(4)] == [Verdict.ANSWER] * 3 + [Verdict.SLOW_DOWN]
+    clock.now += 2.9
+    assert limiter.check(7) == Verdict.IGNORE
+    clock.now += 0.2  # three seconds after the burst: room for one more
+    assert limiter.check(7) == Verdict.ANSWER
+    assert limiter.check(7) == Verdict.IGNORE
+    allowed = 0
+    for _ in range(600):  # one attempt every 0.1 s for a minute
+        clock.now += 0.1
+        allowed += limiter.check(7) == Verdict.ANSWER
+    assert allowed == 20

@@ -7,7 +7,13 @@ import pytest
 import bot.core.library as library_module
 from bot.core.library import Library, build_library
 from bot.core.models import Article, Corpus, Topic
-from bot.core.related import related_to_article, related_to_message
+from bot.core.related import (
+    MESSAGE_CHARS,
+    MESSAGE_TERMS,
+    message_topics,
+    related_to_article,
+    related_to_message,
+)
 
 SORA = "openai-sora-shutdown"
 MIIT = "miit-ai-standards-feedback"
@@ -80,3 +86,27 @@ def test_whole_words_only_for_message_topics() -> None:
     library = build_library(Corpus((Article(id="s", title="Sora news", body="Sora closes."),), ()), topics)
     assert related_to_message(library, "Soraya is my friend") == []
     assert [i.topic.slug for i in related_to_message(library, "what about SORA?")] == ["sora"]
+
+
+def test_a_long_message_is_read_only_so_far_and_asks_with_few_terms(
+    bundled_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4,096-character message of common words: the push path reads its first MESSAGE_CHARS and asks
+    the index with at most MESSAGE_TERMS distinct terms (its rarest), so one message costs a bounded
+    amount of work however it is written; a topic named only past that point is not noticed."""
+    asked: list[int] = []
+    real = Library.top_articles
+
+    def counting(self: Library, query_terms: list[str], count: int) -> object:
+        asked.append(len(set(query_terms)))
+        return real(self, query_terms, count)
+
+    monkeypatch.setattr(Library, "top_articles", counting)
+    filler = " ".join(f"word{number} said people time year day" for number in range(200))
+    message = ("OpenAI closing Sora app losses " + filler)[:4096]
+    assert [item.topic.slug for item in related_to_message(bundled_library, message)] == ["openai"]
+    assert asked and max(asked) <= MESSAGE_TERMS
+    assert message_topics(bundled_library, message) == [bundled_library.matcher.get("openai")]
+    late = "x " * MESSAGE_CHARS + "OpenAI"
+    assert message_topics(bundled_library, late) == []
+    assert related_to_message(bundled_library, late) == []

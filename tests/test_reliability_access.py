@@ -209,7 +209,7 @@ async def test_a_rejected_token_is_reported_without_the_token(tmp_path: Path) ->
         text = await exit_output(process, timeout=60)
     reliability.fault("token rejected (401)")
     assert process.returncode == 1
-    assert "rejected the bot token" in text and "NEWSBOT_TELEGRAM_TOKEN" in text
+    assert "token was rejected by Telegram" in text and "NEWSBOT_TELEGRAM_TOKEN" in text
     for secret in secret_parts():
         assert secret not in text
 
@@ -309,7 +309,7 @@ def test_the_corpus_loader_never_reads_outside_its_directory(tmp_path: Path) -> 
     reasons = {problem.path: problem.reason for problem in loaded.problems}
     reliability.add("access checks refused", len(reasons))
     assert loaded.articles == ()
-    assert "over the 10000-byte limit" in reasons["big.md"]
+    assert "over the 10,000-byte limit" in reasons["big.md"]
     assert "outside the corpus directory" in reasons["link.md"]
     assert "outside the corpus directory" in reasons["dir-link"]
     assert "outside the corpus directory" in reasons["plain.md"]

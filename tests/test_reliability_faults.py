@@ -23,7 +23,7 @@ from bot.core.models import Article
 from bot.standin import BotApiStandIn, Event, EventKind, Fault, FaultKind
 from bot.store import Store, StoreLockedError
 from bot.tg.alerts import AlertWorker
-from bot.tg.app import CONFLICT_MESSAGE
+from bot.tg.polling import CONFLICT_MESSAGE
 from tests import reliability
 from tests.harness import ADMIN, OTHER, TOKEN, USER, make_settings, running_bot
 

@@ -283,6 +283,36 @@ async def test_a_read_only_database_is_refused_at_start_and_explained_while_runn
         assert [s.value for s in await store.subscriptions(ADMIN)] == ["openai"]
 
 
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_database_deleted_while_running_is_noticed_and_no_write_is_confirmed(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    """Someone deletes (or swaps) the database file under the running bot. SQLite would keep writing to
+    the file it opened, which no longer has a name, and every "Subscribed" would be a lie lost at the
+    next start. Instead the next write fails: the admin is told what happened, the bot logs an error,
+    stops by itself with a reason naming the file, and the file at the path was never written to."""
+    async with running_bot(tmp_path, standin, push_default=False, corpus_poll_seconds=0) as bot:
+        database = bot.settings.database
+        [first] = await bot.ask(ADMIN, ADMIN, "/subscribe openai")
+        for suffix in ("", "-wal", "-shm"):
+            database.with_name(database.name + suffix).unlink(missing_ok=True)
+        if how == "replaced":
+            shutil.copyfile(tmp_path / "corpus" / "topics.yaml", database)  # any other file at that name
+        [refused] = await bot.ask(ADMIN, ADMIN, "/subscribe ai-standards", timeout=10)
+        reason = await asyncio.wait_for(bot.local.task, 30)  # it stops by itself
+    reliability.fault(f"database {how} while running")
+
+    assert "Subscribed to OpenAI" in first["text"]
+    assert refused["text"].startswith("Sorry, that failed: database")
+    assert "Subscribed" not in refused["text"]
+    assert reason is not None and str(database) in reason and how in reason
+    assert any(r.levelname == "ERROR" and str(database) in r.getMessage() for r in caplog.records)
+    if how == "deleted":
+        assert not database.exists()  # nothing wrote a fresh, empty database there either
+    else:
+        assert database.read_bytes() == (tmp_path / "corpus" / "topics.yaml").read_bytes()
+
+
 # --------------------------------------------------------------------------- corpus
 
 

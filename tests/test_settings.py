@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_variables
 from tests.conftest import REPO
 
 
@@ -102,3 +103,55 @@ def test_relevance_default_is_the_library_default() -> None:
     from bot.core.library import MIN_RELEVANCE
 
     assert Settings.model_fields["min_relevance"].default == MIN_RELEVANCE
+
+
+def test_a_misspelled_variable_is_named_with_the_setting_it_resembles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NEWSBOT_* names that are no setting, in the environment or in .env, are reported with the
+    closest real name, instead of being ignored in silence."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSBOT_LOG_LEVLE", "DEBUG")
+    monkeypatch.setenv("NEWSBOT_ADMIN_IDS", "1")  # a real one: not reported
+    (tmp_path / ".env").write_text("NEWSBOT_CORPUS_DIRR=news\nNEWSBOT_FROBNICATE=yes\nOTHER=1\n")
+    warnings = unknown_variables()
+    assert warnings == [
+        "NEWSBOT_LOG_LEVLE (environment) is not a setting; did you mean NEWSBOT_LOG_LEVEL?",
+        "NEWSBOT_CORPUS_DIRR (.env) is not a setting; did you mean NEWSBOT_CORPUS_DIR?",
+        "NEWSBOT_FROBNICATE (.env) is not a setting and is ignored (see .env.example)",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "topics", "--corpus", str(REPO / "corpus")],
+        cwd=tmp_path,
+        env={**os.environ, "NEWSBOT_SNAPSHOT_DIR": str(tmp_path / "snapshots")},
+        capture_output=True,
+        text=True,
+    )
+    assert "newsbot: warning: NEWSBOT_LOG_LEVLE (environment) is not a setting" in result.stderr
+    assert "did you mean NEWSBOT_CORPUS_DIR?" in result.stderr
+
+
+def test_snapshots_default_to_the_users_cache_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read-only commands run from anywhere must not leave data/snapshots behind in that directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert load_settings().snapshot_dir == tmp_path / "cache" / "newsbot" / "snapshots"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_settings().snapshot_dir == tmp_path / "home" / ".cache" / "newsbot" / "snapshots"
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "Sora", "--json", "--corpus", str(REPO / "corpus")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(work.iterdir()) == []
+    assert any((tmp_path / "cache" / "newsbot" / "snapshots").iterdir())

@@ -134,8 +134,13 @@ def _pickled_array(directory: Path) -> None:
         lambda d: (d / "index" / "doc_ids.npy").write_bytes(b"\x93NUMPY garbage"),
         lambda d: np.save(d / "offsets.npy", np.arange(5, dtype=np.int64)),
         lambda d: np.save(d / "passage_article.npy", np.full_like(np.load(d / "passage_article.npy"), 99)),
+        # Dates outside the calendar (a snapshot written before dates were checked, or damaged): they
+        # would only fail when an article is first read, mid-answer.
+        lambda d: np.save(d / "published.npy", np.full_like(np.load(d / "published.npy"), -(2**62))),
+        lambda d: np.save(d / "utc_offset.npy", np.full_like(np.load(d / "utc_offset.npy"), 90_000)),
+        lambda d: (d / "meta.json").write_text('{"topics": 5, "problems": []}'),
     ],
-    ids=["header", "meta", "truncated", "pickle", "index", "offsets", "owners"],
+    ids=["header", "meta", "truncated", "pickle", "index", "offsets", "owners", "dates", "zones", "shape"],
 )
 def test_damaged_snapshot_is_ignored_with_a_warning_and_rebuilt(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
     corpus = copy_corpus(FORMATS, tmp_path)
@@ -263,3 +268,23 @@ def test_loaded_articles_are_made_once_and_shared(tmp_path: Path) -> None:
         loaded.passages[len(loaded.passages)]
     assert loaded.passages[-1] == list(built.passages)[-1]
     assert loaded.loaded_at.tzinfo is UTC
+
+
+def test_an_article_dated_at_the_calendar_edge_survives_restarts_from_the_snapshot(tmp_path: Path) -> None:
+    """The issue's case: 0001-01-01T00:00:00+01:00 is the year 0 in UTC. It used to load the first time
+    and crash every restart from the snapshot (OverflowError); now it is a problem both times, and the
+    rest of the corpus loads, from the snapshot the second time."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "topics.yaml").write_text("topics: []\n")
+    (corpus / "old.md").write_text("---\ntitle: Old\npublished: 0001-01-01T00:00:00+01:00\n---\n\nAncient.\n")
+    (corpus / "new.md").write_text("---\ntitle: New\npublished: 2026-03-01\n---\n\nRecent news.\n")
+    settings = settings_for(corpus, tmp_path)
+    first = load_configured_library(settings)
+    again = load_configured_library(settings)
+    for library in (first, again):
+        assert [article.title for article in library.articles] == ["New"]
+        assert [p.path for p in library.problems] == ["old.md"] and "out of range" in library.problems[
+            0
+        ].reason
+    assert [a.published for a in again.articles] == [datetime(2026, 3, 1, tzinfo=UTC)]

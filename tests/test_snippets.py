@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bot.core.snippets as snippets_module
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind
-from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, make_snippet
+from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, SNIPPET_SCAN_CHARS, make_snippet
 from bot.core.text import analyze, terms
 
 FILLER = (
@@ -223,3 +224,23 @@ def test_max_chars_below_the_minimum_is_refused() -> None:
     with pytest.raises(ValueError):
         make_snippet("OpenAI lost money", {"openai"}, max_chars=MIN_CHARS - 1)
     assert len(make_snippet(FILLER, {"weather"}, max_chars=MIN_CHARS).text) <= MIN_CHARS
+
+
+def test_snippet_work_is_bounded_however_long_the_article(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4.9 MB article costs a snippet no more than its first SNIPPET_SCAN_CHARS characters: the
+    analysis never sees more, so an answer citing it cannot hold up everyone else."""
+    analysed: list[int] = []
+    real_terms = terms
+
+    def counting_terms(text: str) -> list[str]:
+        analysed.append(len(text))
+        return real_terms(text)
+
+    monkeypatch.setattr(snippets_module, "terms", counting_terms)
+    sentence = "The harbour crane lifted a record load on Monday, officials said. "
+    long_text = sentence * (4_900_000 // len(sentence))
+    snippet = make_snippet(long_text, {"crane": 1.0, "record": 1.0})
+    assert set(highlighted(snippet)) == {"crane", "record"}
+    assert sum(analysed) <= SNIPPET_SCAN_CHARS
+    late = "Nothing here. " * 10_000 + "The tide table moved."  # the match lies past the scanned part
+    assert highlighted(make_snippet(late, {"tide": 1.0})) == []

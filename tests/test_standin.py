@@ -545,6 +545,40 @@ async def test_transport_faults(bot: Bot, standin: BotApiStandIn) -> None:
     assert [r.status for r in standin.requests("sendMessage")] == [500, 502, 0]
 
 
+async def test_token_faults_answer_401_and_html_404_pages_on_any_method(
+    bot: Bot, standin: BotApiStandIn
+) -> None:
+    """A revoked token (401 from Telegram) and a proxy's HTML 404 page, on sends and on polling alike:
+    python-telegram-bot raises InvalidToken for both, with Telegram's description or the page's status."""
+    standin.inject_fault("sendMessage", FaultKind.UNAUTHORIZED)
+    standin.inject_fault("getUpdates", FaultKind.NOT_FOUND_PAGE)
+    with pytest.raises(InvalidToken, match="Unauthorized"):
+        await bot.send_message(ANN, "revoked")
+    with pytest.raises(InvalidToken, match=r"Not Found \(404\)"):
+        await bot.get_updates(timeout=0)
+    standin.inject_fault("*", FaultKind.NOT_FOUND_PAGE, times=2, polling_too=True)
+    with pytest.raises(InvalidToken):
+        await bot.get_me()
+    with pytest.raises(InvalidToken):
+        await bot.get_updates(timeout=0)
+    assert (await bot.get_me()).username  # the faults are spent
+    pages = [record for record in standin.requests() if record.status == 404]
+    assert [record.method for record in pages] == ["getUpdates", "getMe", "getUpdates"]
+    assert all((record.description or "").startswith("<html>") for record in pages)
+    assert [r.status for r in standin.requests("sendMessage")] == [401]
+
+
+async def test_a_revoked_token_is_refused_until_it_is_restored(bot: Bot, standin: BotApiStandIn) -> None:
+    standin.revoke_token()
+    with pytest.raises(InvalidToken, match="Unauthorized"):
+        await bot.get_me()
+    with pytest.raises(InvalidToken, match="Unauthorized"):
+        await bot.get_updates(timeout=0)
+    standin.restore_token()
+    assert (await bot.get_me()).username
+    assert [r.status for r in standin.requests()][-3:] == [401, 401, 200]
+
+
 async def test_timeout_fault_makes_the_client_time_out(standin: BotApiStandIn) -> None:
     standin.inject_fault("sendMessage", FaultKind.TIMEOUT, delay=5)
     async with Bot(TOKEN, base_url=standin.base_url, request=HTTPXRequest(read_timeout=0.2)) as impatient:

@@ -160,6 +160,15 @@ async def test_parent_that_is_a_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as caught:
         await Store.open(path)
     assert str(path) in str(caught.value)
+    assert "NEWSBOT_DATABASE" in str(caught.value)  # the setting to change
+
+
+async def test_a_lock_file_that_cannot_be_created_names_the_setting(tmp_path: Path) -> None:
+    """/proc/self exists but takes no new files: the message names the file and NEWSBOT_DATABASE."""
+    with pytest.raises(StoreError) as caught:
+        await Store.open(Path("/proc/self/newsbot.sqlite3"), lock=True)
+    message = str(caught.value)
+    assert "/proc/self/newsbot.sqlite3.lock" in message and "NEWSBOT_DATABASE" in message
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores directory permissions")
@@ -675,3 +684,16 @@ async def test_integrity_size_and_stats(store: Store) -> None:
     assert (stats.chats_total, stats.chats_active, stats.subscriptions) == (1, 1, 1)
     assert stats.questions.last_24h == 1 and stats.alerts["pending"] == 1
     assert stats.database_bytes > 0 and stats.last_delivery_at is None
+
+
+async def test_noting_a_chat_in_passing_writes_at_most_once_a_minute_unless_it_was_deactivated(
+    store: Store,
+) -> None:
+    """Every message marks its chat alive; a flood must not cost a write per message, but a chat that
+    blocked the bot and writes again is active again at once."""
+    assert await store.note_chat(1, "private", "Ann") is True
+    assert await store.note_chat(1, "private", "Ann") is False  # within the minute: no write
+    await store.deactivate_chat(1, "bot was blocked by the user")
+    assert await store.note_chat(1, "private", "Ann") is True
+    chat = await store.get_chat(1)
+    assert chat is not None and chat.active

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.text import ANALYZER_VERSION, STOP_WORDS, analyze, plain_terms, terms
+from bot.core.text import ANALYZER_VERSION, MAX_TOKEN_CHARS, STOP_WORDS, analyze, plain_terms, terms
 
 
 def spans_of(text: str) -> list[tuple[str, str]]:
@@ -172,3 +172,11 @@ def test_tricky_alphabet_spans_reanalyse_to_their_terms(text: str) -> None:
     for token in analyze(text):
         # the span alone yields the same term (context never changes what a span means)
         assert terms(text[token.start : token.end]) == [token.term]
+
+
+def test_a_token_longer_than_any_word_is_not_a_term() -> None:
+    """An article that is one 4.9 MB "word" (or a base64 blob) gives no term: it would never match a
+    question, and every analysis of it would pay for stemming and hashing it."""
+    assert terms("x" * MAX_TOKEN_CHARS) == ["x" * MAX_TOKEN_CHARS]
+    assert terms("harbour " + "x" * (MAX_TOKEN_CHARS + 1) + " crane") == ["harbour", "crane"]
+    assert [t.term for t in analyze("a " + "7" * 5_000_000 + " tide")] == ["tide"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from bot.core.models import Article, Topic
 from bot.core.topics import TopicMatcher, load_topics
@@ -96,5 +99,37 @@ def test_invalid_yaml_is_a_problem_with_line(tmp_path: Path) -> None:
     assert "not valid YAML" in problems[0].reason
 
 
-def test_missing_topics_file_means_no_topics(tmp_path: Path) -> None:
-    assert load_topics(tmp_path / "absent.yaml") == ((), ())
+def test_a_missing_topics_file_is_a_problem_that_says_how_to_track_none(tmp_path: Path) -> None:
+    topics, [problem] = load_topics(tmp_path / "absent.yaml")
+    assert topics == ()
+    assert problem.path == "absent.yaml" and "not found" in problem.reason
+    assert "NEWSBOT_TOPICS_FILE" in problem.reason and "topics: []" in problem.reason
+    (tmp_path / "none.yaml").write_text("topics: []\n")
+    assert load_topics(tmp_path / "none.yaml") == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("topics:\n  - slug: a\n    name: A\n    aliases: [" + "9" * 5000 + "]\n", "not valid YAML"),
+        ("topics: " + "[" * 3000 + "]" * 3000 + "\n", "not valid YAML"),
+        ("topics:\n" + "  - slug: t\n    name: T\n    aliases: [" + "word, " * 60_000 + "]\n", "limit"),
+    ],
+    ids=["huge number", "nested", "too big"],
+)
+def test_a_hostile_topics_file_is_one_problem(tmp_path: Path, content: str, reason: str) -> None:
+    """A topics file with a number past Python's digit limit, nesting past its recursion limit, or over
+    the size cap (a 4.9 MB one took 14 s and 400 MB to read): one problem, fast, no topics, no crash."""
+    path = tmp_path / "topics.yaml"
+    path.write_text(content)
+    topics, [problem] = load_topics(path)
+    assert topics == () and reason in problem.reason
+
+
+def test_a_topics_path_that_is_not_a_regular_file_is_a_problem_and_never_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "topics.yaml"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    topics, [problem] = load_topics(fifo)
+    assert topics == () and "not a regular file" in problem.reason
+    topics, [problem] = load_topics(tmp_path)
+    assert topics == () and "not a regular file" in problem.reason

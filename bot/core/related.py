@@ -2,6 +2,8 @@
 
 For an article the query is its title plus its most salient words (by tf·idf), ranked over whole articles;
 articles sharing its topics get a boost; the article itself and near-duplicates of it are never offered.
+For a message only its first MESSAGE_CHARS are read and its MESSAGE_TERMS rarest terms asked for, so
+what one chat message costs is bounded however long or wordy it is.
 Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
@@ -11,13 +13,17 @@ from collections import Counter
 from collections.abc import Collection
 
 from bot.core.library import Library
-from bot.core.models import Hit, TopicRelated
+from bot.core.models import Hit, Topic, TopicRelated
 from bot.core.text import terms
 
 SALIENT_TERMS = 30  # the article's most telling words (tf·idf): enough to say what it is about
 TOPIC_BOOST = 0.5  # each shared topic adds half the BM25 score: topics are an editor's judgement of aboutness
 NEAR_DUPLICATE_JACCARD = 0.8
 CANDIDATE_POOL = 200  # best BM25 matches considered before topic boosts and duplicate filtering
+# Of a chat message (up to 4,096 characters), only the start is read for topics and related stories: a
+# few sentences say what it is about, and the rest would cost time every other chat waits for.
+MESSAGE_CHARS = 1_000
+MESSAGE_TERMS = 12  # the message's rarest distinct terms make the related-story query
 
 
 def related_to_article(library: Library, article_id: str, *, limit: int = 3) -> list[Hit]:
@@ -75,14 +81,32 @@ def _near_duplicate(library: Library, candidate: int, title: str, words: set[str
     return union > 0 and len(words & other_words) / union >= NEAR_DUPLICATE_JACCARD
 
 
+def message_topics(library: Library, text: str) -> list[Topic]:
+    """The topics a chat message mentions in its first MESSAGE_CHARS characters."""
+    return library.matcher.mentions(text[:MESSAGE_CHARS])
+
+
+def message_terms(library: Library, text: str) -> list[str]:
+    """The MESSAGE_TERMS rarest distinct terms (fewest articles; unseen first) of a message's start."""
+    distinct = list(dict.fromkeys(terms(text[:MESSAGE_CHARS])))
+    ranked = sorted(range(len(distinct)), key=lambda i: (library.article_index.doc_freq(distinct[i]), i))
+    return [distinct[i] for i in sorted(ranked[:MESSAGE_TERMS])]
+
+
 def related_to_message(
-    library: Library, text: str, *, limit: int = 3, exclude: Collection[str] = ()
+    library: Library,
+    text: str,
+    *,
+    limit: int = 3,
+    exclude: Collection[str] = (),
+    topics: Collection[Topic] | None = None,
 ) -> list[TopicRelated]:
-    """For each topic a message mentions: up to `limit` of its articles, best match first."""
-    mentioned = library.matcher.mentions(text)
+    """For each topic a message mentions (in its first MESSAGE_CHARS), or each of `topics` when given:
+    up to `limit` of its articles, best match first."""
+    mentioned = message_topics(library, text) if topics is None else list(topics)
     if not mentioned:
         return []
-    query_terms = terms(text)
+    query_terms = message_terms(library, text)
     ranked, scores, _ = library.top_articles(query_terms, CANDIDATE_POOL)
     # The relevance rule of answers holds for pushes too: a story only a word away from the message
     # is not related to it, and a push nobody asked for must be worth it.

@@ -37,11 +37,12 @@ import bot.core.library
 import bot.core.text
 import bot.core.topics
 from bot.core.corpus import corpus_fingerprint
+from bot.core.corpus.fields import EARLIEST, LATEST
 from bot.core.index import BM25Index
 from bot.core.library import Library, PassageTable, Progress, article_token, assemble_library, load_library
 from bot.core.models import Article, Problem, Topic
 from bot.core.text import ANALYZER_VERSION
-from bot.core.topics import TopicMatcher
+from bot.core.topics import MAX_TOPICS_BYTES, TopicMatcher
 
 SNAPSHOT_FORMAT = "newsbot-library"
 SNAPSHOT_VERSION = 2  # 2: article and title indexes beside the passage index
@@ -50,6 +51,15 @@ KEEP_SNAPSHOTS = 3  # the newest few stay; older ones are removed after a save
 _FIELDS = ("id", "title", "body", "source", "url", "path", "tags")  # text fields, in blob order
 _NO_SOURCE, _NO_URL, _NO_DATE, _NO_LINE = 1, 2, 4, 8  # bits of the per-article "absent" flags
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY = 86_400
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since 1970 (UTC), as stored."""
+    delta = moment - _EPOCH
+    return (delta.days * _DAY + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 _TEMP_PREFIX = ".tmp-"
 _STALE_TEMP_SECONDS = 3600
 # Modules whose code decides what a library holds: a change to any of them invalidates snapshots.
@@ -92,8 +102,12 @@ def snapshot_key(corpus_dir: Path, topics_path: Path, *, max_file_bytes: int) ->
         except OSError:  # no source to read (a frozen install): the versions above must do
             digest.update(module.__name__.encode())
     digest.update(corpus_fingerprint(corpus_dir).encode())
+    digest.update(f"\0{topics_path}\0".encode("utf-8", "surrogateescape"))  # problems name the file
     try:
-        digest.update(topics_path.read_bytes())
+        if topics_path.is_file():  # never open a FIFO: it would wait for a writer
+            digest.update(topics_path.read_bytes()[: MAX_TOPICS_BYTES + 1])
+        else:
+            digest.update(b"not a regular file")
     except OSError as error:
         digest.update(f"no topics file: {error.errno}".encode())
     return digest.hexdigest()
@@ -130,7 +144,10 @@ def load_or_build(
     try:
         save_snapshot(library, snapshot_dir, key)
     except OSError as error:
-        warnings.append(f"could not save a snapshot in {snapshot_dir}: {error}")
+        warnings.append(
+            f"could not save a snapshot in {snapshot_dir}: {error} (set NEWSBOT_SNAPSHOT_DIR to a writable "
+            "directory; without a snapshot every start indexes the corpus again)"
+        )
     return Loaded(library, from_snapshot=False, warnings=tuple(warnings))
 
 
@@ -203,8 +220,7 @@ def _write(library: Library, directory: Path, key: str) -> None:
         if article.published is None:
             flags |= _NO_DATE
         else:
-            moment = article.published - _EPOCH
-            published[i] = (moment.days * 86400 + moment.seconds) * 1_000_000 + moment.microseconds
+            published[i] = _micros(article.published)
             offset = article.published.utcoffset()
             utc_offset[i] = 0 if offset is None else int(offset.total_seconds())
         if article.line is None:
@@ -449,7 +465,7 @@ def load_snapshot(directory: Path) -> Library:
         tokens = [token.decode("ascii") for token in arrays["tokens"].tolist()]
     except SnapshotError:
         raise
-    except (OSError, EOFError, KeyError, TypeError, ValueError, UnicodeDecodeError, IndexError) as error:
+    except Exception as error:  # whatever a damaged or foreign snapshot makes fail: rebuild instead
         raise SnapshotError(f"{type(error).__name__}: {error}") from error
     return assemble_library(
         articles,
@@ -464,6 +480,11 @@ def load_snapshot(directory: Path) -> Library:
         article_ids=articles.ids,
         article_tokens=tokens,
     )
+
+
+def _in_calendar(published: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    inside: npt.NDArray[np.bool_] = (published >= _micros(EARLIEST)) & (published <= _micros(LATEST))
+    return inside
 
 
 def _check(arrays: dict[str, npt.NDArray[Any]], header: dict[str, Any], n: int, m: int, topics: int) -> None:
@@ -494,6 +515,10 @@ def _check(arrays: dict[str, npt.NDArray[Any]], header: dict[str, Any], n: int, 
         "passage owners": m == 0
         or (int(owners[0]) >= 0 and int(owners[-1]) < n and bool(np.all(owners[1:] >= owners[:-1]))),
         "passage spans": bool(np.all(starts <= ends)) and (m == 0 or int(starts.min()) >= 0),
+        # Every date inside the calendar and every zone within a day of UTC, or an article would fail
+        # only when first read, in the middle of an answer.
+        "dates": bool(np.all((arrays["absent"] & _NO_DATE).astype(bool) | _in_calendar(arrays["published"]))),
+        "zones": bool(np.all(np.abs(arrays["utc_offset"].astype(np.int64)) < _DAY)),
         "topic links": int(topic_indptr[0]) == 0
         and bool(np.all(topic_indptr[1:] >= topic_indptr[:-1]))
         and (len(topic_ids) == 0 or (int(topic_ids.min()) >= 0 and int(topic_ids.max()) < topics)),

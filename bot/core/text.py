@@ -1,8 +1,8 @@
 """The one analyzer: text → terms (with character spans) for documents, queries, snippets and topics.
 
 NFKC + case folding, letter/digit tokens, numbers kept, English stop words, Snowball stemming plus a
-small table of irregular forms. Pure and synchronous: must not import telegram, aiosqlite, asyncio
-or pydantic.
+small table of irregular forms. A token longer than MAX_TOKEN_CHARS is no word: it gives no term.
+Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"  # 2: tokens longer than MAX_TOKEN_CHARS give no term
+# Longer than any word or number a question could hold (the longest English words are under 50
+# letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
+# and caching it would cost every analysis that meets it.
+MAX_TOKEN_CHARS = 64
 
 # Closed-class English words (articles, pronouns, auxiliaries, prepositions, conjunctions, question words
 # and contractions). Questions are mostly made of these. Deliberately absent: "us" (folds together with
@@ -250,7 +254,11 @@ def _fold(text: str, *, with_map: bool) -> tuple[str, list[int] | None, list[int
 def terms(text: str) -> list[str]:
     """The analysed terms of `text`, in order (the fast path used for indexing)."""
     folded = _fold(text, with_map=False)[0]
-    return [term for term in map(_term_of, _token_re(folded).findall(folded)) if term]
+    return [
+        term
+        for raw in _token_re(folded).findall(folded)
+        if len(raw) <= MAX_TOKEN_CHARS and (term := _term_of(raw))
+    ]
 
 
 def analyze(text: str) -> list[Token]:
@@ -259,6 +267,8 @@ def analyze(text: str) -> list[Token]:
     tokens: list[Token] = []
     for m in _token_re(folded).finditer(folded):
         raw = m.group()
+        if len(raw) > MAX_TOKEN_CHARS:
+            continue
         term = _term_of(raw)
         if not term:
             continue

@@ -30,6 +30,10 @@ NO_MORE_RESULTS = "No more results."
 NOT_ADMIN = "This command is for admins."
 ADMINS_ONLY = "In groups only chat administrators can change subscriptions and settings."
 RELOAD_RUNNING = "A reload is already running; try again when it has finished."
+NOT_THE_ONLY_INSTANCE = (
+    "Nothing was changed: this copy of the bot is shutting down because another one is running. "
+    "Please send it again in a moment."
+)
 
 # Answers to button presses: plain text (Telegram shows them as a toast), at most 200 characters.
 BUTTON_GONE = "This button is no longer available."
@@ -40,6 +44,7 @@ TOPIC_GONE = "That topic is no longer tracked."
 SUBSCRIPTION_REMOVED = "Subscription removed."
 SUBSCRIPTION_GONE = "That subscription no longer exists."
 BUTTON_FAILED = "Sorry, something went wrong."
+BUTTON_NOT_THE_ONLY_INSTANCE = "Nothing was changed: this copy of the bot is shutting down. Please try again."
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -344,6 +349,15 @@ def reload_report(
         lines = [f"Problems: {len(problems):,}", *_first_few([str(p) for p in problems], shown)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def problems_notice(problems: Sequence[Problem], shown: int = SHOWN_ITEMS) -> str:
+    """Told to the admins once when the bot starts (or the watcher reloads) with corpus or topics problems."""
+    head = (
+        f"<b>The archive loaded with {_count(len(problems), 'problem')}</b>; the rest of it answers "
+        "as usual. Fix the files, then /reload (or run <code>newsbot check</code> for the full list)."
+    )
+    return "\n\n".join([head, "\n".join(_first_few([str(p) for p in problems], shown))])
 
 
 def reload_not_recorded(trouble: str) -> str:

@@ -18,6 +18,14 @@ from bot.standin.protocol import JsonDict
 from bot.standin.updates import UpdateQueue
 from bot.standin.world import ChatState, EventKind, World
 
+# The user Telegram names as the sender of messages posted on behalf of a chat (anonymous admins).
+ANONYMOUS_SENDER: JsonDict = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+
 
 class Scenario:
     """The users' actions: each one changes the world and queues the update Telegram would send."""
@@ -220,6 +228,28 @@ class Scenario:
             raise KeyError(f"chat {chat_id} has no topic {thread_id}")
         formatted = detect_entities(text, tuple(entities))
         message = self.world.store_message(chat, user, formatted, thread_id=thread_id, reply_to=replied)
+        if self._bot_sees(chat, message, formatted):
+            self._queue("message", message, chat.id)
+        return copy.deepcopy(message)
+
+    def send_as_chat(
+        self, chat_id: int, text: str, *, admin: int | None = None, sender_chat: int | None = None
+    ) -> JsonDict:
+        """A message in a group sent on behalf of a chat, as Telegram delivers it: from GroupAnonymousBot
+        with sender_chat set. An anonymous administrator (`admin`, who must be one) speaks as the group
+        itself; `sender_chat` is another chat (a linked channel). Returns the Message."""
+        chat = self._chat(chat_id)
+        if chat.type == "private":
+            raise ValueError("only groups have messages sent on behalf of a chat")
+        if sender_chat is None:
+            if admin is None or (admin not in chat.admins and admin != chat.creator):
+                raise ValueError("only an administrator of the group can post as the group")
+            speaker = dict(chat.info)
+        else:
+            speaker = {"id": sender_chat, "type": "channel", "title": f"Channel {sender_chat}"}
+        formatted = detect_entities(text)
+        message = self.world.store_message(chat, ANONYMOUS_SENDER, formatted)
+        message["sender_chat"] = speaker
         if self._bot_sees(chat, message, formatted):
             self._queue("message", message, chat.id)
         return copy.deepcopy(message)

@@ -3,8 +3,9 @@ API wire protocol.
 
 It composes the world (state and events), the scenario (the users' actions), the update queue and the
 Bot API methods, and adds long-polling getUpdates (with Telegram's 409 on a second poller), a request
-log, injected faults (429, 403, migration, 5xx, dropped connections, timeouts) and awaitable
-expectations. Must not import telegram; aiohttp and asyncio are its transport.
+log, injected faults (429, 401, 403, migration, 5xx, a proxy's HTML 404 page, dropped connections,
+timeouts), a token that can be revoked and restored, and awaitable expectations. Must not import
+telegram; aiohttp and asyncio are its transport.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ _WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
 )
+_NOT_FOUND_PAGE = (
+    "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+    "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+)
 _BAD_GATEWAY_PAGE = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
@@ -45,6 +50,8 @@ class FaultKind(StrEnum):
     """Failures inject_fault can make a method answer with."""
 
     RETRY_AFTER = "retry_after"  # 429 Too Many Requests, parameters.retry_after
+    UNAUTHORIZED = "unauthorized"  # 401 Unauthorized: the token was revoked
+    NOT_FOUND_PAGE = "not_found_page"  # 404 with a proxy's HTML page instead of Telegram's JSON
     BLOCKED = "blocked"  # 403 bot was blocked by the user
     KICKED = "kicked"  # 403 bot was kicked from the group chat
     DEACTIVATED = "deactivated"  # 403 user is deactivated
@@ -69,13 +76,14 @@ class Fault:
     migrate_to_chat_id: int | None
     delay: float
     deliver: bool
+    polling_too: bool = False
     hits: int = 0
 
     def matches(self, method: str, params: Params) -> bool:
         """Whether this fault applies to a call."""
         name = method.lower()
-        # "*" leaves getUpdates alone: a fault meant for sends should not also stall polling.
-        wanted = self.method == name or (self.method == "*" and name != "getupdates")
+        # "*" leaves getUpdates alone unless asked: a fault meant for sends should not also stall polling.
+        wanted = self.method == name or (self.method == "*" and (self.polling_too or name != "getupdates"))
         if self.remaining == 0 or not wanted:
             return False
         if self.chat_id is None:
@@ -94,6 +102,10 @@ class Fault:
                     f"Too Many Requests: retry after {self.retry_after}",
                     {"retry_after": self.retry_after},
                 )
+            case FaultKind.UNAUTHORIZED:
+                error = ApiError(401, "Unauthorized")
+            case FaultKind.NOT_FOUND_PAGE:
+                return 404, _NOT_FOUND_PAGE
             case FaultKind.BLOCKED:
                 error = forbidden("bot was blocked by the user")
             case FaultKind.KICKED:
@@ -177,6 +189,7 @@ class BotApiStandIn:
         self.scenario = Scenario(self.world, self.updates)
         self.api = BotApi(self.world, self.updates)
         self.token = token
+        self.token_revoked = False  # revoke_token(): every call answers 401 until restore_token()
         self.clock = clock
         self._faults: list[Fault] = []
         self._requests: deque[RequestRecord] = deque(maxlen=request_log_size)
@@ -262,10 +275,12 @@ class BotApiStandIn:
         migrate_to_chat_id: int | None = None,
         delay: float | None = None,
         deliver: bool = False,
+        polling_too: bool = False,
     ) -> Fault:
         """Make the next `times` calls of method fail with `kind` (times=None: until clear_faults()).
 
-        method "*" means any method except getUpdates (name getUpdates to fault polling).
+        method "*" means any method except getUpdates (name getUpdates to fault polling), or every
+        method, getUpdates included, with polling_too=True.
 
         chat_id restricts the fault to calls addressing that chat. delay holds the answer (default 0,
         30 s for timeout). deliver=True lets the call take effect although the client sees the fault
@@ -286,6 +301,7 @@ class BotApiStandIn:
             migrate_to_chat_id=migrate_to_chat_id,
             delay=delay,
             deliver=deliver,
+            polling_too=polling_too,
         )
         self._faults.append(fault)
         return fault
@@ -293,6 +309,16 @@ class BotApiStandIn:
     def clear_faults(self) -> None:
         """Remove every injected fault."""
         self._faults.clear()
+
+    def revoke_token(self) -> None:
+        """Answer every call with 401 Unauthorized, as Telegram does once @BotFather revoked the token."""
+        self.token_revoked = True
+        if self._poll is not None:
+            self._poll.ready.set()  # the open long poll ends (and its next one is refused)
+
+    def restore_token(self) -> None:
+        """Accept the token again (the operator put the right one back)."""
+        self.token_revoked = False
 
     def _migration_target(self, chat_id: int | None, migrate_to_chat_id: int | None) -> int:
         chat = self.world.chats.get(chat_id) if chat_id is not None else None
@@ -401,7 +427,7 @@ class BotApiStandIn:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         at = self.clock()
-        if request.match_info["token"] != self.token:
+        if request.match_info["token"] != self.token or self.token_revoked:
             self._log(method, {}, at, 401, "Unauthorized")
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
         try:
@@ -498,6 +524,8 @@ class BotApiStandIn:
             while True:
                 if poll.conflicted:
                     raise ApiError(409, _CONFLICT)
+                if self.token_revoked:
+                    raise ApiError(401, "Unauthorized")
                 updates = self.updates.deliverable(limit)
                 remaining = deadline - loop.time()
                 if updates or remaining <= 0 or self._stopping.is_set():

@@ -48,18 +48,26 @@ class DatabaseFailing(StoreError):
     """The disk answered with an I/O error."""
 
 
+class DatabaseGone(StoreError):
+    """The file the store opened is no longer the file at its path (deleted, or replaced by another)."""
+
+
 def store_error(path: Path, error: sqlite3.Error) -> StoreError:
     """The StoreError for what SQLite said about the database at `path`, described for the operator."""
     message = str(error)
     if "not a database" in message:
-        return DatabaseCorrupt(f"{path} is not a SQLite database, or its header is corrupt ({message})")
+        return DatabaseCorrupt(
+            f"{path} is not a SQLite database, or its header is corrupt ({message}); "
+            "point NEWSBOT_DATABASE at the right file, or move this one aside"
+        )
     if "malformed" in message:
         return DatabaseCorrupt(
             f"database {path} is corrupt ({message}); restore it from a backup or move it aside"
         )
     if "unable to open" in message:
         return DatabaseUnopenable(
-            f"cannot open database {path}: {message} (does the directory exist and is it writable?)"
+            f"cannot open database {path}: {message} (does the directory exist and is it writable? "
+            "NEWSBOT_DATABASE names the file)"
         )
     if "readonly" in message or "read-only" in message:
         return DatabaseReadOnly(

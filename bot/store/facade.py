@@ -3,7 +3,10 @@
 Async (aiosqlite, one connection serialised by a lock); methods are named by intent (subscribe,
 due_alerts, mark_sent …) and return frozen dataclasses (records.py, bot.core.interests). Times are
 timezone-aware UTC datetimes in Python and fixed-width ISO-8601 text in the database, so text order is
-time order. Every sqlite3 error leaves as a StoreError subclass (errors.py). Must not import telegram.
+time order. Every sqlite3 error leaves as a StoreError subclass (errors.py). Every write is checked to
+have reached the file that is at the database's path (not one deleted or replaced since it was opened,
+which SQLite would go on writing to, nameless); if not, it fails with DatabaseGone and on_lost is told.
+Must not import telegram.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +34,7 @@ from bot.core.interests import (
     Subscription,
     SubscriptionKind,
 )
-from bot.store.errors import StoreError, store_error
+from bot.store.errors import DatabaseGone, StoreError, store_error
 from bot.store.records import ChatRecord, IngestResult, Matcher, OutboxItem, QuestionStats, Stats
 from bot.store.schema import check_writable, migrate, release_instance_lock, take_instance_lock
 from bot.store.sources import SourceStore
@@ -38,6 +42,12 @@ from bot.store.sources import SourceStore
 log = logging.getLogger(__name__)
 
 INITIAL_LOAD_KEY = "initial_load_done"
+PURGED_QUESTIONS_KEY = "questions_purged"  # question-log rows deleted by retention, so totals stay right
+# After a checkpoint the write-ahead log is cut back to this size (SQLite keeps its largest size else).
+JOURNAL_SIZE_LIMIT = 1 << 20
+# note_chat writes a chat's "last seen" at most this often: a chat sending many messages (or a flood)
+# costs one write a minute, not one per message.
+NOTE_CHAT_SECONDS = 60.0
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
 
@@ -107,12 +117,21 @@ class Store:
     """The bot's persistent state. Open with `await Store.open(path)`; an instance serialises its calls."""
 
     def __init__(
-        self, path: Path, db: aiosqlite.Connection, lock_fd: int | None, schema_version: int
+        self,
+        path: Path,
+        db: aiosqlite.Connection,
+        lock_fd: int | None,
+        schema_version: int,
+        identity: tuple[int, int] | None = None,
     ) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = db
         self._lock_fd = lock_fd
         self._schema_version = schema_version
+        self._identity = identity  # (device, inode) of the file opened
+        self._lost: DatabaseGone | None = None
+        self._noted: dict[int, float] = {}  # chat → loop time it was last recorded active
+        self.on_lost: Callable[[DatabaseGone], None] = lambda error: None  # told once, when noticed
         # One connection is shared by every coroutine: without this lock a statement from one task could land
         # inside another task's open transaction.
         self._mutex = asyncio.Lock()
@@ -121,8 +140,17 @@ class Store:
     # -- life cycle ---------------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path, *, busy_timeout_ms: int = 5000, lock: bool = False) -> Store:
-        """Open (creating and migrating as needed) the database at `path`; raise StoreError if unusable."""
+    async def open(
+        cls,
+        path: Path,
+        *,
+        busy_timeout_ms: int = 5000,
+        lock: bool = False,
+        journal_size_limit: int = JOURNAL_SIZE_LIMIT,
+    ) -> Store:
+        """Open (creating and migrating as needed) the database at `path`; raise StoreError if unusable.
+
+        journal_size_limit -1 leaves the write-ahead log at its largest size (SQLite's default)."""
         path = Path(path)
         lock_fd = await asyncio.to_thread(take_instance_lock, path, lock)
         db: aiosqlite.Connection | None = None
@@ -131,10 +159,12 @@ class Store:
             db.row_factory = sqlite3.Row
             await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")  # pragmas take no parameters
             await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute(f"PRAGMA journal_size_limit = {int(journal_size_limit)}")
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             version = await migrate(db, path)
             await check_writable(db)
+            identity = await asyncio.to_thread(_file_identity, path)
         except sqlite3.Error as error:
             await _close_quietly(db)
             release_instance_lock(lock_fd)
@@ -143,7 +173,7 @@ class Store:
             await _close_quietly(db)
             release_instance_lock(lock_fd)
             raise
-        return cls(path, db, lock_fd, version)
+        return cls(path, db, lock_fd, version, identity)
 
     async def close(self) -> None:
         """Close the connection and release the instance lock; safe to call twice."""
@@ -183,6 +213,8 @@ class Store:
         # busy_timeout instead of failing half-way through.
         async with self._mutex:
             db = self._db
+            if write and self._lost is not None:
+                raise self._lost
             try:
                 await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
@@ -193,6 +225,28 @@ class Store:
                     raise
             except sqlite3.Error as error:
                 raise store_error(self.path, error) from error
+            if write:
+                await self._check_still_there()
+
+    async def _check_still_there(self) -> None:
+        """Raise DatabaseGone (telling on_lost, once) if the file at our path is not the one we write to."""
+        if self._identity is None:
+            return
+        now = await asyncio.to_thread(_file_identity, self.path)
+        if now == self._identity:
+            return
+        if now is None:
+            what = "was deleted while the bot was running"
+        else:
+            what = "was replaced by another file while the bot was running"
+        self._lost = DatabaseGone(
+            f"database {self.path} {what}: the last change went to the old file, which is gone with it, "
+            "and nothing more can be saved; restart the bot (restore the file from a backup if it was "
+            "not meant to go)"
+        )
+        log.error("%s", self._lost)
+        self.on_lost(self._lost)
+        raise self._lost
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -227,10 +281,23 @@ class Store:
                     await _set_status(db, chat_id, AlertStatus.PARKED, AlertStatus.PENDING)
             chat = await _fetch_chat(db, chat_id)
         assert chat is not None
+        self._noted[chat_id] = asyncio.get_running_loop().time()
         return chat
+
+    async def note_chat(self, chat_id: int, type: str, title: str | None) -> bool:
+        """touch_chat for a message in passing: skipped if this chat was recorded active in the last
+        NOTE_CHAT_SECONDS (and not deactivated since); True when it wrote."""
+        now = asyncio.get_running_loop().time()
+        if now - self._noted.get(chat_id, -NOTE_CHAT_SECONDS) < NOTE_CHAT_SECONDS:
+            return False
+        if len(self._noted) > 100_000:
+            self._noted = {c: t for c, t in self._noted.items() if now - t < NOTE_CHAT_SECONDS}
+        await self.touch_chat(chat_id, type, title)
+        return True
 
     async def deactivate_chat(self, chat_id: int, reason: str) -> bool:
         """Mark a chat inactive (blocked, kicked…) and park its pending alerts; keep its subscriptions."""
+        self._noted.pop(chat_id, None)  # its next message must make it active again
         async with self._transaction() as db:
             changed = await _rowcount(
                 db, "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?", (reason, chat_id)
@@ -270,6 +337,8 @@ class Store:
         """Move a group that became a supergroup to its new id, merging with anything already there."""
         if old_id == new_id:
             return False
+        self._noted.pop(old_id, None)
+        self._noted.pop(new_id, None)
         at = _text(now or _utcnow())
         async with self._transaction() as db:
             old = await _fetch_chat(db, old_id)
@@ -364,16 +433,54 @@ class Store:
         return None
 
     async def purge_expired(
-        self, now: datetime | None = None, *, push_log_retention: timedelta = timedelta(days=7)
+        self,
+        now: datetime | None = None,
+        *,
+        push_log_retention: timedelta = timedelta(days=7),
+        question_log_retention: timedelta | None = None,
+        alert_retention: timedelta | None = None,
+        idle_chat_retention: timedelta | None = None,
     ) -> int:
-        """Delete expired saved queries and push-log rows older than the retention; return rows deleted."""
+        """Delete what is past its time; return the rows deleted. Always: expired saved queries and push
+        history older than push_log_retention. When given: question-log rows (counted on in meta, so
+        totals stay right), delivered or failed alerts, and chats idle that long that hold nothing the
+        chat asked for (no subscription, no /related choice, no alert still owed). None keeps all."""
         at = now or _utcnow()
         async with self._transaction() as db:
-            queries = await _rowcount(db, "DELETE FROM saved_queries WHERE expires_at <= ?", (_text(at),))
-            pushes = await _rowcount(
+            deleted = await _rowcount(db, "DELETE FROM saved_queries WHERE expires_at <= ?", (_text(at),))
+            deleted += await _rowcount(
                 db, "DELETE FROM push_log WHERE at < ?", (_text(at - push_log_retention),)
             )
-        return queries + pushes
+            if question_log_retention is not None:
+                questions = await _rowcount(
+                    db, "DELETE FROM question_log WHERE at < ?", (_text(at - question_log_retention),)
+                )
+                if questions:
+                    purged = int(await _meta(db, PURGED_QUESTIONS_KEY) or 0)
+                    await _set_meta(db, PURGED_QUESTIONS_KEY, str(purged + questions))
+                deleted += questions
+            if alert_retention is not None:
+                deleted += await _rowcount(
+                    db,
+                    "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < ? "
+                    "AND COALESCE(sent_at, created_at) < ?",
+                    (_text(at - alert_retention), _text(at - alert_retention)),
+                )
+            if idle_chat_retention is not None:
+                deleted += await _rowcount(
+                    db,
+                    "DELETE FROM chats WHERE last_seen < ? AND related_enabled IS NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = chats.id) "
+                    "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = chats.id "
+                    "AND o.status IN ('pending', 'parked'))",
+                    (_text(at - idle_chat_retention),),
+                )
+        return deleted
+
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database and cut it to nothing, so the files stop growing."""
+        async with self._reading() as db:
+            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- meta ------------------------------------------------------------------------------------------------
 
@@ -815,6 +922,7 @@ async def _question_stats(db: aiosqlite.Connection, now: datetime) -> QuestionSt
     ) as cursor:
         row = await cursor.fetchone()
     total = await _scalar_int(db, "SELECT COUNT(*) FROM question_log")
+    total += int(await _meta(db, PURGED_QUESTIONS_KEY) or 0)
     recent, average = (0, None) if row is None else (int(row[0]), row[1])
     return QuestionStats(
         last_24h=recent, total=total, avg_duration_ms=None if average is None else float(average)
@@ -842,6 +950,15 @@ def _group_reasons(
         if reason not in reasons:
             reasons.append(reason)
     return grouped
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at path, None when there is none."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def _file_sizes(path: Path) -> int:

@@ -185,7 +185,8 @@ def take_instance_lock(path: Path, lock: bool) -> int | None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise StoreError(
-            f"cannot create the directory for database {path}: {error.strerror or error}"
+            f"cannot create the directory for database {path}: {error.strerror or error} "
+            "(set NEWSBOT_DATABASE to a file in a writable directory)"
         ) from error
     if not lock:
         return None
@@ -193,7 +194,10 @@ def take_instance_lock(path: Path, lock: bool) -> int | None:
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise StoreError(f"cannot create lock file {lock_path}: {error.strerror or error}") from error
+        raise StoreError(
+            f"cannot create lock file {lock_path} beside the database: {error.strerror or error} "
+            "(set NEWSBOT_DATABASE to a file in a writable directory)"
+        ) from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:

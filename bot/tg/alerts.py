@@ -1,5 +1,11 @@
 """Alert delivery: due outbox rows become paced Telegram messages (one per alert, or a digest per chat).
 
+Failures are sorted by whom they concern. About one chat (blocked, kicked, chat not found, refused
+message): that chat's rows are parked or failed. About the bot as a whole (the token rejected, Telegram
+unreachable): rows stay pending; a rejected token ends the pass and is reported (on_token_error), and a
+row that keeps failing in transit is given up only once something else was delivered meanwhile, so an
+outage never fails the queue.
+
 Crash window: a row is marked sent, in its own transaction, only after Telegram accepted the message, so
 a crash between the two (or an answer lost to a timeout or reset after delivery) repeats that one message.
 Paced by a global rate, a per-chat interval, a per-group cap and the bot-wide 429 pause. Uses asyncio and
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.interests import AlertStatus
@@ -41,6 +47,7 @@ BUSY_POLL = 0.05  # seconds between looks at answers_busy()
 IDLE_MAX = 60.0  # longest sleep of run() with nothing due (a missed wake() costs at most this)
 IDLE_MIN = 0.05  # shortest, so a row that stays due for a reason we did not foresee cannot spin the loop
 ERROR_PAUSE = 5.0  # after a pass failed unexpectedly (e.g. the database was busy)
+TOKEN_PAUSE = 30.0  # after Telegram refused the token: no alert is tried again for this long
 
 Sleep = Callable[[float], Awaitable[object]]
 
@@ -71,6 +78,7 @@ class _Outcome:
     requeue: tuple[_Job, ...] = ()  # back to the front of their chat's queue
     drop_chat: bool = False  # the chat is unreachable: skip what else it had queued
     moved_to: int | None = None  # the chat migrated: what else it had queued follows it
+    halt: bool = False  # the bot itself cannot send (its token was refused): end the pass
 
 
 class AlertWorker:
@@ -91,6 +99,7 @@ class AlertWorker:
         backoff_max: float = 300.0,
         digest_threshold: int = 3,
         answers_busy: Callable[[], bool] = lambda: False,
+        on_token_error: Callable[[], object] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -112,6 +121,7 @@ class AlertWorker:
         self._backoff_max = backoff_max
         self._digest_threshold = digest_threshold
         self._answers_busy = answers_busy
+        self._on_token_error = on_token_error
         self._clock = clock
         self._sleep = sleep
         # Pacing state, in clock() seconds. The global gap is a token bucket holding one token: sends are
@@ -122,6 +132,10 @@ class AlertWorker:
         self._group_sends: dict[int, deque[float]] = {}
         # Alerts Telegram accepted whose mark_sent failed: never send them again, keep trying to mark them.
         self._unmarked: dict[tuple[int, ...], int] = {}
+        # Messages delivered so far, and for each row failing in transit the count when it began to: a
+        # row is given up only if others got through meanwhile (else Telegram, not the row, is the trouble).
+        self._delivered = 0
+        self._delivered_when_failing: dict[int, int] = {}
         self._wake = asyncio.Event()
         self._stop: asyncio.Event | None = None
         self._one_pass = asyncio.Lock()  # two overlapping passes could both send the same due row
@@ -178,6 +192,8 @@ class AlertWorker:
             later = queues.pop(chat_id)
             outcome = await self._deliver(later.popleft(), groups[chat_id])
             sent += outcome.sent
+            if outcome.halt:
+                break
             if outcome.drop_chat:
                 later.clear()
             target = chat_id
@@ -297,6 +313,18 @@ class AlertWorker:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
             log.warning("Telegram flood control: pausing every alert for %.1f s", seconds)
             return _Outcome(requeue=(job,))
+        except InvalidToken as error:
+            # PTB says InvalidToken for a 401 (the token was revoked) and a 404 page alike; either way no
+            # alert can go out now and none is to blame. The rows stay as they are; the bot checks the token.
+            self._paused_until = max(self._paused_until, self._clock() + TOKEN_PAUSE)
+            log.error(
+                "Telegram refused the bot's token or address while sending alerts (%s); every alert stays "
+                "pending and none is tried for %.0f s",
+                self._describe(error)[:300],
+                TOKEN_PAUSE,
+            )
+            self._on_token_error()
+            return _Outcome(halt=True)
         except ChatMigrated as error:
             new_id = int(error.new_chat_id)
             log.info("chat %d became supergroup %d; its alerts follow it", job.chat_id, new_id)
@@ -314,7 +342,7 @@ class AlertWorker:
             return _Outcome(requeue=rest)
         except NetworkError as error:  # also TimedOut and 5xx answers
             log.warning("sending alerts to chat %d failed: %s", job.chat_id, self._describe(error)[:300])
-            await self._retry_later(message.items, error)
+            await self._retry_later(message.items, error, in_transit=True)
             return _Outcome(requeue=rest)
         except Exception as error:
             log.exception("unexpected error sending alerts to chat %d", job.chat_id)
@@ -373,6 +401,9 @@ class AlertWorker:
 
     async def _record_sent(self, items: Sequence[OutboxItem], message_id: int) -> None:
         ids = tuple(item.id for item in items)
+        self._delivered += 1
+        for alert_id in ids:
+            self._delivered_when_failing.pop(alert_id, None)
         try:
             await self._store.mark_sent(ids, message_id)
         except Exception:
@@ -387,16 +418,24 @@ class AlertWorker:
             await self._store.mark_sent(ids, message_id)
             del self._unmarked[ids]
 
-    async def _retry_later(self, items: Sequence[OutboxItem], error: BaseException) -> None:
-        """Count a failed attempt: back off exponentially, or give up after max_attempts."""
+    async def _retry_later(
+        self, items: Sequence[OutboxItem], error: BaseException, *, in_transit: bool = False
+    ) -> None:
+        """Count a failed attempt: back off exponentially, or give up after max_attempts (a failure in
+        transit only when other messages were delivered since this row began failing)."""
         text = self._describe(error)
+        if len(self._delivered_when_failing) > DUE_BATCH * 20:
+            self._delivered_when_failing.clear()  # rows that left by other ways; a baseline is cheap to redo
         for item in items:
             attempt = item.attempts + 1
-            if attempt >= self._max_attempts:
+            since = self._delivered_when_failing.setdefault(item.id, self._delivered)
+            blamed = not in_transit or self._delivered > since
+            if attempt >= self._max_attempts and blamed:
+                self._delivered_when_failing.pop(item.id, None)
                 log.warning("alert %d failed for good after %d attempts: %s", item.id, attempt, text)
                 await self._store.mark_failed(item.id, text)
                 continue
-            delay = min(self._backoff_max, self._backoff_base * 2**item.attempts)
+            delay = min(self._backoff_max, self._backoff_base * 2 ** min(item.attempts, 32))
             await self._store.mark_retry(item.id, text, datetime.now(UTC) + timedelta(seconds=delay))
 
     def _describe(self, error: BaseException) -> str:

@@ -1,15 +1,14 @@
 """The Telegram application: python-telegram-bot's Application wired to our handlers, the housekeeping
-job and the error handler; its start-up (getMe, command menus, the privacy-mode warning) and polling with
-409 Conflict handling.
+job and the error handler; its start-up (getMe, command menus, the privacy-mode warning). Polling is
+bot.tg.polling's (PTB's Updater is not used: it goes deaf after one 401 or 404).
 
 Called only by the composition root (bot/compose.py) with a ready Runtime; nothing happens at import time.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import logging
-import math
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, ChatMember, Update
 from telegram.constants import ParseMode
@@ -33,19 +32,12 @@ from bot.store import StoreError
 from bot.tg.context import NewsbotApp, NewsbotContext, context_types
 from bot.tg.handlers import admin, answers, sources, subscriptions
 from bot.tg.housekeeping import schedule_housekeeping
+from bot.tg.polling import CONFLICT_MESSAGE, TOKEN_REJECTED, check_token, is_unauthorized
+from bot.tg.sending import send_html
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.MY_CHAT_MEMBER]
-CONFLICT_MESSAGE = (
-    "Telegram answered 409 Conflict: another instance is polling with this bot token. "
-    "Stop the other instance (or use a different token); this one is shutting down."
-)
-# Telegram ends the older of two getUpdates calls with 409, so the instance already running hears of a
-# newcomer first. If it stopped, its parting getUpdates would end the newcomer's poll too and both would
-# go. So an instance polling for longer than this keeps going; its next poll ends the newcomer's, which is
-# still inside this window and refuses. Longer than PTB's longest pause between retries (30 s).
-CONFLICT_GRACE_SECONDS = 60.0
+PROBLEMS_TOLD_KEY = "problems_told"  # meta: a digest of the problems the admins were last told about
 
 
 def build_application(runtime: Runtime, token: str) -> NewsbotApp:
@@ -57,6 +49,7 @@ def build_application(runtime: Runtime, token: str) -> NewsbotApp:
         .concurrent_updates(True)
         .context_types(context_types())
         .job_queue(JobQueue[NewsbotContext]())
+        .updater(None)  # bot.tg.polling polls
         .build()
     )
     application.bot_data.attach(runtime)
@@ -116,8 +109,10 @@ async def remember_chat(update: Update, context: NewsbotContext) -> None:
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return
+    chat = message.chat
     try:
-        await context.remember_chat(message.chat)
+        # At most once a minute per chat: a chatty group (or a flood) must not cost a write per message.
+        await context.runtime.store.note_chat(chat.id, str(chat.type), chat.title or chat.full_name)
     except StoreError as error:
         # Bookkeeping only: a sick database must not cost the user their answer (handlers still run).
         log.warning("could not record activity of chat %s: %s", message.chat.id, error)
@@ -142,10 +137,12 @@ async def connect(application: NewsbotApp) -> str | None:
 def startup_failure(error: InvalidToken | NetworkError, base_url: str) -> str:
     """One line on why the bot could not start talking to Telegram. PTB's InvalidToken quotes the whole
     token, and an uncaught exception would print it with its traceback: never pass its text on."""
-    if isinstance(error, InvalidToken):
+    if isinstance(error, InvalidToken) and is_unauthorized(error):
+        return TOKEN_REJECTED
+    if isinstance(error, InvalidToken):  # a 404: a wrong address, or a page from something in between
         return (
-            "Telegram rejected the bot token (401 Unauthorized): check NEWSBOT_TELEGRAM_TOKEN; "
-            "@BotFather shows the current token of your bot"
+            f"the Telegram Bot API at {base_url} answered 404 Not Found: check NEWSBOT_TELEGRAM_BASE_URL "
+            "(and the token's form, digits:letters, in NEWSBOT_TELEGRAM_TOKEN)"
         )
     return f"cannot reach the Telegram Bot API at {base_url}: {redact(str(error))}"
 
@@ -154,7 +151,7 @@ async def announce(application: NewsbotApp) -> None:
     """Start-up (post_init only runs under run_polling): learn our username, register command menus,
     warn about group privacy mode."""
     data = application.bot_data
-    me = await application.bot.get_me()
+    me = application.bot.bot  # from connect()'s getMe
     data.bot_username = me.username or ""
     if not me.can_read_all_group_messages:
         log.warning(
@@ -163,7 +160,10 @@ async def announce(application: NewsbotApp) -> None:
             "(/setprivacy → Disable) and re-add the bot to the group.",
             me.username,
         )
-    await application.bot.set_my_commands(bot_commands(user_commands()), scope=BotCommandScopeDefault())
+    try:
+        await application.bot.set_my_commands(bot_commands(user_commands()), scope=BotCommandScopeDefault())
+    except TelegramError as error:  # a menu is a nicety: polling must start regardless
+        log.warning("could not set the command menu: %s", error)
     for admin_id in data.runtime.settings.admin_ids:
         try:
             await application.bot.set_my_commands(bot_commands(COMMANDS), scope=BotCommandScopeChat(admin_id))
@@ -173,38 +173,39 @@ async def announce(application: NewsbotApp) -> None:
     log.info("@%s is up with %d articles", me.username, data.runtime.library.article_count)
 
 
-async def start_polling(
-    application: NewsbotApp, *, poll_timeout: int, conflict_grace: float = CONFLICT_GRACE_SECONDS
-) -> None:
-    """Long-poll getUpdates. A 409 Conflict within the first `conflict_grace` seconds means another
-    instance was there first: this one stops (bot_data.stop) and says why (bot_data.exit_reason)."""
-    updater = application.updater
-    assert updater is not None
+async def report_problems(application: NewsbotApp) -> None:
+    """The library's corpus and topics problems: a warning with the count in the log, and a message to
+    each admin, once for each set of problems (a restart with the same ones tells nobody again)."""
     data = application.bot_data
-    loop = asyncio.get_running_loop()
-    polling_since = math.inf
-
-    def on_polling_error(error: TelegramError) -> None:
-        if isinstance(error, Conflict):
-            polling_for = loop.time() - polling_since
-            if polling_for >= conflict_grace:
-                log.warning(
-                    "Telegram answered 409 Conflict: another instance started polling with this bot "
-                    "token. This one has been polling for %.0f s and keeps going, so the newcomer will "
-                    "be refused; if this repeats, find and stop the other instance.",
-                    polling_for,
-                )
-                return
-            log.error(CONFLICT_MESSAGE)
-            data.exit_reason = CONFLICT_MESSAGE
-            data.stop.set()
-        else:
-            log.warning("polling for updates failed, retrying: %s", error)
-
-    polling_since = loop.time()
-    await updater.start_polling(
-        allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error, timeout=poll_timeout
+    runtime = data.runtime
+    problems = runtime.library.problems
+    if not problems:
+        return
+    log.warning(
+        "the archive loaded with %d problem%s (`newsbot check` lists them); the first: %s",
+        len(problems),
+        "" if len(problems) == 1 else "s",
+        problems[0],
     )
+    digest = hashlib.blake2b("\n".join(map(str, problems)).encode(), digest_size=16).hexdigest()
+    try:
+        if await runtime.store.get_meta(PROBLEMS_TOLD_KEY) == digest:
+            return
+    except StoreError as error:
+        log.warning("could not check whether the admins know of the problems: %s", error)
+        return
+    told = False
+    for admin_id in runtime.settings.admin_ids:
+        try:
+            await send_html(application.bot, admin_id, messages.problems_notice(problems))
+            told = True
+        except TelegramError as error:  # an admin who never opened a chat with the bot
+            log.warning("could not tell admin %s about the archive's problems: %s", admin_id, error)
+    if told:
+        try:
+            await runtime.store.set_meta(PROBLEMS_TOLD_KEY, digest)
+        except StoreError as error:
+            log.warning("could not note that the admins were told of the problems: %s", error)
 
 
 async def on_error(update: object, context: NewsbotContext) -> None:
@@ -215,6 +216,11 @@ async def on_error(update: object, context: NewsbotContext) -> None:
         log.error(CONFLICT_MESSAGE)
         context.bot_data.exit_reason = CONFLICT_MESSAGE
         context.bot_data.stop.set()
+        return
+    if isinstance(error, InvalidToken):
+        # Telegram may have revoked the token: getMe tells (and stops the bot if so); no apology can go out.
+        log.warning("Telegram refused a request as unauthorized or not found: %s", error)
+        context.application.create_task(check_token(context.bot, context.bot_data), name="check-token")
         return
     log.error("error while handling an update: %s", error, exc_info=error)
     trouble: str | None = None

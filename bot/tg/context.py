@@ -2,7 +2,8 @@
 
 python-telegram-bot's CallbackContext with a BotData of our own (ContextTypes with a custom context class,
 as in python-telegram-bot's contexttypesbot.py example): the runtime, plus the Telegram side's own state —
-per-user question limits, the chat-administrator cache, the related-story pusher, the stop signal.
+per-user question limits, the chat-administrator cache, the related-story pusher, the fair worker for
+CPU-heavy work, the stop signal.
 """
 
 from __future__ import annotations
@@ -18,9 +19,44 @@ from bot.sources import Poller
 from bot.tg.handlers.pushes import RelatedPusher
 from bot.tg.permissions import ChatAdmins
 from bot.tg.ratelimit import QuestionLimiter
+from bot.tg.work import FairWorker
 
-# Telegram sends an inline query per keystroke or so: inline mode gets a looser window of its own.
+# Telegram sends an inline query per keystroke or so: inline mode gets a looser limit of its own.
 INLINE_RATE_FACTOR = 5
+INLINE_BURST = 10
+
+
+class SoleInstance:
+    """Whether this instance is known to be the only one polling with its token (bot.tg.polling decides).
+
+    Handlers that would confirm a lasting change wait for the verdict: a starting instance that turns out
+    to be a second one stops, and what it confirmed meanwhile would live only in its own database.
+    """
+
+    def __init__(self) -> None:
+        self._decided = asyncio.Event()
+        self.confirmed = False
+
+    @property
+    def decided(self) -> bool:
+        """Whether the verdict is in."""
+        return self._decided.is_set()
+
+    def confirm(self) -> None:
+        """Polling ran long enough without a 409 Conflict: this is the only instance."""
+        if not self.decided:
+            self.confirmed = True
+            self._decided.set()
+
+    def refuse(self) -> None:
+        """Another instance was polling first: this one is stopping."""
+        if not self.decided:
+            self._decided.set()
+
+    async def wait(self) -> bool:
+        """Wait for the verdict; True when this instance may confirm changes."""
+        await self._decided.wait()
+        return self.confirmed
 
 
 class BotData:
@@ -34,7 +70,8 @@ class BotData:
     questions: QuestionLimiter  # questions per user, in chats
     inline_questions: QuestionLimiter  # inline queries per user
     pusher: RelatedPusher
-    poller: Poller | None = None  # the sources' poller, for /sources (set by the composition root)
+    sources: Poller | None = None  # the sources' poller, for /sources (set by the composition root)
+    work: FairWorker  # searches and message analysis, off the event loop, users taking turns
 
     def __init__(self) -> None:
         self.stop = asyncio.Event()  # set to shut down: a signal, a 409 Conflict, or whoever runs the bot
@@ -42,14 +79,16 @@ class BotData:
         self.bot_username = ""  # from getMe at start-up
         self.answers_in_flight = 0  # answers being sent right now: alerts wait for them
         self.chat_admins = ChatAdmins()
+        self.sole_instance = SoleInstance()
 
     def attach(self, runtime: Runtime) -> None:
         """Give the handlers the running bot's runtime, and the limits its settings ask for."""
         self.runtime = runtime
         per_minute = runtime.settings.questions_per_minute
         self.questions = QuestionLimiter(per_minute)
-        self.inline_questions = QuestionLimiter(per_minute * INLINE_RATE_FACTOR)
-        self.pusher = RelatedPusher(runtime)
+        self.inline_questions = QuestionLimiter(per_minute * INLINE_RATE_FACTOR, burst=INLINE_BURST)
+        self.work = FairWorker()
+        self.pusher = RelatedPusher(runtime, self.work)
 
 
 class NewsbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -1,8 +1,11 @@
 """Housekeeping: one scheduled job that keeps what the bot remembers from growing without bound.
 
 Every NEWSBOT_HOUSEKEEPING_MINUTES (python-telegram-bot's JobQueue, the job-queue extra) it deletes
-saved "More results" questions that have expired and push history older than NEWSBOT_PUSH_LOG_DAYS
-(never less than the push limits look back on), and forgets per-user question windows with no recent
+saved "More results" questions that have expired (NEWSBOT_MORE_RESULTS_HOURS), push history older than
+NEWSBOT_PUSH_LOG_DAYS (never less than the push limits look back on), question-log rows older than
+NEWSBOT_QUESTION_LOG_DAYS, delivered or failed alerts older than NEWSBOT_ALERT_HISTORY_DAYS and chats
+silent for NEWSBOT_IDLE_CHAT_DAYS that hold nothing they asked for; then it checkpoints the database's
+write-ahead log so the files stop growing. It also forgets per-user question windows with no recent
 question and chat-administrator answers past their cache time. A failed pass is logged and the next one
 tries again; the bot keeps answering either way.
 """
@@ -26,7 +29,7 @@ FIRST_PASS_SECONDS = 60.0  # soon after start-up, so a bot restarted often still
 class Tidied:
     """What one housekeeping pass removed."""
 
-    rows: int  # expired saved questions and old push history, deleted from the database
+    rows: int  # expired saved questions, old history and idle chats, deleted from the database
     idle_users: int  # per-user question windows forgotten
     admin_answers: int  # cached getChatMember answers forgotten
 
@@ -44,9 +47,20 @@ def push_log_retention(settings: Settings) -> timedelta:
 
 async def tidy(data: BotData) -> Tidied:
     """One housekeeping pass over the database and the Telegram side's in-memory state."""
-    retention = push_log_retention(data.runtime.settings)
-    rows = await data.runtime.store.purge_expired(push_log_retention=retention)
-    idle = data.questions.forget_idle() + data.inline_questions.forget_idle()
+    settings, store = data.runtime.settings, data.runtime.store
+    rows = await store.purge_expired(
+        push_log_retention=push_log_retention(settings),
+        question_log_retention=timedelta(days=settings.question_log_days),
+        alert_retention=timedelta(days=settings.alert_history_days),
+        idle_chat_retention=timedelta(days=settings.idle_chat_days),
+    )
+    await store.checkpoint()
+    idle = (
+        data.questions.forget_idle()
+        + data.inline_questions.forget_idle()
+        + data.pusher.analysed.forget_idle()
+    )
+    data.work.forget_idle()
     admins = data.chat_admins.forget_expired()
     return Tidied(rows, idle, admins)
 

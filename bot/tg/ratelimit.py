@@ -1,18 +1,21 @@
-"""Per-user question rate limit: a sliding one-minute window kept in memory.
+"""Per-user question rate limit: N a minute, at most BURST at once, kept in memory.
 
-A user over the limit gets one friendly "slow down" reply per window and silence after that, so a flood
-costs us one message, not one per flooded message. A restart forgets the windows; that is harmless.
-Housekeeping (bot.tg.housekeeping) drops the windows of users who went quiet.
+A token bucket (the generic cell rate algorithm): each question books 60/N seconds; a user may be at most
+BURST - 1 bookings ahead of now. So a flood is let through one question every 60/N seconds, spread out,
+rather than N at once at the start of each minute. A user over the limit gets one friendly "slow down"
+reply a minute and silence after that, so a flood costs us one message, not one per flooded message. A
+restart forgets the buckets; that is harmless. Housekeeping (bot.tg.housekeeping) drops the buckets of
+users who went quiet.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from enum import StrEnum
 
 WINDOW_SECONDS = 60.0
+BURST = 3  # questions a user may ask at once (a follow-up or two) before the pace applies
 
 
 class Verdict(StrEnum):
@@ -24,12 +27,15 @@ class Verdict(StrEnum):
 
 
 class QuestionLimiter:
-    """At most `per_minute` questions per user in any 60-second window."""
+    """About `per_minute` questions per user a minute, at most `burst` at once."""
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._limit = per_minute
+    def __init__(
+        self, per_minute: int, *, burst: int = BURST, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._interval = WINDOW_SECONDS / per_minute
+        self._burst = max(1, min(burst, per_minute))
         self._clock = clock
-        self._asked: dict[int, deque[float]] = {}
+        self._booked: dict[int, float] = {}  # per user: when the bookings made so far run out
         self._told: dict[int, float] = {}
 
     def check(self, user_id: int | None) -> Verdict:
@@ -37,27 +43,34 @@ class QuestionLimiter:
         if user_id is None:
             return Verdict.ANSWER
         now = self._clock()
-        asked = self._asked.setdefault(user_id, deque())
-        while asked and now - asked[0] >= WINDOW_SECONDS:
-            asked.popleft()
-        if len(asked) < self._limit:
-            asked.append(now)
-            self._told.pop(user_id, None)
+        booked = max(self._booked.get(user_id, now), now)
+        if booked - now <= (self._burst - 1) * self._interval + 1e-9:
+            self._booked[user_id] = booked + self._interval
             return Verdict.ANSWER
         if now - self._told.get(user_id, -WINDOW_SECONDS) >= WINDOW_SECONDS:
             self._told[user_id] = now
             return Verdict.SLOW_DOWN
         return Verdict.IGNORE
 
-    def forget_idle(self) -> int:
-        """Drop users with no question in the window, so the maps do not grow without bound; return how
-        many were dropped."""
+    def refuse(self, user_id: int) -> Verdict:
+        """Refuse a question for another reason (its user's share of the work is spent): SLOW_DOWN at
+        most once a minute, as for the count."""
         now = self._clock()
-        idle = [u for u, asked in self._asked.items() if not asked or now - asked[-1] >= WINDOW_SECONDS]
+        if now - self._told.get(user_id, -WINDOW_SECONDS) >= WINDOW_SECONDS:
+            self._told[user_id] = now
+            return Verdict.SLOW_DOWN
+        return Verdict.IGNORE
+
+    def forget_idle(self) -> int:
+        """Drop users whose bookings have run out (they would start afresh anyway), so the maps do not
+        grow without bound; return how many were dropped."""
+        now = self._clock()
+        idle = [user for user, booked in self._booked.items() if booked <= now]
         for user_id in idle:
-            self._asked.pop(user_id, None)
-            self._told.pop(user_id, None)
+            self._booked.pop(user_id, None)
+        for user_id in [user for user, at in self._told.items() if now - at >= WINDOW_SECONDS]:
+            del self._told[user_id]
         return len(idle)
 
     def __len__(self) -> int:
-        return len(self._asked)
+        return len(self._booked)

@@ -14,6 +14,11 @@ from email.utils import parsedate_to_datetime
 
 from bot.core.models import Article, Corpus, Problem
 
+# Dates must stay a day inside the calendar Python can represent, so that showing them in any zone,
+# storing them (snapshots count microseconds from 1970 in UTC) and comparing them cannot overflow.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+
 
 class Invalid(Exception):
     """One article cannot be built: the reason (and line, when known) of its Problem."""
@@ -74,7 +79,10 @@ def _identifier(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # numeric ids are common in JSON exports
+        try:
+            return str(value)  # numeric ids are common in JSON exports
+        except ValueError:  # more digits than Python turns into text
+            raise Invalid("'id' is a number too long to use as an id; quote it as text") from None
     if not isinstance(value, str):
         raise Invalid(f"'id' must be text or a whole number, not {kind_of(value)}")
     return value.strip() or None
@@ -91,7 +99,17 @@ def _published(value: object, name: str) -> datetime | None:
         moment = _parse_date(value, name)
     else:
         raise Invalid(f"'{name}' must be a date, not {kind_of(value)}")
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+    try:
+        inside = EARLIEST <= moment.astimezone(UTC) <= LATEST
+    except (OverflowError, ValueError):  # in UTC it would be year 0 or 10000
+        inside = False
+    if not inside:
+        raise Invalid(
+            f"date {moment.isoformat()} in '{name}' is out of range: dates must fall between "
+            f"{EARLIEST.date()} and {LATEST.date()} (UTC)"
+        )
+    return moment
 
 
 def _parse_date(text: str, name: str) -> datetime:
@@ -102,7 +120,7 @@ def _parse_date(text: str, name: str) -> datetime:
         pass
     try:
         return parsedate_to_datetime(cleaned)  # RFC 2822, as in e-mail and RSS
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         hint = "use ISO 8601 such as 2024-05-01 or 2024-05-01T09:30:00+02:00"
         raise Invalid(f"invalid date {cleaned!r} in '{name}'; {hint}") from None
 

@@ -48,6 +48,8 @@ def parse_file(rel: str, suffix: str, data: bytes) -> Corpus:
         article = parse(text, rel)
     except Invalid as exc:
         return failed(rel, exc.line, exc.reason)
+    except Exception as exc:  # hostile input meeting a case no parser foresaw: one problem, not a crash
+        return failed(rel, None, f"cannot read this file: {type(exc).__name__}: {exc}")
     return Corpus(articles=(article,), problems=())
 
 

@@ -27,6 +27,8 @@ def parse_jsonl(data: bytes, rel: str) -> Corpus:
             article = _parse_jsonl_line(raw, rel, number)
         except Invalid as exc:
             problems.append(Problem(rel, number, exc.reason))
+        except Exception as exc:  # one hostile line must never stop the rest: report it, go on
+            problems.append(Problem(rel, number, f"cannot read this line: {type(exc).__name__}: {exc}"))
         else:
             articles.append(article)
     if not articles and not problems:  # like an empty Markdown or text file, say so
@@ -45,6 +47,8 @@ def _parse_jsonl_line(raw: bytes, rel: str, number: int) -> Article:
         raise Invalid(f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
     except RecursionError as exc:
         raise Invalid("not valid JSON: nested too deeply") from exc
+    except ValueError as exc:  # e.g. a number of more than 4,300 digits, which Python will not read
+        raise Invalid(f"not valid JSON here: {exc}") from exc
     if not isinstance(fields, dict):
         raise Invalid(f"each line must be a JSON object, not {kind_of(fields)}")
     body = fields.get("body")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ SETTLED_SECONDS = 1.0  # files modified more recently than this are read twice a
 SETTLE_PAUSE = 0.01  # …this far apart (one pause per load, however many such files there are)
 CHANGING = "file kept changing while being read; it will be read at the next reload"
 OUTSIDE = "now leads outside the corpus directory; not read"
+SPECIAL = "not a regular file (a FIFO, socket or device); not read"
 
 Progress = Callable[[int, int], None]
 
@@ -130,6 +132,8 @@ def _scan(root: Path) -> tuple[list[_Candidate], list[Problem]]:
                     pending.append((path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False) and is_article_file(entry.name):
                     candidates.append(_Candidate(rel, path, real_root))
+                elif is_article_file(entry.name) and not entry.is_file(follow_symlinks=False):
+                    problems.append(Problem(rel, None, SPECIAL))  # reading a FIFO would wait forever
             except OSError as exc:
                 problems.append(Problem(rel, None, f"cannot inspect: {_why(exc)}"))
     candidates.sort(key=lambda c: c.rel)
@@ -157,6 +161,8 @@ def _scan_symlink(
         candidates.append(_Candidate(rel, path, real_root))
     elif not target.exists():
         problems.append(Problem(rel, None, "broken symlink"))
+    else:
+        problems.append(Problem(rel, None, SPECIAL))
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -169,6 +175,11 @@ def _relative(path: Path, root: Path) -> str:
 def _printable(name: str) -> str:
     """File names that are not valid UTF-8 arrive with surrogates; make them safe to print and send."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _over(max_bytes: int) -> str:
+    """The size cap, with the setting that raises it (the operator's, read by bot/settings.py)."""
+    return f"over the {max_bytes:,}-byte limit (raise NEWSBOT_MAX_FILE_MB to load it)"
 
 
 def _why(exc: OSError) -> str:
@@ -193,23 +204,26 @@ def _read_candidate(candidate: _Candidate, max_bytes: int) -> _Read | Corpus:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return failed(rel, None, f"file is {size} bytes, over the {max_bytes}-byte limit")
+            return failed(rel, None, f"file is {size:,} bytes, {_over(max_bytes)}")
         read = _read_once(path, max_bytes, candidate.root)
     except OSError as exc:
         return failed(rel, None, f"cannot read file: {_why(exc)}")
-    if not isinstance(read, _Read):  # OUTSIDE, or None: still changing
+    if not isinstance(read, _Read):  # OUTSIDE or SPECIAL, or None: still changing
         return failed(rel, None, read or CHANGING)
     if len(read.data) > max_bytes:
-        return failed(rel, None, f"file grew past the {max_bytes}-byte limit while being read")
+        return failed(rel, None, f"file grew while being read, {_over(max_bytes)}")
     return read
 
 
 def _read_once(path: Path, max_bytes: int, root: Path | None) -> _Read | str | None:
     """Read up to max_bytes + 1; None if the file changed during every attempt, OUTSIDE if what was
-    opened is not (or no longer) a file inside `root`."""
+    opened is not (or no longer) a file inside `root`, SPECIAL if it is no regular file."""
     for _ in range(READ_ATTEMPTS):
-        with path.open("rb") as handle:
+        # O_NONBLOCK: a file swapped for a FIFO since the scan must not make the open wait for a writer.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
             opened = os.fstat(handle.fileno())
+            if not stat.S_ISREG(opened.st_mode):
+                return SPECIAL
             where = _opened_where(path, opened, root) if root is not None else "inside"
             if where == "outside":
                 return OUTSIDE

@@ -11,6 +11,8 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 from telegram import (
     InlineQueryResultArticle,
@@ -33,6 +35,7 @@ from bot.store import StoreError
 from bot.tg.context import NewsbotContext
 from bot.tg.ratelimit import Verdict
 from bot.tg.sending import NO_PREVIEW, send_html, thread_of
+from bot.tg.work import OverBudget
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class AnswerSent:
 
     article_ids: tuple[str, ...]
     message: Message | None
+    refused: bool = False  # the user asked too fast: nothing more is done for this message
 
 
 # ----------------------------------------------------------------------------------- commands
@@ -173,7 +177,10 @@ async def text(update: Update, context: NewsbotContext) -> None:
     question = addressed_question(message, context)
     shown: tuple[str, ...] = ()
     if question is not None:
-        shown = (await answer(message, question, context)).article_ids
+        sent = await answer(message, question, context)
+        if sent.refused:
+            return  # refused cheaply: no analysis for a push either
+        shown = sent.article_ids
     # Below the answer (or in reply to group chatter): stories for a topic the message mentions.
     await context.bot_data.pusher.maybe_push(message, context.bot, shown=shown)
 
@@ -216,7 +223,7 @@ async def answer(message: Message, question: str, context: NewsbotContext) -> An
                 reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
                 thread_id=thread_of(message),
             )
-        return AnswerSent((), None)
+        return AnswerSent((), None, refused=True)
     context.bot_data.answers_in_flight += 1  # chat answers take priority over alerts
     try:
         return await _answer(message, question, context)
@@ -239,7 +246,22 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
     try:
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         library = context.runtime.library  # one snapshot for the whole answer, even if a reload swaps
-        result = library.search(question, limit=PAGE_SIZE)
+        asker = message.from_user.id if message.from_user else None
+        try:
+            result = await context.bot_data.work.run(
+                asker, partial(library.search, question, limit=PAGE_SIZE)
+            )
+        except OverBudget:
+            assert asker is not None  # work on nobody's behalf has no budget to run out of
+            if context.bot_data.questions.refuse(asker) == Verdict.SLOW_DOWN:
+                await send_html(
+                    context.bot,
+                    chat.id,
+                    messages.SLOW_DOWN,
+                    reply_to=message.message_id if chat.type != ChatType.PRIVATE else None,
+                    thread_id=thread,
+                )
+            return AnswerSent((), None, refused=True)
         keyboard: Keyboard | None = None
         if result.hits:
             more = None
@@ -277,9 +299,11 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
 
 
 async def _save_query(context: NewsbotContext, chat_id: int, question: str) -> str | None:
-    """Keep a question for its "More results" button; None (no button) if the database refuses."""
+    """Keep a question for its "More results" button, for NEWSBOT_MORE_RESULTS_HOURS (the only place its
+    text is kept unless the operator logs questions); None (no button) if the database refuses."""
+    ttl = timedelta(hours=context.runtime.settings.more_results_hours)
     try:
-        return await context.runtime.store.save_query(chat_id, question)
+        return await context.runtime.store.save_query(chat_id, question, ttl=ttl)
     except StoreError as error:
         log.warning("could not save a question for More results in chat %s: %s", chat_id, error)
         return None
@@ -316,8 +340,15 @@ async def _more(query_id: str, message: Message, rest: str, context: NewsbotCont
     if question is None or offset > MAX_OFFSET:
         await context.bot.answer_callback_query(query_id, messages.RESULTS_EXPIRED)
         return
+    library = context.runtime.library
+    try:
+        result = await context.bot_data.work.run(
+            message.chat_id, partial(library.search, question, limit=PAGE_SIZE, offset=offset)
+        )
+    except OverBudget:
+        await context.bot.answer_callback_query(query_id, messages.SLOW_DOWN)
+        return
     await context.bot.answer_callback_query(query_id)
-    result = context.runtime.library.search(question, limit=PAGE_SIZE, offset=offset)
     if not result.hits:
         await send_html(context.bot, message.chat_id, messages.NO_MORE_RESULTS, thread_id=thread_of(message))
         return
@@ -336,8 +367,14 @@ async def _related(query_id: str, message: Message, token: str, context: Newsbot
     if article is None:
         await context.bot.answer_callback_query(query_id, messages.ARTICLE_GONE)
         return
+    try:
+        hits = await context.bot_data.work.run(
+            message.chat_id, partial(related_to_article, library, article.id, limit=PAGE_SIZE)
+        )
+    except OverBudget:
+        await context.bot.answer_callback_query(query_id, messages.SLOW_DOWN)
+        return
     await context.bot.answer_callback_query(query_id)
-    hits = related_to_article(library, article.id, limit=PAGE_SIZE)
     html = messages.related(article.title, [hit.article for hit in hits])
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
@@ -366,7 +403,14 @@ async def inline(update: Update, context: NewsbotContext) -> None:
         await inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
         return
     if text:
-        hits: list[Hit] | tuple[Hit, ...] = library.search(text, limit=INLINE_RESULTS).hits
+        try:
+            found = await context.bot_data.work.run(
+                inline_query.from_user.id, partial(library.search, text, limit=INLINE_RESULTS)
+            )
+        except OverBudget:
+            await inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+            return
+        hits: list[Hit] | tuple[Hit, ...] = found.hits
     else:
         hits = [
             library.lead_hit(position)

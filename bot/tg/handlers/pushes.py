@@ -2,7 +2,9 @@
 
 Helpful, never spammy: per chat at most one push per topic per cooldown, never the same article twice
 within the repeat window, at most N pushes an hour, and an off switch (/related off). All that state is in
-the database, so a restart does not reset it. Never triggered by bots, edits or commands. The pusher
+the database, so a restart does not reset it. Never triggered by bots, edits or commands. Cheap to
+refuse: a user whose messages come faster than NEWSBOT_QUESTIONS_PER_MINUTE is refused before anything is
+analysed, and only a message's start is read (bot.core.related.MESSAGE_CHARS). The pusher
 lives in the typed context (bot.tg.context.BotData); the text handler calls it after answering.
 """
 
@@ -13,13 +15,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Collection
 from datetime import timedelta
+from functools import partial
 
 from telegram import Bot, Message
 
-from bot.core.related import related_to_message
+from bot.core.related import message_topics, related_to_message
 from bot.render import messages
 from bot.runtime import Runtime
+from bot.tg.ratelimit import QuestionLimiter, Verdict
 from bot.tg.sending import send_html, thread_of
+from bot.tg.work import FairWorker, OverBudget
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +60,11 @@ class ChatLocks:
 class RelatedPusher:
     """Decides whether a message earns a push, and sends it."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, work: FairWorker) -> None:
         self.runtime = runtime
+        self.work = work
+        # Messages analysed for pushes, per user: a flood of long messages is refused before analysis.
+        self.analysed = QuestionLimiter(runtime.settings.questions_per_minute)
         # Checking the limits and recording a push are two statements; one lock per chat keeps two
         # messages handled concurrently from both passing the check.
         self.locks = ChatLocks()
@@ -67,28 +75,50 @@ class RelatedPusher:
         text = message.text or ""
         if sender is None or sender.is_bot or not text or text.startswith("/"):
             return None
+        if self.analysed.check(sender.id) != Verdict.ANSWER:
+            return None
         settings, store = self.runtime.settings, self.runtime.store
         chat_id = message.chat_id
         library = self.runtime.library
-        if not library.matcher.mentions(text):
+        mentioned = message_topics(library, text)
+        if not mentioned:
             return None
         if not await store.related_enabled(chat_id, default=settings.push_default):
             return None
         async with self.locks.hold(chat_id):
-            recent = await store.recently_pushed_articles(
-                chat_id, within=timedelta(hours=settings.push_repeat_hours)
-            )
-            candidates = related_to_message(library, text, limit=PUSH_SIZE, exclude=set(shown) | recent)
-            for item in candidates:
-                if not item.hits:
-                    continue
-                allowed = await store.push_allowed(
+            # The limits first: a topic on cooldown, or a chat that had its pushes this hour, needs no
+            # analysis at all (a group flooded with topic names costs a few reads per message).
+            allowed = [
+                topic
+                for topic in mentioned
+                if await store.push_allowed(
                     chat_id,
-                    item.topic.slug,
+                    topic.slug,
                     cooldown=timedelta(minutes=settings.push_cooldown_minutes),
                     max_per_hour=settings.push_max_per_hour,
                 )
-                if not allowed:
+            ]
+            if not allowed:
+                return None
+            recent = await store.recently_pushed_articles(
+                chat_id, within=timedelta(hours=settings.push_repeat_hours)
+            )
+            try:
+                candidates = await self.work.run(
+                    sender.id,
+                    partial(
+                        related_to_message,
+                        library,
+                        text,
+                        limit=PUSH_SIZE,
+                        exclude=set(shown) | recent,
+                        topics=allowed,
+                    ),
+                )
+            except OverBudget:
+                return None  # this user's share of the work is spent: no push, and no word about it
+            for item in candidates:
+                if not item.hits:
                     continue
                 articles = [hit.article for hit in item.hits]
                 sent = await send_html(

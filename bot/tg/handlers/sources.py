@@ -45,7 +45,7 @@ def _row(source: Source) -> wording.SourceRow:
 
 async def _listing(context: NewsbotContext) -> tuple[str, Keyboard | None]:
     listed = await context.runtime.store.sources.listed()
-    poller = context.bot_data.poller
+    poller = context.bot_data.sources
     problems = [str(problem) for problem in poller.file_problems] if poller is not None else []
     html = wording.source_list([_row(source) for source in listed], problems)
     keyboard = wording.source_keyboard(
@@ -78,7 +78,7 @@ async def sources(update: Update, context: NewsbotContext) -> None:
 
 
 async def _add(message: Message, update: Update, context: NewsbotContext, args: list[str]) -> None:
-    poller = context.bot_data.poller
+    poller = context.bot_data.sources
     if not args:
         await _reply(message, context, messages.usage(command("sources")))
         return
@@ -134,8 +134,8 @@ async def button(update: Update, context: NewsbotContext) -> None:
     elif action == "r":
         done = await store.resume(source_id)
         toast = "resumed: fetching it again now" if done else "not paused"
-        if done and context.bot_data.poller is not None:
-            context.bot_data.poller.wake()
+        if done and context.bot_data.sources is not None:
+            context.bot_data.sources.wake()
     elif action == "x":
         done = await store.remove(source_id) is not None
         toast = (

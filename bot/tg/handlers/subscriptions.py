@@ -2,8 +2,10 @@
 and their buttons (tsub:SLUG toggles a topic, unsub:ID removes one subscription).
 
 In groups only chat administrators manage subscriptions and settings (getChatMember, cached in the typed
-context). Thin translators: what a subscription means is bot.core.interests, what the bot says is
-bot.render.messages, every statement is the store's.
+context). A change is confirmed only once this instance knows it is the only one polling (SoleInstance):
+a starting second instance would otherwise store it in a database that leaves with it. Thin translators:
+what a subscription means is bot.core.interests, what the bot says is bot.render.messages, every
+statement is the store's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ async def _may_manage(update: Update, context: NewsbotContext) -> bool:
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return False
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous administrator: only admins can post as the group itself
     user_id = user.id if user else None
     allowed = await context.bot_data.chat_admins.may_manage(context.bot, chat.id, chat.type, user_id)
     if not allowed:
@@ -48,8 +53,17 @@ async def _reply(
     await send_html(context.bot, message.chat_id, html, keyboard=keyboard, thread_id=thread_of(message))
 
 
+async def _alone(context: NewsbotContext) -> bool:
+    """Whether this instance may change what is stored (waits out a starting instance's probation)."""
+    if await context.bot_data.sole_instance.wait():
+        return True
+    log.info("not changing anything: this instance is stopping, another one polls the token")
+    return False
+
+
 async def _change_request(update: Update, context: NewsbotContext, usage: str) -> tuple[Message, str] | None:
-    """The message and its arguments, if it has arguments and the sender may change this chat."""
+    """The message and its arguments, if it has arguments, the sender may change this chat and this is
+    the only instance running."""
     message = update.effective_message
     if message is None:
         return None
@@ -59,6 +73,9 @@ async def _change_request(update: Update, context: NewsbotContext, usage: str) -
         return None
     if not await _may_manage(update, context):
         await _reply(message, context, messages.ADMINS_ONLY)
+        return None
+    if not await _alone(context):
+        await _reply(message, context, messages.NOT_THE_ONLY_INSTANCE)
         return None
     return message, wanted
 
@@ -178,6 +195,9 @@ async def related_setting(update: Update, context: NewsbotContext) -> None:
     if not await _may_manage(update, context):
         await _reply(message, context, messages.ADMINS_ONLY)
         return
+    if not await _alone(context):
+        await _reply(message, context, messages.NOT_THE_ONLY_INSTANCE)
+        return
     await context.remember_chat(message.chat)
     await store.set_related(message.chat_id, choice == "on")
     await _reply(message, context, messages.related_pushes_now(choice == "on"))
@@ -200,6 +220,9 @@ async def button(update: Update, context: NewsbotContext) -> None:
     user_id = query.from_user.id if query.from_user else None
     if not await context.bot_data.chat_admins.may_manage(context.bot, chat.id, chat.type, user_id):
         await query.answer(messages.ADMINS_ONLY, show_alert=chat.type != ChatType.PRIVATE)
+        return
+    if kind in ("tsub", "unsub") and not await _alone(context):
+        await query.answer(messages.BUTTON_NOT_THE_ONLY_INSTANCE)
         return
     store = context.runtime.store
     if kind == "tsub":
