@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # imported where used: collecting the tests must not import t
     from bot.core.library import Library
     from bot.standin import BotApiStandIn
     from tests.harness import BotUnderTest
+    from tests.postgres import Server
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -57,6 +58,36 @@ async def newsbot(tmp_path: Path, standin: BotApiStandIn) -> AsyncIterator[BotUn
 
     async with running_bot(tmp_path, standin) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Server]:
+    """A PostgreSQL server for the run (NEWSBOT_TEST_POSTGRES, else a scratch cluster); the test skips,
+    with the reason, when there is neither."""
+    from tests import postgres
+
+    for found in postgres.server():
+        if isinstance(found, str):
+            pytest.skip(found)
+        yield found
+
+
+@pytest.fixture
+async def postgres_dsn(postgres_server: Server) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards; its DSN."""
+    name = await postgres_server.create_database()
+    try:
+        yield postgres_server.dsn_for(name)
+    finally:
+        await postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """What NEWSBOT_DATABASE names, once for each backend: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "bot.sqlite3"
+    return str(request.getfixturevalue("postgres_dsn"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

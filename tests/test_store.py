@@ -1,4 +1,5 @@
-"""Tests for bot/store against real SQLite files in tmp_path: migrations, locking, every table's flows."""
+"""Tests for bot/store against real SQLite files in tmp_path and real PostgreSQL databases (each test that
+takes `store` runs on both): migrations, locking, every table's flows."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ HOSTILE = "'); DROP TABLE chats; --"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "bot.sqlite3")
+async def store(database: str | Path) -> AsyncIterator[Store]:
+    """The store on each backend: a SQLite file, then a PostgreSQL database."""
+    opened = await Store.open(database)
     try:
         yield opened
     finally:

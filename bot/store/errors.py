@@ -1,7 +1,7 @@
 """What can go wrong with the database, as StoreError subclasses carrying their operator-facing description.
 
-Every sqlite3 error a Store method meets leaves the store as one of these, so callers (the Telegram side,
-the runtime) never import sqlite3: str(error) names the file, what SQLite said and what to do about it.
+Every sqlite3 (or asyncpg: bot.store.postgres.describe) error a Store method meets leaves the store as one
+of these, so callers (the Telegram side, the runtime) never import a database driver: str(error) names the file, what SQLite said and what to do about it.
 Must not import telegram.
 """
 
@@ -46,6 +46,10 @@ class DatabaseFull(StoreError):
 
 class DatabaseFailing(StoreError):
     """The disk answered with an I/O error."""
+
+
+class DatabaseUnreachable(StoreError):
+    """The PostgreSQL server cannot be reached (or dropped the connection)."""
 
 
 class DatabaseGone(StoreError):

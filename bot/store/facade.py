@@ -34,7 +34,9 @@ from bot.core.interests import (
     Subscription,
     SubscriptionKind,
 )
+from bot.store.backend import Db, Row, SqliteDb
 from bot.store.errors import DatabaseGone, StoreError, store_error
+from bot.store.postgres import Postgres, is_postgres_url
 from bot.store.records import ChatRecord, IngestResult, Matcher, OutboxItem, QuestionStats, Stats
 from bot.store.schema import check_writable, migrate, release_instance_lock, take_instance_lock
 from bot.store.sources import SourceStore
@@ -71,7 +73,7 @@ def _maybe_time(text: str | None) -> datetime | None:
     return None if text is None else _time(text)
 
 
-def _chat(row: sqlite3.Row) -> ChatRecord:
+def _chat(row: Row) -> ChatRecord:
     related = row["related_enabled"]
     return ChatRecord(
         id=row["id"],
@@ -86,7 +88,7 @@ def _chat(row: sqlite3.Row) -> ChatRecord:
     )
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     return Subscription(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -97,7 +99,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
     )
 
 
-def _outbox_item(row: sqlite3.Row) -> OutboxItem:
+def _outbox_item(row: Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -114,18 +116,22 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
 
 
 class Store:
-    """The bot's persistent state. Open with `await Store.open(path)`; an instance serialises its calls."""
+    """The bot's persistent state. Open with `await Store.open(path or postgresql://…)`; on SQLite an
+    instance serialises its calls, on PostgreSQL they run side by side on a pool."""
 
     def __init__(
         self,
-        path: Path,
-        db: aiosqlite.Connection,
+        path: Path | None,
+        db: aiosqlite.Connection | None,
         lock_fd: int | None,
         schema_version: int,
         identity: tuple[int, int] | None = None,
+        *,
+        postgres: Postgres | None = None,
     ) -> None:
-        self.path = path
+        self._path = path
         self._conn: aiosqlite.Connection | None = db
+        self._postgres = postgres
         self._lock_fd = lock_fd
         self._schema_version = schema_version
         self._identity = identity  # (device, inode) of the file opened
@@ -142,15 +148,21 @@ class Store:
     @classmethod
     async def open(
         cls,
-        path: Path,
+        path: Path | str,
         *,
         busy_timeout_ms: int = 5000,
         lock: bool = False,
         journal_size_limit: int = JOURNAL_SIZE_LIMIT,
+        pool_size: int = 10,
     ) -> Store:
-        """Open (creating and migrating as needed) the database at `path`; raise StoreError if unusable.
+        """Open (creating and migrating as needed) the database at `path` — a SQLite file, or a
+        PostgreSQL server named by a postgresql:// URL — and raise StoreError if unusable.
 
+        `lock` takes SQLite's instance lock (PostgreSQL is made for several replicas: it has none).
         journal_size_limit -1 leaves the write-ahead log at its largest size (SQLite's default)."""
+        if is_postgres_url(path):
+            database = await Postgres.open(str(path), pool_size=pool_size)
+            return cls(None, None, None, database.schema_version, postgres=database)
         path = Path(path)
         lock_fd = await asyncio.to_thread(take_instance_lock, path, lock)
         db: aiosqlite.Connection | None = None
@@ -176,7 +188,10 @@ class Store:
         return cls(path, db, lock_fd, version, identity)
 
     async def close(self) -> None:
-        """Close the connection and release the instance lock; safe to call twice."""
+        """Close the connection(s) and release the instance lock; safe to call twice."""
+        if self._postgres is not None:
+            await self._postgres.close()
+            return
         db, self._conn = self._conn, None
         try:
             if db is not None:
@@ -197,20 +212,43 @@ class Store:
         await self.close()
 
     @property
+    def path(self) -> Path:
+        """The SQLite file (StoreError on PostgreSQL, which has none)."""
+        if self._path is None:
+            raise StoreError(f"database {self.label} is PostgreSQL: it has no file")
+        return self._path
+
+    @property
+    def label(self) -> str:
+        """The database as operators name it: the file, or the URL without its password."""
+        return self._postgres.label if self._postgres is not None else str(self._path)
+
+    @property
+    def postgres(self) -> Postgres | None:
+        """The PostgreSQL database, when that is the backend (replicas share it); None on SQLite."""
+        return self._postgres
+
+    @property
     def schema_version(self) -> int:
-        """The database's user_version after migrations, i.e. len(MIGRATIONS)."""
+        """The database's schema version after migrations, i.e. len(MIGRATIONS)."""
         return self._schema_version
 
     @property
     def _db(self) -> aiosqlite.Connection:
         if self._conn is None:
-            raise StoreError(f"database {self.path} is closed")
+            raise StoreError(f"database {self.label} is closed")
         return self._conn
 
     @asynccontextmanager
-    async def _transaction(self, *, write: bool = True) -> AsyncIterator[aiosqlite.Connection]:
-        # IMMEDIATE takes the write lock up front, so racing writers (even in other processes) queue on
-        # busy_timeout instead of failing half-way through.
+    async def _transaction(self, *, write: bool = True, serial: bool = True) -> AsyncIterator[Db]:
+        """One transaction. On SQLite, IMMEDIATE takes the write lock up front, so racing writers (even
+        in other processes) queue on busy_timeout instead of failing half-way through. On PostgreSQL a
+        serial write takes the store-wide advisory lock first (the same guarantee across replicas);
+        serial=False is for writes written to run side by side (row locks, single statements)."""
+        if self._postgres is not None:
+            async with self._postgres.transaction(write=write, serial=serial) as pg:
+                yield pg
+            return
         async with self._mutex:
             db = self._db
             if write and self._lost is not None:
@@ -218,7 +256,7 @@ class Store:
             try:
                 await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
-                    yield db
+                    yield SqliteDb(db)
                     await db.execute("COMMIT")
                 except BaseException:
                     await db.rollback()
@@ -249,12 +287,21 @@ class Store:
         raise self._lost
 
     @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _reading(self) -> AsyncIterator[Db]:
+        if self._postgres is not None:
+            async with self._postgres.reading() as pg:
+                yield pg
+            return
         async with self._mutex:
             try:
-                yield self._db
+                yield SqliteDb(self._db)
             except sqlite3.Error as error:
                 raise store_error(self.path, error) from error
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the database answers now (/healthz)."""
+        async with self._reading() as db:
+            await db.execute_fetchall("SELECT 1")
 
     # -- chats ----------------------------------------------------------------------------------------------
 
@@ -367,12 +414,19 @@ class Store:
                         new_id,
                     ),
                 )
-            # OR IGNORE leaves rows that would duplicate one the new id already has; deleting the old chat
-            # then removes exactly those duplicates through ON DELETE CASCADE.
+            # Rows that would duplicate one the new id already has stay behind; deleting the old chat then
+            # removes exactly those duplicates through ON DELETE CASCADE.
             await db.execute(
-                "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                "UPDATE subscriptions SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS (SELECT 1 FROM "
+                "subscriptions s WHERE s.chat_id = ? AND s.kind = subscriptions.kind AND s.value = "
+                "subscriptions.value)",
+                (new_id, old_id, new_id),
             )
-            await db.execute("UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            await db.execute(
+                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS (SELECT 1 FROM outbox o "
+                "WHERE o.chat_id = ? AND o.article_id = outbox.article_id)",
+                (new_id, old_id, new_id),
+            )
             await db.execute("UPDATE push_log SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             await db.execute("UPDATE saved_queries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             await db.execute("DELETE FROM chats WHERE id = ?", (old_id,))
@@ -407,18 +461,18 @@ class Store:
     ) -> str:
         """Remember a query for "More results" buttons; return its short url-safe token."""
         created = now or _utcnow()
-        async with self._transaction() as db:
+        async with self._transaction(serial=False) as db:
             for _ in range(5):
                 token = secrets.token_urlsafe(QUERY_TOKEN_BYTES)
-                try:
-                    await db.execute(
-                        "INSERT INTO saved_queries (id, chat_id, query, created_at, expires_at) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (token, chat_id, query, _text(created), _text(created + ttl)),
-                    )
-                except sqlite3.IntegrityError:
-                    continue  # a token collision: vanishingly rare, just draw again
-                return token
+                # A token collision (vanishingly rare) inserts nothing: just draw again.
+                inserted = await _rowcount(
+                    db,
+                    "INSERT OR IGNORE INTO saved_queries (id, chat_id, query, created_at, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (token, chat_id, query, _text(created), _text(created + ttl)),
+                )
+                if inserted:
+                    return token
         raise StoreError(f"database {self.path}: could not draw an unused query token")
 
     async def load_query(self, query_id: str, chat_id: int, now: datetime | None = None) -> str | None:
@@ -478,7 +532,10 @@ class Store:
         return deleted
 
     async def checkpoint(self) -> None:
-        """Copy the write-ahead log into the database and cut it to nothing, so the files stop growing."""
+        """Copy the write-ahead log into the database and cut it to nothing, so the files stop growing
+        (SQLite; PostgreSQL checkpoints and vacuums on its own)."""
+        if self._postgres is not None:
+            return
         async with self._reading() as db:
             await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -605,7 +662,8 @@ class Store:
             # One push writes a row per article, all with the same topic and time: count those pairs.
             pushes = await _scalar_int(
                 db,
-                "SELECT COUNT(*) FROM (SELECT DISTINCT topic, at FROM push_log WHERE chat_id = ? AND at > ?)",
+                "SELECT COUNT(*) FROM (SELECT DISTINCT topic, at FROM push_log WHERE chat_id = ? AND at > ?) "
+                "AS pushes",
                 (chat_id, _text(at - timedelta(hours=1))),
             )
         return not recent_topic and pushes < max_per_hour
@@ -652,7 +710,7 @@ class Store:
                 new_ids = await _unseen(db, payload)  # a subset of `unseen`: the seen set only grows
                 await db.execute(
                     "INSERT OR IGNORE INTO seen_articles (article_id, first_seen) "
-                    "SELECT value, ? FROM json_each(?)",
+                    "SELECT value, CAST(? AS TEXT) FROM json_each(?)",
                     (at, json.dumps(new_ids)),
                 )
                 if first_load:
@@ -662,7 +720,8 @@ class Store:
                 async with db.executemany(
                     "INSERT OR IGNORE INTO outbox "
                     "(chat_id, article_id, reason, status, attempts, next_attempt_at, created_at) "
-                    "SELECT ?, ?, ?, 'pending', 0, ?, ? "
+                    "SELECT CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', 0, "
+                    "CAST(? AS TEXT), CAST(? AS TEXT) "
                     "WHERE EXISTS (SELECT 1 FROM chats WHERE id = ? AND active = 1)",
                     [
                         (chat_id, article_id, ", ".join(why), at, at, chat_id)
@@ -716,13 +775,14 @@ class Store:
             await db.execute(
                 "UPDATE chats SET last_alert_at = ? WHERE id IN "
                 "(SELECT chat_id FROM outbox "
-                "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent')",
+                "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND status != 'sent')",
                 (at, payload),
             )
             return await _rowcount(
                 db,
-                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
-                "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent'",
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL, "
+                "lease_owner = NULL, lease_until = NULL "
+                "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND status != 'sent'",
                 (at, message_id, payload),
             )
 
@@ -786,11 +846,18 @@ class Store:
     # -- maintenance -----------------------------------------------------------------------------------------
 
     async def database_size_bytes(self) -> int:
-        """Size of the database file plus its write-ahead log."""
+        """Size of the database file plus its write-ahead log (PostgreSQL: the database's size)."""
+        if self._postgres is not None:
+            async with self._reading() as db:
+                return await _scalar_int(db, "SELECT pg_database_size(current_database())")
         return await asyncio.to_thread(_file_sizes, self.path)
 
     async def integrity_check(self) -> str:
-        """SQLite's integrity check: "ok", or the problems it found, one per line."""
+        """SQLite's integrity check: "ok", or the problems it found, one per line (PostgreSQL checks its
+        own pages as it reads them: "ok" when it answers)."""
+        if self._postgres is not None:
+            await self.ping()
+            return "ok"
         async with self._reading() as db:
             rows = await db.execute_fetchall("PRAGMA integrity_check")
         return "\n".join(str(row[0]) for row in rows)
@@ -826,35 +893,35 @@ async def _close_quietly(db: aiosqlite.Connection | None) -> None:
             await db.close()
 
 
-async def _rowcount(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
+async def _rowcount(db: Db, sql: str, params: Sequence[Any] = ()) -> int:
     async with db.execute(sql, params) as cursor:
         return max(cursor.rowcount, 0)
 
 
-async def _scalar(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+async def _scalar(db: Db, sql: str, params: Sequence[Any] = ()) -> Any:
     async with db.execute(sql, params) as cursor:
         row = await cursor.fetchone()
     return None if row is None else row[0]
 
 
-async def _scalar_int(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
+async def _scalar_int(db: Db, sql: str, params: Sequence[Any] = ()) -> int:
     value = await _scalar(db, sql, params)
     return int(value or 0)
 
 
-async def _scalar_time(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> datetime | None:
+async def _scalar_time(db: Db, sql: str, params: Sequence[Any] = ()) -> datetime | None:
     value = await _scalar(db, sql, params)
     return None if value is None else _time(str(value))
 
 
-async def _fetch_chat(db: aiosqlite.Connection, chat_id: int) -> ChatRecord | None:
+async def _fetch_chat(db: Db, chat_id: int) -> ChatRecord | None:
     rows = await db.execute_fetchall("SELECT * FROM chats WHERE id = ?", (chat_id,))
     for row in rows:
         return _chat(row)
     return None
 
 
-async def _ensure_chat(db: aiosqlite.Connection, chat_id: int, now: datetime | None) -> None:
+async def _ensure_chat(db: Db, chat_id: int, now: datetime | None) -> None:
     # Rows that reference a chat need the chat to exist; touch_chat fills in the real type later.
     at = _text(now or _utcnow())
     await db.execute(
@@ -864,30 +931,30 @@ async def _ensure_chat(db: aiosqlite.Connection, chat_id: int, now: datetime | N
     )
 
 
-async def _set_status(db: aiosqlite.Connection, chat_id: int, old: AlertStatus, new: AlertStatus) -> int:
+async def _set_status(db: Db, chat_id: int, old: AlertStatus, new: AlertStatus) -> int:
     return await _rowcount(
         db, "UPDATE outbox SET status = ? WHERE chat_id = ? AND status = ?", (new.value, chat_id, old.value)
     )
 
 
-async def _meta(db: aiosqlite.Connection, key: str) -> str | None:
+async def _meta(db: Db, key: str) -> str | None:
     value = await _scalar(db, "SELECT value FROM meta WHERE key = ?", (key,))
     return None if value is None else str(value)
 
 
-async def _set_meta(db: aiosqlite.Connection, key: str, value: str) -> None:
+async def _set_meta(db: Db, key: str, value: str) -> None:
     await db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
 
 
-async def _is_first_load(db: aiosqlite.Connection) -> bool:
+async def _is_first_load(db: Db) -> bool:
     seen_any = await _scalar_int(db, "SELECT EXISTS (SELECT 1 FROM seen_articles)")
     return not seen_any and await _meta(db, INITIAL_LOAD_KEY) is None
 
 
-async def _unseen(db: aiosqlite.Connection, ids_json: str) -> list[str]:
+async def _unseen(db: Db, ids_json: str) -> list[str]:
     # json_each turns one bound parameter into a table, so any number of ids needs no SQL building.
     rows = await db.execute_fetchall(
         "SELECT value FROM json_each(?) "
@@ -897,7 +964,7 @@ async def _unseen(db: aiosqlite.Connection, ids_json: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-async def _all_subscriptions(db: aiosqlite.Connection, active_only: bool) -> list[Subscription]:
+async def _all_subscriptions(db: Db, active_only: bool) -> list[Subscription]:
     rows = await db.execute_fetchall(
         "SELECT s.* FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
         "WHERE c.active = 1 OR ? = 0 ORDER BY s.id",
@@ -906,7 +973,7 @@ async def _all_subscriptions(db: aiosqlite.Connection, active_only: bool) -> lis
     return [_subscription(row) for row in rows]
 
 
-async def _subscriptions_by_topic(db: aiosqlite.Connection, active_only: bool) -> dict[str, int]:
+async def _subscriptions_by_topic(db: Db, active_only: bool) -> dict[str, int]:
     rows = await db.execute_fetchall(
         "SELECT s.value, COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
         "WHERE s.kind = 'topic' AND (c.active = 1 OR ? = 0) GROUP BY s.value ORDER BY s.value",
@@ -915,7 +982,7 @@ async def _subscriptions_by_topic(db: aiosqlite.Connection, active_only: bool) -
     return {str(row[0]): int(row[1]) for row in rows}
 
 
-async def _question_stats(db: aiosqlite.Connection, now: datetime) -> QuestionStats:
+async def _question_stats(db: Db, now: datetime) -> QuestionStats:
     async with db.execute(
         "SELECT COUNT(*), AVG(duration_ms) FROM question_log WHERE at > ?",
         (_text(now - timedelta(hours=24)),),
@@ -929,7 +996,7 @@ async def _question_stats(db: aiosqlite.Connection, now: datetime) -> QuestionSt
     )
 
 
-async def _alert_counts(db: aiosqlite.Connection) -> dict[str, int]:
+async def _alert_counts(db: Db) -> dict[str, int]:
     counts: dict[str, int] = {status: 0 for status in AlertStatus}
     rows = await db.execute_fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
     for row in rows:

@@ -17,14 +17,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.core.models import Article
 from bot.core.sourcelist import FullText, SourceSpec
+from bot.store.backend import Db, Row
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from bot.store.facade import Store
 
 MAX_ERROR_CHARS = 1000
@@ -167,7 +164,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _source(row: sqlite3.Row) -> Source:
+def _source(row: Row) -> Source:
     added = _moment(row["added_at"])
     assert added is not None
     return Source(
@@ -199,7 +196,7 @@ def _source(row: sqlite3.Row) -> Source:
     )
 
 
-def _article(row: sqlite3.Row) -> Article:
+def _article(row: Row) -> Article:
     return Article(
         id=row["article_id"],
         title=row["title"],
@@ -444,7 +441,7 @@ class SourceStore:
             if backlog and stored:
                 await db.execute(
                     "INSERT OR IGNORE INTO seen_articles (article_id, first_seen) "
-                    "SELECT value, ? FROM json_each(?)",
+                    "SELECT value, CAST(? AS TEXT) FROM json_each(?)",
                     (at, json.dumps(stored)),
                 )
             await db.execute(
@@ -601,7 +598,9 @@ class SourceStore:
         async with self._store._reading() as db:
             async with db.execute(
                 "SELECT COUNT(*), "
-                "SUM(paused = 0 AND failures = 0), SUM(paused = 0 AND failures > 0), SUM(paused = 1), "
+                "SUM(CASE WHEN paused = 0 AND failures = 0 THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN paused = 0 AND failures > 0 THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN paused = 1 THEN 1 ELSE 0 END), "
                 "MAX(last_new_at), MAX(last_success_at) FROM sources WHERE listed = 1"
             ) as cursor:
                 row = await cursor.fetchone()
@@ -619,14 +618,14 @@ class SourceStore:
         )
 
 
-async def _fetch_source(db: aiosqlite.Connection, source_id: int) -> Source | None:
+async def _fetch_source(db: Db, source_id: int) -> Source | None:
     rows = await db.execute_fetchall("SELECT * FROM sources WHERE id = ?", (source_id,))
     for row in rows:
         return _source(row)
     return None
 
 
-async def _fetch_source_by_url(db: aiosqlite.Connection, url: str) -> Source | None:
+async def _fetch_source_by_url(db: Db, url: str) -> Source | None:
     rows = await db.execute_fetchall("SELECT * FROM sources WHERE url = ?", (url,))
     for row in rows:
         return _source(row)
@@ -637,17 +636,17 @@ def _json_list(values: Iterable[str]) -> str:
     return json.dumps(list(dict.fromkeys(values)))
 
 
-def _values(rows: Iterable[sqlite3.Row]) -> frozenset[str]:
+def _values(rows: Iterable[Row]) -> frozenset[str]:
     return frozenset(str(row[0]) for row in rows)
 
 
-async def _duplicate(db: aiosqlite.Connection, source_id: int, fetched: FetchedArticle) -> bool:
+async def _duplicate(db: Db, source_id: int, fetched: FetchedArticle) -> bool:
     """Whether an article is stored already: same id, same entry of the same feed, same canonical URL
     (any feed) or the same words (any feed)."""
     async with db.execute(
         "SELECT EXISTS (SELECT 1 FROM fetched_articles WHERE article_id = ? "
         "OR (source_id = ? AND entry_key = ?) OR fingerprint = ? "
-        "OR (? IS NOT NULL AND canonical_url = ?))",
+        "OR (CAST(? AS TEXT) IS NOT NULL AND canonical_url = ?))",
         (
             fetched.article.id,
             source_id,
