@@ -133,7 +133,9 @@ _JSON_EACH = re.compile(r"json_each\(\s*\?\s*\)", re.IGNORECASE)
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _ROWS_FIRST = re.compile(r"^\s*(SELECT|WITH|VALUES|PRAGMA|SHOW)\b", re.IGNORECASE)
-_NOT_PORTABLE = re.compile(r"\b(UPDATE|INSERT)\s+OR\s+(REPLACE|ABORT|FAIL|ROLLBACK)\b|\bUPDATE\s+OR\s+IGNORE\b", re.I)
+_NOT_PORTABLE = re.compile(
+    r"\b(UPDATE|INSERT)\s+OR\s+(REPLACE|ABORT|FAIL|ROLLBACK)\b|\bUPDATE\s+OR\s+IGNORE\b", re.IGNORECASE
+)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1,7 +1,8 @@
 """What can go wrong with the database, as StoreError subclasses carrying their operator-facing description.
 
 Every sqlite3 (or asyncpg: bot.store.postgres.describe) error a Store method meets leaves the store as one
-of these, so callers (the Telegram side, the runtime) never import a database driver: str(error) names the file, what SQLite said and what to do about it.
+of these, so callers (the Telegram side, the runtime) never import a database driver: str(error) names
+the file, what SQLite said and what to do about it.
 Must not import telegram.
 """
 

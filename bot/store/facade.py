@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -668,6 +669,40 @@ class Store:
             )
         return not recent_topic and pushes < max_per_hour
 
+    async def claim_push(
+        self,
+        chat_id: int,
+        topic: str,
+        article_ids: Sequence[str],
+        *,
+        cooldown: timedelta,
+        max_per_hour: int,
+        now: datetime | None = None,
+    ) -> bool:
+        """push_allowed and record_push in one serial transaction: True (and recorded) when the push may
+        go out, so two replicas handling one chat's messages never both push past the limits."""
+        at = now or _utcnow()
+        async with self._transaction() as db:
+            recent_topic = await _scalar_int(
+                db,
+                "SELECT EXISTS (SELECT 1 FROM push_log WHERE chat_id = ? AND topic = ? AND at > ?)",
+                (chat_id, topic, _text(at - cooldown)),
+            )
+            pushes = await _scalar_int(
+                db,
+                "SELECT COUNT(*) FROM (SELECT DISTINCT topic, at FROM push_log WHERE chat_id = ? AND at > ?) "
+                "AS pushes",
+                (chat_id, _text(at - timedelta(hours=1))),
+            )
+            if recent_topic or pushes >= max_per_hour:
+                return False
+            await _ensure_chat(db, chat_id, at)
+            await db.executemany(
+                "INSERT INTO push_log (chat_id, topic, article_id, at) VALUES (?, ?, ?, ?)",
+                [(chat_id, topic, article_id, _text(at)) for article_id in dict.fromkeys(article_ids)],
+            )
+        return True
+
     async def recently_pushed_articles(
         self, chat_id: int, within: timedelta, now: datetime | None = None
     ) -> set[str]:
@@ -751,6 +786,163 @@ class Store:
             grouped.setdefault(item.chat_id, []).append(item)
         return grouped
 
+    async def claim_alerts(
+        self, owner: str, lease: timedelta, now: datetime | None = None, limit: int = 100
+    ) -> dict[int, list[OutboxItem]]:
+        """Claim due alerts for one replica (`owner`) for `lease`, grouped per chat, chats in order of
+        their oldest alert. A row is claimed by one owner at a time (on PostgreSQL with FOR UPDATE SKIP
+        LOCKED: replicas claiming at once take different rows); a chat whose rows another owner holds
+        under a live lease is left to it, so one chat's alerts go out from one replica. Rows of an owner
+        that died come free when its lease ends; an owner's own rows are always its again."""
+        at = now or _utcnow()
+        stamp, until = _text(at), _text(at + lease)
+        skip_locked = " FOR UPDATE OF o SKIP LOCKED" if self._postgres is not None else ""
+        async with self._transaction(serial=False) as db:
+            rows = await db.execute_fetchall(
+                "SELECT o.id FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
+                "AND (o.lease_until IS NULL OR o.lease_until <= ? OR o.lease_owner = ?) "
+                "AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.chat_id = o.chat_id "
+                "AND x.status = 'pending' AND x.lease_owner <> ? AND x.lease_until > ?) "
+                "ORDER BY o.created_at, o.id LIMIT ?" + skip_locked,
+                (stamp, stamp, owner, owner, stamp, limit),
+            )
+            ids = json.dumps([int(row[0]) for row in rows])
+            await db.execute(
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? "
+                "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+                (owner, until, ids),
+            )
+            claimed = await db.execute_fetchall(
+                "SELECT * FROM outbox WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
+                "ORDER BY created_at, id",
+                (ids,),
+            )
+        grouped: dict[int, list[OutboxItem]] = {}
+        for row in claimed:
+            item = _outbox_item(row)
+            grouped.setdefault(item.chat_id, []).append(item)
+        return grouped
+
+    async def renew_alerts(
+        self, owner: str, ids: Sequence[int], lease: timedelta, now: datetime | None = None
+    ) -> bool:
+        """Extend `owner`'s lease on these pending alerts just before sending them; False when any of
+        them is no longer its own to send (its lease ran out and another replica claimed it, or it was
+        settled meanwhile) — then none of them is sent."""
+        at = now or _utcnow()
+        payload = json.dumps([int(i) for i in ids])
+        async with self._transaction(serial=False) as db:
+            renewed = await _rowcount(
+                db,
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? "
+                "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND status = 'pending' "
+                "AND (lease_owner = ? OR lease_owner IS NULL OR lease_until <= ?)",
+                (owner, _text(at + lease), payload, owner, _text(at)),
+            )
+        return renewed == len(set(ids))
+
+    async def release_alerts(self, owner: str) -> int:
+        """Give back every lease `owner` holds (a replica stopping cleanly): the rows are due at once
+        for the others instead of after the lease."""
+        async with self._transaction(serial=False) as db:
+            return await _rowcount(
+                db,
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+                (owner,),
+            )
+
+    async def reserve_send_slot(self, name: str, gap: float) -> float:
+        """Book the next send of the rate shared by every replica (a row holding the next free slot,
+        advanced by `gap` seconds per booking, on the database's clock); returns the seconds to wait
+        before sending. A send a little late (under one gap) books from its own slot, so small delays
+        do not lower the rate; a replica that dies leaves at most the slots it booked unused."""
+        if self._postgres is None:
+            raise StoreError("the shared send slot needs PostgreSQL (one SQLite process paces itself)")
+        async with self._transaction(serial=False) as db:
+            await db.execute("INSERT OR IGNORE INTO send_slots (name, next_at) VALUES (?, 0)", (name,))
+            rows = await db.execute_fetchall(
+                "UPDATE send_slots SET next_at = GREATEST(next_at, "
+                "EXTRACT(EPOCH FROM clock_timestamp())::float8 - CAST(? AS float8)) + CAST(? AS float8) "
+                "WHERE name = ? "
+                "RETURNING next_at - CAST(? AS float8) - EXTRACT(EPOCH FROM clock_timestamp())::float8",
+                (gap, gap, name, gap),
+            )
+        return max(0.0, float(rows[0][0])) if rows else 0.0
+
+    async def pause_sends(self, name: str, seconds: float) -> None:
+        """Hold every replica's sends of this rate for `seconds` (Telegram said 429: wait)."""
+        if self._postgres is None:
+            return
+        async with self._transaction(serial=False) as db:
+            await db.execute("INSERT OR IGNORE INTO send_slots (name, next_at) VALUES (?, 0)", (name,))
+            await db.execute(
+                "UPDATE send_slots SET next_at = GREATEST(next_at, "
+                "EXTRACT(EPOCH FROM clock_timestamp())::float8 + CAST(? AS float8)) WHERE name = ?",
+                (seconds, name),
+            )
+
+    async def take_budget(
+        self, user_id: int, kind: str, interval: float, burst: int, window: float = 60.0
+    ) -> str:
+        """One question (of `kind`) by a user against the limit every replica shares: a token bucket
+        of `burst` questions refilled one per `interval` seconds, on the database's clock. Returns
+        "answer", "slow_down" (refused: say so, at most once per `window`) or "ignore"."""
+        async with self._transaction(serial=False) as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO question_budget (user_id, kind, booked_until, told_at) "
+                "VALUES (?, ?, 0, NULL)",
+                (user_id, kind),
+            )
+            lock = " FOR UPDATE" if self._postgres is not None else ""
+            rows = await db.execute_fetchall(
+                "SELECT booked_until, told_at FROM question_budget WHERE user_id = ? AND kind = ?" + lock,
+                (user_id, kind),
+            )
+            now = await _epoch(db)
+            booked = max(float(rows[0][0]), now)
+            told = rows[0][1]
+            if booked - now <= (burst - 1) * interval + 1e-9:
+                await db.execute(
+                    "UPDATE question_budget SET booked_until = ? WHERE user_id = ? AND kind = ?",
+                    (booked + interval, user_id, kind),
+                )
+                return "answer"
+            if told is None or now - float(told) >= window:
+                await db.execute(
+                    "UPDATE question_budget SET told_at = ? WHERE user_id = ? AND kind = ?",
+                    (now, user_id, kind),
+                )
+                return "slow_down"
+            return "ignore"
+
+    async def refuse_budget(self, user_id: int, kind: str, window: float = 60.0) -> str:
+        """A question refused for another reason: "slow_down" at most once per window, else "ignore"."""
+        async with self._transaction(serial=False) as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO question_budget (user_id, kind, booked_until, told_at) "
+                "VALUES (?, ?, 0, NULL)",
+                (user_id, kind),
+            )
+            now = await _epoch(db)
+            changed = await _rowcount(
+                db,
+                "UPDATE question_budget SET told_at = ? WHERE user_id = ? AND kind = ? "
+                "AND (told_at IS NULL OR told_at <= ?)",
+                (now, user_id, kind, now - window),
+            )
+        return "slow_down" if changed else "ignore"
+
+    async def forget_budgets(self, window: float = 60.0) -> int:
+        """Drop question budgets with nothing booked and no recent refusal (housekeeping)."""
+        async with self._transaction(serial=False) as db:
+            now = await _epoch(db)
+            return await _rowcount(
+                db,
+                "DELETE FROM question_budget WHERE booked_until <= ? AND (told_at IS NULL OR told_at <= ?)",
+                (now, now - window),
+            )
+
     async def get_alert(self, alert_id: int) -> OutboxItem | None:
         """One outbox row by id."""
         async with self._reading() as db:
@@ -791,8 +983,8 @@ class Store:
         async with self._transaction() as db:
             changed = await _rowcount(
                 db,
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                "WHERE id = ? AND status = 'pending'",
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                "lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = 'pending'",
                 (error[:MAX_ERROR_CHARS], _text(next_attempt_at), alert_id),
             )
         return changed > 0
@@ -802,8 +994,8 @@ class Store:
         async with self._transaction() as db:
             changed = await _rowcount(
                 db,
-                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
-                "WHERE id = ? AND status IN ('pending', 'parked')",
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, "
+                "lease_owner = NULL, lease_until = NULL WHERE id = ? AND status IN ('pending', 'parked')",
                 (error[:MAX_ERROR_CHARS], alert_id),
             )
         return changed > 0
@@ -912,6 +1104,13 @@ async def _scalar_int(db: Db, sql: str, params: Sequence[Any] = ()) -> int:
 async def _scalar_time(db: Db, sql: str, params: Sequence[Any] = ()) -> datetime | None:
     value = await _scalar(db, sql, params)
     return None if value is None else _time(str(value))
+
+
+async def _epoch(db: Db) -> float:
+    """Now, in seconds since the epoch, on the database's clock (replicas agree on it); SQLite's is ours."""
+    if db.postgres:
+        return float(await _scalar(db, "SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8"))
+    return time.time()
 
 
 async def _fetch_chat(db: Db, chat_id: int) -> ChatRecord | None:

@@ -67,9 +67,9 @@ def describe(label: str, error: BaseException) -> StoreError:
         code = getattr(error, "sqlstate", "") or ""
         message = str(error).replace("\n", " ")
         if code.startswith("53"):  # insufficient resources: disk full, out of memory, too many connections
-            return DatabaseFull(f"database {label} is out of resources ({message}); nothing was half-written")
+            return DatabaseFull(f"database {label} is out of resources ({message}); nothing was half-done")
         if code == "25006":
-            return DatabaseReadOnly(f"database {label} is read-only ({message}); the bot needs to write to it")
+            return DatabaseReadOnly(f"database {label} is read-only ({message}); the bot must write to it")
         if code in ("40001", "40P01", "55P03", "57014"):
             return DatabaseBusy(f"database {label} is busy ({message}); try again")
         if code.startswith(("08", "57P")):
@@ -173,6 +173,9 @@ class Postgres:
             raise describe(self.label, error) from error
 
 
+LISTEN_ERRORS = (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
 class Listener:
     """LISTEN on one channel over a dedicated connection, reconnecting when it is lost; `on_message`
     gets each payload, `on_connected` runs after every (re)connection (to catch up on what was missed)."""
@@ -200,7 +203,7 @@ class Listener:
             try:
                 connection = await self._database.connect()
                 lost = asyncio.Event()
-                connection.add_termination_listener(lambda _connection: lost.set())
+                connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
                 await connection.add_listener(
                     self._channel, lambda _c, _pid, _channel, payload: self._on_message(payload)
                 )
@@ -211,7 +214,7 @@ class Listener:
                         await asyncio.wait_for(stop.wait(), self._check_every)
                     if not stop.is_set():
                         await asyncio.wait_for(connection.fetchval("SELECT 1"), self._check_every)
-            except (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+            except LISTEN_ERRORS as error:
                 log.warning("listening for other replicas failed (%s); trying again", error)
             finally:
                 self.connected.clear()

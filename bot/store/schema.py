@@ -4,8 +4,8 @@ Never edit a migration script that has shipped: append a new one, to MIGRATIONS 
 POSTGRES_MIGRATIONS alike, so both databases have the same tables and columns. Each SQLite script is one
 transaction that ends by setting PRAGMA user_version to its 1-based position (aiosqlite's executescript
 commits first, so the transaction must be inside the script); each PostgreSQL script runs in one
-transaction and ends by recording its number in newsbot_schema. The instance lock (an flock on `<database>.lock`) keeps a second
-bot process off the same file. Must not import telegram.
+transaction and ends by recording its number in newsbot_schema. The instance lock (an flock on
+`<database>.lock`) keeps a second bot process off the same SQLite file. Must not import telegram.
 """
 
 from __future__ import annotations
@@ -499,7 +499,8 @@ async def migrate_postgres(connection: Any, label: str) -> int:
                     if reached != target:
                         raise StoreError(
                             f"migration {target} of database {label} left its version at {reached}; "
-                            f"every migration script must end with UPDATE newsbot_schema SET version = {target}"
+                            "every migration script must end with "
+                            f"UPDATE newsbot_schema SET version = {target}"
                         )
             except asyncpg.PostgresError as error:
                 raise StoreError(
