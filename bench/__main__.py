@@ -1,9 +1,9 @@
 """python -m bench [--quick|--full] [--json PATH] [--e2e]: speed, memory and exactness against rank-bm25.
 
 On BBC News (../shared/data) and seeded synthetic scale-ups of it, side by side on the same tokenised
-passages and questions: our index, rank_bm25.BM25Okapi (skipped at 1M unless --full) and bm25s when
-installed. Then Library.search, snapshots, corpus loading, answers during a reload, and retrieval quality
-on SciFact. Prints tables on stdout, progress on stderr, and writes one JSON object (bench/results/).
+passages and questions: our index, rank_bm25.BM25Okapi (skipped at 1M unless --full), and bm25s and
+tantivy when installed (the bench extra). Then Library.search, snapshots, corpus loading, answers during
+a reload, and retrieval quality on SciFact. Prints tables on stdout, progress on stderr, and writes one JSON object (bench/results/).
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ from bench.serving import (
     write_corpus,
 )
 from bench.synth import BBC, read_bbc, real_corpus, synthetic_passages
-from bench.systems import bm25s_available, run_bm25s, run_newsbot, run_rank_bm25
+from bench.systems import (
+    bm25s_available,
+    run_bm25s,
+    run_newsbot,
+    run_rank_bm25,
+    run_tantivy,
+    tantivy_available,
+)
 from bot.core.library import build_library
 from bot.core.models import Corpus
 from bot.core.topics import load_topics
@@ -177,6 +184,11 @@ def measure_scale(
         systems["bm25s"] = in_child(lambda: run_bm25s(passages, questions))
     else:
         systems["bm25s"] = {"skipped": "not installed (optional: pip install bm25s)"}
+    if tantivy_available():
+        say(f"{label}: tantivy")
+        systems["tantivy"] = in_child(lambda: run_tantivy(passages, questions))
+    else:
+        systems["tantivy"] = {"skipped": "not installed (optional: pip install tantivy)"}
     return {"passages": len(passages), "label": label, "systems": systems}
 
 

@@ -1,5 +1,5 @@
 """The systems compared on the same tokenised passages and questions: our BM25Index, rank_bm25's
-BM25Okapi (the reference our scores must equal) and, when installed, bm25s.
+BM25Okapi (the reference our scores must equal) and, when installed, bm25s and tantivy.
 
 Each runner is meant to run in its own forked child (bench.measure.in_child): it builds, answers every
 question for the top 10 one at a time, and reports build time, peak RSS growth, index size and latency.
@@ -140,6 +140,64 @@ def run_bm25s(passages: Passages, questions: Sequence[Question]) -> Result:
         "build_s": round(build_s, 3),
         "peak_rss_mb": peak_growth_mb(baseline),
         "index_mb": built,
+        **latencies(times),
+        "skipped_queries": skipped,
+    }
+
+
+def tantivy_available() -> bool:
+    """Whether the optional tantivy package (Python bindings of the Rust engine) is installed."""
+    return importlib.util.find_spec("tantivy") is not None
+
+
+def run_tantivy(passages: Passages, questions: Sequence[Question]) -> Result:
+    """tantivy's BM25 (its own idf, so not score-identical): the same terms, joined by spaces and split
+    again by its whitespace tokenizer; one in-memory segment; top-10 of a disjunction of term queries,
+    without counting the matches (counting would turn off its block-max pruning)."""
+    import tantivy
+
+    baseline = reset_peak()
+    started = time.perf_counter()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
+    schema = builder.build()
+    index = tantivy.Index(schema)
+    # One indexing thread, as our build has; a heap large enough for one segment at these sizes.
+    writer = index.writer(heap_size=2_000_000_000, num_threads=1)
+    for passage in passages:
+        writer.add_document(tantivy.Document(body=" ".join(passage)))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    build_s = time.perf_counter() - started
+    built = peak_growth_mb(baseline)
+    term, should, disjunction = tantivy.Query.term_query, tantivy.Occur.Should, tantivy.Query.boolean_query
+
+    def search(terms: Sequence[str]) -> None:
+        # From the tokens to the top 10, as our top_k goes: the query is built inside the timed call.
+        searcher.search(disjunction([(should, term(schema, "body", t)) for t in terms]), K, count=False)
+
+    # (Its whitespace tokenizer cannot produce a term holding whitespace; our analyzer never does.)
+    asked = [[t for t in q.terms if t and not any(c.isspace() for c in t)] for q in questions]
+    for terms in asked[:WARMUP]:
+        if terms:
+            search(terms)
+    settle()
+    times: list[float] = []
+    skipped = 0
+    for terms in asked:
+        if not terms:
+            skipped += 1
+            continue
+        began = time.perf_counter()
+        search(terms)
+        times.append(time.perf_counter() - began)
+    return {
+        "build_s": round(build_s, 3),
+        "peak_rss_mb": peak_growth_mb(baseline),
+        "index_mb": built,
+        "segments": searcher.num_segments,
         **latencies(times),
         "skipped_queries": skipped,
     }
