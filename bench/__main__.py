@@ -3,7 +3,8 @@
 On BBC News (../shared/data) and seeded synthetic scale-ups of it, side by side on the same tokenised
 passages and questions: our index, rank_bm25.BM25Okapi (skipped at 1M unless --full), and bm25s and
 tantivy when installed (the bench extra). Then Library.search, snapshots, corpus loading, answers during
-a reload, and retrieval quality on SciFact. Prints tables on stdout, progress on stderr, and writes one JSON object (bench/results/).
+a reload, and retrieval quality on SciFact. Prints tables on stdout, progress on stderr, and writes one
+JSON object (bench/results/).
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bot.core import kernels
+
 _FORMAT = "newsbot-bm25"
 INDEX_VERSION = 2  # bump when the snapshot arrays or their meaning change
 _ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len", "max_weight", "impacts")
@@ -28,6 +30,10 @@ _DENSE_SHARE = 8  # scan the whole scratch array once the lists touched cover 1/
 _ACCUMULATE_FROM = 16_384  # postings from which top_k accumulates in a scratch array instead of merging
 _PROBE_SHARE = 8  # binary-search a list for the candidates while they are fewer than 1/8 of its length
 _SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bounds
+# top_k runs the compiled kernels when numba is there; False keeps it on the numpy path (the reference).
+COMPILED = True
+_NO_RANK = np.zeros(0, dtype=np.int64)
+_NO_RANK.flags.writeable = False
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
@@ -77,6 +83,9 @@ class BM25Index:
         self._max_weight = max_weight
         self._impacts = impacts
         self._levels = np.arange(_LEVELS, dtype=np.float64) * self._step
+        # Terms whose idf is not positive (only in small archives): a match may score 0 or less there,
+        # so "touched" no longer means "better than nothing"; the numpy path ranks such questions.
+        self._weak_terms = frozenset(np.flatnonzero(self._idf <= 0).tolist())
         self._local = threading.local()
         for array in (
             indptr,
@@ -91,6 +100,8 @@ class BM25Index:
         ):
             if array.flags.writeable:
                 array.flags.writeable = False  # match() hands out views of these
+        if COMPILED:
+            kernels.prepare()  # in the background: the first questions use numpy until it is done
 
     @classmethod
     def build(
@@ -231,6 +242,29 @@ class BM25Index:
         tids = self._known(query_terms)
         if k <= 0 or not tids:
             return []
+        fast = kernels.ready() if COMPILED else None
+        if fast is not None and not (self._weak_terms and self._weak_terms.intersection(tids)):
+            ranks = _NO_RANK if tie_rank is None else _read_only(tie_rank.astype(np.int64, copy=False))
+            arguments = (
+                np.asarray(tids, dtype=np.int64),
+                k,
+                self._indptr,
+                self._doc_ids,
+                self._tfs,
+                self._impacts,
+                self._max_weight,
+                self._idf,
+                self._norm,
+                self.k1 + 1,
+                self._step,
+                ranks,
+                tie_rank is not None,
+            )
+            if k <= kernels.TAAT_MAX_K:
+                best, scores = fast.accumulated_top_k(*arguments, *self._compact_scratch())
+            else:
+                best, scores = fast.top_k(*arguments)
+            return list(zip(best.tolist(), scores.tolist(), strict=True))
         found = None
         if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM:
             found = self._accumulated(tids, k)
@@ -375,6 +409,16 @@ class BM25Index:
         column[hit] = self._weigh(tid, self._tfs[start:end][where[hit]], docs[hit])
         return column
 
+    def _compact_scratch(self) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32]]:
+        """The compiled path's scratch, one pair per thread: 16-bit accumulators (zeroed, and returned
+        zeroed) and room for the ids of the docs touched."""
+        pair: tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32]] | None
+        pair = getattr(self._local, "compact", None)
+        if pair is None:
+            pair = (np.zeros(self.num_docs, dtype=np.uint16), np.empty(self.num_docs, dtype=np.int32))
+            self._local.compact = pair
+        return pair
+
     def _scratch(self) -> FloatArray:
         """A zeroed float64 array of num_docs, one per thread, returned zeroed after each use."""
         acc: FloatArray | None = getattr(self._local, "acc", None)
@@ -452,6 +496,15 @@ class BM25Index:
             )
         except (OSError, EOFError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"unusable index snapshot in {directory}: {exc}") from exc
+
+
+def _read_only(array: IntArray) -> IntArray:
+    """A read-only view (the kernels are compiled for read-only arrays, like the index's own)."""
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, float]:

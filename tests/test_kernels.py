@@ -1,0 +1,127 @@
+"""The compiled search kernels against the numpy path (the reference): the same top k — ids, scores bit for
+bit, tie order — on random corpora, for both kernels (term at a time for small k, doc at a time for large
+k); the kernels' plain-Python form agrees too; and search falls back to numpy without numba."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+import bot.core.index as index_module
+from bot.core import kernels
+from bot.core.index import BM25Index
+from tests.test_index import expected_top, generated_corpus
+
+
+@pytest.fixture(scope="module")
+def compiled() -> kernels.Kernels:
+    found = kernels.compiled()
+    if found is None:
+        pytest.skip("numba is not installed")
+    return found
+
+
+def random_queries(docs: list[list[str]], count: int, seed: int) -> list[list[str]]:
+    """Questions mixing topic words with common words of every frequency, some repeated or unknown."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        doc = rng.choice([d for d in docs if d])
+        query = [rng.choice(doc) for _ in range(rng.randint(1, 3))]
+        query += [f"w{int(rng.paretovariate(0.8)) % 400}" for _ in range(rng.randint(0, 4))]
+        if i % 5 == 0:
+            query.append(query[0])  # rank-bm25 counts a repeated term twice
+        if i % 9 == 0:
+            query.insert(1, "zzz-unknown")
+        out.append(query)
+    return out
+
+
+def both_paths(
+    monkeypatch: pytest.MonkeyPatch, index: BM25Index, query: list[str], k: int, tie_rank: np.ndarray | None
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    monkeypatch.setattr(index_module, "COMPILED", True)
+    fast = index.top_k(query, k, tie_rank=tie_rank)
+    monkeypatch.setattr(index_module, "COMPILED", False)
+    reference = index.top_k(query, k, tie_rank=tie_rank)
+    monkeypatch.setattr(index_module, "COMPILED", True)
+    return fast, reference
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_compiled_top_k_is_the_numpy_top_k(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    docs = generated_corpus(3000 * seed, seed=seed)
+    index = BM25Index.build(docs)
+    tie_rank = np.random.default_rng(seed).integers(0, 4, size=len(docs))
+    compared = 0
+    for query in random_queries(docs, 120, seed):
+        for k in (1, 10, kernels.TAAT_MAX_K, kernels.TAAT_MAX_K + 1, 300):
+            for ranks in (None, tie_rank):
+                fast, reference = both_paths(monkeypatch, index, query, k, ranks)
+                assert fast == reference  # ids, scores bit for bit, tie order
+                compared += len(fast)
+    assert compared > 50_000
+
+
+def test_compiled_top_k_equals_rank_bm25_with_many_ties(compiled: kernels.Kernels) -> None:
+    # Identical documents tie on score: the cut keeps the lower tie rank, then the lower doc id.
+    docs = [["storm", "surge", "coast"]] * 40 + [["storm", "calm"], ["surge"], ["coast", "storm", "x"]] * 30
+    index = BM25Index.build(docs)
+    reference = BM25Okapi(docs)
+    tie_rank = np.array([i % 5 for i in range(len(docs))])
+    for query in (["storm", "surge", "coast"], ["surge", "storm"], ["coast", "coast", "storm"]):
+        for k in (3, 10, 41, 100, 500):
+            got = index.top_k(query, k, tie_rank=tie_rank)
+            assert [d for d, _ in got] == expected_top(reference, query, k, tie_rank, docs)
+            scores = reference.get_scores(query)
+            assert [s for _, s in got] == [scores[d] for d, _ in got]
+
+
+@pytest.mark.parametrize("kernel", ["top_k", "accumulated_top_k"])
+def test_the_kernels_uncompiled_rank_like_numpy(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same functions as plain Python (what numba compiles) give the numpy path's answers."""
+    docs = generated_corpus(600, seed=7)
+    index = BM25Index.build(docs)
+    tie_rank = np.random.default_rng(7).integers(0, 3, size=len(docs)).astype(np.int64)
+    monkeypatch.setattr(index_module, "COMPILED", False)
+    function = getattr(kernels, kernel)
+    for query in random_queries(docs, 25, seed=8):
+        tids = np.asarray(index._known(query), dtype=np.int64)
+        if not len(tids):
+            continue
+        for k in (1, 10, 40):
+            arguments = (
+                tids, k, index._indptr, index._doc_ids, index._tfs, index._impacts, index._max_weight,
+                index._idf, index._norm, index.k1 + 1, index._step, tie_rank, True,
+            )  # fmt: skip
+            if kernel == "accumulated_top_k":
+                acc, seen = index._compact_scratch()
+                docs_found, scores = function(*arguments, acc, seen)
+                assert not acc.any()  # the scratch is handed back zeroed
+            else:
+                docs_found, scores = function(*arguments)
+            expected = index.top_k(query, k, tie_rank=tie_rank)
+            assert list(zip(docs_found.tolist(), scores.tolist(), strict=True)) == expected
+
+
+def test_without_numba_search_uses_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now fails
+    assert kernels._compile() is None
+    docs = generated_corpus(500, seed=9)
+    index = BM25Index.build(docs)
+    monkeypatch.setattr(kernels, "ready", lambda: None)  # kernels not ready (or missing): numpy answers
+    reference = BM25Okapi(docs)
+    query = ["w1", "t3x2", "w7"]
+    got = index.top_k(query, 10)
+    assert [d for d, _ in got] == expected_top(reference, query, 10, np.zeros(len(docs)), docs)
+
+
+def test_kernels_are_ready_after_preparation(compiled: kernels.Kernels) -> None:
+    assert kernels.ready() is compiled
+    assert compiled.seconds > 0
