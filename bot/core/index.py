@@ -211,7 +211,64 @@ class BM25Index:
         tids = self._known(query_terms)
         if not tids or not len(docs):
             return np.zeros(len(docs), dtype=np.float64)
+        fast = kernels.ready() if COMPILED else None
+        if fast is not None:
+            return fast.exact_scores(
+                np.asarray(tids, dtype=np.int64),
+                _int64(docs),
+                self._indptr,
+                self._doc_ids,
+                self._tfs,
+                self._idf,
+                self._norm,
+                self.k1 + 1,
+            )
         return self._scores_at(tids, docs)
+
+    def held_weights(self, weights: dict[str, float], docs: IntArray) -> FloatArray:
+        """For each doc (ascending ids), the sum of the weights of the terms it holds, added in the
+        dict's order from 0.0."""
+        known = [(tid, weight) for term, weight in weights.items()
+                 if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
+        fast = kernels.ready() if COMPILED else None
+        if fast is not None and known and len(docs):
+            return fast.held_weights(
+                np.asarray([tid for tid, _ in known], dtype=np.int64),
+                np.asarray([weight for _, weight in known], dtype=np.float64),
+                _int64(docs),
+                self._indptr,
+                self._doc_ids,
+            )
+        held = np.zeros(len(docs), dtype=np.float64)
+        for tid, weight in known:
+            held[self.holds(self._vocabulary[tid], docs)] += weight
+        return held
+
+    def count_holding(
+        self, weights: dict[str, float], needed: Sequence[str], share: float, cap: int
+    ) -> int | None:
+        """How many docs holding a `needed` term hold terms worth at least `share` of all the weights,
+        added in the dict's order (as held_weights does), counted up to cap; None without the kernels."""
+        fast = kernels.ready() if COMPILED else None
+        if fast is None:
+            return None
+        total = sum(weights.values())
+        known = [(tid, weight, term in needed) for term, weight in weights.items()
+                 if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
+        if not any(need for _, _, need in known):
+            return 0
+        return int(
+            fast.count_holding(
+                np.asarray([tid for tid, _, _ in known], dtype=np.int64),
+                np.asarray([weight for _, weight, _ in known], dtype=np.float64),
+                np.asarray([need for _, _, need in known], dtype=np.bool_),
+                total,
+                share,
+                cap,
+                self._indptr,
+                self._doc_ids,
+            )
+        )
 
     def holds(self, term: str, docs: IntArray) -> npt.NDArray[np.bool_]:
         """For each of the given docs (ascending ids), whether it contains the term."""
@@ -496,6 +553,13 @@ class BM25Index:
             )
         except (OSError, EOFError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"unusable index snapshot in {directory}: {exc}") from exc
+
+
+def _int64(docs: IntArray) -> npt.NDArray[np.int64]:
+    """Doc ids as a writable int64 array (the signature the kernels are compiled for)."""
+    if docs.dtype == np.int64 and docs.flags.writeable and docs.flags.c_contiguous:
+        return docs  # type: ignore[return-value]
+    return np.array(docs, dtype=np.int64)
 
 
 def _read_only(array: IntArray) -> IntArray:

@@ -15,8 +15,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -521,6 +521,102 @@ def _sorted_best(
     return out_doc, out_score
 
 
+def exact_scores(
+    query: npt.NDArray[np.int64],
+    docs: npt.NDArray[np.int64],
+    indptr: npt.NDArray[np.int64],
+    doc_ids: npt.NDArray[np.int32],
+    tfs: IntArray,
+    idf: FloatArray,
+    norm: FloatArray,
+    k1_plus_1: float,
+) -> FloatArray:
+    """Exact BM25Okapi scores of the given docs (ascending, distinct), as top_k computes them."""
+    distinct, _, slot, m = _distinct_terms(query)
+    columns = np.zeros((m, len(docs)), dtype=np.float64)
+    for j in range(m):
+        tid = distinct[j]
+        p = indptr[tid]
+        end = indptr[tid + 1]
+        for c in range(len(docs)):
+            p = _gallop(doc_ids, p, end, docs[c])
+            if p >= end:
+                break
+            if doc_ids[p] == docs[c]:
+                tf = np.float64(tfs[p])
+                columns[j, c] = tf * k1_plus_1 / (tf + norm[docs[c]]) * idf[tid]
+    scores = np.zeros(len(docs), dtype=np.float64)
+    for c in range(len(docs)):
+        score = 0.0
+        for q in range(len(query)):
+            score += columns[slot[q], c]
+        scores[c] = score
+    return scores
+
+
+def held_weights(
+    terms: npt.NDArray[np.int64],
+    weights: FloatArray,
+    docs: npt.NDArray[np.int64],
+    indptr: npt.NDArray[np.int64],
+    doc_ids: npt.NDArray[np.int32],
+) -> FloatArray:
+    """For each of the given docs (ascending), the sum of the weights of the terms it holds, added
+    term by term in the given order from 0.0."""
+    held = np.zeros(len(docs), dtype=np.float64)
+    for j in range(len(terms)):
+        p = indptr[terms[j]]
+        end = indptr[terms[j] + 1]
+        for c in range(len(docs)):
+            p = _gallop(doc_ids, p, end, docs[c])
+            if p >= end:
+                break
+            if doc_ids[p] == docs[c]:
+                held[c] += weights[j]
+    return held
+
+
+def count_holding(
+    terms: npt.NDArray[np.int64],
+    weights: FloatArray,
+    needed: npt.NDArray[np.bool_],
+    total: float,
+    share: float,
+    cap: int,
+    indptr: npt.NDArray[np.int64],
+    doc_ids: npt.NDArray[np.int32],
+) -> int:
+    """How many docs holding one of the needed terms hold terms worth at least `share` of `total`, where
+    a doc's held weight adds the weights of its terms in the given order from 0.0; counted up to cap.
+
+    Doc at a time over the needed lists, the other lists galloped to; it stops at the cap."""
+    m = len(terms)
+    cursor = np.empty(m, dtype=np.int64)
+    end = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        cursor[j] = indptr[terms[j]]
+        end[j] = indptr[terms[j] + 1]
+    none_left = np.iinfo(np.int64).max
+    count = 0
+    while count < cap:
+        doc = none_left
+        for j in range(m):
+            if needed[j] and cursor[j] < end[j] and doc_ids[cursor[j]] < doc:
+                doc = int(doc_ids[cursor[j]])
+        if doc == none_left:
+            break
+        held = 0.0
+        for j in range(m):
+            p = _gallop(doc_ids, cursor[j], end[j], doc)
+            if p < end[j] and doc_ids[p] == doc:
+                held += weights[j]
+                p += 1
+            cursor[j] = p
+        if max(held / total, 0.0) >= share:
+            count += 1
+    return count
+
+
 TopK = Callable[..., tuple[npt.NDArray[np.int64], FloatArray]]
 
 
@@ -530,6 +626,9 @@ class Kernels:
 
     top_k: TopK
     accumulated_top_k: TopK
+    exact_scores: Callable[..., FloatArray]
+    held_weights: Callable[..., FloatArray]
+    count_holding: Callable[..., int]
     seconds: float
     cached: bool  # whether numba could keep the machine code on disk for the next start
 
@@ -608,18 +707,21 @@ def _compile() -> Kernels | None:
         return None
     for cache in (True, False):
         try:
-            fast_top_k = cast(TopK, numba.njit(cache=cache, nogil=True)(top_k))
-            fast_accumulated = cast(TopK, numba.njit(cache=cache, nogil=True)(accumulated_top_k))
-            _warm(fast_top_k, fast_accumulated)
+            jit = numba.njit(cache=cache, nogil=True)
+            made = Kernels(
+                top_k=jit(top_k),
+                accumulated_top_k=jit(accumulated_top_k),
+                exact_scores=jit(exact_scores),
+                held_weights=jit(held_weights),
+                count_holding=jit(count_holding),
+                seconds=0.0,
+                cached=cache,
+            )
+            _warm(made)
         except Exception:  # a broken numba or LLVM must not take search down: numpy ranks the same
             log.warning("compiling the search kernels (cache=%s) failed", cache, exc_info=True)
             continue
-        return Kernels(
-            top_k=fast_top_k,
-            accumulated_top_k=fast_accumulated,
-            seconds=time.perf_counter() - started,
-            cached=cache,
-        )
+        return replace(made, seconds=time.perf_counter() - started)
     log.warning("searching with numpy instead of the compiled kernels")
     return None
 
@@ -639,7 +741,7 @@ _HELPERS = (
 )
 
 
-def _warm(fast_top_k: TopK, fast_accumulated: TopK) -> None:
+def _warm(made: Kernels) -> None:
     """Compile (or load from the cache) the signatures the index uses, on a two-document index whose
     arrays are read-only like the index's own."""
     indptr = np.asarray([0, 2, 3], dtype=np.int64)
@@ -653,10 +755,9 @@ def _warm(fast_top_k: TopK, fast_accumulated: TopK) -> None:
         tfs = np.ones(3, dtype=tf_type)
         for array in (*arrays, tfs):
             array.flags.writeable = False
-        fast_top_k(query, 1, indptr, doc_ids, tfs, impacts, weights, weights, weights, 2.5, 0.01, rank, True)
-        acc = np.zeros(2, dtype=np.uint16)
-        seen = np.zeros(2, dtype=np.int32)
-        fast_accumulated(
-            query, 1, indptr, doc_ids, tfs, impacts, weights, weights, weights, 2.5, 0.01, rank, True,
-            acc, seen,
-        )  # fmt: skip
+        index = (indptr, doc_ids, tfs, impacts, weights, weights, weights, 2.5, 0.01)
+        made.top_k(query, 1, *index, rank, True)
+        made.accumulated_top_k(query, 1, *index, rank, True, np.zeros(2, np.uint16), np.zeros(2, np.int32))
+        made.exact_scores(query, query, indptr, doc_ids, tfs, weights, weights, 2.5)
+    made.held_weights(query, np.ones(2), query, indptr, doc_ids)
+    made.count_holding(query, np.ones(2), np.ones(2, dtype=np.bool_), 2.0, 0.5, 10, indptr, doc_ids)

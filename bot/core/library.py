@@ -349,15 +349,15 @@ class Library:
             return held
         order = np.argsort(positions, kind="stable")
         docs = positions[order]
-        for term, weight in weights.items():
-            holds = self.article_index.holds(term, docs)
+        held[order] = self.article_index.held_weights(weights, docs)
+        for term in weights:
             if _YEAR.fullmatch(term):
                 year = int(term)
+                holds = self.article_index.holds(term, docs)
                 for where in np.flatnonzero(~holds).tolist():
                     published = self.articles[int(docs[where])].published
                     if published is None or published.year != year:
                         held[order[where]] = -math.inf  # the question's year is not this story's
-            held[order[holds]] += weight
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
 
@@ -384,6 +384,10 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
+        if min_relevance > 0 and not any(_YEAR.fullmatch(term) for term in weights):
+            counted = self.article_index.count_holding(weights, needed, min_relevance, cap)
+            if counted is not None:
+                return counted
         lists = [self.article_index.postings(term) for term in needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:
