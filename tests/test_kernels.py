@@ -1,6 +1,6 @@
 """The compiled search kernels against the numpy path (the reference): the same top k — ids, scores bit for
-bit, tie order — on random corpora, for both kernels (term at a time for small k, doc at a time for large
-k); the kernels' plain-Python form agrees too; and search falls back to numpy without numba."""
+bit, tie order — on random corpora and for every depth; the same exact scores, held weights and capped
+counts; the kernels' plain-Python form agrees too; and search falls back to numpy without numba."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_compiled_top_k_is_the_numpy_top_k(
     tie_rank = np.random.default_rng(seed).integers(0, 4, size=len(docs))
     compared = 0
     for query in random_queries(docs, 120, seed):
-        for k in (1, 10, kernels.TAAT_MAX_K, kernels.TAAT_MAX_K + 1, 300):
+        for k in (1, 10, 64, 300):
             for ranks in (None, tie_rank):
                 fast, reference = both_paths(monkeypatch, index, query, k, ranks)
                 assert fast == reference  # ids, scores bit for bit, tie order
@@ -83,31 +83,55 @@ def test_compiled_top_k_equals_rank_bm25_with_many_ties(compiled: kernels.Kernel
             assert [s for _, s in got] == [scores[d] for d, _ in got]
 
 
-@pytest.mark.parametrize("kernel", ["top_k", "accumulated_top_k"])
-def test_the_kernels_uncompiled_rank_like_numpy(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_kernels_uncompiled_rank_like_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same functions as plain Python (what numba compiles) give the numpy path's answers."""
     docs = generated_corpus(600, seed=7)
     index = BM25Index.build(docs)
     tie_rank = np.random.default_rng(7).integers(0, 3, size=len(docs)).astype(np.int64)
     monkeypatch.setattr(index_module, "COMPILED", False)
-    function = getattr(kernels, kernel)
     for query in random_queries(docs, 25, seed=8):
         tids = np.asarray(index._known(query), dtype=np.int64)
         if not len(tids):
             continue
         for k in (1, 10, 40):
-            arguments = (
+            scratch = index._compact_scratch()
+            found, scores = kernels.top_k(
                 tids, k, index._indptr, index._doc_ids, index._tfs, index._impacts, index._max_weight,
-                index._idf, index._norm, index.k1 + 1, index._step, tie_rank, True,
+                index._idf, index._norm, index.k1 + 1, index._step, tie_rank, True, *scratch,
             )  # fmt: skip
-            if kernel == "accumulated_top_k":
-                acc, seen = index._compact_scratch()
-                docs_found, scores = function(*arguments, acc, seen)
-                assert not acc.any()  # the scratch is handed back zeroed
-            else:
-                docs_found, scores = function(*arguments)
+            assert not scratch[0].any() and (scratch[2] == -1).all()  # the scratch is handed back as it was
             expected = index.top_k(query, k, tie_rank=tie_rank)
-            assert list(zip(docs_found.tolist(), scores.tolist(), strict=True)) == expected
+            assert list(zip(found.tolist(), scores.tolist(), strict=True)) == expected
+        docs_asked = np.unique(index.postings(query[0]))[:50].astype(np.int64)
+        exact = kernels.exact_scores(
+            tids, docs_asked, index._indptr, index._doc_ids, index._tfs, index._idf, index._norm, index.k1 + 1
+        )
+        assert exact.tolist() == index.scores_of(query, docs_asked).tolist()
+
+
+def test_compiled_exact_scores_held_weights_and_counts_match_numpy(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = generated_corpus(5000, seed=12)
+    index = BM25Index.build(docs)
+    for query in random_queries(docs, 60, seed=13):
+        lists = [index.postings(t) for t in query]
+        asked = np.unique(np.concatenate([*lists, np.arange(0, 5000, 97)])).astype(np.int64)
+        weights = {term: 1.0 + len(term) / 3 for term in query}
+        needed = query[:2]
+        results = []
+        for fast in (True, False):
+            monkeypatch.setattr(index_module, "COMPILED", fast)
+            held = index.held_weights(weights, asked)
+            results.append((index.scores_of(query, asked).tolist(), held.tolist()))
+        assert results[0] == results[1]
+        monkeypatch.setattr(index_module, "COMPILED", True)
+        total = sum(weights.values())
+        for share, cap in ((0.3, 10_000), (0.5, 10_000), (0.3, 25)):
+            holding = set(np.concatenate([index.postings(t) for t in needed]).tolist())
+            shares = np.maximum(index.held_weights(weights, np.arange(index.num_docs)) / total, 0.0)
+            expected = int(np.count_nonzero(shares[sorted(holding)] >= share)) if holding else 0
+            assert index.count_holding(weights, needed, share, cap) == min(expected, cap)
 
 
 def test_without_numba_search_uses_numpy(monkeypatch: pytest.MonkeyPatch) -> None:

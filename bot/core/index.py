@@ -317,10 +317,7 @@ class BM25Index:
                 ranks,
                 tie_rank is not None,
             )
-            if k <= kernels.TAAT_MAX_K:
-                best, scores = fast.accumulated_top_k(*arguments, *self._compact_scratch())
-            else:
-                best, scores = fast.top_k(*arguments)
+            best, scores = fast.top_k(*arguments, *self._compact_scratch())
             return list(zip(best.tolist(), scores.tolist(), strict=True))
         found = None
         if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM:
@@ -466,15 +463,21 @@ class BM25Index:
         column[hit] = self._weigh(tid, self._tfs[start:end][where[hit]], docs[hit])
         return column
 
-    def _compact_scratch(self) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32]]:
-        """The compiled path's scratch, one pair per thread: 16-bit accumulators (zeroed, and returned
-        zeroed) and room for the ids of the docs touched."""
-        pair: tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32]] | None
-        pair = getattr(self._local, "compact", None)
-        if pair is None:
-            pair = (np.zeros(self.num_docs, dtype=np.uint16), np.empty(self.num_docs, dtype=np.int32))
-            self._local.compact = pair
-        return pair
+    def _compact_scratch(
+        self,
+    ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """The compiled path's scratch, one set per thread, handed back as it came: 16-bit accumulators
+        (zeros), room for the ids of the docs touched, and each doc's slot in a heap (-1s)."""
+        scratch: tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32], npt.NDArray[np.int32]] | None
+        scratch = getattr(self._local, "compact", None)
+        if scratch is None:
+            scratch = (
+                np.zeros(self.num_docs, dtype=np.uint16),
+                np.empty(self.num_docs, dtype=np.int32),
+                np.full(self.num_docs, -1, dtype=np.int32),
+            )
+            self._local.compact = scratch
+        return scratch
 
     def _scratch(self) -> FloatArray:
         """A zeroed float64 array of num_docs, one per thread, returned zeroed after each use."""

@@ -28,111 +28,6 @@ FloatArray = npt.NDArray[np.float64]
 SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bounds with exact scores
 
 
-def top_k(
-    query: npt.NDArray[np.int64],
-    k: int,
-    indptr: npt.NDArray[np.int64],
-    doc_ids: npt.NDArray[np.int32],
-    tfs: IntArray,
-    impacts: npt.NDArray[np.uint8],
-    max_weight: FloatArray,
-    idf: FloatArray,
-    norm: FloatArray,
-    k1_plus_1: float,
-    step: float,
-    tie_rank: npt.NDArray[np.int64],
-    ranked: bool,
-) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """The best k docs for the query's term ids (query order, repeats kept; every idf > 0), exactly.
-
-    Document at a time with MaxScore: the terms are ordered by the most they can add to a score; the
-    weakest ones whose bounds together cannot lift an unseen doc into the top k become "non-essential"
-    and are only looked up (galloping forward) for the docs the others bring in. A doc's bound comes
-    from the one-byte impact levels; only a doc whose bound reaches the k-th best exact score so far is
-    scored exactly, with rank-bm25's float operations in its order: idf * (tf*(k1+1) / (tf + norm)) per
-    term, added term by term in query order. Returns the docs and scores sorted by score desc, then
-    tie_rank asc (when `ranked`), then doc id asc.
-    """
-    distinct, repeats, slot, m = _distinct_terms(query)
-    bound = np.empty(m, dtype=np.float64)
-    for j in range(m):
-        bound[j] = max_weight[distinct[j]] * idf[distinct[j]] * repeats[j]
-    order = _by_bound(bound, m, False)  # weakest first
-    cursor = np.empty(m, dtype=np.int64)
-    end = np.empty(m, dtype=np.int64)
-    per_level = np.empty(m, dtype=np.float64)  # a posting's bound is (level + 1) * per_level
-    prefix = np.zeros(m + 1, dtype=np.float64)  # prefix[i]: the most the terms order[:i] add together
-    column = np.empty(m, dtype=np.int64)  # each distinct term's place in that order
-    for i in range(m):
-        j = order[i]
-        cursor[i] = indptr[distinct[j]]
-        end[i] = indptr[distinct[j] + 1]
-        per_level[i] = step * idf[distinct[j]] * repeats[j]
-        prefix[i + 1] = prefix[i] + bound[j]
-        column[j] = i
-    at = np.full(m, -1, dtype=np.int64)  # the current doc's posting in each list, or -1
-    contribution = np.empty(m, dtype=np.float64)
-    heap_score = np.empty(k, dtype=np.float64)
-    heap_rank = np.empty(k, dtype=np.int64)
-    heap_doc = np.empty(k, dtype=np.int64)
-    count = 0
-    theta = -math.inf  # the k-th best exact score, once there are k
-    essential = 0  # lists order[essential:] are read in full; the others are only looked up
-    none_left = np.iinfo(np.int64).max
-    while True:
-        doc = none_left
-        for i in range(essential, m):
-            if cursor[i] < end[i] and doc_ids[cursor[i]] < doc:
-                doc = int(doc_ids[cursor[i]])
-        if doc == none_left:
-            break
-        reach = prefix[essential]
-        for i in range(essential, m):
-            p = cursor[i]
-            if p < end[i] and doc_ids[p] == doc:
-                at[i] = p
-                reach += (np.float64(impacts[p]) + 1.0) * per_level[i]
-                cursor[i] = p + 1
-            else:
-                at[i] = -1
-        full = count == k
-        if full and reach * (1 + SLACK) < theta:
-            continue
-        alive = True
-        for i in range(essential - 1, -1, -1):  # strongest non-essential first: it cuts the most
-            reach -= prefix[i + 1] - prefix[i]
-            p = _gallop(doc_ids, cursor[i], end[i], doc)
-            cursor[i] = p
-            if p < end[i] and doc_ids[p] == doc:
-                at[i] = p
-                reach += (np.float64(impacts[p]) + 1.0) * per_level[i]
-            else:
-                at[i] = -1
-            if full and reach * (1 + SLACK) < theta:
-                alive = False
-                break
-        if not alive:
-            continue
-        base = norm[doc]
-        for j in range(m):
-            p = at[column[j]]
-            if p < 0:
-                contribution[j] = 0.0
-            else:
-                tf = np.float64(tfs[p])
-                contribution[j] = tf * k1_plus_1 / (tf + base) * idf[distinct[j]]
-        score = 0.0
-        for q in range(len(query)):  # in query order, from 0.0, as rank-bm25 adds
-            score += contribution[slot[q]]
-        rank = int(tie_rank[doc]) if ranked else 0
-        count = _offer_exact(heap_score, heap_rank, heap_doc, count, k, score, rank, doc)
-        if count == k:
-            theta = heap_score[0]
-            while essential < m and prefix[essential + 1] * (1 + SLACK) < theta:
-                essential += 1
-    return _sorted_best(heap_score, heap_rank, heap_doc, count)
-
-
 def _distinct_terms(
     query: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
@@ -173,10 +68,9 @@ def _by_bound(bound: FloatArray, m: int, strongest_first: bool) -> npt.NDArray[n
 
 CANDIDATE = 0x8000  # the high bit of an accumulator: the doc is still a candidate
 ACC_UNITS = 30_000  # a question's lower bounds, summed, fit in 15 bits (plus the +1 marking a doc seen)
-TAAT_MAX_K = 64  # above this many results the heap of lower bounds is slower than going doc at a time
 
 
-def accumulated_top_k(
+def top_k(
     query: npt.NDArray[np.int64],
     k: int,
     indptr: npt.NDArray[np.int64],
@@ -192,16 +86,20 @@ def accumulated_top_k(
     ranked: bool,
     acc: npt.NDArray[np.uint16],
     seen: npt.NDArray[np.int32],
+    where: npt.NDArray[np.int32],
 ) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """The same result as top_k, term at a time into a 16-bit accumulator (k <= TAAT_MAX_K).
+    """The best k docs for the query's term ids (query order, repeats kept; every idf > 0), exactly:
+    docs and scores sorted by score desc, then tie_rank asc (when `ranked`), then doc id asc.
 
-    Terms go strongest bound first. Each posting adds its lower bound (its impact level, in units of
-    1/ACC_UNITS of the question's total bound) to the doc's accumulator, and a heap of the k best lower
-    bounds gives, at every posting, a lower bound of the k-th best score. Once that beats the most the
-    remaining terms could give an unseen doc, their lists are only read for the docs still in reach
-    (marked in the accumulator's high bit; galloped to when they are few). The docs left are scored
-    exactly as top_k scores them. `acc` (zeros, one per doc) and `seen` (one per doc) are scratch; acc
-    is left zeroed.
+    Term at a time into 16-bit accumulators, strongest bound first (MaxScore). Each posting adds its
+    lower bound (its impact level, in units of 1/ACC_UNITS of the question's total bound) to the doc's
+    accumulator, and a heap of the k best lower bounds gives, at every posting, a lower bound of the
+    k-th best score. Once that beats the most the remaining terms could give an unseen doc, their lists
+    are only read for the docs still in reach (marked in the accumulator's high bit; galloped to when
+    they are few). The docs left are scored exactly, with rank-bm25's float operations in its order:
+    idf * (tf*(k1+1) / (tf + norm)) per term, added term by term in query order from 0.0. `acc` (zeros),
+    `seen` and `where` (-1s: a doc's slot in the heap), one per doc, are scratch, handed back as they
+    came.
     """
     distinct, repeats, slot, m = _distinct_terms(query)
     bound = np.empty(m, dtype=np.float64)
@@ -244,7 +142,7 @@ def accumulated_top_k(
             a += lut[i, impacts[p]]
             acc[d] = a
             if a - 1 > floor:
-                count = _offer(heap_value, heap_doc, count, k, a - 1, int(d))
+                count = _offer(heap_value, heap_doc, where, count, k, a - 1, int(d))
                 if count == k:
                     floor = int(heap_value[0])
         remaining -= bound[order[i]]
@@ -270,7 +168,7 @@ def accumulated_top_k(
                     acc[d] = a
                     value = (a & (CANDIDATE - 1)) - 1
                     if value > floor:
-                        count = _offer(heap_value, heap_doc, count, k, value, int(d))
+                        count = _offer(heap_value, heap_doc, where, count, k, value, int(d))
                         floor = int(heap_value[0]) if count == k else -1
         else:
             for p in range(start, end):
@@ -281,7 +179,7 @@ def accumulated_top_k(
                     acc[d] = a
                     value = (a & (CANDIDATE - 1)) - 1
                     if value > floor:
-                        count = _offer(heap_value, heap_doc, count, k, value, int(d))
+                        count = _offer(heap_value, heap_doc, where, count, k, value, int(d))
                         floor = int(heap_value[0]) if count == k else -1
         remaining -= bound[order[i]]
         slack += error[i]
@@ -289,6 +187,8 @@ def accumulated_top_k(
     survivors = np.sort(seen[:candidates])
     for c in range(candidates):
         acc[survivors[c]] = 0
+    for i in range(count):
+        where[heap_doc[i]] = -1
     return _exact_top(
         survivors, query, k, indptr, doc_ids, tfs, idf, norm, k1_plus_1, tie_rank, ranked, distinct, m, slot
     )
@@ -297,17 +197,20 @@ def accumulated_top_k(
 def _offer(
     heap_value: npt.NDArray[np.int64],
     heap_doc: npt.NDArray[np.int64],
+    where: npt.NDArray[np.int32],
     count: int,
     k: int,
     value: int,
     doc: int,
 ) -> int:
-    """Raise a doc's lower bound in the heap of the k best (a min-heap on value), or enter it."""
-    for i in range(count):
-        if heap_doc[i] == doc:
-            heap_value[i] = value
-            _sift_down(heap_value, heap_doc, count, i)
-            return count
+    """Raise a doc's lower bound in the heap of the k best (a min-heap on value), or enter it.
+
+    where[doc] is the doc's slot in the heap, -1 when it is not there."""
+    i = int(where[doc])
+    if i >= 0:
+        heap_value[i] = value
+        _sift_down(heap_value, heap_doc, where, count, i)
+        return count
     if count < k:
         i = count
         while i > 0:
@@ -315,17 +218,25 @@ def _offer(
             if heap_value[parent] <= value:
                 break
             heap_value[i], heap_doc[i] = heap_value[parent], heap_doc[parent]
+            where[heap_doc[i]] = i
             i = parent
         heap_value[i], heap_doc[i] = value, doc
+        where[doc] = i
         return count + 1
     if value > heap_value[0]:
+        where[heap_doc[0]] = -1
         heap_value[0], heap_doc[0] = value, doc
-        _sift_down(heap_value, heap_doc, count, 0)
+        where[doc] = 0
+        _sift_down(heap_value, heap_doc, where, count, 0)
     return count
 
 
 def _sift_down(
-    heap_value: npt.NDArray[np.int64], heap_doc: npt.NDArray[np.int64], count: int, i: int
+    heap_value: npt.NDArray[np.int64],
+    heap_doc: npt.NDArray[np.int64],
+    where: npt.NDArray[np.int32],
+    count: int,
+    i: int,
 ) -> None:
     value, doc = heap_value[i], heap_doc[i]
     while True:
@@ -337,8 +248,10 @@ def _sift_down(
         if heap_value[child] >= value:
             break
         heap_value[i], heap_doc[i] = heap_value[child], heap_doc[child]
+        where[heap_doc[i]] = i
         i = child
     heap_value[i], heap_doc[i] = value, doc
+    where[doc] = i
 
 
 def _narrow(
@@ -625,7 +538,6 @@ class Kernels:
     """The compiled functions, and how long making them ready took (importing numba included)."""
 
     top_k: TopK
-    accumulated_top_k: TopK
     exact_scores: Callable[..., FloatArray]
     held_weights: Callable[..., FloatArray]
     count_holding: Callable[..., int]
@@ -710,7 +622,6 @@ def _compile() -> Kernels | None:
             jit = numba.njit(cache=cache, nogil=True)
             made = Kernels(
                 top_k=jit(top_k),
-                accumulated_top_k=jit(accumulated_top_k),
                 exact_scores=jit(exact_scores),
                 held_weights=jit(held_weights),
                 count_holding=jit(count_holding),
@@ -756,8 +667,8 @@ def _warm(made: Kernels) -> None:
         for array in (*arrays, tfs):
             array.flags.writeable = False
         index = (indptr, doc_ids, tfs, impacts, weights, weights, weights, 2.5, 0.01)
-        made.top_k(query, 1, *index, rank, True)
-        made.accumulated_top_k(query, 1, *index, rank, True, np.zeros(2, np.uint16), np.zeros(2, np.int32))
+        scratch = (np.zeros(2, np.uint16), np.zeros(2, np.int32), np.full(2, -1, np.int32))
+        made.top_k(query, 1, *index, rank, True, *scratch)
         made.exact_scores(query, query, indptr, doc_ids, tfs, weights, weights, 2.5)
     made.held_weights(query, np.ones(2), query, indptr, doc_ids)
     made.count_holding(query, np.ones(2), np.ones(2, dtype=np.bool_), 2.0, 0.5, 10, indptr, doc_ids)
