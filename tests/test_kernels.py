@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,9 @@ from rank_bm25 import BM25Okapi
 import bot.core.index as index_module
 from bot.core import kernels
 from bot.core.index import BM25Index
+from bot.core.library import build_library
+from bot.core.models import Article, Corpus
+from bot.core.snapshot import load_snapshot, save_snapshot
 from tests.test_index import expected_top, generated_corpus
 
 
@@ -149,3 +154,50 @@ def test_without_numba_search_uses_numpy(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_kernels_are_ready_after_preparation(compiled: kernels.Kernels) -> None:
     assert kernels.ready() is compiled
     assert compiled.seconds > 0
+
+
+def dated_articles(count: int, seed: int) -> list[Article]:
+    """Articles of common and topic words, dated over 2003–2006 in several time zones, some naming a
+    year in the text (and some undated)."""
+    rng = random.Random(seed)
+    docs = generated_corpus(count, seed=seed)
+    zones = [UTC, timezone(timedelta(hours=-8)), timezone(timedelta(hours=9))]
+    articles = []
+    for number, words in enumerate(docs):
+        year = rng.choice([2003, 2004, 2005, 2006])
+        day = (12, 31) if rng.random() < 0.5 else (1, 1)  # near new year: the zone decides the year
+        published = None if number % 11 == 0 else datetime(year, *day, 23, tzinfo=zones[number % 3])
+        named = [str(rng.choice([2003, 2004, 2005]))] if rng.random() < 0.3 else []
+        body = " ".join(words[3:] + named) or "empty"
+        title = " ".join(words[:3]) or "untitled"
+        articles.append(Article(id=f"a{number}", title=title, body=body, published=published))
+    return articles
+
+
+def test_answers_are_the_same_on_both_paths_years_included(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    articles = dated_articles(1500, seed=21)
+    library = build_library(Corpus(tuple(articles), ()), ())
+    loaded = load_snapshot(save_snapshot(library, tmp_path, "years"))
+    expected_years = [-1 if a.published is None else a.published.year for a in articles]
+    assert library.publication_years().tolist() == expected_years
+    assert loaded.publication_years().tolist() == expected_years  # read from the snapshot's arrays
+    rng = random.Random(22)
+    questions = [
+        " ".join(rng.choice(articles).body.split()[:4]) + rng.choice(["", " 2004", " 2005 2003", " 2031"])
+        for _ in range(60)
+    ]
+    for question in questions:
+        pages = []
+        for fast in (True, False):
+            monkeypatch.setattr(index_module, "COMPILED", fast)
+            for answering in (library, loaded):
+                for offset in (0, 5):
+                    result = answering.search(question, limit=5, offset=offset, min_relevance=0.3)
+                    pages.append(([(h.article.id, h.score) for h in result.hits], result.total))
+                # The count on its own, also where no article is of the year asked (2031).
+                terms = tuple(question.split())
+                pages.append(([], answering.count_relevant(terms, 0.2, cap=40)))
+                pages.append(([], answering.count_relevant(terms + ("2031",), 0.01)))
+        assert [pages[i::4] for i in range(4)] == [[pages[i]] * 4 for i in range(4)]

@@ -12,7 +12,7 @@ import json
 import math
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ _SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bo
 COMPILED = True
 _NO_RANK = np.zeros(0, dtype=np.int64)
 _NO_RANK.flags.writeable = False
+_NO_YEARS = np.zeros(0, dtype=np.int32)
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
@@ -245,23 +246,40 @@ class BM25Index:
         return held
 
     def count_holding(
-        self, weights: dict[str, float], needed: Sequence[str], share: float, cap: int
+        self,
+        weights: dict[str, float],
+        needed: Collection[str],
+        share: float,
+        cap: int,
+        *,
+        dated: Mapping[str, int] | None = None,
+        years: npt.NDArray[np.int32] | None = None,
     ) -> int | None:
         """How many docs holding a `needed` term hold terms worth at least `share` of all the weights,
-        added in the dict's order (as held_weights does), counted up to cap; None without the kernels."""
+        added in the dict's order (as held_weights does), counted up to cap; None without the kernels.
+
+        A `dated` term (→ the year it names) that a doc lacks rules it out unless years[doc] is that year.
+        """
         fast = kernels.ready() if COMPILED else None
         if fast is None:
             return None
+        dated = dated or {}
         total = sum(weights.values())
-        known = [(tid, weight, term in needed) for term, weight in weights.items()
+        known = [(tid, weight, term) for term, weight in weights.items()
                  if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
-        if not any(need for _, _, need in known):
+        unknown_years = {year for term, year in dated.items() if term not in self._term_ids}
+        if not any(term in needed for _, _, term in known) or len(unknown_years) > 1:
             return 0
+        if dated and (years is None or len(years) != self.num_docs):
+            raise ValueError("a question naming a year needs each doc's year")
         return int(
             fast.count_holding(
                 np.asarray([tid for tid, _, _ in known], dtype=np.int64),
                 np.asarray([weight for _, weight, _ in known], dtype=np.float64),
-                np.asarray([need for _, _, need in known], dtype=np.bool_),
+                np.asarray([term in needed for _, _, term in known], dtype=np.bool_),
+                np.asarray([dated.get(term, -1) for _, _, term in known], dtype=np.int64),
+                unknown_years.pop() if unknown_years else -1,
+                years if dated and years is not None else _NO_YEARS,
                 total,
                 share,
                 cap,

@@ -493,6 +493,9 @@ def count_holding(
     terms: npt.NDArray[np.int64],
     weights: FloatArray,
     needed: npt.NDArray[np.bool_],
+    dated: npt.NDArray[np.int64],
+    must_year: int,
+    years: npt.NDArray[np.int32],
     total: float,
     share: float,
     cap: int,
@@ -502,7 +505,9 @@ def count_holding(
     """How many docs holding one of the needed terms hold terms worth at least `share` of `total`, where
     a doc's held weight adds the weights of its terms in the given order from 0.0; counted up to cap.
 
-    Doc at a time over the needed lists, the other lists galloped to; it stops at the cap."""
+    A term naming a year (dated[j] >= 0) that a doc lacks rules the doc out unless years[doc] is that
+    year, and so does `must_year` (a year no doc holds as a term) when >= 0. Doc at a time over the
+    needed lists, the other lists galloped to; it stops at the cap."""
     m = len(terms)
     cursor = np.empty(m, dtype=np.int64)
     end = np.empty(m, dtype=np.int64)
@@ -519,13 +524,16 @@ def count_holding(
         if doc == none_left:
             break
         held = 0.0
+        fits = must_year < 0 or years[doc] == must_year
         for j in range(m):
             p = _gallop(doc_ids, cursor[j], end[j], doc)
             if p < end[j] and doc_ids[p] == doc:
                 held += weights[j]
                 p += 1
+            elif dated[j] >= 0 and years[doc] != dated[j]:
+                fits = False
             cursor[j] = p
-        if max(held / total, 0.0) >= share:
+        if fits and max(held / total, 0.0) >= share:
             count += 1
     return count
 
@@ -671,4 +679,7 @@ def _warm(made: Kernels) -> None:
         made.top_k(query, 1, *index, rank, True, *scratch)
         made.exact_scores(query, query, indptr, doc_ids, tfs, weights, weights, 2.5)
     made.held_weights(query, np.ones(2), query, indptr, doc_ids)
-    made.count_holding(query, np.ones(2), np.ones(2, dtype=np.bool_), 2.0, 0.5, 10, indptr, doc_ids)
+    none = np.full(2, -1, dtype=np.int64)
+    years = np.zeros(2, dtype=np.int32)
+    needed = np.ones(2, np.bool_)
+    made.count_holding(query, np.ones(2), needed, none, -1, years, 2.0, 0.5, 10, indptr, doc_ids)

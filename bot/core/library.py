@@ -251,6 +251,7 @@ class Library:
     # Derived once: each passage's tie rank (its article's recency) and the articles newest first.
     _passage_rank: npt.NDArray[np.int64] = field(init=False, repr=False)
     _newest_first: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _years: list[npt.NDArray[np.int32]] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
@@ -352,14 +353,17 @@ class Library:
         held[order] = self.article_index.held_weights(weights, docs)
         for term in weights:
             if _YEAR.fullmatch(term):
-                year = int(term)
                 holds = self.article_index.holds(term, docs)
-                for where in np.flatnonzero(~holds).tolist():
-                    published = self.articles[int(docs[where])].published
-                    if published is None or published.year != year:
-                        held[order[where]] = -math.inf  # the question's year is not this story's
+                other_year = self.publication_years()[docs] != int(term)
+                held[order[~holds & other_year]] = -math.inf  # the question's year is not this story's
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
+
+    def publication_years(self) -> npt.NDArray[np.int32]:
+        """Each article's year of publication in its own time zone (-1 when undated), made once."""
+        if not self._years:
+            self._years.append(_publication_years(self.articles))
+        return self._years[0]
 
     def relevance(self, query_terms: Sequence[str], position: int) -> float:
         """The share of the question's term weight one article holds (see relevance_of)."""
@@ -384,8 +388,12 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
-        if min_relevance > 0 and not any(_YEAR.fullmatch(term) for term in weights):
-            counted = self.article_index.count_holding(weights, needed, min_relevance, cap)
+        if min_relevance > 0:
+            dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
+            years = self.publication_years() if dated else None
+            counted = self.article_index.count_holding(
+                weights, needed, min_relevance, cap, dated=dated, years=years
+            )
             if counted is not None:
                 return counted
         lists = [self.article_index.postings(term) for term in needed]
@@ -588,6 +596,42 @@ class Library:
     def topic_counts(self) -> list[tuple[Topic, int]]:
         """Each tracked topic with the number of articles about it."""
         return [(topic, len(self.topic_members.get(topic.slug, ()))) for topic in self.topics]
+
+
+def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
+    """Year of publication of each article in its own time zone, -1 when undated.
+
+    A snapshot's article table holds the dates as arrays (epoch microseconds, UTC offsets, flags): read
+    them whole rather than making every article. Anything else is asked article by article.
+    """
+    published = getattr(articles, "_published", None)
+    offsets = getattr(articles, "_utc_offset", None)
+    absent = getattr(articles, "_absent", None)
+    if (
+        isinstance(published, np.ndarray)
+        and isinstance(offsets, np.ndarray)
+        and isinstance(absent, np.ndarray)
+    ):
+        local = published.astype(np.int64) + offsets.astype(np.int64) * 1_000_000
+        years = local.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
+        undated = (absent & _NO_DATE_FLAG) != 0
+        result: npt.NDArray[np.int32] = np.where(undated, -1, years).astype(np.int32)
+        if len(result) == len(articles) and (not len(result) or _spot_check(articles, result)):
+            return result
+    years_of = (-1 if article.published is None else article.published.year for article in articles)
+    return np.fromiter(years_of, dtype=np.int32, count=len(articles))
+
+
+_NO_DATE_FLAG = 4  # the snapshot table's "no date" bit
+
+
+def _spot_check(articles: Sequence[Article], years: npt.NDArray[np.int32]) -> bool:
+    """Whether a few articles' own dates agree with the years read from the arrays."""
+    for position in {0, len(articles) // 2, len(articles) - 1}:
+        published = articles[position].published
+        if (-1 if published is None else published.year) != int(years[position]):
+            return False
+    return True
 
 
 def article_token(article_id: str) -> str:
