@@ -199,5 +199,5 @@ def test_answers_are_the_same_on_both_paths_years_included(
                 # The count on its own, also where no article is of the year asked (2031).
                 terms = tuple(question.split())
                 pages.append(([], answering.count_relevant(terms, 0.2, cap=40)))
-                pages.append(([], answering.count_relevant(terms + ("2031",), 0.01)))
+                pages.append(([], answering.count_relevant((*terms, "2031"), 0.01)))
         assert [pages[i::4] for i in range(4)] == [[pages[i]] * 4 for i in range(4)]
