@@ -132,10 +132,17 @@ def top_k(
             first_probe = i  # no unseen doc can reach the k-th best: the rest is only looked up
             break
         tid = distinct[order[i]]
+        after = remaining - bound[order[i]]  # the most the terms after this one add
+        per_level = step * idf[tid] * repeats[order[i]]
+        # A doc first met here at a level below `fresh_from` cannot reach the k-th best even with
+        # every later term: it is not worth an accumulator.
+        fresh_from = _least_level(floor, unit, after, per_level) if count == k else 0
         for p in range(indptr[tid], indptr[tid + 1]):
             d = doc_ids[p]
             a = int(acc[d])
             if a == 0:
+                if impacts[p] < fresh_from:
+                    continue
                 seen[touched] = d
                 touched += 1
                 a = 1
@@ -143,9 +150,10 @@ def top_k(
             acc[d] = a
             if a - 1 > floor:
                 count = _offer(heap_value, heap_doc, where, count, k, a - 1, int(d))
-                if count == k:
+                if count == k and heap_value[0] != floor:
                     floor = int(heap_value[0])
-        remaining -= bound[order[i]]
+                    fresh_from = _least_level(floor, unit, after, per_level)
+        remaining = after
         slack += error[i]
     # Candidates: the docs seen that can still reach the k-th best; marked, listed at the front of seen.
     candidates = _narrow(acc, seen, touched, heap_value, count, k, unit, slack + remaining, False)
@@ -192,6 +200,14 @@ def top_k(
     return _exact_top(
         survivors, query, k, indptr, doc_ids, tfs, idf, norm, k1_plus_1, tie_rank, ranked, distinct, m, slot
     )
+
+
+def _least_level(floor: int, unit: float, after: float, per_level: float) -> int:
+    """The lowest impact level at which a doc met for the first time can still reach a lower bound of
+    `floor` units, when the terms after this one add at most `after` (with room for float rounding)."""
+    theta = floor * unit / (1 + 2 * SLACK)
+    least = math.floor((theta - after) / per_level) - 1
+    return min(max(least, 0), 256)
 
 
 def _offer(
@@ -646,6 +662,7 @@ def _compile() -> Kernels | None:
 
 
 _HELPERS = (
+    _least_level,
     _distinct_terms,
     _by_bound,
     _offer,
