@@ -33,6 +33,7 @@ from bench.serving import (
     measure_snapshot,
     write_corpus,
 )
+from bench.startup import measure_startup
 from bench.synth import BBC, read_bbc, real_corpus, synthetic_passages
 from bench.systems import (
     bm25s_available,
@@ -68,6 +69,7 @@ class Plan:
     reference_scales: set[int]  # where rank-bm25 runs at all
     articles: int  # the JSON Lines corpus for loading and reloading
     quality_reference: bool  # run rank-bm25 on SciFact too
+    startup: bool = False  # fresh interpreters: what the compiled path adds to a start (bench/startup.py)
 
     @classmethod
     def of(cls, mode: str) -> Plan:
@@ -82,6 +84,7 @@ class Plan:
             reference_scales={0, 100_000} | ({1_000_000} if mode == "full" else set()),
             articles=10_000 if quick else 100_000,
             quality_reference=not quick,
+            startup=True,
         )
 
 
@@ -134,6 +137,11 @@ def run(
             say("snapshot save and load")
             report["snapshot"] = measure_snapshot(largest_library, work / "snapshots", questions)
             del largest_library
+        if plan.startup:
+            say("start-up of the compiled path (fresh interpreters, numba cache warm and cold)")
+            saved = work / "snapshots" / "bench"
+            texts = [q.text for q in questions[:2]]
+            report["startup"] = measure_startup(saved if saved.is_dir() else None, texts)
         corpus_dir = work / "corpus"
         say(f"writing {plan.articles:,} synthetic articles as JSON Lines")
         written = write_corpus(real, corpus_dir, plan.articles, seed)
@@ -283,6 +291,29 @@ def print_report(report: dict[str, Any], command: str) -> None:
                 f"{_cell(s.get('load_s'), 3)} s, same answers: {s.get('same_answers')}",
             )
         )
+    if "startup" in report:
+        s = report["startup"]
+        warm, cold = s.get("warm", {}), s.get("cold", {})
+        extra.append(
+            (
+                "compiled path, fresh start",
+                f"ready in {_cell(warm.get('ready_s'), 3)} s with numba's cache warm, "
+                f"{_cell(cold.get('ready_s'), 3)} s cold (compiling)",
+            )
+        )
+        for key, label in (("first_answer_warm", "warm"), ("first_answer_cold", "cold")):
+            first = s.get(key)
+            if first and "error" not in first:
+                path = "compiled" if first["first_compiled"] else "numpy, kernels still loading"
+                extra.append(
+                    (
+                        f"first answer after a snapshot load ({label} cache)",
+                        f"load {_cell(first['load_s'], 3)} s, first answer "
+                        f"{_cell(first['first_search_ms'])} ms ({path}), kernels ready "
+                        f"{_cell(first['kernels_ready_s'], 3)} s after the start, "
+                        f"next answer {_cell(first['second_search_ms'])} ms",
+                    )
+                )
     load = report["corpus_load"]
     extra.append(
         (

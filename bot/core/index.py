@@ -101,8 +101,6 @@ class BM25Index:
         ):
             if array.flags.writeable:
                 array.flags.writeable = False  # match() hands out views of these
-        if COMPILED:
-            kernels.prepare()  # in the background: the first questions use numpy until it is done
 
     @classmethod
     def build(

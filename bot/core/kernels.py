@@ -1,14 +1,17 @@
 """The search's hot loops, compiled with numba when it is installed: one pass per question.
 
-Written as plain Python over numpy arrays (so they also run, slowly, uncompiled) and compiled on first use
-with numba's on-disk cache: numba keeps the machine code beside this file, or in the user's cache
-directory when the install is read-only (NUMBA_CACHE_DIR overrides both). When numba is missing or
-compiling fails, `compiled()` says None and the index uses its numpy path, which ranks identically.
+Written as plain Python over numpy arrays (so they also run, slowly, uncompiled) and compiled by numba in
+a background thread once prepare() is called (a large Library does, when it is made), with numba's
+on-disk cache: the machine code is kept beside this file, or in the user's cache directory when the
+install is read-only (NUMBA_CACHE_DIR overrides both; without any writable place it is compiled in
+memory). Until the kernels are ready, or when numba is missing or compiling fails, `ready()` says None
+and the index answers with its numpy path, which ranks identically.
 Must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
@@ -584,6 +587,8 @@ class _Preparation:
             if self.thread is None:
                 self.thread = threading.Thread(target=self.run, name="newsbot-kernels", daemon=True)
                 self.thread.start()
+                # An interpreter must not exit with LLVM mid-compile on another thread.
+                atexit.register(self.wait)
 
     def run(self) -> None:
         try:
@@ -611,10 +616,10 @@ def prepare() -> None:
 
 
 def ready() -> Kernels | None:
-    """The kernels if they are ready now; None while they are being prepared or when numba is missing."""
+    """The kernels if they are ready now; None before prepare(), while they are being prepared, or
+    when numba is missing."""
     if _preparation.done.is_set():
         return _preparation.kernels
-    prepare()
     return None
 
 

@@ -26,6 +26,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+from bot.core import kernels
 from bot.core.corpus import corpus_fingerprint, load_corpus
 from bot.core.index import BM25Index
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
@@ -65,6 +66,10 @@ STOP_WORDS_ONLY_HINT = (
 MATCH_COUNT_CAP = 1000
 
 Progress = Callable[[str, int, int], None]
+
+# From this many passages on, a library has its search kernels compiled (bot/core/kernels.py): below it
+# numpy answers in well under a millisecond and a short-lived process need not start numba at all.
+COMPILE_FROM_PASSAGES = 20_000
 
 _TOP_PASSAGES_LIMIT = 4096  # past this many passages a full ranking is cheaper than a larger top k
 _COUNT_CHUNK = 8192  # postings per step when counting matching articles
@@ -743,7 +748,7 @@ def assemble_library(
         for slug in slugs:
             members.setdefault(slug, []).append(position)
     index, article_index, title_index = indexes
-    return Library(
+    library = Library(
         articles=articles,
         problems=problems,
         topics=matcher.topics,
@@ -762,6 +767,11 @@ def assemble_library(
         _by_id={article_id: position for position, article_id in enumerate(ids)},
         _by_token={token: position for position, token in enumerate(tokens)},
     )
+    if len(passages) >= COMPILE_FROM_PASSAGES:
+        # Compile the search kernels (or load them from numba's cache) in the background now that the
+        # library is made, so the load itself does not share the interpreter with numba's import.
+        kernels.prepare()
+    return library
 
 
 def load_library(
