@@ -3,8 +3,8 @@ would inherit compiled code), with numba's cache as the bot finds it (warm) and 
 
 - ready_s: importing numba and loading (warm) or compiling (cold) the kernels, waited for on its own.
 - load_s, first_search_ms: loading a snapshot and answering one question right away, as a restarted bot
-  does; the kernels are prepared in the background meanwhile, so the first answers use numpy if they
-  are not ready yet (ranking identically), and `first_compiled` says which path answered.
+  does; that first search starts preparing the kernels in the background, so the first answers use
+  numpy until they are ready (ranking identically), and `first_compiled` says which path answered.
 - kernels_ready_s: from the start of the load until the kernels were ready.
 """
 

@@ -1,7 +1,7 @@
 """The search's hot loops, compiled with numba when it is installed: one pass per question.
 
 Written as plain Python over numpy arrays (so they also run, slowly, uncompiled) and compiled by numba in
-a background thread once prepare() is called (a large Library does, when it is made), with numba's
+a background thread once prepare() is called (a large Library does at its first search), with numba's
 on-disk cache: the machine code is kept beside this file, or in the user's cache directory when the
 install is read-only (NUMBA_CACHE_DIR overrides both; without any writable place it is compiled in
 memory). Until the kernels are ready, or when numba is missing or compiling fails, `ready()` says None
@@ -15,6 +15,7 @@ import atexit
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +71,7 @@ def _by_bound(bound: FloatArray, m: int, strongest_first: bool) -> npt.NDArray[n
 
 
 CANDIDATE = 0x8000  # the high bit of an accumulator: the doc is still a candidate
+PREPARING_SWITCH_S = 0.0002  # the interpreter's thread switch interval while the kernels are prepared
 SMALL_QUESTION = 2048  # up to this many postings in all, a question is scored exhaustively (it is faster)
 ACC_UNITS = 30_000  # a question's lower bounds, summed, fit in 15 bits (plus the +1 marking a doc seen)
 
@@ -650,9 +652,15 @@ class _Preparation:
                 atexit.register(self.wait)
 
     def run(self) -> None:
+        # numba's import and compiler are Python code that holds the GIL between the interpreter's
+        # forced switches; a thread answering questions meanwhile would wait up to a switch interval
+        # (5 ms) each time it gives the GIL up. Shorter switches while preparing keep its answers quick.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, PREPARING_SWITCH_S))
         try:
             self.kernels = _compile()
         finally:
+            sys.setswitchinterval(interval)
             self.done.set()
 
     def wait(self) -> None:

@@ -67,8 +67,8 @@ MATCH_COUNT_CAP = 1000
 
 Progress = Callable[[str, int, int], None]
 
-# From this many passages on, a library has its search kernels compiled (bot/core/kernels.py): below it
-# numpy answers in well under a millisecond and a short-lived process need not start numba at all.
+# From this many passages on, a library's first search has the search kernels compiled (bot/core/kernels.py):
+# below it numpy answers in well under a millisecond and a short-lived process need not start numba.
 COMPILE_FROM_PASSAGES = 20_000
 
 _TOP_PASSAGES_LIMIT = 4096  # past this many passages a full ranking is cheaper than a larger top k
@@ -293,8 +293,19 @@ class Library:
         `total` counts the articles that pass, exactly up to MATCH_COUNT_CAP; at the cap it means
         "at least".
         """
-        if min_relevance is None:
-            min_relevance = self.min_relevance
+        threshold = self.min_relevance if min_relevance is None else min_relevance
+        try:
+            return self._search(question, limit, offset, threshold)
+        finally:
+            if len(self.passages) >= COMPILE_FROM_PASSAGES:
+                # Once the first answer of a large library is out, compile the search kernels (or load
+                # them from numba's cache) in the background; numpy answers, identically, until they are
+                # ready. Not at load time: a process that only builds or checks a library never starts
+                # numba, and the first answer does not share the interpreter with numba's import.
+                kernels.prepare()
+
+    def _search(self, question: str, limit: int, offset: int, min_relevance: float) -> SearchResult:
+        """search() itself (the kernels aside)."""
         query = Query.of(question)
         if not query.terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
@@ -748,7 +759,7 @@ def assemble_library(
         for slug in slugs:
             members.setdefault(slug, []).append(position)
     index, article_index, title_index = indexes
-    library = Library(
+    return Library(
         articles=articles,
         problems=problems,
         topics=matcher.topics,
@@ -767,11 +778,6 @@ def assemble_library(
         _by_id={article_id: position for position, article_id in enumerate(ids)},
         _by_token={token: position for position, token in enumerate(tokens)},
     )
-    if len(passages) >= COMPILE_FROM_PASSAGES:
-        # Compile the search kernels (or load them from numba's cache) in the background now that the
-        # library is made, so the load itself does not share the interpreter with numba's import.
-        kernels.prepare()
-    return library
 
 
 def load_library(
