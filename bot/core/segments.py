@@ -1,0 +1,452 @@
+"""An index of segments: BM25Okapi over several immutable BM25Index segments, scored with the statistics
+of the whole archive, so every score (and tie) is the one a fresh BM25Index.build of the live documents
+would give.
+
+New documents go into a small new segment; deleted ones are marked dead in theirs and skipped until a
+merge drops them (as Lucene does). A SegmentedIndex is an immutable view: `with_segment`, `without` and
+`merged` return new views and never change this one, so a reader holding a view is never disturbed.
+Documents are numbered 0..num_docs-1 over the live documents, segment after segment, in order; merges
+only join neighbouring segments, so they never renumber a document.
+
+Global statistics: the document count, the average length, each term's document frequency over live
+documents, and rank-bm25's idf floor (epsilon times the average idf, summed in the order the terms first
+occur in the live documents: that order only moves when deletions remove a term's first occurrence, and
+then the token lists of the documents concerned settle it, see `tokens_of`). Each segment is then
+`restated` under them: exact scores with the global idf and lengths, its impact bounds widened by how far
+the average length moved since it was built. Must not import telegram, aiosqlite, asyncio or pydantic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.core.index import BM25Index, FloatArray, IntArray
+
+TokensOf = Callable[[int], Sequence[str]]  # a live document's token list, by its number in the view
+
+# Tiered merging: segments whose live sizes are within a factor MERGE_FACTOR of each other form a tier; a
+# tier of MERGE_FACTOR segments is joined into one. Each document is rewritten about log_MERGE_FACTOR(N)
+# times in all, and there are at most MERGE_FACTOR - 1 segments per tier.
+MERGE_FACTOR = 10
+# A segment with at least this share of dead documents is rewritten on its own (dropping them).
+EXPUNGE_SHARE = 0.2
+_NO_DOC = np.iinfo(np.int64).max
+Value = TypeVar("Value", bound=np.generic)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Segment:
+    """One immutable batch of documents and which of them are dead."""
+
+    index: BM25Index  # the batch's postings, with its own statistics (they only shape its impact bounds)
+    dead: npt.NDArray[np.bool_] | None = None  # per local doc; None when all are live
+    # Derived: per local term the live documents holding it, and the local number of each live doc.
+    live_df: npt.NDArray[np.int64] = field(init=False, repr=False)
+    live_docs: npt.NDArray[np.int64] = field(init=False, repr=False)
+    dead_count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        lengths = np.diff(np.asarray(self.index._indptr)).astype(np.int64)
+        n = self.index.num_docs
+        if self.dead is None or not self.dead.any():
+            object.__setattr__(self, "dead", None)
+            object.__setattr__(self, "live_df", lengths)
+            object.__setattr__(self, "live_docs", np.arange(n, dtype=np.int64))
+            object.__setattr__(self, "dead_count", 0)
+            return
+        dead = self.dead
+        if dead.shape != (n,):
+            raise ValueError(f"dead must have shape ({n},), not {dead.shape}")
+        # Live postings per term: one pass over the postings (deletions are rare and batched).
+        live_posting = ~dead[self.index._doc_ids]
+        live_df = (
+            np.add.reduceat(live_posting.astype(np.int64), self.index._indptr[:-1])
+            if len(lengths)
+            else lengths
+        )
+        live_df[lengths == 0] = 0
+        object.__setattr__(self, "live_df", live_df.astype(np.int64))
+        object.__setattr__(self, "live_docs", np.flatnonzero(~dead).astype(np.int64))
+        object.__setattr__(self, "dead_count", int(dead.sum()))
+
+    @property
+    def size(self) -> int:
+        """Live documents."""
+        return self.index.num_docs - self.dead_count
+
+    def first_live(self) -> npt.NDArray[np.int64]:
+        """Per local term, the first live local doc holding it (_NO_DOC when none does)."""
+        index = self.index
+        starts = index._indptr[:-1]
+        firsts = index._doc_ids[starts].astype(np.int64) if len(starts) else np.zeros(0, dtype=np.int64)
+        if self.dead is None:
+            return firsts
+        dead = self.dead
+        for tid in np.flatnonzero(dead[firsts]).tolist():
+            docs = index._doc_ids[index._indptr[tid] : index._indptr[tid + 1]]
+            alive = ~dead[docs]
+            firsts[tid] = int(docs[int(alive.argmax())]) if alive.any() else _NO_DOC
+        return firsts
+
+
+class SegmentedIndex:
+    """BM25Okapi over segments with global statistics; the query side of BM25Index, over live docs."""
+
+    def __init__(
+        self,
+        segments: Sequence[Segment],
+        *,
+        tokens_of: TokensOf | None = None,
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+    ) -> None:
+        self.segments = tuple(segments)
+        self.tokens_of = tokens_of
+        self.k1, self.b, self.epsilon = k1, b, epsilon
+        for segment in self.segments:
+            index = segment.index
+            if (index.k1, index.b, index.epsilon) != (k1, b, epsilon):
+                raise ValueError("every segment must use the same k1, b and epsilon")
+        sizes = [segment.size for segment in self.segments]
+        self._offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+        n_docs = int(self._offsets[-1])
+        total = sum(
+            int(segment.index._doc_len.sum(dtype=np.int64))
+            if segment.dead is None
+            else int(segment.index._doc_len[segment.live_docs].sum(dtype=np.int64))
+            for segment in self.segments
+        )
+        # The same expressions as BM25Index, so the floats are the same.
+        self.avgdl = total / n_docs if n_docs else 0.0
+        self._n_docs = n_docs
+        self._total = total
+        self._global_statistics()
+
+    # --- statistics ------------------------------------------------------------------------------
+
+    def _global_statistics(self) -> None:
+        """Global term ids, document frequencies, the idf (with rank-bm25's floor), each segment restated."""
+        term_ids: dict[str, int] = {}
+        local_to_global: list[npt.NDArray[np.int64]] = []
+        for segment in self.segments:
+            vocabulary = segment.index.vocabulary
+            mapping = np.fromiter(
+                (term_ids.setdefault(term, len(term_ids)) for term in vocabulary),
+                dtype=np.int64,
+                count=len(vocabulary),
+            )
+            local_to_global.append(mapping)
+        n_terms = len(term_ids)
+        df = np.zeros(n_terms, dtype=np.int64)
+        for segment, mapping in zip(self.segments, local_to_global, strict=True):
+            df[mapping] += segment.live_df  # (a segment's terms are distinct: no index repeats)
+        self._term_ids = term_ids
+        self._df = df
+        order = self._first_occurrence_order(local_to_global, n_terms)
+        idf = np.zeros(n_terms, dtype=np.float64)
+        average = 0.0
+        present = order  # the live terms, in the order they first occur
+        if len(present):
+            values, inverse = np.unique(df[present], return_inverse=True)
+            logs = [math.log(self._n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
+            ordered = np.asarray(logs, dtype=np.float64)[inverse]
+            average = float(np.cumsum(ordered)[-1]) / len(ordered)  # left to right, as rank-bm25 adds
+            ordered[ordered < 0] = self.epsilon * average
+            idf[present] = ordered
+        self._idf = idf
+        self.average_idf = average
+        self._restated = tuple(
+            segment.index.restated(idf[mapping], average, self.avgdl)
+            for segment, mapping in zip(self.segments, local_to_global, strict=True)
+        )
+        self._vocabulary_size = len(present)
+
+    def _first_occurrence_order(self, local_to_global: list[npt.NDArray[np.int64]], n_terms: int) -> IntArray:
+        """The global ids of the live terms in the order a fresh build would number them: by the first
+        live document holding them, then by where they first occur in it."""
+        first_doc = np.full(n_terms, _NO_DOC, dtype=np.int64)
+        within = np.zeros(n_terms, dtype=np.int64)
+        moved_docs: set[int] = set()
+        # Later segments first, so an earlier segment's first occurrence overwrites a later one's.
+        for number in range(len(self.segments) - 1, -1, -1):
+            segment, mapping = self.segments[number], local_to_global[number]
+            firsts = segment.first_live()
+            alive = firsts != _NO_DOC
+            local_terms = np.flatnonzero(alive)
+            global_terms = mapping[local_terms]
+            if segment.dead is None:
+                positions = firsts[local_terms] + self._offsets[number]
+            else:
+                rank = np.cumsum(~segment.dead) - 1  # local doc → its number among the live ones
+                positions = rank[firsts[local_terms]] + self._offsets[number]
+                # A term whose first occurrence died now starts in a later doc, where its term id says
+                # nothing about its place among that doc's terms: the doc's tokens settle it below.
+                original = segment.index._doc_ids[segment.index._indptr[:-1][local_terms]]
+                moved = original != firsts[local_terms]
+                moved_docs.update(positions[moved].tolist())
+            first_doc[global_terms] = positions
+            within[global_terms] = local_terms  # a segment's term ids follow first occurrence
+        live = np.flatnonzero(first_doc != _NO_DOC)
+        if moved_docs and self.tokens_of is not None:
+            starting = first_doc[live]
+            for position in sorted(moved_docs):
+                here = live[starting == position]
+                seen: dict[str, int] = {}
+                for token in self.tokens_of(position):
+                    seen.setdefault(token, len(seen))
+                for gid in here.tolist():
+                    within[gid] = seen.get(self._term(gid), len(seen))
+        order = np.lexsort((within[live], first_doc[live]))
+        result: IntArray = live[order]
+        return result
+
+    def _term(self, gid: int) -> str:
+        if not hasattr(self, "_terms_by_id"):
+            self._terms_by_id = list(self._term_ids)
+        return self._terms_by_id[gid]
+
+    # --- sizes -----------------------------------------------------------------------------------
+
+    @property
+    def num_docs(self) -> int:
+        """Number of live documents."""
+        return self._n_docs
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Number of distinct terms in live documents."""
+        return self._vocabulary_size
+
+    @property
+    def num_postings(self) -> int:
+        """Postings held, dead documents' included until a merge drops them."""
+        return sum(segment.index.num_postings for segment in self.segments)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the numeric arrays of every segment (restated idf and norms included)."""
+        return sum(index.nbytes for index in self._restated)
+
+    @property
+    def dead_count(self) -> int:
+        """Dead documents not yet merged away."""
+        return sum(segment.dead_count for segment in self.segments)
+
+    # --- terms -----------------------------------------------------------------------------------
+
+    def idf(self, term: str) -> float:
+        """The (floored) idf of a term over the live documents; 0.0 for an unknown term."""
+        gid = self._term_ids.get(term)
+        return 0.0 if gid is None or not self._df[gid] else float(self._idf[gid])
+
+    def doc_freq(self, term: str) -> int:
+        """Number of live documents containing the term."""
+        gid = self._term_ids.get(term)
+        return 0 if gid is None else int(self._df[gid])
+
+    def postings(self, term: str) -> IntArray:
+        """Numbers of the live docs containing the term, ascending."""
+        parts = [self._to_view(number, index.postings(term)) for number, index in enumerate(self._restated)]
+        parts = [part for part in parts if len(part)]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    # --- scoring ---------------------------------------------------------------------------------
+
+    def scores_of(self, query_terms: Sequence[str], docs: IntArray) -> FloatArray:
+        """Exact scores of the given docs (ascending, distinct); 0.0 for a doc holding no query term."""
+        out = np.zeros(len(docs), dtype=np.float64)
+        return self._per_segment(docs, lambda index, local: index.scores_of(query_terms, local), out)
+
+    def held_weights(self, weights: dict[str, float], docs: IntArray) -> FloatArray:
+        """For each doc (ascending), the sum of the weights of the terms it holds (see BM25Index)."""
+        out = np.zeros(len(docs), dtype=np.float64)
+        return self._per_segment(docs, lambda index, local: index.held_weights(weights, local), out)
+
+    def holds(self, term: str, docs: IntArray) -> npt.NDArray[np.bool_]:
+        """For each of the given docs (ascending), whether it contains the term."""
+        out = np.zeros(len(docs), dtype=np.bool_)
+        return self._per_segment(docs, lambda index, local: index.holds(term, local), out)
+
+    def count_holding(
+        self,
+        weights: dict[str, float],
+        needed: Collection[str],
+        share: float,
+        cap: int,
+        *,
+        dated: Mapping[str, int] | None = None,
+        years: npt.NDArray[np.int32] | None = None,
+    ) -> int | None:
+        """As BM25Index.count_holding, over every segment; None while any holds dead docs (the caller
+        then counts from the postings) or without the kernels."""
+        if self.dead_count:
+            return None
+        if dated and (years is None or len(years) != self.num_docs):
+            raise ValueError("a question naming a year needs each doc's year")
+        counted = 0
+        for number, index in enumerate(self._restated):
+            part_years = None
+            if years is not None and dated:
+                part_years = years[self._offsets[number] : self._offsets[number + 1]]
+            found = index.count_holding(weights, needed, share, cap - counted, dated=dated, years=part_years)
+            if found is None:
+                return None
+            counted += found
+            if counted >= cap:
+                return cap
+        return counted
+
+    def match(self, query_terms: Sequence[str]) -> tuple[IntArray, FloatArray]:
+        """Numbers (ascending) of every live doc containing a query term, with their scores."""
+        all_docs: list[IntArray] = []
+        all_scores: list[FloatArray] = []
+        for number, index in enumerate(self._restated):
+            docs, scores = index.match(query_terms)
+            if not len(docs):
+                continue
+            segment = self.segments[number]
+            if segment.dead is not None:
+                keep = ~segment.dead[docs]
+                docs, scores = docs[keep], scores[keep]
+            all_docs.append(self._to_view(number, docs))
+            all_scores.append(scores)
+        if not all_docs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.concatenate(all_docs), np.concatenate(all_scores)
+
+    def top_k(
+        self, query_terms: Sequence[str], k: int, *, tie_rank: IntArray | None = None
+    ) -> list[tuple[int, float]]:
+        """The best k live docs as (number, score): score desc, then tie_rank asc, then number asc."""
+        if tie_rank is not None and tie_rank.shape != (self.num_docs,):
+            raise ValueError(f"tie_rank must have shape ({self.num_docs},), not {tie_rank.shape}")
+        if k <= 0:
+            return []
+        found: list[tuple[float, int, int]] = []
+        for number, index in enumerate(self._restated):
+            segment = self.segments[number]
+            ranks = None if tie_rank is None else self._local_ranks(number, tie_rank)
+            # A dead doc may take a place in the segment's list: ask for as many more as there are.
+            for doc, score in index.top_k(query_terms, k + segment.dead_count, tie_rank=ranks):
+                if segment.dead is not None and segment.dead[doc]:
+                    continue
+                position = int(self._to_view(number, np.asarray([doc]))[0])
+                rank = 0 if tie_rank is None else int(tie_rank[position])
+                found.append((-score, rank, position))
+        found.sort()
+        return [(position, -negative) for negative, _, position in found[:k]]
+
+    # --- views -----------------------------------------------------------------------------------
+
+    def with_segment(self, index: BM25Index, *, tokens_of: TokensOf | None = None) -> SegmentedIndex:
+        """A new view with a segment of new documents after the others (numbered after them)."""
+        return SegmentedIndex(
+            (*self.segments, Segment(index)),
+            tokens_of=tokens_of or self.tokens_of,
+            k1=self.k1,
+            b=self.b,
+            epsilon=self.epsilon,
+        )
+
+    def without(self, docs: IntArray, *, tokens_of: TokensOf | None = None) -> SegmentedIndex:
+        """A new view with these live docs dead (the others are renumbered to close the gaps)."""
+        docs = np.unique(np.asarray(docs, dtype=np.int64))
+        if len(docs) and (docs[0] < 0 or docs[-1] >= self.num_docs):
+            raise IndexError("doc number out of range")
+        segments = []
+        for number, segment in enumerate(self.segments):
+            start, end = self._offsets[number], self._offsets[number + 1]
+            mine = docs[(docs >= start) & (docs < end)] - start
+            if not len(mine):
+                segments.append(segment)
+                continue
+            dead = (
+                np.zeros(segment.index.num_docs, dtype=bool) if segment.dead is None else segment.dead.copy()
+            )
+            dead[segment.live_docs[mine]] = True
+            segments.append(Segment(segment.index, dead))
+        return SegmentedIndex(
+            segments, tokens_of=tokens_of or self.tokens_of, k1=self.k1, b=self.b, epsilon=self.epsilon
+        )
+
+    def merged(self, first: int, last: int, tokens_of: TokensOf) -> SegmentedIndex:
+        """A new view with segments first..last (inclusive, neighbours) rewritten as one, dead docs
+        dropped; `tokens_of` gives the live docs' token lists by their number (which does not change)."""
+        if not 0 <= first <= last < len(self.segments):
+            raise IndexError("no such segments")
+        start, end = int(self._offsets[first]), int(self._offsets[last + 1])
+        joined = BM25Index.build(
+            [tokens_of(position) for position in range(start, end)],
+            k1=self.k1,
+            b=self.b,
+            epsilon=self.epsilon,
+        )
+        segments = (*self.segments[:first], Segment(joined), *self.segments[last + 1 :])
+        return SegmentedIndex(segments, tokens_of=tokens_of, k1=self.k1, b=self.b, epsilon=self.epsilon)
+
+    def merge_plan(self) -> tuple[int, int] | None:
+        """The neighbouring segments the tiered policy would join next (first, last), or None.
+
+        A run of MERGE_FACTOR neighbours whose sizes are all within the tier of the smallest of them
+        (at most MERGE_FACTOR times it) is joined; else a segment with EXPUNGE_SHARE dead is rewritten.
+        """
+        sizes = [max(segment.size, 1) for segment in self.segments]
+        for first in range(len(sizes) - MERGE_FACTOR, -1, -1):
+            run = sizes[first : first + MERGE_FACTOR]
+            if max(run) <= MERGE_FACTOR * min(run):
+                return first, first + MERGE_FACTOR - 1
+        for number, segment in enumerate(self.segments):
+            if segment.dead_count and segment.dead_count >= EXPUNGE_SHARE * segment.index.num_docs:
+                return number, number
+        return None
+
+    # --- numbering -------------------------------------------------------------------------------
+
+    def _to_view(self, number: int, local: IntArray) -> IntArray:
+        """Local doc ids of one segment (live ones) → numbers in this view."""
+        segment = self.segments[number]
+        offset = int(self._offsets[number])
+        local = np.asarray(local, dtype=np.int64)
+        if segment.dead is None:
+            shifted: IntArray = local + offset
+            return shifted
+        keep = ~segment.dead[local]
+        numbers: IntArray = np.searchsorted(segment.live_docs, local[keep]) + offset
+        return numbers
+
+    def _per_segment(
+        self,
+        docs: IntArray,
+        ask: Callable[[BM25Index, IntArray], npt.NDArray[Value]],
+        out: npt.NDArray[Value],
+    ) -> npt.NDArray[Value]:
+        """Split ascending view numbers by segment, ask each segment with its local ids, write the
+        answers into `out` (one per doc)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        bounds = np.searchsorted(docs, self._offsets)
+        for number, index in enumerate(self._restated):
+            lo, hi = int(bounds[number]), int(bounds[number + 1])
+            if lo == hi:
+                continue
+            local = self.segments[number].live_docs[docs[lo:hi] - self._offsets[number]]
+            out[lo:hi] = ask(index, local)
+        return out
+
+    def _local_ranks(self, number: int, tie_rank: IntArray) -> IntArray:
+        """tie_rank (per view number) for one segment's local docs; dead docs rank last."""
+        segment = self.segments[number]
+        part = tie_rank[self._offsets[number] : self._offsets[number + 1]]
+        if segment.dead is None:
+            return part
+        ranks = np.full(segment.index.num_docs, np.iinfo(np.int64).max, dtype=np.int64)
+        ranks[segment.live_docs] = part
+        return ranks
