@@ -31,6 +31,7 @@ from bot.core.corpus import corpus_fingerprint, load_corpus
 from bot.core.index import BM25Index
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
 from bot.core.questions import Query
+from bot.core.segments import SegmentedIndex
 from bot.core.snippets import make_snippet
 from bot.core.text import terms
 from bot.core.topics import TopicMatcher, load_topics
@@ -240,9 +241,10 @@ class Library:
     matcher: TopicMatcher
     passages: PassageTable
     passage_article: npt.NDArray[np.int32]  # article index of each passage
-    index: BM25Index  # one document per passage (body text only)
-    article_index: BM25Index  # one document per article: title and body
-    title_index: BM25Index  # one document per article: the title alone
+    # An index is one BM25Index as built, or segments once articles came in or left (bot.core.segments).
+    index: BM25Index | SegmentedIndex  # one document per passage (body text only)
+    article_index: BM25Index | SegmentedIndex  # one document per article: title and body
+    title_index: BM25Index | SegmentedIndex  # one document per article: the title alone
     article_topics: Sequence[tuple[str, ...]]  # topic slugs per article
     recency_rank: npt.NDArray[np.int64]  # per article: 0 = newest (undated last, then by id)
     topic_members: dict[str, tuple[int, ...]] = field(default_factory=dict)  # slug → article positions
@@ -634,8 +636,12 @@ def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
         result: npt.NDArray[np.int32] = np.where(undated, -1, years).astype(np.int32)
         if len(result) == len(articles) and (not len(result) or _spot_check(articles, result)):
             return result
-    years_of = (-1 if article.published is None else article.published.year for article in articles)
-    return np.fromiter(years_of, dtype=np.int32, count=len(articles))
+    return np.fromiter(map(publication_year, articles), dtype=np.int32, count=len(articles))
+
+
+def publication_year(article: Article) -> int:
+    """The year an article was published in its own time zone, -1 when undated."""
+    return -1 if article.published is None else article.published.year
 
 
 _NO_DATE_FLAG = 4  # the snapshot table's "no date" bit
@@ -673,6 +679,47 @@ def recency_ranks(articles: Sequence[Article]) -> npt.NDArray[np.int64]:
     return ranks
 
 
+@dataclass(frozen=True, slots=True)
+class AnalysedArticle:
+    """What the three indexes hold of one article, and its topics."""
+
+    spans: list[tuple[int, int]]  # its passages, as character spans of the body
+    passages: list[list[str]]  # each passage's terms (body text only)
+    whole: list[str]  # the title's terms, then every passage's
+    title: list[str]
+    topics: tuple[str, ...]
+
+
+def topic_alias_terms(topics: Sequence[Topic]) -> set[frozenset[str]]:
+    """The term sets of the topics' aliases: an article can mention a topic only if it holds one."""
+    return {frozenset(words) for topic in topics for alias in topic.aliases if (words := terms(alias))}
+
+
+def article_terms(article: Article) -> tuple[list[list[str]], list[str], list[str]]:
+    """One article as the three indexes see it: each passage's terms, the whole (title, then every
+    passage), the title's. The one place that decides."""
+    title_terms = terms(article.title)
+    everything = list(title_terms)
+    body = article.body
+    passages = []
+    for start, end in passage_spans(body) or [(0, 0)]:
+        body_terms = terms(body[start:end])
+        everything.extend(body_terms)
+        passages.append(body_terms)
+    return passages, everything, title_terms
+
+
+def analyse_article(
+    article: Article, matcher: TopicMatcher, alias_terms: set[frozenset[str]]
+) -> AnalysedArticle:
+    """Split and analyse one article as a library's build does: passages, terms, topics."""
+    spans = passage_spans(article.body) or [(0, 0)]
+    passages, everything, title_terms = article_terms(article)
+    mentions_any = article.tags or any(words <= set(everything) for words in alias_terms)
+    topics = matcher.topics_of(article) if mentions_any else ()
+    return AnalysedArticle(spans, passages, everything, title_terms, topics)
+
+
 def build_library(
     corpus: Corpus,
     topics: Sequence[Topic],
@@ -685,8 +732,7 @@ def build_library(
     started = time.perf_counter()
     matcher = TopicMatcher(topics)
     articles = corpus.articles
-    # An article can mention a topic only if it holds every term of one of its aliases.
-    alias_terms = {frozenset(words) for topic in topics for alias in topic.aliases if (words := terms(alias))}
+    alias_terms = topic_alias_terms(topics)
     owners: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -695,20 +741,15 @@ def build_library(
     titles: list[list[str]] = []
     article_topics: list[tuple[str, ...]] = []
     for position, article in enumerate(articles):
-        title_terms = terms(article.title)
-        everything = list(title_terms)
-        body = article.body
-        for start, end in passage_spans(body) or [(0, 0)]:
-            body_terms = terms(body[start:end])
-            everything.extend(body_terms)
+        analysed = analyse_article(article, matcher, alias_terms)
+        for start, end in analysed.spans:
             owners.append(position)
             starts.append(start)
             ends.append(end)
-            tokenised.append(body_terms)
-        titles.append(title_terms)
-        whole.append(everything)
-        mentions_any = article.tags or any(words <= set(everything) for words in alias_terms)
-        article_topics.append(matcher.topics_of(article) if mentions_any else ())
+        tokenised.extend(analysed.passages)
+        titles.append(analysed.title)
+        whole.append(analysed.whole)
+        article_topics.append(analysed.topics)
         if progress is not None and (position % 500 == 0 or position == len(articles) - 1):
             progress("indexing", position + 1, len(articles))
     index = BM25Index.build(tokenised)

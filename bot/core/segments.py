@@ -129,6 +129,11 @@ class SegmentedIndex:
         self._total = total
         self._global_statistics()
 
+    @classmethod
+    def of(cls, index: BM25Index, *, tokens_of: TokensOf | None = None) -> SegmentedIndex:
+        """One built index as a view of one segment (its scores unchanged)."""
+        return cls([Segment(index)], tokens_of=tokens_of, k1=index.k1, b=index.b, epsilon=index.epsilon)
+
     # --- statistics ------------------------------------------------------------------------------
 
     def _global_statistics(self) -> None:
@@ -392,6 +397,16 @@ class SegmentedIndex:
         )
         segments = (*self.segments[:first], Segment(joined), *self.segments[last + 1 :])
         return SegmentedIndex(segments, tokens_of=tokens_of, k1=self.k1, b=self.b, epsilon=self.epsilon)
+
+    def single(self) -> BM25Index:
+        """The whole view as one built index (its segments joined, dead docs dropped, when needed)."""
+        if len(self.segments) == 1 and self.segments[0].dead is None:
+            return self.segments[0].index
+        if not self.segments:
+            return BM25Index.build([], k1=self.k1, b=self.b, epsilon=self.epsilon)
+        if self.tokens_of is None:
+            raise ValueError("joining segments needs the documents' tokens")
+        return self.merged(0, len(self.segments) - 1, self.tokens_of).segments[0].index
 
     def merge_plan(self) -> tuple[int, int] | None:
         """The neighbouring segments the tiered policy would join next (first, last), or None.

@@ -83,9 +83,10 @@ _INDEX_DIRECTORIES = ("index", "article_index", "title_index")  # passages, whol
 
 
 def _indexes(library: Library) -> dict[str, BM25Index]:
-    return dict(
-        zip(_INDEX_DIRECTORIES, (library.index, library.article_index, library.title_index), strict=True)
-    )
+    indexes = (library.index, library.article_index, library.title_index)
+    # A snapshot holds each index as one segment: segments are joined first (exact, like a fresh build).
+    single = [index if isinstance(index, BM25Index) else index.single() for index in indexes]
+    return dict(zip(_INDEX_DIRECTORIES, single, strict=True))
 
 
 class SnapshotError(ValueError):
