@@ -120,16 +120,17 @@ def extend(base: Library, articles: Sequence[Article], *, removed: Collection[st
         if problems:
             return Extension(replace(base, problems=(*base.problems, *problems)), (), (), tuple(problems))
         return Extension(base, (), (), ())
-    library = _new_view(base, added, np.asarray(gone, dtype=np.int64))
-    library = replace(
-        library,
-        problems=(*base.problems, *problems),
-        build_seconds=time.perf_counter() - started,
-    )
+    library = _new_view(base, added, np.asarray(gone, dtype=np.int64), (*base.problems, *problems), started)
     return Extension(library, tuple(added), tuple(base.articles[p] for p in gone), tuple(problems))
 
 
-def _new_view(base: Library, added: list[Article], gone: npt.NDArray[np.int64]) -> Library:
+def _new_view(
+    base: Library,
+    added: list[Article],
+    gone: npt.NDArray[np.int64],
+    problems: tuple[Problem, ...],
+    started: float,
+) -> Library:
     """base without the articles at `gone`, with `added` after the rest: each index gets one segment."""
     n_old = base.article_count
     alive = np.ones(n_old, dtype=bool)
@@ -215,7 +216,7 @@ def _new_view(base: Library, added: list[Article], gone: npt.NDArray[np.int64]) 
 
     library = Library(
         articles=new_articles,
-        problems=base.problems,
+        problems=problems,
         topics=base.topics,
         matcher=base.matcher,
         passages=table,
@@ -228,14 +229,37 @@ def _new_view(base: Library, added: list[Article], gone: npt.NDArray[np.int64]) 
         topic_members={slug: tuple(positions) for slug, positions in members.items()},
         min_relevance=base.min_relevance,
         fingerprint=base.fingerprint,
+        build_seconds=time.perf_counter() - started,
         _by_id=by_id,
         _by_token=by_token,
     )
-    if True:  # the years of the kept articles are read, not remade (a snapshot's table reads them whole)
-        years = base.publication_years()[kept]
-        fresh = np.asarray([publication_year(article) for article in added], dtype=np.int32)
-        library._years.append(np.concatenate([years, fresh]).astype(np.int32))
+    # The kept articles' years are carried over, not remade (a snapshot's table reads them whole).
+    years = base.publication_years()[kept]
+    fresh = np.asarray([publication_year(article) for article in added], dtype=np.int32)
+    library._years.append(np.concatenate([years, fresh]).astype(np.int32))
     return library
+
+
+def merge_segments(library: Library) -> Library:
+    """The same view with its indexes' segments merged as the tiered policy asks (see
+    SegmentedIndex.merge_plan): no answer, score or numbering changes. `library` itself when there is
+    nothing to merge. The work is the merged segments' documents analysed again and indexed."""
+    indexes = []
+    for index in (library.index, library.article_index, library.title_index):
+        while isinstance(index, SegmentedIndex) and index.tokens_of is not None:
+            plan = index.merge_plan()
+            if plan is None:
+                break
+            index = index.merged(*plan, index.tokens_of)
+        indexes.append(index)
+    if all(
+        new is old
+        for new, old in zip(indexes, (library.index, library.article_index, library.title_index), strict=True)
+    ):
+        return library
+    merged = replace(library, index=indexes[0], article_index=indexes[1], title_index=indexes[2])
+    merged._years.extend(library._years)  # (replace starts the cache afresh)
+    return merged
 
 
 def _recency_key(article: Article) -> tuple[int, float, str]:

@@ -8,6 +8,7 @@ Pure and synchronous: must not import telegram, aiosqlite, asyncio, pydantic or 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,28 +141,43 @@ def match_interests(
 ) -> list[tuple[int, str, str]]:
     """(chat id, article id, label) for every subscription each article satisfies: the alerts to create."""
     by_topic: dict[str, list[Subscription]] = {}
-    keyword_queries: list[tuple[Subscription, KeywordQuery]] = []
-    for subscription in subscriptions:
+    # Keyword subscriptions by one term each needs (its first required word): an article is checked
+    # only against the subscriptions keyed by a term it holds, not against every one.
+    by_term: dict[str, list[tuple[int, Subscription, KeywordQuery]]] = {}
+    for number, subscription in enumerate(subscriptions):
         if subscription.kind == SubscriptionKind.TOPIC:
             by_topic.setdefault(subscription.value, []).append(subscription)
         elif subscription.kind == SubscriptionKind.KEYWORDS:
-            try:
-                keyword_queries.append((subscription, parse_keywords(subscription.value)))
-            except KeywordError:
-                continue  # stored before a limit changed: it simply matches nothing
+            query = _parsed_keywords(subscription.value)
+            if query is not None:  # (None: stored before a limit changed; it simply matches nothing)
+                by_term.setdefault(query.required[0][0], []).append((number, subscription, query))
     found: list[tuple[int, str, str]] = []
     for article, slugs in zip(articles, article_topics, strict=True):
         for slug in slugs:
             found.extend((i.chat_id, article.id, i.label) for i in by_topic.get(slug, ()))
-        if keyword_queries:
+        if by_term:
             article_terms = terms(f"{article.title}\n\n{article.body}")
             present = frozenset(article_terms)
-            found.extend(
-                (subscription.chat_id, article.id, subscription.label)
-                for subscription, query in keyword_queries
+            matched = [
+                (number, subscription)
+                for term in present & by_term.keys()
+                for number, subscription, query in by_term[term]
                 if query.matches(article_terms, present)
+            ]
+            matched.sort(key=lambda pair: pair[0])  # in the subscriptions' order, as given
+            found.extend(
+                (subscription.chat_id, article.id, subscription.label) for _, subscription in matched
             )
     return found
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_keywords(value: str) -> KeywordQuery | None:
+    """A stored keyword subscription parsed once per process (None when it no longer parses)."""
+    try:
+        return parse_keywords(value)
+    except KeywordError:
+        return None
 
 
 def keyword_preview(library: Library, query: KeywordQuery, limit: int = PREVIEW_SIZE) -> list[Article]:

@@ -106,7 +106,10 @@ class SegmentedIndex:
         k1: float = 1.5,
         b: float = 0.75,
         epsilon: float = 0.25,
+        _grown_from: SegmentedIndex | None = None,
     ) -> None:
+        """`_grown_from` (for with_segment): a view whose segments these extend, unchanged, so its term
+        numbering, frequencies and first-occurrence order are carried over instead of remade."""
         self.segments = tuple(segments)
         self.tokens_of = tokens_of
         self.k1, self.b, self.epsilon = k1, b, epsilon
@@ -127,7 +130,12 @@ class SegmentedIndex:
         self.avgdl = total / n_docs if n_docs else 0.0
         self._n_docs = n_docs
         self._total = total
-        self._global_statistics()
+        self._term_ids: dict[str, int] = {}
+        self._maps: dict[int, npt.NDArray[np.int64]] = {}
+        self._df: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._order: IntArray = np.zeros(0, dtype=np.int64)
+        self._terms_by_id: list[str] | None = None
+        self._global_statistics(_grown_from)
 
     @classmethod
     def of(cls, index: BM25Index, *, tokens_of: TokensOf | None = None) -> SegmentedIndex:
@@ -136,32 +144,62 @@ class SegmentedIndex:
 
     # --- statistics ------------------------------------------------------------------------------
 
-    def _global_statistics(self) -> None:
-        """Global term ids, document frequencies, the idf (with rank-bm25's floor), each segment restated."""
-        term_ids: dict[str, int] = {}
+    def _global_statistics(self, grown_from: SegmentedIndex | None) -> None:
+        """Global term ids, document frequencies, the idf (with rank-bm25's floor), each segment restated.
+
+        Term ids come from a table shared by a line of views and only ever appended to (a view knows
+        the first _n_terms of it), so a new view numbers only its new segment's terms."""
+        term_ids: dict[str, int]
+        maps: dict[int, npt.NDArray[np.int64]]
+        if grown_from is not None:
+            term_ids, maps = grown_from._term_ids, dict(grown_from._maps)
+        else:
+            term_ids, maps = {}, {}
         local_to_global: list[npt.NDArray[np.int64]] = []
         for segment in self.segments:
-            vocabulary = segment.index.vocabulary
-            mapping = np.fromiter(
-                (term_ids.setdefault(term, len(term_ids)) for term in vocabulary),
-                dtype=np.int64,
-                count=len(vocabulary),
-            )
+            mapping = maps.get(id(segment.index))
+            if mapping is None:
+                vocabulary = segment.index.vocabulary
+                mapping = np.fromiter(
+                    (term_ids.setdefault(term, len(term_ids)) for term in vocabulary),
+                    dtype=np.int64,
+                    count=len(vocabulary),
+                )
+                maps[id(segment.index)] = mapping
             local_to_global.append(mapping)
+        # (keyed by the index object, which the segments keep alive while this view holds them)
+        self._maps = {id(segment.index): maps[id(segment.index)] for segment in self.segments}
         n_terms = len(term_ids)
-        df = np.zeros(n_terms, dtype=np.int64)
-        for segment, mapping in zip(self.segments, local_to_global, strict=True):
-            df[mapping] += segment.live_df  # (a segment's terms are distinct: no index repeats)
         self._term_ids = term_ids
+        self._n_terms = n_terms
+        if grown_from is not None:
+            df = np.zeros(n_terms, dtype=np.int64)
+            df[: len(grown_from._df)] = grown_from._df
+            new_segments = range(len(grown_from.segments), len(self.segments))
+            fresh: list[IntArray] = []
+            for number in new_segments:
+                mapping = local_to_global[number]
+                # Terms the archive did not hold first occur here, in this segment's term order.
+                fresh.append(mapping[df[mapping] == 0])
+                df[mapping] += self.segments[number].live_df
+            order = np.concatenate([grown_from._order, *fresh]) if fresh else grown_from._order
+        else:
+            df = np.zeros(n_terms, dtype=np.int64)
+            for segment, mapping in zip(self.segments, local_to_global, strict=True):
+                df[mapping] += segment.live_df  # (a segment's terms are distinct: no index repeats)
+            order = self._first_occurrence_order(local_to_global, n_terms)
         self._df = df
-        order = self._first_occurrence_order(local_to_global, n_terms)
+        self._order = order
         idf = np.zeros(n_terms, dtype=np.float64)
         average = 0.0
         present = order  # the live terms, in the order they first occur
         if len(present):
-            values, inverse = np.unique(df[present], return_inverse=True)
-            logs = [math.log(self._n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
-            ordered = np.asarray(logs, dtype=np.float64)[inverse]
+            # math.log once per distinct frequency (np.log may differ in the last bit), found by counting.
+            asked = df[present]
+            values = np.flatnonzero(np.bincount(asked))
+            logs = np.zeros(int(values[-1]) + 1, dtype=np.float64)
+            logs[values] = [math.log(self._n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
+            ordered = logs[asked]
             average = float(np.cumsum(ordered)[-1]) / len(ordered)  # left to right, as rank-bm25 adds
             ordered[ordered < 0] = self.epsilon * average
             idf[present] = ordered
@@ -213,8 +251,8 @@ class SegmentedIndex:
         return result
 
     def _term(self, gid: int) -> str:
-        if not hasattr(self, "_terms_by_id"):
-            self._terms_by_id = list(self._term_ids)
+        if self._terms_by_id is None:
+            self._terms_by_id = list(self._term_ids)[: self._n_terms]
         return self._terms_by_id[gid]
 
     # --- sizes -----------------------------------------------------------------------------------
@@ -249,12 +287,12 @@ class SegmentedIndex:
     def idf(self, term: str) -> float:
         """The (floored) idf of a term over the live documents; 0.0 for an unknown term."""
         gid = self._term_ids.get(term)
-        return 0.0 if gid is None or not self._df[gid] else float(self._idf[gid])
+        return 0.0 if gid is None or gid >= self._n_terms or not self._df[gid] else float(self._idf[gid])
 
     def doc_freq(self, term: str) -> int:
         """Number of live documents containing the term."""
         gid = self._term_ids.get(term)
-        return 0 if gid is None else int(self._df[gid])
+        return 0 if gid is None or gid >= self._n_terms else int(self._df[gid])
 
     def postings(self, term: str) -> IntArray:
         """Numbers of the live docs containing the term, ascending."""
@@ -341,12 +379,18 @@ class SegmentedIndex:
             segment = self.segments[number]
             ranks = None if tie_rank is None else self._local_ranks(number, tie_rank)
             # A dead doc may take a place in the segment's list: ask for as many more as there are.
-            for doc, score in index.top_k(query_terms, k + segment.dead_count, tie_rank=ranks):
-                if segment.dead is not None and segment.dead[doc]:
-                    continue
-                position = int(self._to_view(number, np.asarray([doc]))[0])
-                rank = 0 if tie_rank is None else int(tie_rank[position])
-                found.append((-score, rank, position))
+            best = index.top_k(query_terms, k + segment.dead_count, tie_rank=ranks)
+            if not best:
+                continue
+            docs = np.fromiter((doc for doc, _ in best), dtype=np.int64, count=len(best))
+            scores = [score for _, score in best]
+            if segment.dead is not None:
+                keep = ~segment.dead[docs]
+                docs = docs[keep]
+                scores = [score for score, kept in zip(scores, keep.tolist(), strict=True) if kept]
+            positions = self._to_view(number, docs).tolist()
+            ranked = [0] * len(positions) if tie_rank is None else tie_rank[positions].tolist()
+            found.extend(zip((-score for score in scores), ranked, positions, strict=True))
         found.sort()
         return [(position, -negative) for negative, _, position in found[:k]]
 
@@ -360,6 +404,7 @@ class SegmentedIndex:
             k1=self.k1,
             b=self.b,
             epsilon=self.epsilon,
+            _grown_from=self,
         )
 
     def without(self, docs: IntArray, *, tokens_of: TokensOf | None = None) -> SegmentedIndex:
