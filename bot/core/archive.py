@@ -19,8 +19,10 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+from bot.core.corpus import CorpusChanges
 from bot.core.index import BM25Index
 from bot.core.library import (
+    CorpusFile,
     Library,
     PassageTable,
     analyse_article,
@@ -122,6 +124,40 @@ def extend(base: Library, articles: Sequence[Article], *, removed: Collection[st
         return Extension(base, (), (), ())
     library = _new_view(base, added, np.asarray(gone, dtype=np.int64), (*base.problems, *problems), started)
     return Extension(library, tuple(added), tuple(base.articles[p] for p in gone), tuple(problems))
+
+
+def apply_changes(base: Library, changes: CorpusChanges) -> Extension:
+    """The view with the corpus files that changed brought up to date: the articles of changed and
+    removed files taken out, those of new and changed files added (in path order, after the rest), the
+    problems of those files replaced. Needs `base.files` (a library loaded from the corpus)."""
+    touched = changes.touched
+    removed = [article_id for rel in touched if (record := base.files.get(rel)) for article_id in record.ids]
+    extension = extend(base, changes.articles, removed=removed)
+    library = extension.library
+    # Problems: those of untouched files and the ones not about corpus files stay; the walk's and the
+    # read files' are new (the same problem found again is kept once).
+    kept = [
+        problem
+        for problem in base.problems
+        if problem.path not in touched and (problem.path in changes.stamps or problem.path not in base.files)
+    ]
+    problems = tuple(dict.fromkeys((*kept, *changes.problems, *extension.problems)))
+    in_view = {article.id for article in extension.added}
+    files = dict(base.files)
+    for rel in touched:
+        files.pop(rel, None)
+    by_file: dict[str, list[str]] = {}
+    for article in changes.articles:
+        if article.id in in_view:
+            by_file.setdefault(article.path, []).append(article.id)
+    for rel in touched:
+        if rel in changes.stamps:
+            files[rel] = CorpusFile(changes.stamps[rel], tuple(by_file.get(rel, ())))
+    updated = replace(library, problems=problems, files=files, fingerprint=changes.fingerprint)
+    updated._years.extend(library._years)  # (replace starts the cache afresh)
+    return replace(
+        extension, library=updated, problems=tuple(p for p in changes.problems if p not in base.problems)
+    )
 
 
 def _new_view(

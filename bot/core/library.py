@@ -16,18 +16,18 @@ import hashlib
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import overload
+from typing import NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.core import kernels
-from bot.core.corpus import corpus_fingerprint, load_corpus
+from bot.core.corpus import corpus_fingerprint, corpus_stamps, load_corpus
 from bot.core.index import BM25Index
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
 from bot.core.questions import Query
@@ -231,6 +231,22 @@ class PassageTable(Sequence[Passage]):
         return first
 
 
+class CorpusFile(NamedTuple):
+    """One corpus file as a library holds it."""
+
+    stamp: str  # "size:mtime_ns" when it was read
+    ids: tuple[str, ...]  # its articles in the library
+
+
+def corpus_files(stamps: Mapping[str, str], articles: Sequence[Article]) -> dict[str, CorpusFile]:
+    """Each file's stamp with the ids of the articles it gave."""
+    ids: dict[str, list[str]] = {rel: [] for rel in stamps}
+    for article in articles:
+        if article.path in ids:
+            ids[article.path].append(article.id)
+    return {rel: CorpusFile(stamps[rel], tuple(found)) for rel, found in ids.items()}
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Library:
     """An immutable, searchable snapshot of the corpus."""
@@ -251,6 +267,9 @@ class Library:
     # The relevance rule's threshold for this view's answers (NEWSBOT_MIN_RELEVANCE; see relevance_of).
     min_relevance: float = MIN_RELEVANCE
     fingerprint: str = ""
+    # The corpus files the view holds: relative path → their stamp when read and the ids of their
+    # articles (what an incremental reload compares and takes out; empty: unknown, reload in full).
+    files: Mapping[str, CorpusFile] = field(default_factory=dict)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     build_seconds: float = 0.0
     _by_id: dict[str, int] = field(default_factory=dict)
@@ -788,6 +807,7 @@ def assemble_library(
     recency_rank: npt.NDArray[np.int64] | None = None,
     article_ids: Sequence[str] | None = None,
     article_tokens: Sequence[str] | None = None,
+    files: Mapping[str, CorpusFile] | None = None,
 ) -> Library:
     """A Library from its parts (built here or read from a snapshot), with its lookup tables.
 
@@ -814,6 +834,7 @@ def assemble_library(
         topic_members={slug: tuple(positions) for slug, positions in members.items()},
         recency_rank=recency_ranks(articles) if recency_rank is None else recency_rank,
         fingerprint=fingerprint,
+        files={} if files is None else files,
         loaded_at=datetime.now(UTC) if loaded_at is None else loaded_at,
         build_seconds=build_seconds,
         _by_id={article_id: position for position, article_id in enumerate(ids)},
@@ -830,6 +851,8 @@ def load_library(
 ) -> Library:
     """Load the corpus directory and topics file and index them into a new Library."""
     started = time.perf_counter()
+    # Stamped before reading: a file changed meanwhile keeps the older stamp and is read again later.
+    stamps = corpus_stamps(corpus_dir)
     fingerprint = corpus_fingerprint(corpus_dir)
 
     def report_files(done: int, total: int) -> None:
@@ -841,4 +864,5 @@ def load_library(
     library = build_library(
         corpus, topics, extra_problems=topic_problems, fingerprint=fingerprint, progress=progress
     )
-    return replace(library, build_seconds=time.perf_counter() - started)
+    files = corpus_files(stamps, corpus.articles)
+    return replace(library, files=files, build_seconds=time.perf_counter() - started)
