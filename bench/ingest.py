@@ -10,7 +10,8 @@ On a library of synthetic passages written from BBC News words (as `python -m be
 - Library.search and the passage index's top_k over 10 unmerged segments against the single-segment
   archive they extend (the same questions, one run);
 - index memory with segments against the single segment.
-After timing, each new article is checked to be found by its opening words. Writes bench/results/ingest-*.json.
+After timing, each new article is checked to be found by its opening words.
+Writes bench/results/ingest-*.json.
 """
 
 from __future__ import annotations

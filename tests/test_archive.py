@@ -5,8 +5,8 @@ same articles gives, and the views before are untouched."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -15,7 +15,6 @@ from bot.core.archive import extend, extend_library
 from bot.core.library import Library, build_library
 from bot.core.models import Article, Corpus
 from bot.core.segments import SegmentedIndex
-
 
 WORDS = [
     f"{a}{b}"
@@ -94,9 +93,11 @@ def assert_same_library(view: Library, fresh: Library, questions: list[str]) -> 
         for threshold in (None, 0.0):
             got = view.search(question, limit=5, min_relevance=threshold)
             want = fresh.search(question, limit=5, min_relevance=threshold)
-            assert [(h.article.id, h.score, h.snippet, h.passage.ordinal) for h in got.hits] == [
-                (h.article.id, h.score, h.snippet, h.passage.ordinal) for h in want.hits
-            ], question
+            assert [
+                (h.article.id, h.score, h.snippet, h.passage and h.passage.ordinal) for h in got.hits
+            ] == [(h.article.id, h.score, h.snippet, h.passage and h.passage.ordinal) for h in want.hits], (
+                question
+            )
             assert got.total == want.total
 
 
