@@ -108,11 +108,13 @@ def main() -> None:
     say(f"{args.adds} single additions")
     view = base
     seconds: list[float] = []
+    extending: list[float] = []
     merges: list[float] = []
     alerts = 0
     for article in fresh[: args.adds]:
         started = time.perf_counter()
         view = extend_library(view, [article])
+        extending.append(time.perf_counter() - started)
         found = match_interests([article], [()], subscriptions)
         seconds.append(time.perf_counter() - started)
         alerts += len(found)
@@ -123,6 +125,7 @@ def main() -> None:
         if merge_seconds > 0.001:
             merges.append(merge_seconds)
     report["single_additions"] = {**latencies(seconds), "alerts_matched": alerts}
+    report["single_additions_extend_only"] = latencies(extending)
     report["merges"] = {"count": len(merges), "max_s": round(max(merges, default=0.0), 3)}
 
     say(f"a batch of {args.batch}")

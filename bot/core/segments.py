@@ -18,6 +18,7 @@ the average length moved since it was built. Must not import telegram, aiosqlite
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ TokensOf = Callable[[int], Sequence[str]]  # a live document's token list, by it
 # tier of MERGE_FACTOR segments is joined into one. Each document is rewritten about log_MERGE_FACTOR(N)
 # times in all, and there are at most MERGE_FACTOR - 1 segments per tier.
 MERGE_FACTOR = 10
+# The newest segments holding up to this many live documents in all are searched as one index, joined
+# from their postings for each view (a few milliseconds), rather than one call each.
+TAIL_DOCS = 20_000
 # A segment with at least this share of dead documents is rewritten on its own (dropping them).
 EXPUNGE_SHARE = 0.2
 _NO_DOC = np.iinfo(np.int64).max
@@ -210,6 +214,70 @@ class SegmentedIndex:
             for segment, mapping in zip(self.segments, local_to_global, strict=True)
         )
         self._vocabulary_size = len(present)
+        # top_k asks the largest segment first, then the others only when a doc of theirs could still
+        # reach its k-th best; the smallest, newest segments are asked as one (see _tail_index).
+        self._lead = max(range(len(self.segments)), key=lambda n: self.segments[n].index.num_docs, default=0)
+        self._tail_from, self._tail = self._tail_index(local_to_global, idf, average)
+
+    def _tail_index(
+        self, local_to_global: list[npt.NDArray[np.int64]], idf: FloatArray, average: float
+    ) -> tuple[int, BM25Index | None]:
+        """The last segments (after the largest, TAIL_DOCS live docs at most in all) joined into one index
+        straight from their postings (dead docs left out), restated like the others: one search of a
+        few thousand docs instead of a call per segment. (first segment in it, index) or (n, None)."""
+        count = len(self.segments)
+        first, docs = count, 0
+        while first - 1 > self._lead and docs + self.segments[first - 1].size <= TAIL_DOCS:
+            first -= 1
+            docs += self.segments[first].size
+        if count - first < 2:
+            return count, None  # nothing to gain over asking one segment
+        gids: list[IntArray] = []
+        doc_ids: list[IntArray] = []
+        tfs: list[IntArray] = []
+        lengths: list[IntArray] = []
+        base = 0
+        for number in range(first, count):
+            segment = self.segments[number]
+            index = segment.index
+            per_term = np.diff(index._indptr)
+            posting_gids = np.repeat(local_to_global[number], per_term)
+            local = index._doc_ids.astype(np.int64)
+            tf = index._tfs
+            if segment.dead is not None:
+                keep = ~segment.dead[local]
+                renumber = np.cumsum(~segment.dead) - 1
+                posting_gids, local, tf = posting_gids[keep], renumber[local[keep]], tf[keep]
+            gids.append(posting_gids)
+            doc_ids.append(local + base)
+            tfs.append(tf.astype(np.uint32))
+            lengths.append(index._doc_len[segment.live_docs])
+            base += segment.size
+        all_gids = np.concatenate(gids)
+        all_docs = np.concatenate(doc_ids)
+        order = np.lexsort((all_docs, all_gids))
+        all_gids, all_docs = all_gids[order], all_docs[order]
+        all_tfs = np.concatenate(tfs)[order]
+        present, starts = np.unique(all_gids, return_index=True)
+        indptr = np.append(starts, len(all_gids)).astype(np.int64)
+        terms: dict[int, str] = {}
+        for number in range(first, count):
+            vocabulary = self.segments[number].index.vocabulary
+            for local_id, gid in enumerate(local_to_global[number].tolist()):
+                terms.setdefault(gid, vocabulary[local_id])
+        max_tf = int(all_tfs.max()) if len(all_tfs) else 0
+        tf_type = np.uint8 if max_tf < 1 << 8 else np.uint16 if max_tf < 1 << 16 else np.uint32
+        joined = BM25Index(
+            [terms[gid] for gid in present.tolist()],
+            indptr,
+            all_docs.astype(np.int32),
+            all_tfs.astype(tf_type),
+            np.concatenate(lengths).astype(np.int32),
+            k1=self.k1,
+            b=self.b,
+            epsilon=self.epsilon,
+        )
+        return first, joined.restated(idf[present], average, self.avgdl)
 
     def _first_occurrence_order(self, local_to_global: list[npt.NDArray[np.int64]], n_terms: int) -> IntArray:
         """The global ids of the live terms in the order a fresh build would number them: by the first
@@ -375,24 +443,71 @@ class SegmentedIndex:
         if k <= 0:
             return []
         found: list[tuple[float, int, int]] = []
-        for number, index in enumerate(self._restated):
-            segment = self.segments[number]
-            ranks = None if tie_rank is None else self._local_ranks(number, tie_rank)
-            # A dead doc may take a place in the segment's list: ask for as many more as there are.
-            best = index.top_k(query_terms, k + segment.dead_count, tie_rank=ranks)
-            if not best:
-                continue
-            docs = np.fromiter((doc for doc, _ in best), dtype=np.int64, count=len(best))
-            scores = [score for _, score in best]
-            if segment.dead is not None:
-                keep = ~segment.dead[docs]
-                docs = docs[keep]
-                scores = [score for score, kept in zip(scores, keep.tolist(), strict=True) if kept]
-            positions = self._to_view(number, docs).tolist()
-            ranked = [0] * len(positions) if tie_rank is None else tie_rank[positions].tolist()
-            found.extend(zip((-score for score in scores), ranked, positions, strict=True))
+        if not self.segments:
+            return []
+        self._ask(self._lead, query_terms, k, tie_rank, found)
+        asked: list[int | None] = [n for n in range(self._tail_from) if n != self._lead]
+        if self._tail is not None:
+            asked.append(None)  # the tail, as one index
+        for number in asked:
+            index = self._tail if number is None else self._restated[number]
+            assert index is not None
+            if len(found) >= k:
+                # The most a doc here can score, against the k-th best so far: often it cannot compete.
+                bound = 0.0
+                for term in query_terms:
+                    tid = index._term_ids.get(term)
+                    if tid is not None:
+                        bound += max(float(index._idf[tid]), 0.0) * float(index._max_weight[tid])
+                if bound * index._high * (1 + 1e-9) < -heapq.nsmallest(k, found)[-1][0]:
+                    continue
+            if number is None:
+                self._ask_tail(query_terms, k, tie_rank, found)
+            else:
+                self._ask(number, query_terms, k, tie_rank, found)
         found.sort()
         return [(position, -negative) for negative, _, position in found[:k]]
+
+    def _ask_tail(
+        self,
+        query_terms: Sequence[str],
+        k: int,
+        tie_rank: IntArray | None,
+        found: list[tuple[float, int, int]],
+    ) -> None:
+        """The tail's best k, added to `found` (its docs are the view's last ones, in order)."""
+        assert self._tail is not None
+        offset = int(self._offsets[self._tail_from])
+        ranks = None if tie_rank is None else tie_rank[offset:]
+        best = self._tail.top_k(query_terms, k, tie_rank=ranks)
+        positions = [doc + offset for doc, _ in best]
+        ranked = [0] * len(positions) if tie_rank is None else tie_rank[positions].tolist()
+        found.extend(zip((-score for _, score in best), ranked, positions, strict=True))
+
+    def _ask(
+        self,
+        number: int,
+        query_terms: Sequence[str],
+        k: int,
+        tie_rank: IntArray | None,
+        found: list[tuple[float, int, int]],
+    ) -> None:
+        """One segment's best k live docs, added to `found` as (-score, tie rank, number)."""
+        segment = self.segments[number]
+        ranks = None if tie_rank is None else self._local_ranks(number, tie_rank)
+        # A dead doc may take a place in the segment's list: ask for as many more as there are.
+        best = self._restated[number].top_k(query_terms, k + segment.dead_count, tie_rank=ranks)
+        if not best:
+            return
+        docs = np.fromiter((doc for doc, _ in best), dtype=np.int64, count=len(best))
+        scores = [score for _, score in best]
+        if segment.dead is not None:
+            keep = ~segment.dead[docs]
+            docs = docs[keep]
+            scores = [score for score, kept in zip(scores, keep.tolist(), strict=True) if kept]
+        positions = self._to_view(number, docs).tolist()
+        ranked = [0] * len(positions) if tie_rank is None else tie_rank[positions].tolist()
+        found.extend(zip((-score for score in scores), ranked, positions, strict=True))
 
     # --- views -----------------------------------------------------------------------------------
 
