@@ -1,6 +1,6 @@
 """Instant ingest at archive scale: new articles into a big archive as new segments.
 
-    python -m bench.ingest [--passages 1000000] [--adds 100] [--batch 1000]
+    python -m bench.ingest [--passages 1000000] [--adds 100] [--batch 1000] [--reload-articles 100000]
 
 On a library of synthetic passages written from BBC News words (as `python -m bench` builds it):
 - one new article at a time (--adds of them): extend_library (a new view, searchable) plus matching it
@@ -9,7 +9,10 @@ On a library of synthetic passages written from BBC News words (as `python -m be
 - a batch of --batch articles the same way;
 - Library.search and the passage index's top_k over 10 unmerged segments against the single-segment
   archive they extend (the same questions, one run);
-- index memory with segments against the single segment.
+- index memory with segments against the single segment;
+- `/reload` (Runtime.reload, with its SQLite store) of a JSON Lines corpus of --reload-articles articles
+  after one new file, after one changed file, and in full; and a restart after a new file (the older
+  snapshot brought up to date). 0 skips this part.
 After timing, each new article is checked to be found by its opening words.
 Writes bench/results/ingest-*.json.
 """
@@ -17,23 +20,28 @@ Writes bench/results/ingest-*.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.measure import latencies, machine
 from bench.queries import make_questions
-from bench.serving import library_from_synthetic
-from bench.synth import read_bbc, real_corpus, synthetic_articles, synthetic_passages
+from bench.serving import library_from_synthetic, write_corpus
+from bench.synth import RealCorpus, read_bbc, real_corpus, synthetic_articles, synthetic_passages
 from bot.core import kernels
 from bot.core.archive import extend_library
 from bot.core.interests import Subscription, SubscriptionKind, match_interests
 from bot.core.library import Library
 from bot.core.models import Article
 from bot.core.segments import SegmentedIndex
+from bot.runtime import Runtime, load_configured_library
+from bot.settings import Settings
+from bot.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SUBSCRIPTIONS = 10_000
@@ -78,6 +86,64 @@ def merge_pending(library: Library) -> tuple[Library, float]:
     return merged, time.perf_counter() - started
 
 
+async def measure_reloads(real: RealCorpus, count: int, seed: int) -> dict[str, object]:
+    """Runtime.reload over a JSON Lines corpus: one new file, one changed file, in full; a restart."""
+    with tempfile.TemporaryDirectory(prefix="newsbot-ingest-") as scratch:
+        work = Path(scratch)
+        corpus = work / "corpus"
+        written = write_corpus(real, corpus, count, seed)
+        settings = Settings(
+            corpus_dir=corpus,
+            database=work / "newsbot.sqlite3",
+            snapshot_dir=work / "snapshots",
+            corpus_poll_seconds=0,
+        )
+        began = time.perf_counter()
+        library = await asyncio.to_thread(load_configured_library, settings)
+        first_build = time.perf_counter() - began
+        store = await Store.open(settings.database)
+        result: dict[str, object] = {"corpus": written, "first_build_s": round(first_build, 1)}
+        try:
+            runtime = Runtime(settings=settings, store=store, library=library)
+            await runtime.ingest()
+            new_file: list[float] = []
+            for number in range(5):
+                row = next(iter(synthetic_articles(real, 1, seed + 100 + number)))
+                row["id"] = f"breaking-{number}"
+                (corpus / f"breaking-{number}.jsonl").write_text(json.dumps(row) + "\n", "utf-8")
+                began = time.perf_counter()
+                outcome = await runtime.reload()
+                new_file.append(time.perf_counter() - began)
+                assert [a.id for a in outcome.added] == [f"breaking-{number}"], outcome
+                opening = " ".join(row["body"].split()[:40])
+                hits = runtime.library.search(opening, limit=10, min_relevance=0.0).hits
+                assert any(hit.article.id == f"breaking-{number}" for hit in hits)
+            result["one_new_file_s"] = [round(x, 3) for x in new_file]
+            changed = sorted(corpus.glob("wire-*.jsonl"))[0]
+            lines = changed.read_text("utf-8").splitlines()
+            edited = json.loads(lines[0])
+            edited["body"] += " A correction was added."
+            lines[0] = json.dumps(edited)
+            changed.write_text("\n".join(lines) + "\n", "utf-8")
+            began = time.perf_counter()
+            outcome = await runtime.reload()
+            result["one_changed_file_s"] = round(time.perf_counter() - began, 3)
+            result["changed_file_articles"] = len(lines)
+            assert [a.id for a in outcome.changed] == [edited["id"]], outcome
+            result["segments_after"] = len(runtime.library.index.segments)  # type: ignore[union-attr]
+            began = time.perf_counter()
+            restarted = await asyncio.to_thread(load_configured_library, settings)
+            result["restart_s"] = round(time.perf_counter() - began, 2)
+            assert restarted.article("breaking-4") is not None
+            began = time.perf_counter()
+            outcome = await runtime.reload(full=True)
+            result["full_reload_s"] = round(time.perf_counter() - began, 1)
+            assert outcome.error is None
+        finally:
+            await store.close()
+        return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,6 +151,7 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=1_000_000)
     parser.add_argument("--adds", type=int, default=100)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--reload-articles", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     kernels.compiled()
@@ -169,6 +236,11 @@ def main() -> None:
         "single": round(single_bytes / 2**20, 1),
         "segmented": round(segmented_bytes / 2**20, 1),
     }
+
+    if args.reload_articles:
+        del base, segmented, view
+        say(f"/reload of a {args.reload_articles:,}-article corpus")
+        report["reload"] = asyncio.run(measure_reloads(real, args.reload_articles, args.seed))
 
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
