@@ -70,7 +70,7 @@ def test_a_tiny_run_keeps_the_json_contract(
     assert [scale["passages"] for scale in report["scales"]][1] == 400
     for scale in report["scales"]:
         systems = scale["systems"]
-        assert set(systems) == {"newsbot", "rank_bm25", "bm25s"}
+        assert set(systems) == {"newsbot", "rank_bm25", "bm25s", "tantivy"}
         ours = systems["newsbot"]
         for key in ("build_s", "peak_rss_mb", "index_mb", "p50_ms", "p99_ms", "qps"):
             assert key in ours and key in systems["rank_bm25"]

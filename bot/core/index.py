@@ -12,12 +12,14 @@ import json
 import math
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.core import kernels
 
 _FORMAT = "newsbot-bm25"
 INDEX_VERSION = 2  # bump when the snapshot arrays or their meaning change
@@ -28,6 +30,11 @@ _DENSE_SHARE = 8  # scan the whole scratch array once the lists touched cover 1/
 _ACCUMULATE_FROM = 16_384  # postings from which top_k accumulates in a scratch array instead of merging
 _PROBE_SHARE = 8  # binary-search a list for the candidates while they are fewer than 1/8 of its length
 _SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bounds
+# top_k runs the compiled kernels when numba is there; False keeps it on the numpy path (the reference).
+COMPILED = True
+_NO_RANK = np.zeros(0, dtype=np.int64)
+_NO_RANK.flags.writeable = False
+_NO_YEARS = np.zeros(0, dtype=np.int32)
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
@@ -77,6 +84,9 @@ class BM25Index:
         self._max_weight = max_weight
         self._impacts = impacts
         self._levels = np.arange(_LEVELS, dtype=np.float64) * self._step
+        # Terms whose idf is not positive (only in small archives): a match may score 0 or less there,
+        # so "touched" no longer means "better than nothing"; the numpy path ranks such questions.
+        self._weak_terms = frozenset(np.flatnonzero(self._idf <= 0).tolist())
         self._local = threading.local()
         for array in (
             indptr,
@@ -200,7 +210,81 @@ class BM25Index:
         tids = self._known(query_terms)
         if not tids or not len(docs):
             return np.zeros(len(docs), dtype=np.float64)
+        fast = kernels.ready() if COMPILED else None
+        if fast is not None:
+            return fast.exact_scores(
+                np.asarray(tids, dtype=np.int64),
+                _int64(docs),
+                self._indptr,
+                self._doc_ids,
+                self._tfs,
+                self._idf,
+                self._norm,
+                self.k1 + 1,
+            )
         return self._scores_at(tids, docs)
+
+    def held_weights(self, weights: dict[str, float], docs: IntArray) -> FloatArray:
+        """For each doc (ascending ids), the sum of the weights of the terms it holds, added in the
+        dict's order from 0.0."""
+        known = [(tid, weight) for term, weight in weights.items()
+                 if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
+        fast = kernels.ready() if COMPILED else None
+        if fast is not None and known and len(docs):
+            return fast.held_weights(
+                np.asarray([tid for tid, _ in known], dtype=np.int64),
+                np.asarray([weight for _, weight in known], dtype=np.float64),
+                _int64(docs),
+                self._indptr,
+                self._doc_ids,
+            )
+        held = np.zeros(len(docs), dtype=np.float64)
+        for tid, weight in known:
+            held[self.holds(self._vocabulary[tid], docs)] += weight
+        return held
+
+    def count_holding(
+        self,
+        weights: dict[str, float],
+        needed: Collection[str],
+        share: float,
+        cap: int,
+        *,
+        dated: Mapping[str, int] | None = None,
+        years: npt.NDArray[np.int32] | None = None,
+    ) -> int | None:
+        """How many docs holding a `needed` term hold terms worth at least `share` of all the weights,
+        added in the dict's order (as held_weights does), counted up to cap; None without the kernels.
+
+        A `dated` term (→ the year it names) that a doc lacks rules it out unless years[doc] is that year.
+        """
+        fast = kernels.ready() if COMPILED else None
+        if fast is None:
+            return None
+        dated = dated or {}
+        total = sum(weights.values())
+        known = [(tid, weight, term) for term, weight in weights.items()
+                 if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
+        unknown_years = {year for term, year in dated.items() if term not in self._term_ids}
+        if not any(term in needed for _, _, term in known) or len(unknown_years) > 1:
+            return 0
+        if dated and (years is None or len(years) != self.num_docs):
+            raise ValueError("a question naming a year needs each doc's year")
+        return int(
+            fast.count_holding(
+                np.asarray([tid for tid, _, _ in known], dtype=np.int64),
+                np.asarray([weight for _, weight, _ in known], dtype=np.float64),
+                np.asarray([term in needed for _, _, term in known], dtype=np.bool_),
+                np.asarray([dated.get(term, -1) for _, _, term in known], dtype=np.int64),
+                unknown_years.pop() if unknown_years else -1,
+                years if dated and years is not None else _NO_YEARS,
+                total,
+                share,
+                cap,
+                self._indptr,
+                self._doc_ids,
+            )
+        )
 
     def holds(self, term: str, docs: IntArray) -> npt.NDArray[np.bool_]:
         """For each of the given docs (ascending ids), whether it contains the term."""
@@ -231,6 +315,26 @@ class BM25Index:
         tids = self._known(query_terms)
         if k <= 0 or not tids:
             return []
+        fast = kernels.ready() if COMPILED else None
+        if fast is not None and not (self._weak_terms and self._weak_terms.intersection(tids)):
+            ranks = _NO_RANK if tie_rank is None else _read_only(tie_rank.astype(np.int64, copy=False))
+            arguments = (
+                np.asarray(tids, dtype=np.int64),
+                k,
+                self._indptr,
+                self._doc_ids,
+                self._tfs,
+                self._impacts,
+                self._max_weight,
+                self._idf,
+                self._norm,
+                self.k1 + 1,
+                self._step,
+                ranks,
+                tie_rank is not None,
+            )
+            best, scores = fast.top_k(*arguments, *self._compact_scratch())
+            return list(zip(best.tolist(), scores.tolist(), strict=True))
         found = None
         if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM:
             found = self._accumulated(tids, k)
@@ -375,6 +479,22 @@ class BM25Index:
         column[hit] = self._weigh(tid, self._tfs[start:end][where[hit]], docs[hit])
         return column
 
+    def _compact_scratch(
+        self,
+    ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """The compiled path's scratch, one set per thread, handed back as it came: 16-bit accumulators
+        (zeros), room for the ids of the docs touched, and each doc's slot in a heap (-1s)."""
+        scratch: tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32], npt.NDArray[np.int32]] | None
+        scratch = getattr(self._local, "compact", None)
+        if scratch is None:
+            scratch = (
+                np.zeros(self.num_docs, dtype=np.uint16),
+                np.empty(self.num_docs, dtype=np.int32),
+                np.full(self.num_docs, -1, dtype=np.int32),
+            )
+            self._local.compact = scratch
+        return scratch
+
     def _scratch(self) -> FloatArray:
         """A zeroed float64 array of num_docs, one per thread, returned zeroed after each use."""
         acc: FloatArray | None = getattr(self._local, "acc", None)
@@ -452,6 +572,22 @@ class BM25Index:
             )
         except (OSError, EOFError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"unusable index snapshot in {directory}: {exc}") from exc
+
+
+def _int64(docs: IntArray) -> npt.NDArray[np.int64]:
+    """Doc ids as a writable int64 array (the signature the kernels are compiled for)."""
+    if docs.dtype == np.int64 and docs.flags.writeable and docs.flags.c_contiguous:
+        return docs  # type: ignore[return-value]
+    return np.array(docs, dtype=np.int64)
+
+
+def _read_only(array: IntArray) -> IntArray:
+    """A read-only view (the kernels are compiled for read-only arrays, like the index's own)."""
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, float]:

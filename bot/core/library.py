@@ -26,6 +26,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+from bot.core import kernels
 from bot.core.corpus import corpus_fingerprint, load_corpus
 from bot.core.index import BM25Index
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
@@ -65,6 +66,10 @@ STOP_WORDS_ONLY_HINT = (
 MATCH_COUNT_CAP = 1000
 
 Progress = Callable[[str, int, int], None]
+
+# From this many passages on, a library's first search has the search kernels compiled (bot/core/kernels.py):
+# below it numpy answers in well under a millisecond and a short-lived process need not start numba.
+COMPILE_FROM_PASSAGES = 20_000
 
 _TOP_PASSAGES_LIMIT = 4096  # past this many passages a full ranking is cheaper than a larger top k
 _COUNT_CHUNK = 8192  # postings per step when counting matching articles
@@ -251,6 +256,7 @@ class Library:
     # Derived once: each passage's tie rank (its article's recency) and the articles newest first.
     _passage_rank: npt.NDArray[np.int64] = field(init=False, repr=False)
     _newest_first: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _years: list[npt.NDArray[np.int32]] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
@@ -287,8 +293,19 @@ class Library:
         `total` counts the articles that pass, exactly up to MATCH_COUNT_CAP; at the cap it means
         "at least".
         """
-        if min_relevance is None:
-            min_relevance = self.min_relevance
+        threshold = self.min_relevance if min_relevance is None else min_relevance
+        try:
+            return self._search(question, limit, offset, threshold)
+        finally:
+            if len(self.passages) >= COMPILE_FROM_PASSAGES:
+                # Once the first answer of a large library is out, compile the search kernels (or load
+                # them from numba's cache) in the background; numpy answers, identically, until they are
+                # ready. Not at load time: a process that only builds or checks a library never starts
+                # numba, and the first answer does not share the interpreter with numba's import.
+                kernels.prepare()
+
+    def _search(self, question: str, limit: int, offset: int, min_relevance: float) -> SearchResult:
+        """search() itself (the kernels aside)."""
         query = Query.of(question)
         if not query.terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
@@ -349,17 +366,20 @@ class Library:
             return held
         order = np.argsort(positions, kind="stable")
         docs = positions[order]
-        for term, weight in weights.items():
-            holds = self.article_index.holds(term, docs)
+        held[order] = self.article_index.held_weights(weights, docs)
+        for term in weights:
             if _YEAR.fullmatch(term):
-                year = int(term)
-                for where in np.flatnonzero(~holds).tolist():
-                    published = self.articles[int(docs[where])].published
-                    if published is None or published.year != year:
-                        held[order[where]] = -math.inf  # the question's year is not this story's
-            held[order[holds]] += weight
+                holds = self.article_index.holds(term, docs)
+                other_year = self.publication_years()[docs] != int(term)
+                held[order[~holds & other_year]] = -math.inf  # the question's year is not this story's
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
+
+    def publication_years(self) -> npt.NDArray[np.int32]:
+        """Each article's year of publication in its own time zone (-1 when undated), made once."""
+        if not self._years:
+            self._years.append(_publication_years(self.articles))
+        return self._years[0]
 
     def relevance(self, query_terms: Sequence[str], position: int) -> float:
         """The share of the question's term weight one article holds (see relevance_of)."""
@@ -384,6 +404,14 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
+        if min_relevance > 0:
+            dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
+            years = self.publication_years() if dated else None
+            counted = self.article_index.count_holding(
+                weights, needed, min_relevance, cap, dated=dated, years=years
+            )
+            if counted is not None:
+                return counted
         lists = [self.article_index.postings(term) for term in needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:
@@ -411,38 +439,73 @@ class Library:
         """The best `count` matching articles as rank_articles orders them, without ranking the rest.
 
         Threshold algorithm over the three rankings: take the top n of the article, passage and title
-        indexes, score every article found exactly on all three, and stop once the count-th fused score
-        beats the most an article outside all three lists could reach; else look four times deeper.
+        indexes and stop once the count-th best fused score found beats the most an article outside all
+        three lists could reach (each list's last score, weighted). Until then one list at a time is
+        read four times deeper: the one whose last score weighs most for what it costs to read. Only
+        the articles found whose bound (their listed scores, the last scores elsewhere) reaches the
+        count-th best so far are scored exactly.
         """
         empty = np.zeros(0, dtype=np.int64)
         if count <= 0 or not query_terms:
             return empty, np.zeros(0, dtype=np.float64), empty
-        wanted = 4 * count + 12
-        while wanted <= _TOP_PASSAGES_LIMIT:
-            by_article = self.article_index.top_k(query_terms, wanted, tie_rank=self.recency_rank)
-            by_title = self.title_index.top_k(query_terms, wanted, tie_rank=self.recency_rank)
-            by_passage = self.index.top_k(query_terms, wanted, tie_rank=self._passage_rank)
-            found = {doc for doc, _ in by_article} | {doc for doc, _ in by_title}
-            found.update(self.passage_article[[p for p, _ in by_passage]].tolist())
-            if not found:
+        indexes = (self.article_index, self.index, self.title_index)
+        ties = (self.recency_rank, self._passage_rank, self.recency_rank)
+        depths = [4 * count + 12] * 3
+        lists = [index.top_k(query_terms, depths[i], tie_rank=ties[i]) for i, index in enumerate(indexes)]
+        exact: dict[int, tuple[float, int]] = {}  # article position → (fused score, best passage)
+        least = -math.inf  # the count-th best fused score among those scored exactly
+        while True:
+            full = [len(found) == depth for found, depth in zip(lists, depths, strict=True)]
+            last = [found[-1][1] if is_full else 0.0 for found, is_full in zip(lists, full, strict=True)]
+            whole = {doc: score for doc, score in lists[0]}
+            titles = {doc: score for doc, score in lists[2]}
+            passages: dict[int, float] = {}
+            owners = self.passage_article[[p for p, _ in lists[1]]].tolist() if lists[1] else []
+            for owner, (_, score) in zip(owners, lists[1], strict=True):
+                passages.setdefault(owner, score)  # best first: the first is the article's best
+            fresh = []
+            for doc in whole.keys() | titles.keys() | passages.keys():
+                if doc in exact:
+                    continue
+                bound = (
+                    whole.get(doc, last[0])
+                    + PASSAGE_WEIGHT * max(passages.get(doc, last[1]), last[1])
+                    + TITLE_WEIGHT * titles.get(doc, last[2])
+                )
+                if bound + abs(bound) * 1e-9 + 1e-12 >= least:  # (rounding must not drop a tie)
+                    fresh.append(doc)
+            if fresh:
+                positions = np.asarray(sorted(fresh), dtype=np.int64)
+                fused, best = self._fuse(query_terms, positions)
+                scored = zip(fused.tolist(), best.tolist(), strict=True)
+                exact.update(zip(positions.tolist(), scored, strict=True))
+            if not exact:
                 return empty, np.zeros(0, dtype=np.float64), empty
-            positions = np.asarray(sorted(found), dtype=np.int64)
-            fused, best = self._fuse(query_terms, positions)
+            positions = np.fromiter(exact, dtype=np.int64, count=len(exact))
+            fused = np.fromiter((exact[d][0] for d in exact), dtype=np.float64, count=len(exact))
             order = np.lexsort((self.recency_rank[positions], -fused))
-            # The most an article in none of the lists can score: each list's last score, or 0 where
-            # the list holds every match (an article outside it then holds no query term there).
-            ceiling = (
-                (by_article[-1][1] if len(by_article) == wanted else 0.0)
-                + PASSAGE_WEIGHT * (by_passage[-1][1] if len(by_passage) == wanted else 0.0)
-                + TITLE_WEIGHT * (by_title[-1][1] if len(by_title) == wanted else 0.0)
-            )
-            complete = max(len(by_article), len(by_title), len(by_passage)) < wanted
-            if complete or (len(order) >= count and fused[order[count - 1]] > ceiling):
+            if len(order) >= count:
+                least = float(fused[order[count - 1]])
+            ceiling = last[0] + PASSAGE_WEIGHT * last[1] + TITLE_WEIGHT * last[2]
+            if not any(full) or (len(order) >= count and least > ceiling):
                 chosen = order[:count]
-                return positions[chosen], fused[chosen], best[chosen]
-            wanted *= 4
-        ranked, scores, passages = self.rank_articles(query_terms)
-        return ranked[:count], scores[:count], passages[:count]
+                best_passage = np.asarray([exact[int(d)][1] for d in positions[chosen]], dtype=np.int64)
+                return positions[chosen], fused[chosen], best_passage
+            # Deepen the list whose weighted last score is largest for its cost (titles are short,
+            # passages many: about 1 : 3 : 5 for titles, articles, passages).
+            worth = [
+                weight * score / cost if is_full and depth * 4 <= _TOP_PASSAGES_LIMIT else -math.inf
+                for weight, score, cost, is_full, depth in zip(
+                    (1.0, PASSAGE_WEIGHT, TITLE_WEIGHT), last, (3.0, 5.0, 1.0), full, depths, strict=True
+                )
+            ]
+            deepest = max(range(3), key=worth.__getitem__)
+            if worth[deepest] == -math.inf:
+                break
+            depths[deepest] *= 4
+            lists[deepest] = indexes[deepest].top_k(query_terms, depths[deepest], tie_rank=ties[deepest])
+        ranked, scores, best_passages = self.rank_articles(query_terms)
+        return ranked[:count], scores[:count], best_passages[:count]
 
     def rank_articles(
         self, query_terms: Sequence[str]
@@ -549,6 +612,42 @@ class Library:
     def topic_counts(self) -> list[tuple[Topic, int]]:
         """Each tracked topic with the number of articles about it."""
         return [(topic, len(self.topic_members.get(topic.slug, ()))) for topic in self.topics]
+
+
+def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
+    """Year of publication of each article in its own time zone, -1 when undated.
+
+    A snapshot's article table holds the dates as arrays (epoch microseconds, UTC offsets, flags): read
+    them whole rather than making every article. Anything else is asked article by article.
+    """
+    published = getattr(articles, "_published", None)
+    offsets = getattr(articles, "_utc_offset", None)
+    absent = getattr(articles, "_absent", None)
+    if (
+        isinstance(published, np.ndarray)
+        and isinstance(offsets, np.ndarray)
+        and isinstance(absent, np.ndarray)
+    ):
+        local = published.astype(np.int64) + offsets.astype(np.int64) * 1_000_000
+        years = local.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
+        undated = (absent & _NO_DATE_FLAG) != 0
+        result: npt.NDArray[np.int32] = np.where(undated, -1, years).astype(np.int32)
+        if len(result) == len(articles) and (not len(result) or _spot_check(articles, result)):
+            return result
+    years_of = (-1 if article.published is None else article.published.year for article in articles)
+    return np.fromiter(years_of, dtype=np.int32, count=len(articles))
+
+
+_NO_DATE_FLAG = 4  # the snapshot table's "no date" bit
+
+
+def _spot_check(articles: Sequence[Article], years: npt.NDArray[np.int32]) -> bool:
+    """Whether a few articles' own dates agree with the years read from the arrays."""
+    for position in {0, len(articles) // 2, len(articles) - 1}:
+        published = articles[position].published
+        if (-1 if published is None else published.year) != int(years[position]):
+            return False
+    return True
 
 
 def article_token(article_id: str) -> str:

@@ -241,18 +241,35 @@ def _trim(flat: str, start: int, end: int, held: Collection[str], room: int) -> 
 
 
 def _first_match(flat: str, start: int, end: int, held: Collection[str]) -> tuple[int, int]:
-    """Span of the first term of `held` in flat[start:end], analysing a growing window at a time: a
-    "sentence" can be a whole unpunctuated page, and full analysis is the slow path."""
+    """Span of the first term of `held` in flat[start:end], a growing window at a time: a "sentence" can
+    be a whole unpunctuated page. Windows are checked with the fast analysis (terms only); spans come
+    from the full analysis of a small window around the first match."""
+    wanted = set(held)
     position, step = start, 1024
     while position < end:
-        stop = min(end, position + step)
-        space = flat.find(" ", stop, end)
-        stop = end if space < 0 else space  # never split a word between two windows
-        for token in analyze(flat[position:stop]):
-            if token.term in held:
-                return position + token.start, position + token.end
+        stop = _word_end(flat, position + step, end)
+        if wanted.intersection(terms(flat[position:stop])):
+            # Narrow down to the first small window holding a match, then find its span.
+            while position < stop:
+                small = _word_end(flat, position + _SMALL_WINDOW, stop)
+                if wanted.intersection(terms(flat[position:small])):
+                    for token in analyze(flat[position:small]):
+                        if token.term in wanted:
+                            return position + token.start, position + token.end
+                position = small
         position, step = stop, step * 2
     return start, start
+
+
+_SMALL_WINDOW = 96  # characters analysed in full around a match
+
+
+def _word_end(flat: str, at: int, end: int) -> int:
+    """The first space at or after `at` (before end), or end: windows never split a word."""
+    if at >= end:
+        return end
+    space = flat.find(" ", at, end)
+    return end if space < 0 else space
 
 
 def _render(flat: str, pieces: list[_Piece], weight: Mapping[str, float]) -> Snippet:

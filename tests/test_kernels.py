@@ -1,0 +1,209 @@
+"""The compiled search kernels against the numpy path (the reference): the same top k — ids, scores bit for
+bit, tie order — on random corpora and for every depth; the same exact scores, held weights and capped
+counts; the kernels' plain-Python form agrees too; and search falls back to numpy without numba."""
+
+from __future__ import annotations
+
+import random
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+import bot.core.index as index_module
+from bot.core import kernels
+from bot.core.index import BM25Index
+from bot.core.library import build_library
+from bot.core.models import Article, Corpus
+from bot.core.snapshot import load_snapshot, save_snapshot
+from tests.test_index import expected_top, generated_corpus
+
+
+@pytest.fixture(scope="module")
+def compiled() -> kernels.Kernels:
+    found = kernels.compiled()
+    if found is None:
+        pytest.skip("numba is not installed")
+    return found
+
+
+def random_queries(docs: list[list[str]], count: int, seed: int) -> list[list[str]]:
+    """Questions mixing topic words with common words of every frequency, some repeated or unknown."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        doc = rng.choice([d for d in docs if d])
+        query = [rng.choice(doc) for _ in range(rng.randint(1, 3))]
+        query += [f"w{int(rng.paretovariate(0.8)) % 400}" for _ in range(rng.randint(0, 4))]
+        if i % 5 == 0:
+            query.append(query[0])  # rank-bm25 counts a repeated term twice
+        if i % 9 == 0:
+            query.insert(1, "zzz-unknown")
+        out.append(query)
+    return out
+
+
+def both_paths(
+    monkeypatch: pytest.MonkeyPatch, index: BM25Index, query: list[str], k: int, tie_rank: np.ndarray | None
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    monkeypatch.setattr(index_module, "COMPILED", True)
+    fast = index.top_k(query, k, tie_rank=tie_rank)
+    monkeypatch.setattr(index_module, "COMPILED", False)
+    reference = index.top_k(query, k, tie_rank=tie_rank)
+    monkeypatch.setattr(index_module, "COMPILED", True)
+    return fast, reference
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_compiled_top_k_is_the_numpy_top_k(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    docs = generated_corpus(3000 * seed, seed=seed)
+    index = BM25Index.build(docs)
+    tie_rank = np.random.default_rng(seed).integers(0, 4, size=len(docs))
+    compared = 0
+    for query in random_queries(docs, 120, seed):
+        for k in (1, 10, 64, 300):
+            for ranks in (None, tie_rank):
+                fast, reference = both_paths(monkeypatch, index, query, k, ranks)
+                assert fast == reference  # ids, scores bit for bit, tie order
+                compared += len(fast)
+    assert compared > 50_000
+
+
+def test_compiled_top_k_equals_rank_bm25_with_many_ties(compiled: kernels.Kernels) -> None:
+    # Identical documents tie on score: the cut keeps the lower tie rank, then the lower doc id.
+    docs = [["storm", "surge", "coast"]] * 40 + [["storm", "calm"], ["surge"], ["coast", "storm", "x"]] * 30
+    index = BM25Index.build(docs)
+    reference = BM25Okapi(docs)
+    tie_rank = np.array([i % 5 for i in range(len(docs))])
+    for query in (["storm", "surge", "coast"], ["surge", "storm"], ["coast", "coast", "storm"]):
+        for k in (3, 10, 41, 100, 500):
+            got = index.top_k(query, k, tie_rank=tie_rank)
+            assert [d for d, _ in got] == expected_top(reference, query, k, tie_rank, docs)
+            scores = reference.get_scores(query)
+            assert [s for _, s in got] == [scores[d] for d, _ in got]
+
+
+@pytest.mark.parametrize("small", [0, 10**9], ids=["accumulated", "exhaustive"])
+def test_the_kernels_uncompiled_rank_like_numpy(small: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same functions as plain Python (what numba compiles) give the numpy path's answers, by
+    accumulation and by exhaustive scoring."""
+    docs = generated_corpus(600, seed=7)
+    index = BM25Index.build(docs)
+    tie_rank = np.random.default_rng(7).integers(0, 3, size=len(docs)).astype(np.int64)
+    monkeypatch.setattr(index_module, "COMPILED", False)
+    monkeypatch.setattr(kernels, "SMALL_QUESTION", small)
+    # The index keeps its arrays in these dtypes; asarray only tells the type checker so (no copy).
+    indptr = np.asarray(index._indptr, dtype=np.int64)
+    doc_ids = np.asarray(index._doc_ids, dtype=np.int32)
+    for query in random_queries(docs, 25, seed=8):
+        tids = np.asarray(index._known(query), dtype=np.int64)
+        if not len(tids):
+            continue
+        for k in (1, 10, 40):
+            scratch = index._compact_scratch()
+            found, scores = kernels.top_k(
+                tids, k, indptr, doc_ids, index._tfs, index._impacts, index._max_weight,
+                index._idf, index._norm, index.k1 + 1, index._step, tie_rank, True, *scratch,
+            )  # fmt: skip
+            assert not scratch[0].any() and (scratch[2] == -1).all()  # the scratch is handed back as it was
+            expected = index.top_k(query, k, tie_rank=tie_rank)
+            assert list(zip(found.tolist(), scores.tolist(), strict=True)) == expected
+        docs_asked = np.unique(index.postings(query[0]))[:50].astype(np.int64)
+        exact = kernels.exact_scores(
+            tids, docs_asked, indptr, doc_ids, index._tfs, index._idf, index._norm, index.k1 + 1
+        )
+        assert exact.tolist() == index.scores_of(query, docs_asked).tolist()
+
+
+def test_compiled_exact_scores_held_weights_and_counts_match_numpy(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = generated_corpus(5000, seed=12)
+    index = BM25Index.build(docs)
+    for query in random_queries(docs, 60, seed=13):
+        lists = [index.postings(t) for t in query]
+        asked = np.unique(np.concatenate([*lists, np.arange(0, 5000, 97)])).astype(np.int64)
+        weights = {term: 1.0 + len(term) / 3 for term in query}
+        needed = query[:2]
+        results = []
+        for fast in (True, False):
+            monkeypatch.setattr(index_module, "COMPILED", fast)
+            held = index.held_weights(weights, asked)
+            results.append((index.scores_of(query, asked).tolist(), held.tolist()))
+        assert results[0] == results[1]
+        monkeypatch.setattr(index_module, "COMPILED", True)
+        total = sum(weights.values())
+        for share, cap in ((0.3, 10_000), (0.5, 10_000), (0.3, 25)):
+            holding = set(np.concatenate([index.postings(t) for t in needed]).tolist())
+            shares = np.maximum(index.held_weights(weights, np.arange(index.num_docs)) / total, 0.0)
+            expected = int(np.count_nonzero(shares[sorted(holding)] >= share)) if holding else 0
+            assert index.count_holding(weights, needed, share, cap) == min(expected, cap)
+
+
+def test_without_numba_search_uses_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now fails
+    assert kernels._compile() is None
+    docs = generated_corpus(500, seed=9)
+    index = BM25Index.build(docs)
+    monkeypatch.setattr(kernels, "ready", lambda: None)  # kernels not ready (or missing): numpy answers
+    reference = BM25Okapi(docs)
+    query = ["w1", "t3x2", "w7"]
+    got = index.top_k(query, 10)
+    assert [d for d, _ in got] == expected_top(reference, query, 10, np.zeros(len(docs)), docs)
+
+
+def test_kernels_are_ready_after_preparation(compiled: kernels.Kernels) -> None:
+    assert kernels.ready() is compiled
+    assert compiled.seconds > 0
+
+
+def dated_articles(count: int, seed: int) -> list[Article]:
+    """Articles of common and topic words, dated over 2003–2006 in several time zones, some naming a
+    year in the text (and some undated)."""
+    rng = random.Random(seed)
+    docs = generated_corpus(count, seed=seed)
+    zones = [UTC, timezone(timedelta(hours=-8)), timezone(timedelta(hours=9))]
+    articles = []
+    for number, words in enumerate(docs):
+        year = rng.choice([2003, 2004, 2005, 2006])
+        day = (12, 31) if rng.random() < 0.5 else (1, 1)  # near new year: the zone decides the year
+        published = None if number % 11 == 0 else datetime(year, *day, 23, tzinfo=zones[number % 3])
+        named = [str(rng.choice([2003, 2004, 2005]))] if rng.random() < 0.3 else []
+        body = " ".join(words[3:] + named) or "empty"
+        title = " ".join(words[:3]) or "untitled"
+        articles.append(Article(id=f"a{number}", title=title, body=body, published=published))
+    return articles
+
+
+def test_answers_are_the_same_on_both_paths_years_included(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    articles = dated_articles(1500, seed=21)
+    library = build_library(Corpus(tuple(articles), ()), ())
+    loaded = load_snapshot(save_snapshot(library, tmp_path, "years"))
+    expected_years = [-1 if a.published is None else a.published.year for a in articles]
+    assert library.publication_years().tolist() == expected_years
+    assert loaded.publication_years().tolist() == expected_years  # read from the snapshot's arrays
+    rng = random.Random(22)
+    questions = [
+        " ".join(rng.choice(articles).body.split()[:4]) + rng.choice(["", " 2004", " 2005 2003", " 2031"])
+        for _ in range(60)
+    ]
+    for question in questions:
+        pages = []
+        for fast in (True, False):
+            monkeypatch.setattr(index_module, "COMPILED", fast)
+            for answering in (library, loaded):
+                for offset in (0, 5):
+                    result = answering.search(question, limit=5, offset=offset, min_relevance=0.3)
+                    pages.append(([(h.article.id, h.score) for h in result.hits], result.total))
+                # The count on its own, also where no article is of the year asked (2031).
+                terms = tuple(question.split())
+                pages.append(([], answering.count_relevant(terms, 0.2, cap=40)))
+                pages.append(([], answering.count_relevant((*terms, "2031"), 0.01)))
+        assert [pages[i::4] for i in range(4)] == [[pages[i]] * 4 for i in range(4)]
