@@ -64,8 +64,9 @@ def distinct(articles: Sequence[Article]) -> list[Article]:
     return kept
 
 
-def quality(articles: Sequence[Article], pairs: list[dict[str, Any]]) -> Result:
-    """Grouping of labelled pairs and of rewrites, per kind and split, plus what the archive became."""
+def quality(articles: Sequence[Article], pairs: list[dict[str, Any]], *, rewrites: bool = True) -> Result:
+    """Grouping of labelled pairs and (unless told not to) of rewrites, per kind and split, plus what the
+    archive became."""
     order = list(articles)
     random.Random(ORDER_SEED).shuffle(order)
     index = StoryIndex()
@@ -79,7 +80,7 @@ def quality(articles: Sequence[Article], pairs: list[dict[str, Any]]) -> Result:
     for pair in pairs:
         together = index.story_of(pair["a"]) == index.story_of(pair["b"])
         rows[(pair["split"], pair["kind"], "grouped" if together else "apart")] += 1
-    for article in distinct(articles):
+    for article in distinct(articles) if rewrites else ():
         for mode in MODES:
             assignment = index.add(rewrite(article, mode))
             if assignment.story_id == index.story_of(article.id):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.rewrite import MODES, rewrite
-from bench.stories import PAIRS, read_pairs
+from bench.stories import PAIRS, quality, read_pairs, summarise
 from bench.synth import BBC, read_bbc
 from bot.core.models import Article
 from bot.core.stories import Reason, StoryIndex
@@ -290,3 +290,16 @@ def test_plain_data_round_trip_after_evictions() -> None:
     later = [replace(ACME_Q4, published=DAY + timedelta(days=9, hours=1)), _ferry_copy("ferry-old", 1)]
     assert restored.add_all(later) == index.add_all(later)
     assert restored.to_data() == index.to_data()
+
+
+@pytest.mark.skipif(not BBC.is_file(), reason="BBC News data (../shared/data) is not beside the repository")
+def test_labelled_pairs_precision_and_recall_per_split() -> None:
+    # The rules were tuned on the dev split only; the test split is held out. Target 0.95 precision: dev
+    # meets it (1.000), the held-out labelled pairs measure 0.943 (3 of 41 hard negatives merged), so the
+    # floor here guards against getting worse without pretending the target is met there.
+    rows = quality(read_bbc(), read_pairs(PAIRS), rewrites=False)["rows"]
+    summary = {(row["split"], row["kind"]): row for row in summarise(rows)}
+    assert summary[("dev", "precision (labelled pairs)")]["value"] >= 0.99
+    assert summary[("test", "precision (labelled pairs)")]["value"] >= 0.94
+    for split in ("dev", "test"):
+        assert summary[(split, "recall (copies + rewrites)")]["value"] >= 0.85
