@@ -540,24 +540,48 @@ def _matched(reasons: Sequence[str]) -> str:
     return f"<i>Matched: {escape(', '.join(_one_line(r) for r in reasons))}</i>" if reasons else ""
 
 
-def alert(article: Article, snippet: Snippet | None, reasons: Sequence[str]) -> str:
-    """One new article for a subscriber: linked title, source · date, snippet or lead, what it matched."""
+SOURCES_SHOWN = 4  # other sources named under an alert; more are counted
+
+
+def also_reported(sources: Sequence[str], reports: int = 0) -> str:
+    """A story's other reports under its alert: "+2 sources: A, B" (named sources), else "+1 more
+    report"; empty when there are none."""
+    if sources:
+        names = ", ".join(
+            escape(_one_line(shorten(source, TITLE_SHOWN))) for source in sources[:SOURCES_SHOWN]
+        )
+        rest = f" and {len(sources) - SOURCES_SHOWN:,} more" if len(sources) > SOURCES_SHOWN else ""
+        return f"<i>+{_count(len(sources), 'source')}: {names}{rest}</i>"
+    if reports > 0:
+        return f"<i>+{_count(reports, 'more report')}</i>"
+    return ""
+
+
+# A story's other named sources and how many other reports it has (for also_reported).
+Coverage = tuple[Sequence[str], int]
+
+
+def alert(
+    article: Article, snippet: Snippet | None, reasons: Sequence[str], coverage: Coverage = ((), 0)
+) -> str:
+    """One new story for a subscriber: linked title, source · date, snippet or lead, its other sources,
+    what it matched."""
     if snippet is None or not snippet.text.strip():
         snippet = Snippet(_lead(article.body))
-    text = "🔔 " + citation(article, snippet=snippet)
-    matched = _matched(reasons)
-    return f"{text}\n{matched}" if matched else text
+    lines = ["🔔 " + citation(article, snippet=snippet), also_reported(*coverage), _matched(reasons)]
+    return "\n".join(line for line in lines if line)
 
 
-def digest(items: Sequence[tuple[Article, Sequence[str]]]) -> str:
-    """Several new articles in one message: numbered citations, each with what it matched."""
+def digest(items: Sequence[tuple[Article, Sequence[str]]], coverage: Sequence[Coverage] | None = None) -> str:
+    """Several new stories in one message: numbered citations, each with its other sources and what it
+    matched."""
     if not items:
         return "No new articles."
     blocks = [f"🔔 <b>{_count(len(items), 'new article')}</b>"]
     for number, (article, reasons) in enumerate(items, 1):
-        matched = _matched(reasons)
-        entry = citation(article, number=number)
-        blocks.append(f"{entry}\n{matched}" if matched else entry)
+        also = also_reported(*coverage[number - 1]) if coverage is not None else ""
+        lines = [citation(article, number=number), also, _matched(reasons)]
+        blocks.append("\n".join(line for line in lines if line))
     return "\n\n".join(blocks)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.interests import AlertStatus, Subscription
+from bot.core.stories import StoryRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,9 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     message_id: int | None
+    story_id: str | None = None  # the story it alerts (a chat gets each story once)
+    shown_members: int = 1  # members of the story the message counted when sent or last edited
+    edit_due: bool = False  # the story gained members since: update the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class IngestResult:
     new_ids: list[str]
     alerts_created: int
     first_load: bool
+    edits_due: int = 0  # alerts of stories that gained a report, flagged for an update
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +85,6 @@ class Stats:
 # Matches new article ids against subscriptions; returns (chat_id, article_id, reason) triples. The store
 # calls it in a worker thread, outside any transaction.
 Matcher = Callable[[list[str], list[Subscription]], Iterable[tuple[int, str, str]]]
+
+# Gives new article ids (in ingest order) their stories; the store calls it in the same worker thread.
+StoryAssigner = Callable[[list[str]], Iterable[StoryRecord]]
