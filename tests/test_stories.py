@@ -14,7 +14,7 @@ from bench.rewrite import MODES, rewrite
 from bench.stories import PAIRS, quality, read_pairs, summarise
 from bench.synth import BBC, read_bbc
 from bot.core.models import Article
-from bot.core.stories import Reason, StoryIndex
+from bot.core.stories import Reason, StoryIndex, collapse
 
 DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -303,3 +303,13 @@ def test_labelled_pairs_precision_and_recall_per_split() -> None:
     assert summary[("test", "precision (labelled pairs)")]["value"] >= 0.94
     for split in ("dev", "test"):
         assert summary[(split, "recall (copies + rewrites)")]["value"] >= 0.85
+
+
+def test_collapse_keeps_each_story_once_at_its_best_rank() -> None:
+    story = {"a1": "a", "a2": "a", "b1": "b", "a3": "a", "c1": None, "b2": "b", "d1": "d"}
+    ranked = ["a1", "a2", "b1", "a3", "c1", "b2", "d1"]
+    assert collapse(ranked, story.get) == (["a1", "b1", "c1", "d1"], 7)
+    # A page of two: the items used up include the reports of its stories skipped on the way (a3 too).
+    assert collapse(ranked, story.get, 2) == (["a1", "b1"], 4)
+    assert collapse(ranked[4:], story.get, 2) == (["c1", "b2"], 2)
+    assert collapse([], story.get, 2) == ([], 0)

@@ -124,3 +124,23 @@ async def test_reports_arriving_together_are_one_message(newsbot: BotUnderTest) 
     assert standin.world.events(EventKind.EDITED, chat_id=USER, after=mark) == []
     await reload(newsbot)  # nothing new: still one message
     assert len(standin.world.events(EventKind.SENT, chat_id=USER, after=mark)) == 1
+
+
+async def test_an_answer_shows_a_story_once_with_its_other_sources(newsbot: BotUnderTest) -> None:
+    write_report(
+        newsbot.corpus, "gpt6-wire-one", "Wire One", 9, title="OpenAI unveils GPT-6 with year-long memory"
+    )
+    write_report(
+        newsbot.corpus,
+        "gpt6-wire-two",
+        "Wire Two",
+        10,
+        title="GPT-6 arrives with a memory of a year, OpenAI says",
+        body=reworded(BODY),
+    )
+    await reload(newsbot)
+    [answer] = await newsbot.ask(USER, USER, "GPT-6 memory conversations for a year")
+    text = answer["text"]
+    assert text.count("GPT-6") >= 1
+    assert ("OpenAI unveils GPT-6" in text) != ("GPT-6 arrives with a memory" in text)  # one of the two
+    assert "Also reported by 1 source" in text

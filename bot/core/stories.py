@@ -20,12 +20,13 @@ import re
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import repeat
 from operator import mul
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -81,6 +82,7 @@ _BANDS = PERMUTATIONS // BAND_ROWS
 _NAME = re.compile(r"(?<![.!?\"“]\s)(?<!^)(?<!\n)\b[A-Z][\w'’-]*")
 
 
+_T = TypeVar("_T")
 _Stored = tuple[tuple[str, ...], "array[float]"]  # an article's terms and their weights
 _NOTHING: _Stored = ((), array("f"))  # what an evicted article keeps of its profiles
 _NO_NAMES: frozenset[str] = frozenset()
@@ -738,3 +740,25 @@ def name_overlap(a: frozenset[str], b: frozenset[str]) -> float:
 
 def _datetime(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def collapse(
+    items: Sequence[_T], story_of: Callable[[_T], str | None], limit: int | None = None
+) -> tuple[list[_T], int]:
+    """Ranked items with each story kept once, at its best-ranked item (items of no story stay as they
+    are), at most `limit` of them; and how many of `items` that used up (where the next page starts)."""
+    kept: list[_T] = []
+    seen: set[str] = set()
+    used = 0
+    for item in items:
+        story = story_of(item)
+        if story is not None and story in seen:
+            used += 1
+            continue
+        if limit is not None and len(kept) >= limit:
+            break
+        kept.append(item)
+        used += 1
+        if story is not None:
+            seen.add(story)
+    return kept, used

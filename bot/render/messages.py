@@ -154,12 +154,24 @@ def _numbered(articles: Sequence[Article]) -> list[str]:
     return [citation(article, number=i) for i, article in enumerate(articles, 1)]
 
 
+def also_by(others: int) -> str:
+    """Under a result that stands for a whole story: how many other sources reported it; empty for none."""
+    return f"<i>Also reported by {_count(others, 'source')}</i>" if others > 0 else ""
+
+
 def answer(
-    query: str, hits: Sequence[Hit], *, offset: int = 0, total: int | None = None, at_least: bool = False
+    query: str,
+    hits: Sequence[Hit],
+    *,
+    offset: int = 0,
+    total: int | None = None,
+    at_least: bool = False,
+    also: Sequence[int] | None = None,
 ) -> str:
     """A header echoing the question, then numbered citations (from offset + 1) separated by blank lines.
 
     `at_least` marks `total` as a lower bound (the library stops counting at a cap): shown as "1,000+".
+    `also`: per hit, how many other sources reported its story (each story is shown once).
     """
     if not hits:
         return no_match(query)
@@ -174,7 +186,9 @@ def answer(
         head = f"Results for {_quoted(query)}"
     blocks = [f"<b>{head}</b>"]
     for number, hit in enumerate(hits, first):
-        blocks.append(citation(hit.article, snippet=hit.snippet, number=number))
+        entry = citation(hit.article, snippet=hit.snippet, number=number)
+        others = also_by(also[number - first]) if also is not None else ""
+        blocks.append(f"{entry}\n{others}" if others else entry)
     return "\n\n".join(blocks)
 
 
@@ -187,11 +201,18 @@ def no_match(query: str, *, hint: str | None = None) -> str:
     return "\n\n".join(blocks)
 
 
-def related(title: str, articles: Sequence[Article]) -> str:
-    """Stories related to `title` as numbered, linked citations."""
+def related(title: str, articles: Sequence[Article], also: Sequence[int] | None = None) -> str:
+    """Stories related to `title` as numbered, linked citations (`also`: per article, how many other
+    sources reported its story)."""
     if not articles:
         return f"No related stories for “{escape(title)}” yet."
-    return "\n\n".join([f"<b>Related to {_quoted(title)}</b>", *_numbered(articles)])
+    entries = _numbered(articles)
+    if also is not None:
+        entries = [
+            f"{entry}\n{also_by(others)}" if others > 0 else entry
+            for entry, others in zip(entries, also, strict=True)
+        ]
+    return "\n\n".join([f"<b>Related to {_quoted(title)}</b>", *entries])
 
 
 def topic_push(topic_name: str, articles: Sequence[Article]) -> str:
