@@ -220,16 +220,55 @@ def topic_push(topic_name: str, articles: Sequence[Article]) -> str:
     return "\n\n".join([f"<b>Related stories</b> · {escape(_one_line(topic_name))}", *_numbered(articles)])
 
 
-def subscribed(what: str, understood: str, preview: Sequence[Article], *, already: bool = False) -> str:
-    """Confirmation of a subscription: what was understood, and the latest articles it would have matched."""
+def subscribed(
+    what: str,
+    understood: str,
+    preview: Sequence[Article],
+    *,
+    already: bool = False,
+    schedule: str | None = None,
+) -> str:
+    """Confirmation of a subscription: what was understood, its schedule (a digest's, when it is one),
+    and the latest articles it would have matched."""
     head = "You were already subscribed to" if already else "Subscribed to"
     blocks = [f"<b>{head} {escape(_one_line(what))}</b>", escape(understood)]
+    if schedule is not None:
+        blocks.append(schedule)
     if preview:
         blocks.append("<i>Latest articles it matches (a preview; new ones will arrive as alerts):</i>")
         blocks.extend(_numbered(preview))
     else:
         blocks.append("<i>No article in the archive matches it yet; new ones will arrive as alerts.</i>")
     return "\n\n".join(blocks)
+
+
+def digest_schedule(schedule: str, zone: str) -> str:
+    """When a subscription's news arrives, for its confirmation."""
+    if schedule == "now":
+        return "<i>New stories arrive as alerts as they come.</i>"
+    return (
+        f"<i>New stories arrive as one digest, {escape(schedule)} ({escape(zone)} time; see /timezone).</i>"
+    )
+
+
+def schedule_refused(reason: str) -> str:
+    """A /subscribe schedule that cannot be used, and why."""
+    return f"{escape(reason)}\n\n<i>Example:</i> <code>/subscribe openai weekly mon 08:00</code>"
+
+
+def timezone_shown(zone: str, *, changed: bool) -> str:
+    """The chat's time zone (just set, or as it stands)."""
+    if changed:
+        return f"Digest times in this chat are now read in <b>{escape(zone)}</b> time."
+    return (
+        f"Digest times in this chat are read in <b>{escape(zone)}</b> time. "
+        "Change it with <code>/timezone Area/City</code>, e.g. <code>/timezone Europe/Berlin</code>."
+    )
+
+
+def timezone_refused(reason: str) -> str:
+    """A /timezone name that is not a time zone."""
+    return escape(reason)
 
 
 def subscription_list(rows: Sequence[tuple[str, str]]) -> str:

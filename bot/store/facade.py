@@ -34,6 +34,7 @@ from bot.core.interests import (
     Subscription,
     SubscriptionKind,
 )
+from bot.core.schedules import ScheduleError, parse_schedule, zone_or_utc
 from bot.core.stories import Reason, StoryRecord
 from bot.store.errors import DatabaseGone, StoreError, store_error
 from bot.store.records import (
@@ -92,6 +93,7 @@ def _chat(row: sqlite3.Row) -> ChatRecord:
         inactive_reason=row["inactive_reason"],
         related_enabled=None if related is None else bool(related),
         last_alert_at=_maybe_time(row["last_alert_at"]),
+        timezone=row["timezone"],
     )
 
 
@@ -103,6 +105,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
         value=row["value"],
         label=row["label"],
         created_at=_time(row["created_at"]),
+        schedule=row["schedule"],
     )
 
 
@@ -122,6 +125,7 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         story_id=row["story_id"],
         shown_members=row["shown_members"],
         edit_due=bool(row["edit_due"]),
+        digest_due=_maybe_time(row["digest_due"]),
     )
 
 
@@ -532,8 +536,10 @@ class Store:
         *,
         limit: int = MAX_SUBSCRIPTIONS,
         now: datetime | None = None,
+        schedule: str | None = None,
     ) -> SubscribeOutcome:
-        """Add a subscription unless the chat already has it or has reached `limit`."""
+        """Add a subscription unless the chat already has it or has reached `limit`; `schedule` (the
+        canonical text of a bot.core.schedules.Schedule) is set on it either way, when given."""
         kind = SubscriptionKind(kind)
         at = now or _utcnow()
         async with self._transaction() as db:
@@ -544,15 +550,27 @@ class Store:
                 (chat_id, kind.value, value),
             )
             if exists:
+                if schedule is not None:
+                    await db.execute(
+                        "UPDATE subscriptions SET schedule = ? WHERE chat_id = ? AND kind = ? AND value = ?",
+                        (schedule, chat_id, kind.value, value),
+                    )
                 return SubscribeOutcome.ALREADY
             count = await _scalar_int(db, "SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?", (chat_id,))
             if count >= limit:
                 return SubscribeOutcome.LIMIT_REACHED
             await db.execute(
-                "INSERT INTO subscriptions (chat_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)",
-                (chat_id, kind.value, value, label, _text(at)),
+                "INSERT INTO subscriptions (chat_id, kind, value, label, created_at, schedule) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, kind.value, value, label, _text(at), schedule or "now"),
             )
         return SubscribeOutcome.ADDED
+
+    async def set_timezone(self, chat_id: int, name: str | None, now: datetime | None = None) -> None:
+        """Set the IANA time zone a chat's digest times are read in (None: back to UTC)."""
+        async with self._transaction() as db:
+            await _ensure_chat(db, chat_id, now or _utcnow())
+            await db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (name, chat_id))
 
     async def unsubscribe(self, chat_id: int, kind: SubscriptionKind | str, value: str) -> bool:
         """Remove one subscription by what it follows; False if the chat did not have it."""
@@ -678,6 +696,7 @@ class Store:
                 first_load = await _is_first_load(db)
                 unseen = await _unseen(db, payload)
                 subscriptions = [] if first_load or not unseen else await _all_subscriptions(db, True)
+                zones = await _zones(db) if subscriptions else {}
 
             def work(ids: list[str], first: bool, subs: list[Subscription]) -> _Work:
                 found = [] if first else list(match(ids, subs))
@@ -724,15 +743,28 @@ class Store:
                 reasons = _group_reasons(matched, fresh)
                 # In ingest order, so of two new articles of one story the first one is the alert.
                 ordered = sorted(reasons.items(), key=lambda pair: order[pair[0][1]])
+                digests = _digest_times(subscriptions, zones, now or _utcnow())
+                rows = []
+                for (chat_id, article_id), why in ordered:
+                    due = _due(digests, chat_id, why)
+                    when = at if due is None else _text(due)
+                    rows.append(
+                        (
+                            chat_id,
+                            article_id,
+                            ", ".join(why),
+                            when,
+                            at,
+                            story_of.get(article_id),
+                            due and when,
+                        )
+                    )
                 async with db.executemany(
-                    "INSERT OR IGNORE INTO outbox "
-                    "(chat_id, article_id, reason, status, attempts, next_attempt_at, created_at, story_id) "
-                    "SELECT ?, ?, ?, 'pending', 0, ?, ?, ? "
+                    "INSERT OR IGNORE INTO outbox (chat_id, article_id, reason, status, attempts, "
+                    "next_attempt_at, created_at, story_id, digest_due) "
+                    "SELECT ?, ?, ?, 'pending', 0, ?, ?, ?, ? "
                     "WHERE EXISTS (SELECT 1 FROM chats WHERE id = ? AND active = 1)",
-                    [
-                        (chat_id, article_id, ", ".join(why), at, at, story_of.get(article_id), chat_id)
-                        for (chat_id, article_id), why in ordered
-                    ],
+                    [(*row, row[0]) for row in rows],
                 ) as cursor:
                     created = max(cursor.rowcount, 0)  # executemany sums the rows each run inserted
                 grown = sorted({r.story_id for r in kept if r.reason is not Reason.NEW})
@@ -1068,6 +1100,38 @@ async def _alert_counts(db: aiosqlite.Connection) -> dict[str, int]:
     for row in rows:
         counts[AlertStatus(row[0])] = int(row[1])
     return counts
+
+
+async def _zones(db: aiosqlite.Connection) -> dict[int, str]:
+    rows = await db.execute_fetchall("SELECT id, timezone FROM chats WHERE timezone IS NOT NULL")
+    return {int(row[0]): str(row[1]) for row in rows}
+
+
+def _digest_times(
+    subscriptions: Iterable[Subscription], zones: Mapping[int, str], now: datetime
+) -> dict[tuple[int, str], datetime | None]:
+    """(chat, label) → when that subscription's next digest is due; None for `now` subscriptions (and
+    for a schedule stored by a version that read it otherwise: sent as it comes rather than lost)."""
+    due: dict[tuple[int, str], datetime | None] = {}
+    for subscription in subscriptions:
+        try:
+            schedule = parse_schedule(subscription.schedule)
+        except ScheduleError:
+            schedule = parse_schedule("now")
+        zone = zone_or_utc(zones.get(subscription.chat_id))
+        due[(subscription.chat_id, subscription.label)] = schedule.next_due(now, zone)
+    return due
+
+
+def _due(
+    digests: Mapping[tuple[int, str], datetime | None], chat_id: int, labels: Sequence[str]
+) -> datetime | None:
+    """When an alert matched by these subscriptions goes out: at once if any of them says `now`, else
+    with the earliest of their digests."""
+    times = [digests.get((chat_id, label)) for label in labels]
+    if not times or any(t is None for t in times):
+        return None
+    return min(t for t in times if t is not None)
 
 
 def _group_reasons(

@@ -27,6 +27,7 @@ class ChatRecord:
     inactive_reason: str | None
     related_enabled: bool | None  # None: use the bot-wide default
     last_alert_at: datetime | None
+    timezone: str | None = None  # IANA name chosen with /timezone; None: UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class OutboxItem:
     story_id: str | None = None  # the story it alerts (a chat gets each story once)
     shown_members: int = 1  # members of the story the message counted when sent or last edited
     edit_due: bool = False  # the story gained members since: update the message
+    digest_due: datetime | None = None  # sent with its chat's digest due then; None: as it comes
 
 
 @dataclass(frozen=True, slots=True)

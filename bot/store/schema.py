@@ -203,6 +203,18 @@ MIGRATIONS: tuple[str, ...] = (
     PRAGMA user_version = 4;
     COMMIT;
     """,
+    # 5: digest schedules. A subscription's schedule (now, daily HH:MM, weekly DAY HH:MM) in its chat's
+    # time zone (IANA name; NULL: UTC). An alert of a digest subscription waits in the outbox until its
+    # digest is due (digest_due, also its next_attempt_at), so schedules live in the database and a digest
+    # missed while the bot was down is simply due at start-up, once.
+    """
+    BEGIN IMMEDIATE;
+    ALTER TABLE subscriptions ADD COLUMN schedule TEXT NOT NULL DEFAULT 'now';
+    ALTER TABLE chats ADD COLUMN timezone TEXT;
+    ALTER TABLE outbox ADD COLUMN digest_due TEXT;
+    PRAGMA user_version = 5;
+    COMMIT;
+    """,
 )
 
 

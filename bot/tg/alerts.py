@@ -301,10 +301,22 @@ class AlertWorker:
     # -- one message -----------------------------------------------------------------------------------------
 
     def _plan(self, chat_id: int, items: Sequence[OutboxItem]) -> list[_Job]:
-        """A chat's due alerts as messages: one each, or digests when more than the threshold are due."""
-        if len(items) <= self._digest_threshold:
-            return [_Job(chat_id, (item,)) for item in items]
-        return [_Job(chat_id, tuple(items[i : i + DIGEST_MAX])) for i in range(0, len(items), DIGEST_MAX)]
+        """A chat's due alerts as messages: a scheduled digest is one message (split only where
+        Telegram's length limit requires); the rest one each, or digests when more than the threshold
+        are due."""
+        scheduled: dict[datetime, list[OutboxItem]] = {}
+        flowing: list[OutboxItem] = []
+        for item in items:
+            if item.digest_due is not None:
+                scheduled.setdefault(item.digest_due, []).append(item)
+            else:
+                flowing.append(item)
+        jobs = [_Job(chat_id, tuple(group)) for _, group in sorted(scheduled.items())]
+        if len(flowing) <= self._digest_threshold:
+            return jobs + [_Job(chat_id, (item,)) for item in flowing]
+        return jobs + [
+            _Job(chat_id, tuple(flowing[i : i + DIGEST_MAX])) for i in range(0, len(flowing), DIGEST_MAX)
+        ]
 
     async def _deliver(self, job: _Job, group: bool) -> _Outcome:
         """Render and send one job, then record what Telegram said; never raises for Telegram's answers."""
