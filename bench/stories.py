@@ -64,8 +64,9 @@ def distinct(articles: Sequence[Article]) -> list[Article]:
     return kept
 
 
-def quality(articles: Sequence[Article], pairs: list[dict[str, Any]]) -> Result:
-    """Grouping of labelled pairs and of rewrites, per kind and split, plus what the archive became."""
+def quality(articles: Sequence[Article], pairs: list[dict[str, Any]], *, rewrites: bool = True) -> Result:
+    """Grouping of labelled pairs and (unless told not to) of rewrites, per kind and split, plus what the
+    archive became."""
     order = list(articles)
     random.Random(ORDER_SEED).shuffle(order)
     index = StoryIndex()
@@ -79,7 +80,7 @@ def quality(articles: Sequence[Article], pairs: list[dict[str, Any]]) -> Result:
     for pair in pairs:
         together = index.story_of(pair["a"]) == index.story_of(pair["b"])
         rows[(pair["split"], pair["kind"], "grouped" if together else "apart")] += 1
-    for article in distinct(articles):
+    for article in distinct(articles) if rewrites else ():
         for mode in MODES:
             assignment = index.add(rewrite(article, mode))
             if assignment.story_id == index.story_of(article.id):
@@ -156,8 +157,10 @@ def _rss() -> int:
     return 0
 
 
-def cost(count: int, seed: int = 7) -> Result:
-    """Adding `count` dated synthetic articles one at a time: per-article latency and index memory."""
+def cost(count: int, seed: int = 7, days: float | None = None) -> Result:
+    """Adding `count` dated synthetic articles one at a time: per-article latency, index memory and how
+    many articles are live (candidates) at the checkpoints. Dated at random over two years (the order
+    of a bulk import), or with `days` in publication order over that many days (a live feed's)."""
     real = real_corpus(read_bbc())
     marks = {count // 10, count // 2, count}
     seconds: list[float] = []
@@ -166,7 +169,7 @@ def cost(count: int, seed: int = 7) -> Result:
     baseline = _rss()
     checkpoints: list[Result] = []
     reasons: Counter[str] = Counter()
-    for row in synthetic_articles(real, count, seed):
+    for row in synthetic_articles(real, count, seed, days=days):
         article = Article(
             id=row["id"],
             title=row["title"],
@@ -186,11 +189,13 @@ def cost(count: int, seed: int = 7) -> Result:
                     "articles": len(seconds),
                     "last_5000": latencies(window),
                     "index_mb": round((_rss() - baseline) / 2**20, 1),
+                    "live": index.live_count,
                 }
             )
             print(f"  {len(seconds):,} articles: {checkpoints[-1]}", file=sys.stderr)
     return {
         "articles": count,
+        "days": days,
         "all": latencies(seconds),
         "checkpoints": checkpoints,
         "reasons": dict(reasons),
@@ -258,11 +263,13 @@ def print_report(report: Result) -> None:
         f"largest {quality_['largest_story']}, reasons {quality_['bbc_reasons']}, "
         f"{quality_['bbc_ms_per_article']} ms per article"
     )
-    cost_ = report.get("cost")
-    if cost_:
-        print(f"\ncost over {cost_['articles']:,} articles: {cost_['all']}")
+    for label, cost_ in report.get("costs", {}).items():
+        print(f"\ncost over {cost_['articles']:,} articles, {label}: {cost_['all']}")
         for point in cost_["checkpoints"]:
-            print(f"  at {point['articles']:,}: {point['last_5000']}  index {point['index_mb']} MB")
+            print(
+                f"  at {point['articles']:,}: {point['last_5000']}  index {point['index_mb']} MB, "
+                f"{point['live']:,} live"
+            )
         print(f"  reasons {cost_['reasons']}, stories {cost_['stories']:,}")
     print(f"\nMinHash: {report['minhash']}")
 
@@ -286,8 +293,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("minhash side by side…", file=sys.stderr)
     report["minhash"] = minhash_side_by_side(distinct(articles))
     count = args.articles or (10_000 if args.quick else 100_000)
-    print(f"cost at {count:,} articles…", file=sys.stderr)
-    report["cost"] = cost(count)
+    # Three orders of arrival: a bulk import (random dates over two years), a live feed over the same two
+    # years (about 140 articles a day), and a busy live feed (the same number of articles in 30 days).
+    report["costs"] = {}
+    for label, days in (
+        ("random order over two years", None),
+        ("in order over two years", 730.0),
+        ("in order over 30 days", 30.0),
+    ):
+        print(f"cost at {count:,} articles, {label}…", file=sys.stderr)
+        report["costs"][label] = cost(count, days=days)
     print_report(report)
     path = args.json or RESULTS / f"stories-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,10 +30,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", "", "Tracked topics with their article counts", "/topics"),
     Command(
         "subscribe",
-        "TOPIC|WORDS",
-        "Alerts for new articles on a topic or keywords",
-        "/subscribe openai",
-        hint='WORDS may hold "quoted phrases" and -excluded words; /topics lists the topics.',
+        "TOPIC|WORDS [now|daily HH:MM|weekly DAY HH:MM]",
+        "Alerts for new articles on a topic or keywords, as they come or as a digest",
+        "/subscribe openai daily 08:00",
+        hint='WORDS may hold "quoted phrases" and -excluded words; /topics lists the topics. '
+        "Digest times are in the chat's /timezone.",
     ),
     Command(
         "unsubscribe",
@@ -43,6 +44,12 @@ COMMANDS: tuple[Command, ...] = (
         hint="/subscriptions lists them with remove buttons.",
     ),
     Command("subscriptions", "", "This chat's subscriptions, with remove buttons", "/subscriptions"),
+    Command(
+        "timezone",
+        "[Area/City]",
+        "The time zone digest times are read in (UTC until set)",
+        "/timezone Europe/Berlin",
+    ),
     Command("related", "on|off", "Turn related-story pushes on or off in this chat", "/related off"),
     Command("status", "", "Archive size, last corpus load, whether alerts are flowing", "/status"),
     Command(

@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.logs import register_secrets
 from bot.runtime import LibraryLoader, ReloadInProgress, Runtime, load_configured_library
@@ -80,6 +81,7 @@ async def compose(
         gc.freeze()
         runtime = Runtime(settings=settings, store=store, library=library, loader=load)
         await runtime.attach_fetched()
+        await runtime.restore_stories()
         application = build_application(runtime, token)
         data = application.bot_data
         alerts = AlertWorker(
@@ -87,6 +89,8 @@ async def compose(
             application.bot,
             lambda article_id: runtime.library.article(article_id),
             rate_per_second=settings.send_rate,
+            story=runtime.story_of_article,
+            edit_within=timedelta(hours=settings.alert_edit_hours),
             answers_busy=lambda: data.answers_in_flight > 0,
             on_token_error=lambda: application.create_task(
                 check_token(application.bot, data), name="check-token"

@@ -19,10 +19,11 @@ import gc
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.core.archive import apply_changes, extend_library, merge_segments
@@ -31,6 +32,7 @@ from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
 from bot.core.snapshot import UPDATE_AT_MOST_SHARE, base_key, build_snapshot, load_or_build, snapshot_key
+from bot.core.stories import Story, StoryIndex, StoryRecord
 from bot.settings import Settings
 from bot.store import IngestResult, Store
 
@@ -157,6 +159,11 @@ class Runtime:
     # Ids of the view's articles whose recording (and alerts) failed after the view was swapped in: the
     # next reload records them too, since reading only the changed files would not meet them again.
     _unrecorded: set[str] = field(default_factory=set)
+
+    # Reports of one event grouped into stories: built as articles are ingested, restored at start-up
+    # from the store in ingest order. Readers (answers, the alert worker) only look articles up.
+    stories: StoryIndex = field(default_factory=StoryIndex)
+    _stories_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if not self._built_with:
@@ -344,8 +351,8 @@ class Runtime:
     async def ingest(
         self, library: Library | None = None, *, only: Sequence[str] | None = None
     ) -> IngestResult:
-        """Record the snapshot's article ids (or `only` these of them) as seen and queue one alert per
-        (chat, new article) match.
+        """Record the snapshot's article ids (or `only` these of them) as seen, put them into stories and
+        queue one alert per (chat, story) match; a story's later reports update its alerts instead.
 
         Matching and recording happen in one store transaction, so repeated or racing reloads, and
         restarts, never queue an alert twice. The very first load of an empty database alerts nothing.
@@ -363,12 +370,62 @@ class Runtime:
                 subscriptions,
             )
 
+        def assign(new_ids: list[str]) -> list[StoryRecord]:
+            return self.assign_stories(snapshot, new_ids)
+
         ids = [a.id for a in snapshot.articles] if only is None else list(only)
-        result = await self.store.ingest_articles(ids, match)
-        if result.alerts_created:
-            log.info("%d new articles → %d alerts queued", len(result.new_ids), result.alerts_created)
+        result = await self.store.ingest_articles(
+            ids, match, assign=assign, edit_within=timedelta(hours=self.settings.alert_edit_hours)
+        )
+        if result.alerts_created or result.edits_due:
+            log.info(
+                "%d new articles → %d alerts queued, %d to update",
+                len(result.new_ids),
+                result.alerts_created,
+                result.edits_due,
+            )
             self.on_new_alerts()
         return result
+
+    def story_of_article(self, article_id: str) -> Story | None:
+        """The story an ingested article belongs to (None before it is ingested)."""
+        story_id = self.stories.story_of(article_id)
+        return None if story_id is None else self.stories.story(story_id)
+
+    async def restore_stories(self, now: datetime | None = None) -> int:
+        """At start-up: rebuild the story index from the store's records, in ingest order (articles still
+        in their matching window are analysed again, the rest only keep their place); how many."""
+        records = await self.store.story_records()
+        library = self.library
+        moment = now or datetime.now(UTC)
+
+        def rebuild() -> StoryIndex:
+            index = StoryIndex()
+            index.advance(moment)
+            for record in records:
+                index.restore(record, library.article(record.article_id))
+            return index
+
+        self.stories = await asyncio.to_thread(rebuild)
+        log.info("restored %d stories of %d articles", self.stories.story_count, len(records))
+        return len(records)
+
+    def assign_stories(self, library: Library, article_ids: Sequence[str]) -> list[StoryRecord]:
+        """Put new articles into stories (blocking: call it from a worker thread) and return what the
+        store keeps of them; an article assigned before (an ingest that did not commit) keeps its story."""
+        at = datetime.now(UTC)
+        records: list[StoryRecord] = []
+        with self._stories_lock:
+            for article_id in article_ids:
+                if article_id not in self.stories:
+                    article = library.article(article_id)
+                    if article is None:
+                        continue
+                    self.stories.add(article, at=at)
+                record = self.stories.record(article_id, at)
+                if record is not None:
+                    records.append(record)
+        return records
 
     async def corpus_changed(self) -> bool:
         """Whether the corpus files differ from the ones the current snapshot was built from."""

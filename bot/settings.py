@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     more_results_hours: float = Field(default=1.0, gt=0)
     question_log_days: float = Field(default=30.0, gt=0)
     alert_history_days: float = Field(default=30.0, gt=0)
+    # Telegram lets a bot edit its message for 48 hours; older alerts are left as they are.
+    alert_edit_hours: float = Field(default=24.0, ge=0, le=48)
     idle_chat_days: float = Field(default=180.0, gt=0)
 
     @field_validator("admin_ids", mode="before")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -525,12 +525,17 @@ async def test_a_delivered_alert_that_could_not_be_marked_is_not_sent_again(
         failures = 1
 
         async def mark_sent(
-            self, ids: Sequence[int], message_id: int | None, now: datetime | None = None
+            self,
+            ids: Sequence[int],
+            message_id: int | None,
+            now: datetime | None = None,
+            *,
+            shown: Mapping[int, int] | None = None,
         ) -> int:
             if self.failures:
                 self.failures -= 1
                 raise DatabaseBusy("database is locked")
-            return await super().mark_sent(ids, message_id, now)
+            return await super().mark_sent(ids, message_id, now, shown=shown)
 
     store = await open_store(tmp_path / "newsbot.sqlite3", ForgetfulStore)
     try:

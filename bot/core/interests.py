@@ -59,6 +59,7 @@ class Subscription:
     value: str
     label: str
     created_at: datetime
+    schedule: str = "now"  # bot.core.schedules: now, daily HH:MM, weekly DAY HH:MM
 
 
 # --------------------------------------------------------------------------- keyword queries

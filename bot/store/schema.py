@@ -176,6 +176,45 @@ MIGRATIONS: tuple[str, ...] = (
     PRAGMA user_version = 3;
     COMMIT;
     """,
+    # 4: stories. Each article's place in its story (a group of reports of one event), in ingest order
+    # (seq), so the story index is restored at start-up exactly as it was built. An alert now belongs to a
+    # story: a chat is alerted once per story (the partial unique index), and a later report of the story
+    # flags the alert for an edit ("+N sources") instead of a message; shown_members is how many members
+    # of the story the message as sent (or last edited) counts.
+    """
+    BEGIN IMMEDIATE;
+    CREATE TABLE story_articles (
+        seq INTEGER PRIMARY KEY,
+        article_id TEXT NOT NULL UNIQUE,
+        story_id TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (reason IN ('new', 'copy', 'rewrite')),
+        source TEXT,
+        published TEXT,
+        chars INTEGER NOT NULL,
+        added_at TEXT NOT NULL
+    );
+    CREATE INDEX story_articles_story ON story_articles (story_id);
+    ALTER TABLE outbox ADD COLUMN story_id TEXT;
+    ALTER TABLE outbox ADD COLUMN shown_members INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE outbox ADD COLUMN edit_due INTEGER NOT NULL DEFAULT 0 CHECK (edit_due IN (0, 1));
+    CREATE UNIQUE INDEX outbox_chat_story ON outbox (chat_id, story_id) WHERE story_id IS NOT NULL;
+    CREATE INDEX outbox_story ON outbox (story_id) WHERE story_id IS NOT NULL;
+    CREATE INDEX outbox_edit_due ON outbox (edit_due) WHERE edit_due = 1;
+    PRAGMA user_version = 4;
+    COMMIT;
+    """,
+    # 5: digest schedules. A subscription's schedule (now, daily HH:MM, weekly DAY HH:MM) in its chat's
+    # time zone (IANA name; NULL: UTC). An alert of a digest subscription waits in the outbox until its
+    # digest is due (digest_due, also its next_attempt_at), so schedules live in the database and a digest
+    # missed while the bot was down is simply due at start-up, once.
+    """
+    BEGIN IMMEDIATE;
+    ALTER TABLE subscriptions ADD COLUMN schedule TEXT NOT NULL DEFAULT 'now';
+    ALTER TABLE chats ADD COLUMN timezone TEXT;
+    ALTER TABLE outbox ADD COLUMN digest_due TEXT;
+    PRAGMA user_version = 5;
+    COMMIT;
+    """,
 )
 
 

@@ -70,6 +70,7 @@ def add_handlers(application: NewsbotApp) -> None:
         "subscribe": subscriptions.subscribe,
         "unsubscribe": subscriptions.unsubscribe,
         "subscriptions": subscriptions.list_subscriptions,
+        "timezone": subscriptions.timezone,
         "related": subscriptions.related_setting,
         "status": answers.status,
         "reload": admin.reload,
