@@ -111,9 +111,12 @@ class SegmentedIndex:
         b: float = 0.75,
         epsilon: float = 0.25,
         _grown_from: SegmentedIndex | None = None,
+        _joined_from: SegmentedIndex | None = None,
     ) -> None:
         """`_grown_from` (for with_segment): a view whose segments these extend, unchanged, so its term
-        numbering, frequencies and first-occurrence order are carried over instead of remade."""
+        numbering, frequencies and first-occurrence order are carried over instead of remade.
+        `_joined_from` (for merged): a view of the very same live documents, whose statistics hold as
+        they are; only the joined segment is restated."""
         self.segments = tuple(segments)
         self.tokens_of = tokens_of
         self.k1, self.b, self.epsilon = k1, b, epsilon
@@ -139,7 +142,47 @@ class SegmentedIndex:
         self._df: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._order: IntArray = np.zeros(0, dtype=np.int64)
         self._terms_by_id: list[str] | None = None
-        self._global_statistics(_grown_from)
+        self._n_terms: int = 0
+        self._idf: FloatArray = np.zeros(0, dtype=np.float64)
+        self.average_idf: float = 0.0
+        self._vocabulary_size: int = 0
+        self._restated: tuple[BM25Index, ...] = ()
+        self._lead: int = 0
+        self._tail_from: int = 0
+        self._tail: BM25Index | None = None
+        if _joined_from is not None:
+            self._same_statistics(_joined_from)
+        else:
+            self._global_statistics(_grown_from)
+
+    def _same_statistics(self, before: SegmentedIndex) -> None:
+        """The statistics of a view of the same live documents (segments joined), carried over."""
+        self._term_ids = before._term_ids
+        self._n_terms = before._n_terms
+        self._df, self._order, self._idf = before._df, before._order, before._idf
+        self.average_idf = before.average_idf
+        self._vocabulary_size = before._vocabulary_size
+        kept = {id(segment.index): number for number, segment in enumerate(before.segments)}
+        maps: dict[int, npt.NDArray[np.int64]] = {}
+        restated_list: list[BM25Index] = []
+        local_to_global: list[npt.NDArray[np.int64]] = []
+        for segment in self.segments:
+            number = kept.get(id(segment.index))
+            if number is not None and before.segments[number] is segment:
+                mapping = before._maps[id(segment.index)]
+                restated_list.append(before._restated[number])
+            else:
+                vocabulary = segment.index.vocabulary
+                mapping = np.fromiter(
+                    map(self._term_ids.__getitem__, vocabulary), dtype=np.int64, count=len(vocabulary)
+                )
+                restated_list.append(segment.index.restated(self._idf[mapping], self.average_idf, self.avgdl))
+            maps[id(segment.index)] = mapping
+            local_to_global.append(mapping)
+        self._maps = maps
+        self._restated = tuple(restated_list)
+        self._lead = max(range(len(self.segments)), key=lambda n: self.segments[n].index.num_docs, default=0)
+        self._tail_from, self._tail = self._tail_index(local_to_global, self._idf, self.average_idf)
 
     @classmethod
     def of(cls, index: BM25Index, *, tokens_of: TokensOf | None = None) -> SegmentedIndex:
@@ -556,7 +599,12 @@ class SegmentedIndex:
             epsilon=self.epsilon,
         )
         segments = (*self.segments[:first], Segment(joined), *self.segments[last + 1 :])
-        return SegmentedIndex(segments, tokens_of=tokens_of, k1=self.k1, b=self.b, epsilon=self.epsilon)
+        settings = {"tokens_of": tokens_of, "k1": self.k1, "b": self.b, "epsilon": self.epsilon}
+        try:
+            # The same live documents: the statistics stand, only the joined segment is restated.
+            return SegmentedIndex(segments, **settings, _joined_from=self)  # type: ignore[arg-type]
+        except KeyError:  # tokens_of gave a term the view never held (another analyzer): recount
+            return SegmentedIndex(segments, **settings)  # type: ignore[arg-type]
 
     def single(self) -> BM25Index:
         """The whole view as one built index (its segments joined, dead docs dropped, when needed)."""
