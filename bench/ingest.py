@@ -182,7 +182,7 @@ def main() -> None:
         started = time.perf_counter()
         view = extend_library(view, [article])
         extending.append(time.perf_counter() - started)
-        found = match_interests([article], [()], subscriptions)
+        found = match_interests([article], [()], subscriptions, view.article_index.doc_freq)
         seconds.append(time.perf_counter() - started)
         alerts += len(found)
         opening = " ".join(article.body.split()[:40])  # (titles repeat: the synthetic ones reuse BBC's)
@@ -199,7 +199,7 @@ def main() -> None:
     batch = fresh[args.adds : args.adds + args.batch]
     started = time.perf_counter()
     batched = extend_library(view, batch)
-    found = match_interests(batch, [()] * len(batch), subscriptions)
+    found = match_interests(batch, [()] * len(batch), subscriptions, batched.article_index.doc_freq)
     report["batch"] = {
         "articles": len(batch),
         "seconds": round(time.perf_counter() - started, 3),

@@ -368,6 +368,7 @@ class Runtime:
                 [snapshot.articles[p] for p in positions],
                 [snapshot.article_topics[p] for p in positions],
                 subscriptions,
+                doc_freq=snapshot.article_index.doc_freq,
             )
 
         def assign(new_ids: list[str]) -> list[StoryRecord]:
