@@ -153,9 +153,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--reload-articles", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reload-only", action="store_true", help="only the /reload part")
     args = parser.parse_args()
     kernels.compiled()
     real = real_corpus(read_bbc())
+    if args.reload_only:
+        say(f"/reload of a {args.reload_articles:,}-article corpus")
+        print(json.dumps(asyncio.run(measure_reloads(real, args.reload_articles, args.seed)), indent=1))
+        return
     say(f"building a library over {args.passages:,} synthetic passages")
     synthetic = synthetic_passages(real, args.passages, args.seed)
     base = library_from_synthetic(synthetic, args.seed)

@@ -329,3 +329,25 @@ def test_an_article_dated_at_the_calendar_edge_survives_restarts_from_the_snapsh
             0
         ].reason
     assert [a.published for a in again.articles] == [datetime(2026, 3, 1, tzinfo=UTC)]
+
+
+async def test_editing_one_story_of_a_file_changes_only_that_story(tmp_path: Path) -> None:
+    corpus = copy_corpus(FORMATS, tmp_path)
+    settings = settings_for(corpus, tmp_path)
+    rows = [
+        {"id": f"wire-{n}", "title": f"Tide table {n}", "body": f"High water at {n} o'clock."}
+        for n in range(3)
+    ]
+    path = corpus / "wire" / "tides.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    store = await Store.open(settings.database)
+    try:
+        runtime = Runtime(settings=settings, store=store, library=load_configured_library(settings))
+        rows[1]["body"] = "High water moved to noon."
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        outcome = await runtime.reload()
+    finally:
+        await store.close()
+    assert ([a.id for a in outcome.changed], outcome.added, outcome.removed) == (["wire-1"], (), ())
+    assert runtime.library.search("high water noon").hits[0].article.id == "wire-1"
+    assert runtime.library.files["wire/tides.jsonl"].ids == ("wire-0", "wire-1", "wire-2")

@@ -129,10 +129,19 @@ def extend(base: Library, articles: Sequence[Article], *, removed: Collection[st
 def apply_changes(base: Library, changes: CorpusChanges) -> Extension:
     """The view with the corpus files that changed brought up to date: the articles of changed and
     removed files taken out, those of new and changed files added (in path order, after the rest), the
-    problems of those files replaced. Needs `base.files` (a library loaded from the corpus)."""
+    problems of those files replaced. Needs `base.files` (a library loaded from the corpus).
+
+    An article of a changed file that reads exactly as before, at the same place, stays as it is: one
+    edited story in a file of a thousand re-indexes one story, not a thousand."""
     touched = changes.touched
-    removed = [article_id for rel in touched if (record := base.files.get(rel)) for article_id in record.ids]
-    extension = extend(base, changes.articles, removed=removed)
+    before = [article_id for rel in touched if (record := base.files.get(rel)) for article_id in record.ids]
+    held = set(before)
+    unchanged: set[str] = set()
+    for article in changes.articles:
+        if article.id in held and base.article(article.id) == article:
+            unchanged.add(article.id)
+    removed = [article_id for article_id in before if article_id not in unchanged]
+    extension = extend(base, [a for a in changes.articles if a.id not in unchanged], removed=removed)
     library = extension.library
     # Problems: those of untouched files and the ones not about corpus files stay; the walk's and the
     # read files' are new (the same problem found again is kept once).
@@ -142,7 +151,7 @@ def apply_changes(base: Library, changes: CorpusChanges) -> Extension:
         if problem.path not in touched and (problem.path in changes.stamps or problem.path not in base.files)
     ]
     problems = tuple(dict.fromkeys((*kept, *changes.problems, *extension.problems)))
-    in_view = {article.id for article in extension.added}
+    in_view = {article.id for article in extension.added} | unchanged
     files = dict(base.files)
     for rel in touched:
         files.pop(rel, None)
