@@ -201,7 +201,7 @@ async def _reload(corpus_dir: Path, work: Path, serving: Library, questions: Seq
     try:
         runtime = Runtime(settings=settings, store=store, library=serving)
         before = await _answer(runtime, questions, lambda: False, limit_s=1.0)
-        task = asyncio.create_task(runtime.reload())
+        task = asyncio.create_task(runtime.reload(full=True))
         began = time.perf_counter()
         during = await _answer(runtime, questions, task.done, limit_s=3600.0)
         outcome = await task

@@ -52,7 +52,13 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("related", "on|off", "Turn related-story pushes on or off in this chat", "/related off"),
     Command("status", "", "Archive size, last corpus load, whether alerts are flowing", "/status"),
-    Command("reload", "", "Re-read the corpus and rebuild the index", "/reload", admin=True),
+    Command(
+        "reload",
+        "[full]",
+        "Read the corpus files that changed (full: re-read and re-index everything)",
+        "/reload",
+        admin=True,
+    ),
     Command("stats", "", "Usage, storage and uptime figures", "/stats", admin=True),
     Command(
         "sources",

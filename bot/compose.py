@@ -101,7 +101,7 @@ async def compose(
 
         async def rebuild_after_retention() -> None:
             with contextlib.suppress(ReloadInProgress):  # the reload under way reads the store too
-                await runtime.reload()
+                await runtime.reload(full=True)  # (fetched articles left: only a rebuild drops them)
 
         sources = SourcesPoller(
             settings,

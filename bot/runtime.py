@@ -2,11 +2,13 @@
 corpus watcher, articles fetched from sources joining the view, and ingesting new articles (which queues
 their alerts).
 
-The library is the archive: the corpus folder plus the articles stored from sources. A reload builds a new
-Library off the event loop (a big one in a child process) and swaps it in with one assignment; readers
-holding the old snapshot finish with it undisturbed. New fetched articles go through one step,
-`extend_view` (new articles in → new library view out), then are ingested. Knows nothing of Telegram:
-the handlers (bot.tg) render and reply, and the alert worker is woken through on_new_alerts.
+The library is the archive: the corpus folder plus the articles stored from sources. A reload reads the
+corpus files that changed and makes a new view with them (a new segment of each index; `/reload full`
+rebuilds everything, a big corpus in a child process), then swaps it in with one assignment; readers
+holding the old view finish with it undisturbed. New fetched articles go through one step, `extend_view`
+(new articles in → new library view out), then are ingested; small segments are merged afterwards.
+Knows nothing of Telegram: the handlers (bot.tg) render and reply, and the alert worker is woken through
+on_new_alerts.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.archive import extend_library
-from bot.core.corpus import corpus_fingerprint
+from bot.core.archive import apply_changes, extend_library, merge_segments
+from bot.core.corpus import corpus_changes, corpus_fingerprint
 from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
-from bot.core.snapshot import build_snapshot, load_or_build, snapshot_key
+from bot.core.snapshot import UPDATE_AT_MOST_SHARE, base_key, build_snapshot, load_or_build, snapshot_key
 from bot.core.stories import Story, StoryIndex, StoryRecord
 from bot.settings import Settings
 from bot.store import IngestResult, Store
@@ -56,6 +58,8 @@ def load_configured_library(settings: Settings, progress: Progress | None = None
     )
     for warning in loaded.warnings:
         log.warning("%s", warning)
+    for note in loaded.notes:
+        log.info("%s", note)
     library = replace(loaded.library, min_relevance=settings.min_relevance)
     log.info(
         "%s %d articles, %d passages in %.2f s",
@@ -149,10 +153,21 @@ class Runtime:
     # Held while the view changes (a reload, fetched articles joining it), so one change never undoes another.
     _view_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _fetched_upto: int = 0  # the last stored fetched-article row the current view holds
+    # base_key of the code, topics file and settings the view was built with: when it moves, the next
+    # reload rebuilds everything (set at start-up by the composition root, and by each full reload).
+    _built_with: str = ""
+    # Ids of the view's articles whose recording (and alerts) failed after the view was swapped in: the
+    # next reload records them too, since reading only the changed files would not meet them again.
+    _unrecorded: set[str] = field(default_factory=set)
+
     # Reports of one event grouped into stories: built as articles are ingested, restored at start-up
     # from the store in ingest order. Readers (answers, the alert worker) only look articles up.
     stories: StoryIndex = field(default_factory=StoryIndex)
     _stories_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if not self._built_with:
+            self._built_with = self._base_now()
 
     def is_admin(self, user_id: int | None) -> bool:
         """Whether a Telegram user id is listed in NEWSBOT_ADMIN_IDS (checked at the moment of use)."""
@@ -163,15 +178,27 @@ class Runtime:
         """Whether a reload is under way."""
         return self._reload_lock.locked()
 
-    async def reload(self) -> ReloadOutcome:
-        """Re-read the corpus off the event loop and swap in the new snapshot; raise if one is running."""
+    async def reload(self, *, full: bool = False) -> ReloadOutcome:
+        """Re-read the corpus off the event loop and swap in the new view; raise if one is running.
+
+        Only the files that changed are read and indexed (a new segment; their old articles marked dead),
+        unless `full` is asked, the view does not know its files, the topics file or the code changed,
+        or most files changed: then everything is rebuilt (a big corpus in a child process)."""
         if self._reload_lock.locked():
             raise ReloadInProgress
         async with self._reload_lock, self._view_lock:
             old = self.library
             started = time.perf_counter()
+            only: list[str] | None = None
             try:
-                new, (added, changed, removed), upto = await self._build(old)
+                changed_files = None if full else await asyncio.to_thread(self._changed_files, old)
+                if changed_files is not None:
+                    new, (added, changed, removed) = changed_files
+                    upto = self._fetched_upto
+                    only = [article.id for article in (*added, *changed)]
+                else:
+                    new, (added, changed, removed), upto = await self._build(old)
+                    self._built_with = await asyncio.to_thread(self._base_now)
             except Exception as error:  # a reload must never take the running bot down
                 log.exception("corpus reload failed")
                 return ReloadOutcome(
@@ -192,9 +219,18 @@ class Runtime:
                 )
             self.library = new  # the swap: one assignment
             self._fetched_upto = upto
-            ingested = await self.ingest(new)
+            if only is not None:
+                # Articles a failed ingest left unrecorded (a full disk, say) are still new: again.
+                only = list(dict.fromkeys([*self._unrecorded, *only]))
+            try:
+                ingested = await self.ingest(new, only=only)
+            except Exception:
+                self._unrecorded = set(only) if only is not None else {a.id for a in new.articles}
+                raise
+            self._unrecorded = set()
             log.info(
-                "corpus reloaded: %d → %d articles (+%d ~%d -%d), %d problems, %.2f s",
+                "corpus reloaded%s: %d → %d articles (+%d ~%d -%d), %d problems, %.2f s",
+                "" if only is None else " (the files that changed)",
                 old.article_count,
                 new.article_count,
                 len(added),
@@ -214,12 +250,43 @@ class Runtime:
                 alerts_created=ingested.alerts_created,
             )
 
+    def _base_now(self) -> str:
+        settings = self.settings
+        return base_key(settings.topics_path, max_file_bytes=settings.max_file_bytes)
+
+    def _changed_files(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...]] | None:
+        """The view with the corpus files that changed read again (blocking; see reload), or None when
+        a full rebuild is needed."""
+        if not old.files or self._base_now() != self._built_with:
+            return None
+        known = {rel: record.stamp for rel, record in old.files.items()}
+        changes = corpus_changes(self.settings.corpus_dir, known, max_bytes=self.settings.max_file_bytes)
+        if len(changes.touched) > UPDATE_AT_MOST_SHARE * max(len(changes.stamps), 1):
+            return None
+        extension = apply_changes(old, changes)
+        replaced = {article.id for article in extension.removed}
+        added = tuple(a for a in extension.added if a.id not in replaced)
+        changed = tuple(a for a in extension.added if a.id in replaced)
+        again = {article.id for article in changed}
+        removed = tuple(a for a in extension.removed if a.id not in again)
+        return merge_segments(extension.library), (added, changed, removed)
+
     async def _build(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...], int]:
         """The new library, what changed, and the last fetched-article row it holds, computed off the
         event loop (a big build in a child process)."""
         settings = self.settings
-        if await asyncio.to_thread(corpus_bytes, settings.corpus_dir) >= PROCESS_BUILD_FROM_BYTES:
-            await build_snapshot_in_child(settings)  # on failure, the loader below builds in its thread
+        # A full rebuild, whose snapshot the loader below then finds (rather than bringing an older
+        # snapshot up to date): a big one in a child process, else (or if that fails) in a thread.
+        big = await asyncio.to_thread(corpus_bytes, settings.corpus_dir) >= PROCESS_BUILD_FROM_BYTES
+        if not (big and await build_snapshot_in_child(settings)):
+            with contextlib.suppress(OSError):  # (an unwritable snapshot directory: the loader copes)
+                await asyncio.to_thread(
+                    build_snapshot,
+                    settings.corpus_dir,
+                    settings.topics_path,
+                    settings.snapshot_dir,
+                    max_file_bytes=settings.max_file_bytes,
+                )
         fetched, upto = await self.store.sources.articles()
 
         def load_and_compare() -> tuple[Library, tuple[tuple[Article, ...], ...]]:
@@ -259,11 +326,26 @@ class Runtime:
             self._fetched_upto = upto
             result = await self.ingest(new, only=[article.id for article in fetched])
         log.info("%d fetched articles joined the archive (%d articles now)", len(fetched), new.article_count)
+        await self.merge_segments()
         return result
 
+    async def merge_segments(self) -> bool:
+        """Join the view's small segments as the tiered policy asks, off the event loop and outside the
+        view lock (answers and new articles never wait for it); the result is swapped in only if the
+        view did not change meanwhile (else the next change merges). Whether it was swapped in."""
+        library = self.library
+        merged = await asyncio.to_thread(merge_segments, library)
+        if merged is library:
+            return False
+        async with self._view_lock:
+            if self.library is not library:
+                return False
+            self.library = merged
+        return True
+
     async def extend_view(self, library: Library, articles: Sequence[Article]) -> Library:
-        """New articles in → new library view out, off the event loop. The one place a faster index
-        (segments merged later) plugs in; today it is a full rebuild (bot.core.archive.extend_library)."""
+        """New articles in → new library view out, off the event loop: a new segment of each index
+        (bot.core.archive.extend_library); merge_segments joins small segments later."""
         return await asyncio.to_thread(extend_library, library, articles)
 
     async def ingest(
@@ -286,6 +368,7 @@ class Runtime:
                 [snapshot.articles[p] for p in positions],
                 [snapshot.article_topics[p] for p in positions],
                 subscriptions,
+                doc_freq=snapshot.article_index.doc_freq,
             )
 
         def assign(new_ids: list[str]) -> list[StoryRecord]:

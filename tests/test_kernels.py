@@ -108,7 +108,7 @@ def test_the_kernels_uncompiled_rank_like_numpy(small: int, monkeypatch: pytest.
             scratch = index._compact_scratch()
             found, scores = kernels.top_k(
                 tids, k, indptr, doc_ids, index._tfs, index._impacts, index._max_weight,
-                index._idf, index._norm, index.k1 + 1, index._step, tie_rank, True, *scratch,
+                index._idf, index._norm, index.k1 + 1, index._step, 1.0, 1.0, tie_rank, True, *scratch,
             )  # fmt: skip
             assert not scratch[0].any() and (scratch[2] == -1).all()  # the scratch is handed back as it was
             expected = index.top_k(query, k, tie_rank=tie_rank)

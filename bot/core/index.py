@@ -7,6 +7,7 @@ Snapshots are .npy files plus JSON, never pickle. Must not import telegram, aios
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -84,6 +85,10 @@ class BM25Index:
         self._max_weight = max_weight
         self._impacts = impacts
         self._levels = np.arange(_LEVELS, dtype=np.float64) * self._step
+        # The average length the impacts and max_weight were made for, and how far a weight may now
+        # stray from them (see restated): 1, 1 while the index keeps its own statistics.
+        self._impact_avgdl = self.avgdl
+        self._low = self._high = 1.0
         # Terms whose idf is not positive (only in small archives): a match may score 0 or less there,
         # so "touched" no longer means "better than nothing"; the numpy path ranks such questions.
         self._weak_terms = frozenset(np.flatnonzero(self._idf <= 0).tolist())
@@ -151,6 +156,45 @@ class BM25Index:
             b=b,
             epsilon=epsilon,
         )
+
+    def restated(self, idf: FloatArray, average_idf: float, avgdl: float) -> BM25Index:
+        """These postings scored under other statistics: an archive's, of which this is one segment.
+
+        `idf` (per term id of this index) and `avgdl` are the archive's, so every score is the one a
+        fresh index of the whole archive gives these docs. The impacts and max_weight stay those made
+        for this index's own average length: a weight tf*(k1+1)/(tf + k1*(1-b+b*dl/avgdl)) moves by at
+        most the ratio of the average lengths (the denominator's only avgdl-dependent part scales by
+        it), so the bounds are widened by that ratio, [min(1, r), max(1, r)], and stay valid.
+        """
+        other = copy.copy(self)
+        if idf.shape != self._idf.shape:
+            raise ValueError(f"idf must have shape {self._idf.shape}, not {idf.shape}")
+        idf = idf.astype(np.float64, copy=True)
+        idf.flags.writeable = False
+        other._idf = idf
+        other.average_idf = average_idf
+        other.avgdl = avgdl
+        if avgdl > 0:
+            norm = self.k1 * (1 - self.b + self.b * self._doc_len.astype(np.int64) / avgdl)
+            other._norm = norm.astype(np.float64, copy=False)
+        else:
+            other._norm = np.zeros(self.num_docs, dtype=np.float64)
+        other._norm.flags.writeable = False
+        if self._impact_avgdl > 0 and avgdl > 0:
+            ratio = avgdl / self._impact_avgdl
+            # (a hair wider than the ratio: its float rounding must not make a bound too tight)
+            other._low = min(1.0, ratio) * (1 - 1e-12) if ratio != 1 else 1.0
+            other._high = max(1.0, ratio) * (1 + 1e-12) if ratio != 1 else 1.0
+        else:
+            other._low, other._high = 0.0, math.inf  # no usable bounds: score exhaustively
+        other._weak_terms = frozenset(np.flatnonzero(idf <= 0).tolist())
+        other._local = threading.local()
+        return other
+
+    @property
+    def loose(self) -> bool:
+        """Whether the impact bounds are widened (see restated)."""
+        return not (self._low == self._high == 1.0)
 
     @property
     def num_docs(self) -> int:
@@ -315,7 +359,7 @@ class BM25Index:
         tids = self._known(query_terms)
         if k <= 0 or not tids:
             return []
-        fast = kernels.ready() if COMPILED else None
+        fast = kernels.ready() if COMPILED and math.isfinite(self._high) else None
         if fast is not None and not (self._weak_terms and self._weak_terms.intersection(tids)):
             ranks = _NO_RANK if tie_rank is None else _read_only(tie_rank.astype(np.int64, copy=False))
             arguments = (
@@ -330,13 +374,16 @@ class BM25Index:
                 self._norm,
                 self.k1 + 1,
                 self._step,
+                self._low,
+                self._high,
                 ranks,
                 tie_rank is not None,
             )
             best, scores = fast.top_k(*arguments, *self._compact_scratch())
             return list(zip(best.tolist(), scores.tolist(), strict=True))
         found = None
-        if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM:
+        # (the numpy accumulation reads the impacts as they were made: not for a restated index)
+        if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM and not self.loose:
             found = self._accumulated(tids, k)
         if found is None:
             docs, scores = _at_least_kth(*self.match(query_terms), k)

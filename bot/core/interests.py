@@ -8,8 +8,9 @@ Pure and synchronous: must not import telegram, aiosqlite, asyncio, pydantic or 
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -138,31 +139,87 @@ def match_interests(
     articles: Sequence[Article],
     article_topics: Sequence[tuple[str, ...]],
     subscriptions: Sequence[Subscription],
+    doc_freq: Callable[[str], int] | None = None,
 ) -> list[tuple[int, str, str]]:
-    """(chat id, article id, label) for every subscription each article satisfies: the alerts to create."""
+    """(chat id, article id, label) for every subscription each article satisfies: the alerts to create.
+
+    `doc_freq` (the archive's document frequency of a term), when given, keys each keyword query by its
+    rarest word, so an article meets only the queries whose rarest word it holds: the same alerts, less
+    work."""
     by_topic: dict[str, list[Subscription]] = {}
-    keyword_queries: list[tuple[Subscription, KeywordQuery]] = []
-    for subscription in subscriptions:
+    # Keyword subscriptions grouped by their query (many chats follow the same words: each query is
+    # checked once per article), and the queries by one word each needs: an article is checked only
+    # against the queries keyed by a word it holds.
+    subscribers: dict[KeywordQuery, list[tuple[int, Subscription]]] = {}
+    for number, subscription in enumerate(subscriptions):
         if subscription.kind == SubscriptionKind.TOPIC:
             by_topic.setdefault(subscription.value, []).append(subscription)
         elif subscription.kind == SubscriptionKind.KEYWORDS:
-            try:
-                keyword_queries.append((subscription, parse_keywords(subscription.value)))
-            except KeywordError:
-                continue  # stored before a limit changed: it simply matches nothing
+            query = _parsed_keywords(subscription.value)
+            if query is not None:  # (None: stored before a limit changed; it simply matches nothing)
+                subscribers.setdefault(query, []).append((number, subscription))
+    by_term: dict[str, list[_Compiled]] = {}
+    for query in subscribers:
+        words = [phrase[0] for phrase in query.required]
+        key = min(words, key=doc_freq) if doc_freq is not None else words[0]
+        by_term.setdefault(key, []).append(_compiled(query))
     found: list[tuple[int, str, str]] = []
     for article, slugs in zip(articles, article_topics, strict=True):
         for slug in slugs:
             found.extend((i.chat_id, article.id, i.label) for i in by_topic.get(slug, ()))
-        if keyword_queries:
+        if by_term:
             article_terms = terms(f"{article.title}\n\n{article.body}")
             present = frozenset(article_terms)
+            matched = [
+                pair
+                for term in present & by_term.keys()
+                for compiled in by_term[term]
+                if compiled.matches(article_terms, present)
+                for pair in subscribers[compiled.query]
+            ]
+            matched.sort(key=lambda pair: pair[0])  # in the subscriptions' order, as given
             found.extend(
-                (subscription.chat_id, article.id, subscription.label)
-                for subscription, query in keyword_queries
-                if query.matches(article_terms, present)
+                (subscription.chat_id, article.id, subscription.label) for _, subscription in matched
             )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A keyword query split for a fast check: its single words as sets, its phrases apart."""
+
+    query: KeywordQuery
+    words: frozenset[str]  # required single words
+    phrases: tuple[tuple[str, ...], ...]  # required phrases of several words
+    excluded_words: frozenset[str]
+    excluded_phrases: tuple[tuple[str, ...], ...]
+
+    def matches(self, article_terms: Sequence[str], present: frozenset[str]) -> bool:
+        """KeywordQuery.matches, with set operations for the single words."""
+        if not self.words <= present or not self.excluded_words.isdisjoint(present):
+            return False
+        if any(_contains(article_terms, present, phrase) for phrase in self.excluded_phrases):
+            return False
+        return all(_contains(article_terms, present, phrase) for phrase in self.phrases)
+
+
+def _compiled(query: KeywordQuery) -> _Compiled:
+    return _Compiled(
+        query,
+        frozenset(p[0] for p in query.required if len(p) == 1),
+        tuple(p for p in query.required if len(p) > 1),
+        frozenset(p[0] for p in query.excluded if len(p) == 1),
+        tuple(p for p in query.excluded if len(p) > 1),
+    )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_keywords(value: str) -> KeywordQuery | None:
+    """A stored keyword subscription parsed once per process (None when it no longer parses)."""
+    try:
+        return parse_keywords(value)
+    except KeywordError:
+        return None
 
 
 def keyword_preview(library: Library, query: KeywordQuery, limit: int = PREVIEW_SIZE) -> list[Article]:

@@ -90,6 +90,8 @@ def top_k(
     norm: FloatArray,
     k1_plus_1: float,
     step: float,
+    low: float,
+    high: float,
     tie_rank: npt.NDArray[np.int64],
     ranked: bool,
     acc: npt.NDArray[np.uint16],
@@ -108,6 +110,11 @@ def top_k(
     idf * (tf*(k1+1) / (tf + norm)) per term, added term by term in query order from 0.0. `acc` (zeros),
     `seen` and `where` (-1s: a doc's slot in the heap), one per doc, are scratch, handed back as they
     came. A question with few postings in all (up to SMALL_QUESTION) is scored exhaustively instead.
+
+    `low` <= 1 <= `high` widen the bounds when the impacts and max_weight were made under other
+    statistics than `norm` holds now (a segment of a growing archive, whose average length moved):
+    every weight then lies within [low, high] times the weight they were made for, so a posting at
+    level L weighs at least L * step * low and less than (L + 1) * step * high. 1, 1 when they match.
     """
     distinct, repeats, slot, m = _distinct_terms(query)
     postings = 0
@@ -120,7 +127,7 @@ def top_k(
     bound = np.empty(m, dtype=np.float64)
     total = 0.0
     for j in range(m):
-        bound[j] = max_weight[distinct[j]] * idf[distinct[j]] * repeats[j]
+        bound[j] = max_weight[distinct[j]] * idf[distinct[j]] * repeats[j] * high
         total += bound[j]
     order = _by_bound(bound, m, True)  # strongest first
     unit = total / ACC_UNITS
@@ -131,8 +138,9 @@ def top_k(
         j = order[i]
         per_level = step * idf[distinct[j]] * repeats[j]
         for level in range(256):
-            lut[i, level] = min(int(level * per_level / unit), ACC_UNITS)
-        error[i] = per_level + unit
+            lut[i, level] = min(int(level * per_level * low / unit), ACC_UNITS)
+        # (L + 1) * high - L * low, at its largest level: the widest gap between a posting's bounds.
+        error[i] = per_level * (255 * (high - low) + high) + unit
     heap_value = np.empty(k, dtype=np.int64)
     heap_doc = np.empty(k, dtype=np.int64)
     count = 0
@@ -148,7 +156,7 @@ def top_k(
             break
         tid = distinct[order[i]]
         after = remaining - bound[order[i]]  # the most the terms after this one add
-        per_level = step * idf[tid] * repeats[order[i]]
+        per_level = step * idf[tid] * repeats[order[i]] * high
         # A doc first met here at a level below `fresh_from` cannot reach the k-th best even with
         # every later term: it is not worth an accumulator.
         fresh_from = _least_level(floor, unit, after, per_level) if count == k else 0
@@ -270,7 +278,8 @@ def _exhaustive(
 
 def _least_level(floor: int, unit: float, after: float, per_level: float) -> int:
     """The lowest impact level at which a doc met for the first time can still reach a lower bound of
-    `floor` units, when the terms after this one add at most `after` (with room for float rounding)."""
+    `floor` units, when the terms after this one add at most `after` and a posting at level L at most
+    (L + 1) * per_level (with room for float rounding)."""
     theta = floor * unit / (1 + 2 * SLACK)
     least = math.floor((theta - after) / per_level) - 1
     return min(max(least, 0), 256)
@@ -766,7 +775,7 @@ def _warm(made: Kernels) -> None:
         tfs = np.ones(3, dtype=tf_type)
         for array in (*arrays, tfs):
             array.flags.writeable = False
-        index = (indptr, doc_ids, tfs, impacts, weights, weights, weights, 2.5, 0.01)
+        index = (indptr, doc_ids, tfs, impacts, weights, weights, weights, 2.5, 0.01, 1.0, 1.0)
         scratch = (np.zeros(2, np.uint16), np.zeros(2, np.int32), np.full(2, -1, np.int32))
         made.top_k(query, 1, *index, rank, True, *scratch)
         made.exact_scores(query, query, indptr, doc_ids, tfs, weights, weights, 2.5)

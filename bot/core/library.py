@@ -16,21 +16,22 @@ import hashlib
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import overload
+from typing import NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.core import kernels
-from bot.core.corpus import corpus_fingerprint, load_corpus
+from bot.core.corpus import corpus_fingerprint, corpus_stamps, load_corpus
 from bot.core.index import BM25Index
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
 from bot.core.questions import Query
+from bot.core.segments import SegmentedIndex
 from bot.core.snippets import make_snippet
 from bot.core.text import terms
 from bot.core.topics import TopicMatcher, load_topics
@@ -230,6 +231,22 @@ class PassageTable(Sequence[Passage]):
         return first
 
 
+class CorpusFile(NamedTuple):
+    """One corpus file as a library holds it."""
+
+    stamp: str  # "size:mtime_ns" when it was read
+    ids: tuple[str, ...]  # its articles in the library
+
+
+def corpus_files(stamps: Mapping[str, str], articles: Sequence[Article]) -> dict[str, CorpusFile]:
+    """Each file's stamp with the ids of the articles it gave."""
+    ids: dict[str, list[str]] = {rel: [] for rel in stamps}
+    for article in articles:
+        if article.path in ids:
+            ids[article.path].append(article.id)
+    return {rel: CorpusFile(stamps[rel], tuple(found)) for rel, found in ids.items()}
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Library:
     """An immutable, searchable snapshot of the corpus."""
@@ -240,15 +257,19 @@ class Library:
     matcher: TopicMatcher
     passages: PassageTable
     passage_article: npt.NDArray[np.int32]  # article index of each passage
-    index: BM25Index  # one document per passage (body text only)
-    article_index: BM25Index  # one document per article: title and body
-    title_index: BM25Index  # one document per article: the title alone
+    # An index is one BM25Index as built, or segments once articles came in or left (bot.core.segments).
+    index: BM25Index | SegmentedIndex  # one document per passage (body text only)
+    article_index: BM25Index | SegmentedIndex  # one document per article: title and body
+    title_index: BM25Index | SegmentedIndex  # one document per article: the title alone
     article_topics: Sequence[tuple[str, ...]]  # topic slugs per article
     recency_rank: npt.NDArray[np.int64]  # per article: 0 = newest (undated last, then by id)
     topic_members: dict[str, tuple[int, ...]] = field(default_factory=dict)  # slug → article positions
     # The relevance rule's threshold for this view's answers (NEWSBOT_MIN_RELEVANCE; see relevance_of).
     min_relevance: float = MIN_RELEVANCE
     fingerprint: str = ""
+    # The corpus files the view holds: relative path → their stamp when read and the ids of their
+    # articles (what an incremental reload compares and takes out; empty: unknown, reload in full).
+    files: Mapping[str, CorpusFile] = field(default_factory=dict)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     build_seconds: float = 0.0
     _by_id: dict[str, int] = field(default_factory=dict)
@@ -634,8 +655,12 @@ def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
         result: npt.NDArray[np.int32] = np.where(undated, -1, years).astype(np.int32)
         if len(result) == len(articles) and (not len(result) or _spot_check(articles, result)):
             return result
-    years_of = (-1 if article.published is None else article.published.year for article in articles)
-    return np.fromiter(years_of, dtype=np.int32, count=len(articles))
+    return np.fromiter(map(publication_year, articles), dtype=np.int32, count=len(articles))
+
+
+def publication_year(article: Article) -> int:
+    """The year an article was published in its own time zone, -1 when undated."""
+    return -1 if article.published is None else article.published.year
 
 
 _NO_DATE_FLAG = 4  # the snapshot table's "no date" bit
@@ -673,6 +698,47 @@ def recency_ranks(articles: Sequence[Article]) -> npt.NDArray[np.int64]:
     return ranks
 
 
+@dataclass(frozen=True, slots=True)
+class AnalysedArticle:
+    """What the three indexes hold of one article, and its topics."""
+
+    spans: list[tuple[int, int]]  # its passages, as character spans of the body
+    passages: list[list[str]]  # each passage's terms (body text only)
+    whole: list[str]  # the title's terms, then every passage's
+    title: list[str]
+    topics: tuple[str, ...]
+
+
+def topic_alias_terms(topics: Sequence[Topic]) -> set[frozenset[str]]:
+    """The term sets of the topics' aliases: an article can mention a topic only if it holds one."""
+    return {frozenset(words) for topic in topics for alias in topic.aliases if (words := terms(alias))}
+
+
+def article_terms(article: Article) -> tuple[list[list[str]], list[str], list[str]]:
+    """One article as the three indexes see it: each passage's terms, the whole (title, then every
+    passage), the title's. The one place that decides."""
+    title_terms = terms(article.title)
+    everything = list(title_terms)
+    body = article.body
+    passages = []
+    for start, end in passage_spans(body) or [(0, 0)]:
+        body_terms = terms(body[start:end])
+        everything.extend(body_terms)
+        passages.append(body_terms)
+    return passages, everything, title_terms
+
+
+def analyse_article(
+    article: Article, matcher: TopicMatcher, alias_terms: set[frozenset[str]]
+) -> AnalysedArticle:
+    """Split and analyse one article as a library's build does: passages, terms, topics."""
+    spans = passage_spans(article.body) or [(0, 0)]
+    passages, everything, title_terms = article_terms(article)
+    mentions_any = article.tags or any(words <= set(everything) for words in alias_terms)
+    topics = matcher.topics_of(article) if mentions_any else ()
+    return AnalysedArticle(spans, passages, everything, title_terms, topics)
+
+
 def build_library(
     corpus: Corpus,
     topics: Sequence[Topic],
@@ -685,8 +751,7 @@ def build_library(
     started = time.perf_counter()
     matcher = TopicMatcher(topics)
     articles = corpus.articles
-    # An article can mention a topic only if it holds every term of one of its aliases.
-    alias_terms = {frozenset(words) for topic in topics for alias in topic.aliases if (words := terms(alias))}
+    alias_terms = topic_alias_terms(topics)
     owners: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -695,20 +760,15 @@ def build_library(
     titles: list[list[str]] = []
     article_topics: list[tuple[str, ...]] = []
     for position, article in enumerate(articles):
-        title_terms = terms(article.title)
-        everything = list(title_terms)
-        body = article.body
-        for start, end in passage_spans(body) or [(0, 0)]:
-            body_terms = terms(body[start:end])
-            everything.extend(body_terms)
+        analysed = analyse_article(article, matcher, alias_terms)
+        for start, end in analysed.spans:
             owners.append(position)
             starts.append(start)
             ends.append(end)
-            tokenised.append(body_terms)
-        titles.append(title_terms)
-        whole.append(everything)
-        mentions_any = article.tags or any(words <= set(everything) for words in alias_terms)
-        article_topics.append(matcher.topics_of(article) if mentions_any else ())
+        tokenised.extend(analysed.passages)
+        titles.append(analysed.title)
+        whole.append(analysed.whole)
+        article_topics.append(analysed.topics)
         if progress is not None and (position % 500 == 0 or position == len(articles) - 1):
             progress("indexing", position + 1, len(articles))
     index = BM25Index.build(tokenised)
@@ -747,6 +807,7 @@ def assemble_library(
     recency_rank: npt.NDArray[np.int64] | None = None,
     article_ids: Sequence[str] | None = None,
     article_tokens: Sequence[str] | None = None,
+    files: Mapping[str, CorpusFile] | None = None,
 ) -> Library:
     """A Library from its parts (built here or read from a snapshot), with its lookup tables.
 
@@ -773,6 +834,7 @@ def assemble_library(
         topic_members={slug: tuple(positions) for slug, positions in members.items()},
         recency_rank=recency_ranks(articles) if recency_rank is None else recency_rank,
         fingerprint=fingerprint,
+        files={} if files is None else files,
         loaded_at=datetime.now(UTC) if loaded_at is None else loaded_at,
         build_seconds=build_seconds,
         _by_id={article_id: position for position, article_id in enumerate(ids)},
@@ -789,6 +851,8 @@ def load_library(
 ) -> Library:
     """Load the corpus directory and topics file and index them into a new Library."""
     started = time.perf_counter()
+    # Stamped before reading: a file changed meanwhile keeps the older stamp and is read again later.
+    stamps = corpus_stamps(corpus_dir)
     fingerprint = corpus_fingerprint(corpus_dir)
 
     def report_files(done: int, total: int) -> None:
@@ -800,4 +864,5 @@ def load_library(
     library = build_library(
         corpus, topics, extra_problems=topic_problems, fingerprint=fingerprint, progress=progress
     )
-    return replace(library, build_seconds=time.perf_counter() - started)
+    files = corpus_files(stamps, corpus.articles)
+    return replace(library, files=files, build_seconds=time.perf_counter() - started)

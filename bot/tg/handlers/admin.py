@@ -35,12 +35,14 @@ async def allowed(update: Update, context: NewsbotContext, command: str) -> bool
 
 
 async def reload(update: Update, context: NewsbotContext) -> None:
-    """/reload: re-read the corpus off the event loop, swap the snapshot, report what changed."""
+    """/reload [full]: read the corpus files that changed (or, with `full`, everything) off the event
+    loop, swap the view in, report what changed."""
     message = update.effective_message
     if message is None or not await allowed(update, context, "reload"):
         return
+    full = [word.lower() for word in (context.args or [])] == ["full"]
     try:
-        outcome = await context.runtime.reload()
+        outcome = await context.runtime.reload(full=full)
     except ReloadInProgress:
         await send_html(
             context.bot,
