@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import sys
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,12 +16,14 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 import bot.core.index as index_module
+import bot.core.library as library_module
 from bot.core import kernels
 from bot.core.index import BM25Index
-from bot.core.library import build_library
+from bot.core.library import Library, build_library
 from bot.core.models import Article, Corpus
 from bot.core.snapshot import load_snapshot, save_snapshot
-from tests.test_index import expected_top, generated_corpus
+from bot.core.text import terms
+from tests.test_index import expected_top, generated_corpus, news_library
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +211,119 @@ def test_answers_are_the_same_on_both_paths_years_included(
                 pages.append(([], answering.count_relevant(terms, 0.2, cap=40)))
                 pages.append(([], answering.count_relevant((*terms, "2031"), 0.01)))
         assert [pages[i::4] for i in range(4)] == [[pages[i]] * 4 for i in range(4)]
+
+
+def fused_libraries() -> list[Library]:
+    """News articles with exact duplicates (test_index's), and dated generated ones with titles."""
+    return [news_library(), build_library(Corpus(tuple(dated_articles(900, seed=31)), ()), ())]
+
+
+def fused_questions(library: Library, count: int, seed: int) -> list[list[str]]:
+    """Words of random articles, some repeated, some unknown; and titles asked whole."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        article = rng.choice(library.articles)
+        words = terms(article.title) if i % 4 == 0 else terms(article.body)
+        query = [rng.choice(words) for _ in range(rng.randint(1, 6))] if words else ["zzz"]
+        if i % 5 == 0:
+            query.append(query[0])
+        if i % 7 == 0:
+            query.insert(0, "zzz-unknown")
+        out.append(query)
+    return out
+
+
+def test_compiled_fused_ranking_is_the_full_ranking(compiled: kernels.Kernels) -> None:
+    """One compiled pass over the three indexes gives the first articles of the full fused ranking: the
+    same positions, scores bit for bit, best passages and tie order; its scratch comes back clean."""
+    answered = 0
+    for library in fused_libraries():
+        for query in fused_questions(library, 150, seed=32):
+            ranked, scores, passages = library.rank_articles(query)
+            for count in (1, 3, 12, 48):
+                found = library._compiled_top(query, count)
+                assert found is not None
+                top, top_scores, top_passages = found
+                assert top.tolist() == ranked[:count].tolist()
+                assert top_scores.tolist() == scores[:count].tolist()
+                assert top_passages.tolist() == passages[:count].tolist()
+                answered += len(top)
+            acc, _, flag = library._fused_scratch()
+            assert not acc.any() and not flag.any()
+    assert answered > 5000
+
+
+def test_fused_ranking_uncompiled_is_the_full_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fused_top as plain Python (what numba compiles) ranks the same."""
+    plain = kernels.Kernels(
+        kernels.top_k, kernels.exact_scores, kernels.held_weights, kernels.count_holding,
+        kernels.fused_top, seconds=0.0, cached=False,
+    )  # fmt: skip
+    monkeypatch.setattr(library_module, "compiled_kernels", lambda: plain)
+    library = build_library(Corpus(tuple(dated_articles(300, seed=33)), ()), ())
+    for query in fused_questions(library, 40, seed=34):
+        ranked, scores, passages = library.rank_articles(query)
+        for count in (1, 5):
+            found = library._compiled_top(query, count)
+            assert found is not None
+            assert [array.tolist() for array in found] == [
+                ranked[:count].tolist(),
+                scores[:count].tolist(),
+                passages[:count].tolist(),
+            ]
+
+
+def test_a_library_holds_what_the_compiled_pass_relies_on(compiled: kernels.Kernels) -> None:
+    """Each passage and title holds a term at most as often as its article (built here or loaded from a
+    snapshot alike); indexes that break this are noticed where a broken bound meets a scored article,
+    and the reference answers instead."""
+    library = news_library()
+    whole_index, title_index, passage_index = library.article_index, library.title_index, library.index
+    assert isinstance(whole_index, BM25Index) and isinstance(title_index, BM25Index)
+    assert isinstance(passage_index, BM25Index)  # (a library as built: one segment each)
+    for position in range(0, library.article_count, 7):
+        article = library.articles[position]
+        whole = _doc_terms(whole_index, position)
+        title = _doc_terms(title_index, position)
+        assert title <= whole
+        for passage in library.passages.of_article(position):
+            assert _doc_terms(passage_index, passage) <= whole
+        assert title == Counter(terms(article.title))
+    tripled = [terms(passage.text) * 3 for passage in library.passages]
+    broken = replace(library, index=BM25Index.build(tripled))
+    assert any(broken._compiled_top(query, 3) is None for query in fused_questions(broken, 60, seed=35))
+
+
+def _doc_terms(index: BM25Index, doc: int) -> Counter[str]:
+    """The terms of one indexed document, each with how often the document holds it."""
+    arrays = index.postings_arrays
+    at = np.flatnonzero(arrays.doc_ids == doc)
+    tids = np.searchsorted(arrays.indptr, at, side="right") - 1
+    return Counter(
+        {
+            index.vocabulary[tid]: int(tf)
+            for tid, tf in zip(tids.tolist(), arrays.tfs[at].tolist(), strict=True)
+        }
+    )
+
+
+def test_search_answers_are_the_same_on_both_paths(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole answers (articles, scores, snippets with their highlights, passages, counts) do not depend
+    on which path ranked them."""
+    library = news_library()
+    rng = random.Random(36)
+    frames = ["{}", "how many {}?", "who {}", "when did {}", "what about {}"]
+    for _ in range(80):
+        words = rng.choice(library.articles).body.split()
+        question = rng.choice(frames).format(" ".join(rng.choice(words) for _ in range(rng.randint(1, 5))))
+        answers = []
+        for fast in (True, False):
+            monkeypatch.setattr(index_module, "COMPILED", fast)
+            for offset in (0, 3):
+                result = library.search(question, limit=3, offset=offset, min_relevance=0.3)
+                hits = [(h.article.id, h.score, h.snippet, h.passage) for h in result.hits]
+                answers.append((hits, result.total))
+        assert answers[:2] == answers[2:]

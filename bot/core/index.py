@@ -14,6 +14,7 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,27 @@ _NO_YEARS = np.zeros(0, dtype=np.int32)
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Postings:
+    """An index's arrays as compiled code reads them (read-only): CSC postings, one-byte impacts, each
+    term's largest weight and idf, each document's length norm."""
+
+    indptr: IntArray
+    doc_ids: IntArray
+    tfs: IntArray
+    impacts: npt.NDArray[np.uint8]
+    max_weight: FloatArray
+    idf: FloatArray
+    norm: FloatArray
+    step: float  # the width of one impact level
+    k1_plus_1: float
+
+
+def compiled_kernels() -> kernels.Kernels | None:
+    """The compiled kernels when they are ready and the compiled path is on (COMPILED), else None."""
+    return kernels.ready() if COMPILED else None
 
 
 class BM25Index:
@@ -197,6 +219,29 @@ class BM25Index:
         return not (self._low == self._high == 1.0)
 
     @property
+    def postings_arrays(self) -> Postings:
+        """The arrays compiled code reads (do not modify)."""
+        return Postings(
+            self._indptr,
+            self._doc_ids,
+            self._tfs,
+            self._impacts,
+            self._max_weight,
+            self._idf,
+            self._norm,
+            self._step,
+            self.k1 + 1,
+        )
+
+    def term_id(self, term: str) -> int:
+        """The term's id in postings_arrays, -1 when the index does not hold it."""
+        return self._term_ids.get(term, -1)
+
+    def weak(self, term_ids: Collection[int]) -> bool:
+        """Whether any of these term ids has an idf of 0 or less (a match may then score 0 or less)."""
+        return bool(self._weak_terms) and not self._weak_terms.isdisjoint(term_ids)
+
+    @property
     def num_docs(self) -> int:
         """Number of indexed documents."""
         return len(self._doc_len)
@@ -254,7 +299,7 @@ class BM25Index:
         tids = self._known(query_terms)
         if not tids or not len(docs):
             return np.zeros(len(docs), dtype=np.float64)
-        fast = kernels.ready() if COMPILED else None
+        fast = compiled_kernels()
         if fast is not None:
             return fast.exact_scores(
                 np.asarray(tids, dtype=np.int64),
@@ -273,7 +318,7 @@ class BM25Index:
         dict's order from 0.0."""
         known = [(tid, weight) for term, weight in weights.items()
                  if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
-        fast = kernels.ready() if COMPILED else None
+        fast = compiled_kernels()
         if fast is not None and known and len(docs):
             return fast.held_weights(
                 np.asarray([tid for tid, _ in known], dtype=np.int64),
@@ -302,7 +347,7 @@ class BM25Index:
 
         A `dated` term (→ the year it names) that a doc lacks rules it out unless years[doc] is that year.
         """
-        fast = kernels.ready() if COMPILED else None
+        fast = compiled_kernels()
         if fast is None:
             return None
         dated = dated or {}
@@ -359,7 +404,7 @@ class BM25Index:
         tids = self._known(query_terms)
         if k <= 0 or not tids:
             return []
-        fast = kernels.ready() if COMPILED and math.isfinite(self._high) else None
+        fast = compiled_kernels() if math.isfinite(self._high) else None
         if fast is not None and not (self._weak_terms and self._weak_terms.intersection(tids)):
             ranks = _NO_RANK if tie_rank is None else _read_only(tie_rank.astype(np.int64, copy=False))
             arguments = (

@@ -629,6 +629,394 @@ def count_holding(
     return count
 
 
+FUSED_POOL = 8  # articles scored exactly beyond the page after each list, to learn the page's least score
+
+
+def fused_top(
+    query: npt.NDArray[np.int64],
+    query_p: npt.NDArray[np.int64],
+    query_t: npt.NDArray[np.int64],
+    count: int,
+    weights: FloatArray,
+    a_indptr: npt.NDArray[np.int64],
+    a_doc_ids: npt.NDArray[np.int32],
+    a_tfs: IntArray,
+    a_impacts: npt.NDArray[np.uint8],
+    a_max_weight: FloatArray,
+    a_idf: FloatArray,
+    a_norm: FloatArray,
+    p_indptr: npt.NDArray[np.int64],
+    p_doc_ids: npt.NDArray[np.int32],
+    p_tfs: IntArray,
+    p_max_weight: FloatArray,
+    p_idf: FloatArray,
+    p_norm: FloatArray,
+    t_indptr: npt.NDArray[np.int64],
+    t_doc_ids: npt.NDArray[np.int32],
+    t_tfs: IntArray,
+    t_max_weight: FloatArray,
+    t_idf: FloatArray,
+    t_norm: FloatArray,
+    first_passage: npt.NDArray[np.int64],
+    k1_plus_1: float,
+    step: float,
+    recency: npt.NDArray[np.int64],
+    shortest: npt.NDArray[np.uint8],
+    norm_of_level: FloatArray,
+    acc: npt.NDArray[np.float32],
+    seen: npt.NDArray[np.int32],
+    flag: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.int64], FloatArray, npt.NDArray[np.int64], bool]:
+    """The best `count` articles by the fused score whole + w1 × best passage + w2 × title (weights =
+    [w1, w2]), exactly as the library fuses them: positions, fused scores and best passages, ordered by
+    score desc, then recency asc. The last value is False when the indexes broke a bound (a passage
+    holding a term more often than its article): the answer is then not to be trusted.
+
+    `query` holds the question's term ids in the article index (query order, repeats kept; every idf of
+    every index > 0), `query_p` and `query_t` the same slots' ids in the passage and title indexes (-1
+    where absent). A passage or title holds a term at most as often as its article, so each article
+    posting bounds its article's part of the fused score: its impact level bounds the whole-article
+    weight, its tf over the length of the article's shortest passage bounds every passage's weight, and
+    the title's weight is read from the title list beside it (both lists ascend by article). Lists go
+    strongest bound first (MaxScore); after each one the best articles by bound so far are scored
+    exactly, and once the page's least exact score beats what the remaining terms could give an unseen
+    article, their lists are only probed for the articles still in reach. The survivors are then scored
+    in full in order of their bound until it falls below the page's least score. `shortest` holds each
+    article's level of shortest-passage norm, `norm_of_level` each level's norm (at most the norms it
+    stands for; the last level, no passage, is inf). `acc` (float32 bounds, rounded up, zeros), `seen`
+    and `flag` (zeros), one per article, are scratch, handed back as they came: 7 bytes an article keep
+    the random accesses in cache.
+    """
+    distinct, repeats, slot, m = _distinct_terms(query)
+    distinct_p = np.full(m, -1, dtype=np.int64)
+    distinct_t = np.full(m, -1, dtype=np.int64)
+    for q in range(len(query)):
+        distinct_p[slot[q]] = query_p[q]
+        distinct_t[slot[q]] = query_t[q]
+    passage_weight = weights[0]
+    title_weight = weights[1]
+    # The most a term adds to the whole-article and passage parts of any article's fused score. Title
+    # parts need no bound: title lists are short, so they are read first, in full.
+    bound = np.zeros(m, dtype=np.float64)
+    per_level = np.zeros(m, dtype=np.float64)  # one impact level of the whole-article weight
+    passage_scale = np.zeros(m, dtype=np.float64)
+    passage_cap = np.zeros(m, dtype=np.float64)
+    title_scale = np.zeros(m, dtype=np.float64)
+    remaining = 0.0  # the most an article not met yet can score (once the titles are read)
+    for j in range(m):
+        tid = distinct[j]
+        bound[j] = a_max_weight[tid] * a_idf[tid] * repeats[j]
+        per_level[j] = step * a_idf[tid] * repeats[j]
+        if distinct_p[j] >= 0:
+            passage_scale[j] = passage_weight * p_idf[distinct_p[j]] * repeats[j]
+            passage_cap[j] = p_max_weight[distinct_p[j]] * passage_scale[j]
+            bound[j] += passage_cap[j]
+        if distinct_t[j] >= 0:
+            title_scale[j] = title_weight * t_idf[distinct_t[j]] * repeats[j]
+        remaining += bound[j]
+    order = _by_bound(bound, m, True)  # strongest first
+    heap_score = np.empty(count, dtype=np.float64)
+    heap_rank = np.empty(count, dtype=np.int64)
+    heap_doc = np.empty(count, dtype=np.int64)
+    pool_size = count + FUSED_POOL
+    pool_doc = np.full(pool_size, -1, dtype=np.int64)
+    pool_value = np.full(pool_size, -math.inf, dtype=np.float64)
+    pool_least = 0  # the pool's slot of least bound
+    scored_docs = np.empty((m + 1) * pool_size, dtype=np.int64)  # scored while lists are read (flag 1)
+    # found[0]: articles in the heap, found[1]: articles in scored_docs, found[2]: 0 once a bound broke.
+    found = np.asarray([0, 0, 1], dtype=np.int64)
+    touched = 0
+    for j in range(m):
+        t_tid = distinct_t[j]
+        if t_tid >= 0:
+            for p in range(t_indptr[t_tid], t_indptr[t_tid + 1]):
+                d = t_doc_ids[p]
+                value = acc[d]
+                if value == 0.0:
+                    seen[touched] = d
+                    touched += 1
+                tf = np.float64(t_tfs[p])
+                value += tf * k1_plus_1 / (tf + t_norm[d]) * title_scale[j]
+                acc[d] = _up32(value)
+                if value > pool_value[pool_least]:
+                    pool_least = _pool_enter(pool_doc, pool_value, pool_least, d, value)
+    first_probe = m
+    for i in range(m + 1):
+        # The best articles by bound so far are the likeliest page: their exact scores raise its floor.
+        for s in range(pool_size):
+            d = pool_doc[s]
+            if d >= 0 and flag[d] == 0:
+                flag[d] = 1
+                scored_docs[found[1]] = d
+                found[1] += 1
+                score, _, fits = _fused_score(
+                    d, query, query_p, query_t, slot, distinct, distinct_p, distinct_t, m, passage_weight,
+                    title_weight, a_indptr, a_doc_ids, a_tfs, a_idf, a_norm, p_indptr, p_doc_ids, p_tfs,
+                    p_idf, p_norm, t_indptr, t_doc_ids, t_tfs, t_idf, t_norm, first_passage, k1_plus_1,
+                    acc[d] + remaining,
+                )  # fmt: skip
+                if not fits:
+                    found[2] = 0
+                found[0] = _offer_exact(
+                    heap_score, heap_rank, heap_doc, found[0], count, score, recency[d], d
+                )
+        if i == m:
+            break
+        theta = heap_score[0] if found[0] == count else -math.inf
+        if remaining * (1 + SLACK) < theta:
+            first_probe = i  # no unseen article can reach the page: the rest is only looked up
+            break
+        j = order[i]
+        remaining -= bound[j]
+        # An article first met here cannot reach the page if this term and all later ones give it less.
+        need = theta / (1 + 2 * SLACK) - remaining
+        tid = distinct[j]
+        level, scale, cap = per_level[j], passage_scale[j], passage_cap[j]
+        for p in range(a_indptr[tid], a_indptr[tid + 1]):
+            d = a_doc_ids[p]
+            value = acc[d]
+            if value < 0.0:
+                continue  # ruled out where first met
+            norm = norm_of_level[shortest[d]]
+            gain = _posting_bound(a_tfs[p], a_impacts[p], norm, k1_plus_1, level, scale, cap)
+            if value == 0.0:
+                seen[touched] = d
+                touched += 1
+                if gain < need:
+                    acc[d] = -1.0
+                    continue
+            value += gain
+            acc[d] = _up32(value)
+            if value > pool_value[pool_least]:
+                pool_least = _pool_enter(pool_doc, pool_value, pool_least, d, value)
+    scored = found[0]
+    n_scored = found[1]
+    trusted = found[2] == 1
+    # Candidates: the articles seen, not yet scored, that can still reach the page (at the front of seen).
+    candidates = _keep_reaching(acc, seen, flag, touched, heap_score, scored, count, remaining)
+    is_sorted = False
+    for i in range(first_probe, m):
+        j = order[i]
+        tid = distinct[j]
+        start, end = a_indptr[tid], a_indptr[tid + 1]
+        level, scale, cap = per_level[j], passage_scale[j], passage_cap[j]
+        if candidates * 8 < end - start:
+            if not is_sorted:
+                seen[:candidates] = np.sort(seen[:candidates])
+                is_sorted = True
+            p = start
+            for c in range(candidates):
+                d = seen[c]
+                p = _gallop(a_doc_ids, p, end, d)
+                if p >= end:
+                    break
+                if a_doc_ids[p] == d:
+                    norm = norm_of_level[shortest[d]]
+                    gain = _posting_bound(a_tfs[p], a_impacts[p], norm, k1_plus_1, level, scale, cap)
+                    acc[d] = _up32(acc[d] + gain)
+        else:
+            for c in range(candidates):
+                flag[seen[c]] = 2
+            for p in range(start, end):
+                d = a_doc_ids[p]
+                if flag[d] == 2:
+                    norm = norm_of_level[shortest[d]]
+                    gain = _posting_bound(a_tfs[p], a_impacts[p], norm, k1_plus_1, level, scale, cap)
+                    acc[d] = _up32(acc[d] + gain)
+            for c in range(candidates):
+                flag[seen[c]] = 0
+        remaining -= bound[j]
+        candidates = _keep_reaching(acc, seen, flag, candidates, heap_score, scored, count, remaining)
+    # The survivors, best bound first, until the bound falls below the page's least score.
+    survivors = seen[:candidates].copy()
+    reach = np.empty(candidates, dtype=np.float64)
+    for c in range(candidates):
+        reach[c] = acc[survivors[c]]
+        acc[survivors[c]] = 0.0
+    by_reach = np.argsort(-reach)
+    for c in range(candidates):
+        d = survivors[by_reach[c]]
+        theta = heap_score[0] if scored == count else -math.inf
+        if reach[by_reach[c]] * (1 + SLACK) < theta:
+            break
+        score, best, fits = _fused_score(
+            d, query, query_p, query_t, slot, distinct, distinct_p, distinct_t, m, passage_weight,
+            title_weight, a_indptr, a_doc_ids, a_tfs, a_idf, a_norm, p_indptr, p_doc_ids, p_tfs, p_idf,
+            p_norm, t_indptr, t_doc_ids, t_tfs, t_idf, t_norm, first_passage, k1_plus_1, reach[by_reach[c]],
+        )  # fmt: skip
+        trusted = trusted and fits
+        scored = _offer_exact(heap_score, heap_rank, heap_doc, scored, count, score, recency[d], d)
+    for s in range(n_scored):
+        acc[scored_docs[s]] = 0.0
+        flag[scored_docs[s]] = 0
+    docs, scores = _sorted_best(heap_score, heap_rank, heap_doc, scored)
+    best_passages = np.empty(scored, dtype=np.int64)
+    for c in range(scored):
+        _, best, _ = _fused_score(
+            docs[c], query, query_p, query_t, slot, distinct, distinct_p, distinct_t, m, passage_weight,
+            title_weight, a_indptr, a_doc_ids, a_tfs, a_idf, a_norm, p_indptr, p_doc_ids, p_tfs, p_idf,
+            p_norm, t_indptr, t_doc_ids, t_tfs, t_idf, t_norm, first_passage, k1_plus_1, math.inf,
+        )  # fmt: skip
+        best_passages[c] = best
+    return docs, scores, best_passages, trusted
+
+
+def _up32(value: float) -> np.float32:
+    """`value` as the nearest float32 not below it: a bound must not round down."""
+    rounded = np.float32(value)
+    if rounded < value:
+        rounded = np.nextafter(rounded, np.float32(np.inf))
+    return rounded
+
+
+def _posting_bound(
+    tf: int,
+    impact: int,
+    shortest_norm: float,
+    k1_plus_1: float,
+    per_level: float,
+    passage_scale: float,
+    passage_cap: float,
+) -> float:
+    """The most an article posting's term adds to the whole-article and best-passage parts of the
+    article's fused score: its impact level's ceiling, and its tf over the shortest passage's norm."""
+    weight = np.float64(tf)
+    passage = weight * k1_plus_1 / (weight + shortest_norm) * passage_scale
+    return (impact + 1) * per_level + min(passage, passage_cap)
+
+
+def _pool_enter(
+    pool_doc: npt.NDArray[np.int64], pool_value: FloatArray, least: int, doc: int, value: float
+) -> int:
+    """Raise a doc's bound in the pool of the best bounds, or let it take the least one's place;
+    returns the pool's new slot of least bound."""
+    size = len(pool_doc)
+    place = least
+    for s in range(size):
+        if pool_doc[s] == doc:
+            place = s
+            break
+    pool_doc[place] = doc
+    pool_value[place] = value
+    least = 0
+    for s in range(1, size):
+        if pool_value[s] < pool_value[least]:
+            least = s
+    return least
+
+
+def _keep_reaching(
+    acc: npt.NDArray[np.float32],
+    seen: npt.NDArray[np.int32],
+    flag: npt.NDArray[np.uint8],
+    listed: int,
+    heap_score: FloatArray,
+    scored: int,
+    count: int,
+    reach: float,
+) -> int:
+    """Keep (at the front of seen) the listed articles not scored yet whose bound, plus `reach`, can
+    still reach the page's least score; clear the bounds of the others. Returns how many are kept."""
+    theta = heap_score[0] if scored == count else -math.inf
+    kept = 0
+    for c in range(listed):
+        d = seen[c]
+        if flag[d] != 0:
+            continue  # scored already (its bound is cleared at the end)
+        value = acc[d]
+        if value < 0.0 or (value + reach) * (1 + SLACK) < theta:
+            acc[d] = 0.0
+        else:
+            seen[kept] = d
+            kept += 1
+    return kept
+
+
+def _fused_score(
+    d: int,
+    query: npt.NDArray[np.int64],
+    query_p: npt.NDArray[np.int64],
+    query_t: npt.NDArray[np.int64],
+    slot: npt.NDArray[np.int64],
+    distinct: npt.NDArray[np.int64],
+    distinct_p: npt.NDArray[np.int64],
+    distinct_t: npt.NDArray[np.int64],
+    m: int,
+    passage_weight: float,
+    title_weight: float,
+    a_indptr: npt.NDArray[np.int64],
+    a_doc_ids: npt.NDArray[np.int32],
+    a_tfs: IntArray,
+    a_idf: FloatArray,
+    a_norm: FloatArray,
+    p_indptr: npt.NDArray[np.int64],
+    p_doc_ids: npt.NDArray[np.int32],
+    p_tfs: IntArray,
+    p_idf: FloatArray,
+    p_norm: FloatArray,
+    t_indptr: npt.NDArray[np.int64],
+    t_doc_ids: npt.NDArray[np.int32],
+    t_tfs: IntArray,
+    t_idf: FloatArray,
+    t_norm: FloatArray,
+    first_passage: npt.NDArray[np.int64],
+    k1_plus_1: float,
+    ceiling: float,
+) -> tuple[float, int, bool]:
+    """One article's fused score with rank-bm25's operations in its order for each of the three scores,
+    its best passage (the earlier on a tie) and whether the score stayed within `ceiling`, its bound."""
+    n = len(query)
+    contribution = np.zeros(m, dtype=np.float64)
+    for j in range(m):
+        tid = distinct[j]
+        end = a_indptr[tid + 1]
+        p = _gallop(a_doc_ids, a_indptr[tid], end, d)
+        if p < end and a_doc_ids[p] == d:
+            tf = np.float64(a_tfs[p])
+            contribution[j] = tf * k1_plus_1 / (tf + a_norm[d]) * a_idf[tid]
+    whole = 0.0
+    for q in range(n):
+        whole += contribution[slot[q]]
+    for j in range(m):
+        contribution[j] = 0.0
+        tid = distinct_t[j]
+        if tid >= 0:
+            end = t_indptr[tid + 1]
+            p = _gallop(t_doc_ids, t_indptr[tid], end, d)
+            if p < end and t_doc_ids[p] == d:
+                tf = np.float64(t_tfs[p])
+                contribution[j] = tf * k1_plus_1 / (tf + t_norm[d]) * t_idf[tid]
+    title = 0.0
+    for q in range(n):
+        if query_t[q] >= 0:
+            title += contribution[slot[q]]
+    first = first_passage[d]
+    size = first_passage[d + 1] - first
+    columns = np.zeros((m, max(size, 1)), dtype=np.float64)
+    for j in range(m):
+        tid = distinct_p[j]
+        if tid >= 0:
+            end = p_indptr[tid + 1]
+            p = _gallop(p_doc_ids, p_indptr[tid], end, first)
+            while p < end and p_doc_ids[p] < first + size:
+                passage = p_doc_ids[p]
+                tf = np.float64(p_tfs[p])
+                columns[j, passage - first] = tf * k1_plus_1 / (tf + p_norm[passage]) * p_idf[tid]
+                p += 1
+    best = first
+    best_score = 0.0
+    for c in range(size):
+        score = 0.0
+        for q in range(n):
+            if query_p[q] >= 0:
+                score += columns[slot[q], c]
+        if c == 0 or score > best_score:
+            best, best_score = first + c, score
+    fused = whole + passage_weight * best_score
+    fused += title_weight * title
+    return fused, best, fused <= ceiling * (1 + SLACK)
+
+
 TopK = Callable[..., tuple[npt.NDArray[np.int64], FloatArray]]
 
 
@@ -640,6 +1028,7 @@ class Kernels:
     exact_scores: Callable[..., FloatArray]
     held_weights: Callable[..., FloatArray]
     count_holding: Callable[..., int]
+    fused_top: Callable[..., tuple[npt.NDArray[np.int64], FloatArray, npt.NDArray[np.int64], bool]]
     seconds: float
     cached: bool  # whether numba could keep the machine code on disk for the next start
 
@@ -732,6 +1121,7 @@ def _compile() -> Kernels | None:
                 exact_scores=jit(exact_scores),
                 held_weights=jit(held_weights),
                 count_holding=jit(count_holding),
+                fused_top=jit(fused_top),
                 seconds=0.0,
                 cached=cache,
             )
@@ -758,7 +1148,16 @@ _HELPERS = (
     _offer_exact,
     _sift_exact,
     _sorted_best,
+    _pool_enter,
+    _keep_reaching,
+    _posting_bound,
+    _up32,
+    _fused_score,
 )
+# The tf types fused_top is compiled for, (articles, passages, titles): one byte, or two for an article
+# repeating a word 256 times or more. Each costs about 10 s of compiling with an empty cache; other
+# libraries rank with the reference.
+FUSED_TFS = ((np.uint8, np.uint8, np.uint8), (np.uint16, np.uint8, np.uint8))
 
 
 def _warm(made: Kernels) -> None:
@@ -784,3 +1183,36 @@ def _warm(made: Kernels) -> None:
     years = np.zeros(2, dtype=np.int32)
     needed = np.ones(2, np.bool_)
     made.count_holding(query, np.ones(2), needed, none, -1, years, 2.0, 0.5, 10, indptr, doc_ids)
+    first = np.asarray([0, 1, 2], dtype=np.int64)
+    first.flags.writeable = False
+    for tf_types in FUSED_TFS:
+        three: list[npt.NDArray[Any]] = []  # the article, passage and title indexes' arrays
+        for tf_type in tf_types:
+            tfs = np.ones(3, dtype=tf_type)
+            tfs.flags.writeable = False
+            three.extend((indptr, doc_ids, tfs, impacts, weights, weights, weights))
+        a, p, t = three[0:7], three[7:14], three[14:21]
+        shortest = np.zeros(2, np.uint8)
+        shortest.flags.writeable = False
+        norm_of_level = np.ones(256)
+        norm_of_level.flags.writeable = False
+        scratch = (np.zeros(2, np.float32), np.zeros(2, np.int32), np.zeros(2, np.uint8))
+        made.fused_top(
+            query,
+            query.copy(),
+            query.copy(),
+            1,
+            np.ones(2),
+            *a,
+            *p[:3],
+            *p[4:],
+            *t[:3],
+            *t[4:],
+            first,
+            2.5,
+            0.01,
+            rank,
+            shortest,
+            norm_of_level,
+            *scratch,
+        )

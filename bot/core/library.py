@@ -15,6 +15,7 @@ import bisect
 import hashlib
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ import numpy.typing as npt
 
 from bot.core import kernels
 from bot.core.corpus import corpus_fingerprint, corpus_stamps, load_corpus
-from bot.core.index import BM25Index
+from bot.core.index import BM25Index, Postings, compiled_kernels
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
 from bot.core.questions import Query
 from bot.core.segments import SegmentedIndex
@@ -278,9 +279,23 @@ class Library:
     _passage_rank: npt.NDArray[np.int64] = field(init=False, repr=False)
     _newest_first: npt.NDArray[np.int64] = field(init=False, repr=False)
     _years: list[npt.NDArray[np.int32]] = field(init=False, repr=False, default_factory=list)
+    # For the compiled ranking: each article's first passage (and the end), the recency ranks, read-only;
+    # per-thread scratch.
+    _first_passages: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _recency: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _local: threading.local = field(init=False, repr=False, default_factory=threading.local)
+    _shortest: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]] = field(
+        init=False, repr=False, default_factory=list
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
+        firsts = self.passages.first_of(np.arange(len(self.articles) + 1, dtype=np.int64))
+        firsts.flags.writeable = False
+        object.__setattr__(self, "_first_passages", firsts)
+        recency = np.array(self.recency_rank, dtype=np.int64)
+        recency.flags.writeable = False
+        object.__setattr__(self, "_recency", recency)
         newest_first = np.empty(len(self.recency_rank), dtype=np.int64)
         newest_first[self.recency_rank] = np.arange(len(self.recency_rank), dtype=np.int64)
         object.__setattr__(self, "_newest_first", newest_first)
@@ -459,16 +474,20 @@ class Library:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """The best `count` matching articles as rank_articles orders them, without ranking the rest.
 
-        Threshold algorithm over the three rankings: take the top n of the article, passage and title
-        indexes and stop once the count-th best fused score found beats the most an article outside all
-        three lists could reach (each list's last score, weighted). Until then one list at a time is
-        read four times deeper: the one whose last score weighs most for what it costs to read. Only
-        the articles found whose bound (their listed scores, the last scores elsewhere) reaches the
-        count-th best so far are scored exactly.
+        With the compiled kernels, one pass over the question's lists (kernels.fused_top). Otherwise,
+        and as its reference, a threshold algorithm over the three rankings: take the top n of the
+        article, passage and title indexes and stop once the count-th best fused score found beats the
+        most an article outside all three lists could reach (each list's last score, weighted). Until
+        then one list at a time is read four times deeper: the one whose last score weighs most for
+        what it costs to read. Only the articles found whose bound (their listed scores, the last scores
+        elsewhere) reaches the count-th best so far are scored exactly.
         """
         empty = np.zeros(0, dtype=np.int64)
         if count <= 0 or not query_terms:
             return empty, np.zeros(0, dtype=np.float64), empty
+        compiled = self._compiled_top(query_terms, count)
+        if compiled is not None:
+            return compiled
         indexes = (self.article_index, self.index, self.title_index)
         ties = (self.recency_rank, self._passage_rank, self.recency_rank)
         depths = [4 * count + 12] * 3
@@ -527,6 +546,105 @@ class Library:
             lists[deepest] = indexes[deepest].top_k(query_terms, depths[deepest], tie_rank=ties[deepest])
         ranked, scores, best_passages = self.rank_articles(query_terms)
         return ranked[:count], scores[:count], best_passages[:count]
+
+    def _compiled_top(
+        self, query_terms: Sequence[str], count: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]] | None:
+        """top_articles in one compiled pass (kernels.fused_top), or None where that pass does not apply:
+        no kernels yet, a term whose idf is not positive, tf types it was not compiled for, or a bound
+        found broken while scoring (the pass relies on each passage and title holding a term at most
+        as often as its article, as the library's three indexes of one analysed text do)."""
+        fast = compiled_kernels()
+        if fast is None or count > _TOP_PASSAGES_LIMIT:
+            return None
+        whole_index, passage_index, title_index = self.article_index, self.index, self.title_index
+        if not (
+            isinstance(whole_index, BM25Index)
+            and isinstance(passage_index, BM25Index)
+            and isinstance(title_index, BM25Index)
+        ):
+            return None  # (indexes of segments: the threshold algorithm asks each segment instead)
+        indexes = (whole_index, passage_index, title_index)
+        ids = [[index.term_id(term) for term in query_terms] for index in indexes]
+        slots = [q for q, tid in enumerate(ids[0]) if tid >= 0]
+        if any(ids[0][q] < 0 and (ids[1][q] >= 0 or ids[2][q] >= 0) for q in range(len(query_terms))):
+            return None
+        if not slots:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, np.zeros(0, dtype=np.float64), empty
+        if any(index.weak([i for i in found if i >= 0]) for index, found in zip(indexes, ids, strict=True)):
+            return None
+        arrays = [index.postings_arrays for index in indexes]
+        if tuple(a.tfs.dtype.type for a in arrays) not in kernels.FUSED_TFS:
+            return None
+        whole, passages, titles = arrays
+        acc, seen, flag = self._fused_scratch()
+        positions, scores, best, trusted = fast.fused_top(
+            *(np.asarray([found[q] for q in slots], dtype=np.int64) for found in ids),
+            count,
+            np.asarray([PASSAGE_WEIGHT, TITLE_WEIGHT], dtype=np.float64),
+            *_kernel_arrays(whole, impacts=True),
+            *_kernel_arrays(passages),
+            *_kernel_arrays(titles),
+            self._first_passages,
+            whole.k1_plus_1,
+            whole.step,
+            self._recency,
+            *self._shortest_passages(),
+            acc,
+            seen,
+            flag,
+        )
+        if not trusted:
+            return None
+        return positions, scores, best
+
+    def _fused_scratch(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+        """fused_top's scratch for this thread, handed back as it came: a bound per article (zeros), room
+        for the articles met, and flags (zeros)."""
+        scratch: tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.uint8]] | None
+        scratch = getattr(self._local, "fused", None)
+        if scratch is None:
+            n = self.article_count
+            scratch = (
+                np.zeros(n, dtype=np.float32),
+                np.zeros(n, dtype=np.int32),
+                np.zeros(n, dtype=np.uint8),
+            )
+            self._local.fused = scratch
+        return scratch
+
+    def _shortest_passages(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]:
+        """Each article's shortest passage as a level of BM25 length norm (one byte), and the norm of each
+        level, at most that of every article at that level, so it bounds their passage weights from
+        above; the last level (inf) stands for no passage. Made once, in about 10 ms at 1M passages."""
+        if not self._shortest:
+            floor = np.full(self.article_count, np.inf, dtype=np.float64)
+            assert isinstance(self.index, BM25Index)  # (only the compiled pass over one segment asks)
+            np.minimum.at(floor, self.passage_article, self.index.postings_arrays.norm)
+            finite = np.isfinite(floor)
+            low = float(floor[finite].min()) if finite.any() else 1.0
+            high = float(floor[finite].max()) if finite.any() else 1.0
+            level = np.full(self.article_count, 255, dtype=np.int64)
+            if 0 < low < high:
+                # 255 levels evenly spaced in ratio: about 1% apart at a million passages.
+                norm_of_level = np.append(np.geomspace(low, high, 255), np.inf)
+                norm_of_level[0] = low
+                steps = np.log(floor[finite] / low) * (254 / math.log(high / low))
+                level[finite] = np.clip(np.floor(steps), 0, 254)
+            else:
+                norm_of_level = np.append(np.full(255, low), np.inf)
+                level[finite] = 0
+            while True:  # float rounding may put an article one level above its norm: step it down
+                above = norm_of_level[level] > floor
+                if not above.any():
+                    break
+                level[above] -= 1
+            shortest = level.astype(np.uint8)
+            for array in (shortest, norm_of_level):
+                array.flags.writeable = False
+            self._shortest.append((shortest, norm_of_level))
+        return self._shortest[0]
 
     def rank_articles(
         self, query_terms: Sequence[str]
@@ -633,6 +751,13 @@ class Library:
     def topic_counts(self) -> list[tuple[Topic, int]]:
         """Each tracked topic with the number of articles about it."""
         return [(topic, len(self.topic_members.get(topic.slug, ()))) for topic in self.topics]
+
+
+def _kernel_arrays(postings: Postings, *, impacts: bool = False) -> tuple[npt.NDArray[np.generic], ...]:
+    """An index's arrays in the order kernels.fused_top takes them (impacts for the article index only)."""
+    head = (postings.indptr, postings.doc_ids, postings.tfs)
+    tail = (postings.max_weight, postings.idf, postings.norm)
+    return (*head, postings.impacts, *tail) if impacts else (*head, *tail)
 
 
 def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
@@ -811,7 +936,8 @@ def assemble_library(
 ) -> Library:
     """A Library from its parts (built here or read from a snapshot), with its lookup tables.
 
-    `indexes` are the passage, article and title indexes, in that order.
+    `indexes` are the passage, article and title indexes, in that order, of the same analysed text: an
+    article's document is its title's terms, then its passages' (the compiled ranking relies on it).
     """
     ids = [article.id for article in articles] if article_ids is None else article_ids
     tokens = [article_token(article_id) for article_id in ids] if article_tokens is None else article_tokens
