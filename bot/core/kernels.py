@@ -674,18 +674,18 @@ def fused_top(
 
     `query` holds the question's term ids in the article index (query order, repeats kept; every idf of
     every index > 0), `query_p` and `query_t` the same slots' ids in the passage and title indexes (-1
-    where absent). A passage or title holds a term at most as often as its article, so each article
-    posting bounds its article's part of the fused score: its impact level bounds the whole-article
-    weight, its tf over the length of the article's shortest passage bounds every passage's weight, and
-    the title's weight is read from the title list beside it (both lists ascend by article). Lists go
-    strongest bound first (MaxScore); after each one the best articles by bound so far are scored
-    exactly, and once the page's least exact score beats what the remaining terms could give an unseen
-    article, their lists are only probed for the articles still in reach. The survivors are then scored
-    in full in order of their bound until it falls below the page's least score. `shortest` holds each
-    article's level of shortest-passage norm, `norm_of_level` each level's norm (at most the norms it
-    stands for; the last level, no passage, is inf). `acc` (float32 bounds, rounded up, zeros), `seen`
-    and `flag` (zeros), one per article, are scratch, handed back as they came: 7 bytes an article keep
-    the random accesses in cache.
+    where absent). A passage or title holds a term at most as often as its article, so the title lists
+    (short) are read first, in full, and then each article posting bounds the rest of its article's
+    fused score: its impact level the whole-article weight, its tf over the length norm of the article's
+    shortest passage every passage's weight. Article lists go strongest bound first (MaxScore); after
+    each one the best articles by bound so far are scored exactly, and once the page's least exact score
+    beats what the remaining terms could give an article not met yet, their lists are only probed for
+    the articles still in reach. The survivors are then scored in full in order of their bound until it
+    falls below the page's least score. `shortest` holds each article's level of shortest-passage norm,
+    `norm_of_level` each level's norm (at most the norms it stands for; the last level, no passage, is
+    inf). `acc` (float32 bounds, rounded up, zeros), `seen` and `flag` (zeros), one per article, are
+    scratch, handed back as they came: what is reached at random (bound, flag, level) is 6 bytes an
+    article, to stay in cache.
     """
     distinct, repeats, slot, m = _distinct_terms(query)
     distinct_p = np.full(m, -1, dtype=np.int64)
