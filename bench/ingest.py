@@ -34,7 +34,7 @@ from bench.queries import make_questions
 from bench.serving import library_from_synthetic, write_corpus
 from bench.synth import RealCorpus, read_bbc, real_corpus, synthetic_articles, synthetic_passages
 from bot.core import kernels
-from bot.core.archive import extend_library
+from bot.core.archive import extend_library, merge_segments
 from bot.core.interests import Subscription, SubscriptionKind, match_interests
 from bot.core.library import Library
 from bot.core.models import Article
@@ -80,8 +80,6 @@ def keyword_subscriptions(articles: list[Article], count: int, seed: int) -> lis
 def merge_pending(library: Library) -> tuple[Library, float]:
     """Merge what the tiered policy asks, index by index, as the runtime's background merger does."""
     started = time.perf_counter()
-    from bot.core.archive import merge_segments
-
     merged = merge_segments(library)
     return merged, time.perf_counter() - started
 

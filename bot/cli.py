@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -203,7 +202,7 @@ def open_library(settings: Settings, *, fresh: bool = False) -> Library:
                 max_file_bytes=settings.max_file_bytes,
                 progress=bar,
             )
-            library = replace(library, min_relevance=settings.min_relevance)
+            library = library.updated(min_relevance=settings.min_relevance)
         else:
             library = load_configured_library(settings, progress=bar)
     finally:

@@ -22,16 +22,16 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.archive import apply_changes, extend_library, merge_segments
-from bot.core.corpus import corpus_changes, corpus_fingerprint
+from bot.core.archive import extend_library, merge_segments
+from bot.core.corpus import corpus_fingerprint
 from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
-from bot.core.snapshot import UPDATE_AT_MOST_SHARE, base_key, build_snapshot, load_or_build, snapshot_key
+from bot.core.snapshot import base_key, build_snapshot, load_or_build, read_changed_files, snapshot_key
 from bot.core.stories import Story, StoryIndex, StoryRecord
 from bot.settings import Settings
 from bot.store import IngestResult, Store
@@ -60,7 +60,7 @@ def load_configured_library(settings: Settings, progress: Progress | None = None
         log.warning("%s", warning)
     for note in loaded.notes:
         log.info("%s", note)
-    library = replace(loaded.library, min_relevance=settings.min_relevance)
+    library = loaded.library.updated(min_relevance=settings.min_relevance)
     log.info(
         "%s %d articles, %d passages in %.2f s",
         "loaded the snapshot of" if loaded.from_snapshot else "indexed",
@@ -257,13 +257,14 @@ class Runtime:
     def _changed_files(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...]] | None:
         """The view with the corpus files that changed read again (blocking; see reload), or None when
         a full rebuild is needed."""
-        if not old.files or self._base_now() != self._built_with:
+        if self._base_now() != self._built_with:
             return None
-        known = {rel: record.stamp for rel, record in old.files.items()}
-        changes = corpus_changes(self.settings.corpus_dir, known, max_bytes=self.settings.max_file_bytes)
-        if len(changes.touched) > UPDATE_AT_MOST_SHARE * max(len(changes.stamps), 1):
+        changed_files = read_changed_files(
+            old, self.settings.corpus_dir, max_file_bytes=self.settings.max_file_bytes
+        )
+        if changed_files is None:
             return None
-        extension = apply_changes(old, changes)
+        extension = changed_files.extension
         replaced = {article.id for article in extension.removed}
         added = tuple(a for a in extension.added if a.id not in replaced)
         changed = tuple(a for a in extension.added if a.id in replaced)

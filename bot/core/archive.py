@@ -29,6 +29,7 @@ from bot.core.library import (
     article_terms,
     article_token,
     publication_year,
+    recency_key,
     topic_alias_terms,
 )
 from bot.core.models import Article, Problem
@@ -120,7 +121,7 @@ def extend(base: Library, articles: Sequence[Article], *, removed: Collection[st
         added.append(article)
     if not added and not gone:
         if problems:
-            return Extension(replace(base, problems=(*base.problems, *problems)), (), (), tuple(problems))
+            return Extension(base.updated(problems=(*base.problems, *problems)), (), (), tuple(problems))
         return Extension(base, (), (), ())
     library = _new_view(base, added, np.asarray(gone, dtype=np.int64), (*base.problems, *problems), started)
     return Extension(library, tuple(added), tuple(base.articles[p] for p in gone), tuple(problems))
@@ -162,8 +163,7 @@ def apply_changes(base: Library, changes: CorpusChanges) -> Extension:
     for rel in touched:
         if rel in changes.stamps:
             files[rel] = CorpusFile(changes.stamps[rel], tuple(by_file.get(rel, ())))
-    updated = replace(library, problems=problems, files=files, fingerprint=changes.fingerprint)
-    updated._years.extend(library._years)  # (replace starts the cache afresh)
+    updated = library.updated(problems=problems, files=files, fingerprint=changes.fingerprint)
     return replace(
         extension, library=updated, problems=tuple(p for p in changes.problems if p not in base.problems)
     )
@@ -302,15 +302,7 @@ def merge_segments(library: Library) -> Library:
         for new, old in zip(indexes, (library.index, library.article_index, library.title_index), strict=True)
     ):
         return library
-    merged = replace(library, index=indexes[0], article_index=indexes[1], title_index=indexes[2])
-    merged._years.extend(library._years)  # (replace starts the cache afresh)
-    return merged
-
-
-def _recency_key(article: Article) -> tuple[int, float, str]:
-    """The order of recency_ranks: newest first, undated last, then by id."""
-    published = article.published
-    return (1, 0.0, article.id) if published is None else (0, -published.timestamp(), article.id)
+    return library.updated(index=indexes[0], article_index=indexes[1], title_index=indexes[2])
 
 
 class _KeysInOrder(Sequence[tuple[int, float, str]]):
@@ -323,7 +315,7 @@ class _KeysInOrder(Sequence[tuple[int, float, str]]):
         return len(self.order)
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def]
-        return _recency_key(self.articles[int(self.order[index])])
+        return recency_key(self.articles[int(self.order[index])])
 
 
 def _recency_after(
@@ -336,8 +328,8 @@ def _recency_after(
     order = order[order >= 0]
     keys_view = _KeysInOrder(ArticleView.of(base.articles, kept, ()), order)
     n_kept = len(kept)
-    batch = sorted(range(len(added)), key=lambda i: _recency_key(added[i]))
-    where = [bisect.bisect_left(keys_view, _recency_key(added[i])) for i in batch]
+    batch = sorted(range(len(added)), key=lambda i: recency_key(added[i]))
+    where = [bisect.bisect_left(keys_view, recency_key(added[i])) for i in batch]
     newest_first = np.insert(
         order, np.asarray(where, dtype=np.int64), np.asarray(batch, dtype=np.int64) + n_kept
     )

@@ -99,7 +99,7 @@ class BM25Index:
         else:
             self._norm = np.zeros(n_docs, dtype=np.float64)
         self._lengths = np.diff(indptr)
-        self._idf, self.average_idf = _idf(self._lengths, n_docs, epsilon)
+        self._idf, self.average_idf = okapi_idf(self._lengths, n_docs, epsilon)
         # A weight tf*(k1+1)/(tf+norm) lies in [level, level+1) * _step for its one-byte impact level.
         self._step = (k1 + 1) / _LEVELS
         if max_weight is None or impacts is None:
@@ -160,9 +160,7 @@ class BM25Index:
         np.subtract(starts[1:], starts[:-1], out=counts[:-1])
         counts[-1:] = total - starts[-1:]
         del starts
-        max_tf = int(counts.max()) if len(counts) else 0
-        tf_type = np.uint8 if max_tf < 1 << 8 else np.uint16 if max_tf < 1 << 16 else np.uint32
-        tfs: IntArray = counts.astype(tf_type)
+        tfs: IntArray = counts.astype(tf_dtype(counts))
         del counts
         # Posting lists follow one another in term order: each term's list starts at its first key.
         indptr = np.searchsorted(unique_keys, np.arange(len(term_ids) + 1, dtype=np.int64) * stride)
@@ -682,14 +680,22 @@ def _read_only(array: IntArray) -> IntArray:
     return view
 
 
-def _idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, float]:
+def tf_dtype(tfs: IntArray) -> type[np.unsignedinteger[Any]]:
+    """The smallest unsigned type that holds these term frequencies (one byte for almost every index)."""
+    largest = int(tfs.max()) if len(tfs) else 0
+    return np.uint8 if largest < 1 << 8 else np.uint16 if largest < 1 << 16 else np.uint32
+
+
+def okapi_idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, float]:
     """rank-bm25's idf per term (negative ones floored at epsilon * average idf) and the average."""
     if not len(doc_freq):
         return np.zeros(0, dtype=np.float64), 0.0
-    # math.log, not np.log (they differ in the last bit now and then); once per distinct frequency.
-    values, inverse = np.unique(doc_freq, return_inverse=True)
-    logs = [math.log(n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
-    idf = np.asarray(logs, dtype=np.float64)[inverse]
+    # math.log, not np.log (they differ in the last bit now and then); once per distinct frequency,
+    # found by counting (no sort of a whole vocabulary).
+    values = np.flatnonzero(np.bincount(doc_freq))
+    logs = np.zeros(int(values[-1]) + 1, dtype=np.float64)
+    logs[values] = [math.log(n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
+    idf = logs[doc_freq]
     # cumsum adds left to right like rank-bm25's loop (np.sum would add pairwise).
     average = float(np.cumsum(idf)[-1]) / len(idf)
     idf[idf < 0] = epsilon * average

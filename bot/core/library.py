@@ -22,13 +22,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.core import kernels
-from bot.core.corpus import corpus_fingerprint, corpus_stamps, load_corpus
+from bot.core.corpus import corpus_state, load_corpus
 from bot.core.index import BM25Index, Postings, compiled_kernels
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
 from bot.core.questions import Query
@@ -299,6 +299,16 @@ class Library:
         newest_first = np.empty(len(self.recency_rank), dtype=np.int64)
         newest_first[self.recency_rank] = np.arange(len(self.recency_rank), dtype=np.int64)
         object.__setattr__(self, "_newest_first", newest_first)
+
+    def updated(self, **changes: Any) -> Library:
+        """dataclasses.replace for a view of the same articles, keeping what was derived from them
+        (replace alone starts those caches afresh, and remaking the years of an article view reads every
+        article)."""
+        if "articles" in changes:
+            raise ValueError("updated() keeps the articles; make a new view for others")
+        new = replace(self, **changes)
+        new._years.extend(self._years)
+        return new
 
     @property
     def article_count(self) -> int:
@@ -806,18 +816,15 @@ def article_token(article_id: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
+def recency_key(article: Article) -> tuple[int, float, str]:
+    """What recency ranks order by: newest first, undated last, then the id."""
+    published = article.published
+    return (1, 0.0, article.id) if published is None else (0, -published.timestamp(), article.id)
+
+
 def recency_ranks(articles: Sequence[Article]) -> npt.NDArray[np.int64]:
-    """Rank of each article by (newest first, undated last, then id)."""
-
-    def key(position: int) -> tuple[int, float, str]:
-        published = articles[position].published
-        return (
-            (1, 0.0, articles[position].id)
-            if published is None
-            else (0, -published.timestamp(), articles[position].id)
-        )
-
-    order = sorted(range(len(articles)), key=key)
+    """Rank of each article by recency_key."""
+    order = sorted(range(len(articles)), key=lambda position: recency_key(articles[position]))
     ranks = np.empty(len(articles), dtype=np.int64)
     ranks[np.asarray(order, dtype=np.int64)] = np.arange(len(articles), dtype=np.int64)
     return ranks
@@ -978,8 +985,7 @@ def load_library(
     """Load the corpus directory and topics file and index them into a new Library."""
     started = time.perf_counter()
     # Stamped before reading: a file changed meanwhile keeps the older stamp and is read again later.
-    stamps = corpus_stamps(corpus_dir)
-    fingerprint = corpus_fingerprint(corpus_dir)
+    stamps, fingerprint = corpus_state(corpus_dir)
 
     def report_files(done: int, total: int) -> None:
         if progress is not None:

@@ -19,7 +19,6 @@ the average length moved since it was built. Must not import telegram, aiosqlite
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -27,7 +26,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from bot.core.index import BM25Index, FloatArray, IntArray
+from bot.core.index import BM25Index, FloatArray, IntArray, okapi_idf, tf_dtype
 
 TokensOf = Callable[[int], Sequence[str]]  # a live document's token list, by its number in the view
 
@@ -136,7 +135,6 @@ class SegmentedIndex:
         # The same expressions as BM25Index, so the floats are the same.
         self.avgdl = total / n_docs if n_docs else 0.0
         self._n_docs = n_docs
-        self._total = total
         self._term_ids: dict[str, int] = {}
         self._maps: dict[int, npt.NDArray[np.int64]] = {}
         self._df: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
@@ -181,8 +179,7 @@ class SegmentedIndex:
             local_to_global.append(mapping)
         self._maps = maps
         self._restated = tuple(restated_list)
-        self._lead = max(range(len(self.segments)), key=lambda n: self.segments[n].index.num_docs, default=0)
-        self._tail_from, self._tail = self._tail_index(local_to_global, self._idf, self.average_idf)
+        self._arrange_queries(local_to_global)
 
     @classmethod
     def of(cls, index: BM25Index, *, tokens_of: TokensOf | None = None) -> SegmentedIndex:
@@ -238,18 +235,8 @@ class SegmentedIndex:
         self._df = df
         self._order = order
         idf = np.zeros(n_terms, dtype=np.float64)
-        average = 0.0
-        present = order  # the live terms, in the order they first occur
-        if len(present):
-            # math.log once per distinct frequency (np.log may differ in the last bit), found by counting.
-            asked = df[present]
-            values = np.flatnonzero(np.bincount(asked))
-            logs = np.zeros(int(values[-1]) + 1, dtype=np.float64)
-            logs[values] = [math.log(self._n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
-            ordered = logs[asked]
-            average = float(np.cumsum(ordered)[-1]) / len(ordered)  # left to right, as rank-bm25 adds
-            ordered[ordered < 0] = self.epsilon * average
-            idf[present] = ordered
+        present = order  # the live terms, in the order they first occur (the order _idf sums them in)
+        idf[present], average = okapi_idf(df[present], self._n_docs, self.epsilon)
         self._idf = idf
         self.average_idf = average
         self._restated = tuple(
@@ -257,14 +244,15 @@ class SegmentedIndex:
             for segment, mapping in zip(self.segments, local_to_global, strict=True)
         )
         self._vocabulary_size = len(present)
-        # top_k asks the largest segment first, then the others only when a doc of theirs could still
-        # reach its k-th best; the smallest, newest segments are asked as one (see _tail_index).
-        self._lead = max(range(len(self.segments)), key=lambda n: self.segments[n].index.num_docs, default=0)
-        self._tail_from, self._tail = self._tail_index(local_to_global, idf, average)
+        self._arrange_queries(local_to_global)
 
-    def _tail_index(
-        self, local_to_global: list[npt.NDArray[np.int64]], idf: FloatArray, average: float
-    ) -> tuple[int, BM25Index | None]:
+    def _arrange_queries(self, local_to_global: list[npt.NDArray[np.int64]]) -> None:
+        """top_k asks the largest segment first, then the others only when a doc of theirs could still
+        reach its k-th best; the smallest, newest segments are asked as one (see _tail_index)."""
+        self._lead = max(range(len(self.segments)), key=lambda n: self.segments[n].index.num_docs, default=0)
+        self._tail_from, self._tail = self._tail_index(local_to_global)
+
+    def _tail_index(self, local_to_global: list[npt.NDArray[np.int64]]) -> tuple[int, BM25Index | None]:
         """The last segments (after the largest, TAIL_DOCS live docs at most in all) joined into one index
         straight from their postings (dead docs left out), restated like the others: one search of a
         few thousand docs instead of a call per segment. (first segment in it, index) or (n, None)."""
@@ -308,19 +296,17 @@ class SegmentedIndex:
             vocabulary = self.segments[number].index.vocabulary
             for local_id, gid in enumerate(local_to_global[number].tolist()):
                 terms.setdefault(gid, vocabulary[local_id])
-        max_tf = int(all_tfs.max()) if len(all_tfs) else 0
-        tf_type = np.uint8 if max_tf < 1 << 8 else np.uint16 if max_tf < 1 << 16 else np.uint32
         joined = BM25Index(
             [terms[gid] for gid in present.tolist()],
             indptr,
             all_docs.astype(np.int32),
-            all_tfs.astype(tf_type),
+            all_tfs.astype(tf_dtype(all_tfs)),
             np.concatenate(lengths).astype(np.int32),
             k1=self.k1,
             b=self.b,
             epsilon=self.epsilon,
         )
-        return first, joined.restated(idf[present], average, self.avgdl)
+        return first, joined.restated(self._idf[present], self.average_idf, self.avgdl)
 
     def _first_occurrence_order(self, local_to_global: list[npt.NDArray[np.int64]], n_terms: int) -> IntArray:
         """The global ids of the live terms in the order a fresh build would number them: by the first
@@ -523,9 +509,7 @@ class SegmentedIndex:
         offset = int(self._offsets[self._tail_from])
         ranks = None if tie_rank is None else tie_rank[offset:]
         best = self._tail.top_k(query_terms, k, tie_rank=ranks)
-        positions = [doc + offset for doc, _ in best]
-        ranked = [0] * len(positions) if tie_rank is None else tie_rank[positions].tolist()
-        found.extend(zip((-score for _, score in best), ranked, positions, strict=True))
+        _collect([doc + offset for doc, _ in best], [score for _, score in best], tie_rank, found)
 
     def _ask(
         self,
@@ -548,9 +532,7 @@ class SegmentedIndex:
             keep = ~segment.dead[docs]
             docs = docs[keep]
             scores = [score for score, kept in zip(scores, keep.tolist(), strict=True) if kept]
-        positions = self._to_view(number, docs).tolist()
-        ranked = [0] * len(positions) if tie_rank is None else tie_rank[positions].tolist()
-        found.extend(zip((-score for score in scores), ranked, positions, strict=True))
+        _collect(self._to_view(number, docs).tolist(), scores, tie_rank, found)
 
     # --- views -----------------------------------------------------------------------------------
 
@@ -673,3 +655,12 @@ class SegmentedIndex:
         ranks = np.full(segment.index.num_docs, np.iinfo(np.int64).max, dtype=np.int64)
         ranks[segment.live_docs] = part
         return ranks
+
+
+def _collect(
+    positions: list[int], scores: list[float], tie_rank: IntArray | None, found: list[tuple[float, int, int]]
+) -> None:
+    """Add docs (view numbers) and their scores to `found` as (-score, tie rank, number): sorting it then
+    gives top_k's order."""
+    ranked = [0] * len(positions) if tie_rank is None else tie_rank[positions].tolist()
+    found.extend(zip((-score for score in scores), ranked, positions, strict=True))

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,9 @@ from bot.core.library import (
 from bot.core.models import Article, Problem, Topic
 from bot.core.text import ANALYZER_VERSION
 from bot.core.topics import MAX_TOPICS_BYTES, TopicMatcher
+
+if TYPE_CHECKING:
+    from bot.core.archive import Extension
 
 SNAPSHOT_FORMAT = "newsbot-library"
 SNAPSHOT_VERSION = 2  # 2: article and title indexes beside the passage index
@@ -174,6 +177,14 @@ def load_or_build(
     return Loaded(library, from_snapshot=False, warnings=tuple(warnings))
 
 
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """A view brought up to date with the corpus files (see read_changed_files)."""
+
+    extension: Extension
+    files: int  # how many files were new, changed or gone
+
+
 # Past this share of the corpus files changed, a fresh build (which also saves its snapshot) beats
 # bringing an older snapshot up to date file by file.
 UPDATE_AT_MOST_SHARE = 0.5
@@ -196,25 +207,34 @@ def _latest_of_base(snapshot_dir: Path, base: str) -> Path | None:
     return max(found)[1] if found else None
 
 
-def _brought_up_to_date(directory: Path, corpus_dir: Path, max_file_bytes: int) -> Loaded | None:
-    """An older snapshot of the corpus with the files changed since read again (a new segment of each
-    index; see bot.core.archive): a restart after a few new files is a load and a small read, not a
-    rebuild. None when the snapshot cannot be used or too much changed."""
+def read_changed_files(library: Library, corpus_dir: Path, *, max_file_bytes: int) -> Changed | None:
+    """The view with the corpus files changed since it read them read again (a new segment of each
+    index; see bot.core.archive.apply_changes); None when the view does not know its files or more than
+    UPDATE_AT_MOST_SHARE of them changed (a fresh build is then the cheaper way)."""
     from bot.core.archive import apply_changes  # (archive imports the library, as this module does)
 
+    if not library.files:
+        return None
+    known = {rel: record.stamp for rel, record in library.files.items()}
+    changes = corpus_changes(corpus_dir, known, max_bytes=max_file_bytes)
+    if len(changes.touched) > UPDATE_AT_MOST_SHARE * max(len(changes.stamps), 1):
+        return None
+    return Changed(apply_changes(library, changes), len(changes.touched))
+
+
+def _brought_up_to_date(directory: Path, corpus_dir: Path, max_file_bytes: int) -> Loaded | None:
+    """An older snapshot of the corpus with the files changed since read again: a restart after a few
+    new files is a load and a small read, not a rebuild. None when the snapshot cannot be used or too
+    much changed."""
     try:
         library = load_snapshot(directory)
     except SnapshotError:
         return None
-    if not library.files:
+    changed = read_changed_files(library, corpus_dir, max_file_bytes=max_file_bytes)
+    if changed is None:
         return None
-    changes = corpus_changes(
-        corpus_dir, {rel: record.stamp for rel, record in library.files.items()}, max_bytes=max_file_bytes
-    )
-    if len(changes.touched) > UPDATE_AT_MOST_SHARE * max(len(changes.stamps), 1):
-        return None
-    updated = apply_changes(library, changes).library
-    count = len(changes.touched)
+    updated = changed.extension.library
+    count = changed.files
     note = (
         f"loaded the snapshot {directory.name} and brought it up to date: "
         f"{count} corpus file{'' if count == 1 else 's'} changed since"

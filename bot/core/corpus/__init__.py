@@ -13,7 +13,7 @@ from bot.core.corpus.scan import (
     Progress,
     corpus_changes,
     corpus_fingerprint,
-    corpus_stamps,
+    corpus_state,
     load_corpus,
     load_file,
 )
@@ -25,7 +25,7 @@ __all__ = [
     "Progress",
     "corpus_changes",
     "corpus_fingerprint",
-    "corpus_stamps",
+    "corpus_state",
     "load_corpus",
     "load_file",
 ]

@@ -85,10 +85,11 @@ def corpus_changes(
     return CorpusChanges(stamps, frozenset(touched), tuple(loaded), tuple(problems), fingerprint)
 
 
-def corpus_stamps(root: Path) -> dict[str, str]:
-    """Every article file's "size:mtime_ns" by its relative path (what corpus_fingerprint hashes)."""
-    candidates, _ = _scan(root)
-    return {candidate.rel: _stamp_text(candidate.path) for candidate in candidates}
+def corpus_state(root: Path) -> tuple[dict[str, str], str]:
+    """Every article file's "size:mtime_ns" by its relative path, and corpus_fingerprint, of one walk."""
+    candidates, problems = _scan(root)
+    stamps = {candidate.rel: _stamp_text(candidate.path) for candidate in candidates}
+    return stamps, _fingerprint(candidates, stamps, problems)
 
 
 def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
@@ -104,8 +105,7 @@ def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Cor
 
 def corpus_fingerprint(root: Path) -> str:
     """A cheap hash of (path, size, mtime_ns) of every candidate file: changes when the corpus does."""
-    candidates, problems = _scan(root)
-    return _fingerprint(candidates, {c.rel: _stamp_text(c.path) for c in candidates}, problems)
+    return corpus_state(root)[1]
 
 
 def _fingerprint(candidates: list[_Candidate], stamps: Mapping[str, str], problems: list[Problem]) -> str:
