@@ -21,6 +21,7 @@ from bot.core import kernels
 from bot.core.index import BM25Index
 from bot.core.library import Library, build_library
 from bot.core.models import Article, Corpus
+from bot.core.questions import Query
 from bot.core.snapshot import load_snapshot, save_snapshot
 from bot.core.text import terms
 from tests.test_index import expected_top, generated_corpus, news_library
@@ -146,7 +147,11 @@ def test_compiled_exact_scores_held_weights_and_counts_match_numpy(
             holding = set(np.concatenate([index.postings(t) for t in needed]).tolist())
             shares = np.maximum(index.held_weights(weights, np.arange(index.num_docs)) / total, 0.0)
             expected = int(np.count_nonzero(shares[sorted(holding)] >= share)) if holding else 0
-            assert index.count_holding(weights, needed, share, cap) == min(expected, cap)
+            found = index.docs_holding(weights, needed, share, cap)
+            assert found is not None
+            passing = [doc for doc in sorted(holding) if shares[doc] >= share]
+            assert found.tolist() == passing[:cap]
+            assert len(found) == min(expected, cap)
 
 
 def test_without_numba_search_uses_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -327,3 +332,32 @@ def test_search_answers_are_the_same_on_both_paths(
                 hits = [(h.article.id, h.score, h.snippet, h.passage) for h in result.hits]
                 answers.append((hits, result.total))
         assert answers[:2] == answers[2:]
+
+
+def test_a_page_crowded_out_by_weak_matches_is_the_best_of_those_that_pass(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long questions: the best-scored articles often hold too little of the question to answer it.
+    The page is then the best of those that do pass the relevance rule, in the full ranking's order,
+    on both paths (the fewer-than-the-cap case ranks just those instead of deepening the ranking)."""
+    library = build_library(Corpus(tuple(dated_articles(1500, seed=23)), ()), ())
+    rng = random.Random(37)
+    crowded = 0
+    for _ in range(60):
+        words = rng.choice(library.articles).body.split()
+        question = " ".join(rng.choice(words) for _ in range(rng.randint(8, 25)))
+        query_terms = list(Query.of(question).terms)
+        ranked, scores, _ = library.rank_articles(query_terms)
+        passing = library.relevance_of(query_terms, ranked) >= 0.45
+        expected = list(zip(ranked[passing].tolist(), scores[passing].tolist(), strict=True))
+        for offset in (0, 4):
+            wanted = offset + 4
+            if int(passing[:wanted].sum()) < min(wanted, int(passing.sum())):
+                crowded += 1
+            for fast in (True, False):
+                monkeypatch.setattr(index_module, "COMPILED", fast)
+                result = library.search(question, limit=4, offset=offset, min_relevance=0.45)
+                got = [(library.position(h.article.id), h.score) for h in result.hits]
+                assert got == expected[offset : offset + 4]
+                assert result.total == min(len(expected), library_module.MATCH_COUNT_CAP)
+    assert crowded >= 10  # the case this test is about did come up

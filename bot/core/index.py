@@ -330,7 +330,7 @@ class BM25Index:
             held[self.holds(self._vocabulary[tid], docs)] += weight
         return held
 
-    def count_holding(
+    def docs_holding(
         self,
         weights: dict[str, float],
         needed: Collection[str],
@@ -339,9 +339,10 @@ class BM25Index:
         *,
         dated: Mapping[str, int] | None = None,
         years: npt.NDArray[np.int32] | None = None,
-    ) -> int | None:
-        """How many docs holding a `needed` term hold terms worth at least `share` of all the weights,
-        added in the dict's order (as held_weights does), counted up to cap; None without the kernels.
+    ) -> IntArray | None:
+        """The docs (ascending ids, the first `cap`) holding a `needed` term that hold terms worth at least
+        `share` of all the weights, added in the dict's order (as held_weights does); None without the
+        kernels.
 
         A `dated` term (→ the year it names) that a doc lacks rules it out unless years[doc] is that year.
         """
@@ -353,25 +354,26 @@ class BM25Index:
         known = [(tid, weight, term) for term, weight in weights.items()
                  if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
         unknown_years = {year for term, year in dated.items() if term not in self._term_ids}
-        if not any(term in needed for _, _, term in known) or len(unknown_years) > 1:
-            return 0
+        if not any(term in needed for _, _, term in known) or len(unknown_years) > 1 or cap <= 0:
+            return np.zeros(0, dtype=np.int64)
         if dated and (years is None or len(years) != self.num_docs):
             raise ValueError("a question naming a year needs each doc's year")
-        return int(
-            fast.count_holding(
-                np.asarray([tid for tid, _, _ in known], dtype=np.int64),
-                np.asarray([weight for _, weight, _ in known], dtype=np.float64),
-                np.asarray([term in needed for _, _, term in known], dtype=np.bool_),
-                np.asarray([dated.get(term, -1) for _, _, term in known], dtype=np.int64),
-                unknown_years.pop() if unknown_years else -1,
-                years if dated and years is not None else _NO_YEARS,
-                total,
-                share,
-                cap,
-                self._indptr,
-                self._doc_ids,
-            )
+        found = np.empty(cap, dtype=np.int64)
+        count = fast.count_holding(
+            np.asarray([tid for tid, _, _ in known], dtype=np.int64),
+            np.asarray([weight for _, weight, _ in known], dtype=np.float64),
+            np.asarray([term in needed for _, _, term in known], dtype=np.bool_),
+            np.asarray([dated.get(term, -1) for _, _, term in known], dtype=np.int64),
+            unknown_years.pop() if unknown_years else -1,
+            years if dated and years is not None else _NO_YEARS,
+            total,
+            share,
+            cap,
+            self._indptr,
+            self._doc_ids,
+            found,
         )
+        return found[: min(int(count), cap)]
 
     def holds(self, term: str, docs: IntArray) -> npt.NDArray[np.bool_]:
         """For each of the given docs (ascending ids), whether it contains the term."""

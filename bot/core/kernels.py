@@ -592,9 +592,11 @@ def count_holding(
     cap: int,
     indptr: npt.NDArray[np.int64],
     doc_ids: npt.NDArray[np.int32],
+    found: npt.NDArray[np.int64],
 ) -> int:
     """How many docs holding one of the needed terms hold terms worth at least `share` of `total`, where
     a doc's held weight adds the weights of its terms in the given order from 0.0; counted up to cap.
+    The first len(found) of those docs (ascending) are written to `found`.
 
     A term naming a year (dated[j] >= 0) that a doc lacks rules the doc out unless years[doc] is that
     year, and so does `must_year` (a year no doc holds as a term) when >= 0. Doc at a time over the
@@ -625,6 +627,8 @@ def count_holding(
                 fits = False
             cursor[j] = p
         if fits and max(held / total, 0.0) >= share:
+            if count < len(found):
+                found[count] = doc
             count += 1
     return count
 
@@ -1182,7 +1186,8 @@ def _warm(made: Kernels) -> None:
     none = np.full(2, -1, dtype=np.int64)
     years = np.zeros(2, dtype=np.int32)
     needed = np.ones(2, np.bool_)
-    made.count_holding(query, np.ones(2), needed, none, -1, years, 2.0, 0.5, 10, indptr, doc_ids)
+    found = np.zeros(2, dtype=np.int64)
+    made.count_holding(query, np.ones(2), needed, none, -1, years, 2.0, 0.5, 10, indptr, doc_ids, found)
     first = np.asarray([0, 1, 2], dtype=np.int64)
     first.flags.writeable = False
     for tf_types in FUSED_TFS:

@@ -362,12 +362,20 @@ class Library:
         # The gate: the best article must hold enough of the question, or the archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
             return SearchResult(question, query.terms, (), 0)
-        total = self.count_relevant(query.terms, min_relevance)
+        relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
+        total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)
         keep = relevance >= min_relevance
-        while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
-            wanted *= 4  # weaker matches crowded this page out: look further down
-            ranked, scores, best_passages = self.top_articles(query.terms, wanted)
-            keep = self.relevance_of(query.terms, ranked) >= min_relevance
+        if int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
+            # Weaker matches crowded this page out. When every article that passes is known (fewer
+            # than the cap), rank just those: looking further down the whole ranking instead could
+            # mean ranking most of the archive for a long question of common words.
+            if relevant is not None and total < MATCH_COUNT_CAP:
+                ranked, scores, best_passages = self._ranked_among(query.terms, relevant)
+                keep = self.relevance_of(query.terms, ranked) >= min_relevance
+            while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
+                wanted *= 4  # look further down
+                ranked, scores, best_passages = self.top_articles(query.terms, wanted)
+                keep = self.relevance_of(query.terms, ranked) >= min_relevance
         ranked, scores, best_passages = ranked[keep], scores[keep], best_passages[keep]
         hits = tuple(
             self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
@@ -432,16 +440,30 @@ class Library:
         return float(self.relevance_of(query_terms, np.asarray([position], dtype=np.int64))[0])
 
     def count_relevant(self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None) -> int:
-        """How many articles hold at least min_relevance of the question, exactly up to `cap`.
+        """How many articles hold at least min_relevance of the question, exactly up to `cap`."""
+        cap = MATCH_COUNT_CAP if cap is None else cap
+        if min_relevance > 0:
+            return len(self.relevant_articles(query_terms, min_relevance, cap))
+        weights = self.term_weights(query_terms)
+        if sum(weights.values()) <= 0:
+            return 0
+        return self.count_matches(query_terms, cap)
+
+    def relevant_articles(
+        self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None
+    ) -> npt.NDArray[np.int64]:
+        """The positions (ascending, the first `cap`) of the articles holding at least min_relevance (> 0)
+        of the question: all of them when fewer than `cap` are returned.
 
         An article missing terms worth more than 1 - min_relevance of the weight fails, so it must hold
-        one of the heaviest terms that together exceed that: only their (short) lists are read.
+        one of the heaviest terms that together exceed that: only their lists are read.
         """
         cap = MATCH_COUNT_CAP if cap is None else cap
+        none = np.zeros(0, dtype=np.int64)
         weights = self.term_weights(query_terms)
         total = sum(weights.values())
-        if total <= 0:
-            return 0
+        if total <= 0 or cap <= 0:
+            return none
         heaviest = sorted(weights, key=lambda t: (-weights[t], t))
         needed: list[str] = []
         missing = 0.0
@@ -450,32 +472,26 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
-        if min_relevance > 0:
-            dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
-            years = self.publication_years() if dated else None
-            counted = self.article_index.count_holding(
-                weights, needed, min_relevance, cap, dated=dated, years=years
-            )
-            if counted is not None:
-                return counted
+        dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
+        years = self.publication_years() if dated else None
+        found = self.article_index.docs_holding(weights, needed, min_relevance, cap, dated=dated, years=years)
+        if found is not None:
+            return np.asarray(found, dtype=np.int64)
         lists = [self.article_index.postings(term) for term in needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:
-            return 0
+            return none
         candidates = np.unique(np.concatenate(lists)).astype(np.int64)
-        if min_relevance <= 0:
-            return (
-                min(len(candidates), cap)
-                if len(needed) == len(weights)
-                else self.count_matches(query_terms, cap)
-            )
-        count = 0
+        parts: list[npt.NDArray[np.int64]] = []
+        counted = 0
         for start in range(0, len(candidates), _COUNT_CHUNK):
             chunk = candidates[start : start + _COUNT_CHUNK]
-            count += int(np.count_nonzero(self.relevance_of(query_terms, chunk) >= min_relevance))
-            if count >= cap:
-                return cap
-        return count
+            passing = chunk[self.relevance_of(query_terms, chunk) >= min_relevance]
+            parts.append(passing[: cap - counted])
+            counted += len(parts[-1])
+            if counted >= cap:
+                break
+        return np.concatenate(parts)
 
     # --- ranking ---------------------------------------------------------------------------------
 
@@ -667,7 +683,15 @@ class Library:
         empty = np.zeros(0, dtype=np.int64)
         if len(matched) == 0:
             return empty, np.zeros(0, dtype=np.float64), empty
-        positions = np.asarray(matched, dtype=np.int64)
+        return self._ranked_among(query_terms, np.asarray(matched, dtype=np.int64))
+
+    def _ranked_among(
+        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The given (ascending) article positions in rank_articles' order, with scores and best passages."""
+        if not len(positions):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, np.zeros(0, dtype=np.float64), empty
         fused, best = self._fuse(query_terms, positions)
         order = np.lexsort((self.recency_rank[positions], -fused))
         return positions[order], fused[order], best[order]

@@ -416,7 +416,7 @@ class SegmentedIndex:
         out = np.zeros(len(docs), dtype=np.bool_)
         return self._per_segment(docs, lambda index, local: index.holds(term, local), out)
 
-    def count_holding(
+    def docs_holding(
         self,
         weights: dict[str, float],
         needed: Collection[str],
@@ -425,25 +425,27 @@ class SegmentedIndex:
         *,
         dated: Mapping[str, int] | None = None,
         years: npt.NDArray[np.int32] | None = None,
-    ) -> int | None:
-        """As BM25Index.count_holding, over every segment; None while any holds dead docs (the caller
-        then counts from the postings) or without the kernels."""
+    ) -> IntArray | None:
+        """As BM25Index.docs_holding, over every segment (numbers in this view); None while any holds
+        dead docs (the caller then reads the postings) or without the kernels."""
         if self.dead_count:
             return None
         if dated and (years is None or len(years) != self.num_docs):
             raise ValueError("a question naming a year needs each doc's year")
+        parts: list[IntArray] = []
         counted = 0
         for number, index in enumerate(self._restated):
             part_years = None
             if years is not None and dated:
                 part_years = years[self._offsets[number] : self._offsets[number + 1]]
-            found = index.count_holding(weights, needed, share, cap - counted, dated=dated, years=part_years)
+            found = index.docs_holding(weights, needed, share, cap - counted, dated=dated, years=part_years)
             if found is None:
                 return None
-            counted += found
+            parts.append(self._to_view(number, found))
+            counted += len(found)
             if counted >= cap:
-                return cap
-        return counted
+                break
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def match(self, query_terms: Sequence[str]) -> tuple[IntArray, FloatArray]:
         """Numbers (ascending) of every live doc containing a query term, with their scores."""
