@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.core.library import Library
 from bot.core.models import Article
@@ -158,29 +159,49 @@ def match_interests(
             query = _parsed_keywords(subscription.value)
             if query is not None:  # (None: stored before a limit changed; it simply matches nothing)
                 subscribers.setdefault(query, []).append((number, subscription))
-    by_term: dict[str, list[_Compiled]] = {}
-    for query in subscribers:
+    # Per key word: the subscription numbers (ascending) of the queries an article holding it certainly
+    # meets (that one word and nothing else: most of them), and the queries still to check.
+    certain: dict[str, list[int]] = {}
+    checked: dict[str, list[tuple[_Compiled, npt.NDArray[np.int64]]]] = {}
+    for query, following in subscribers.items():
         words = [phrase[0] for phrase in query.required]
         key = min(words, key=doc_freq) if doc_freq is not None else words[0]
-        by_term.setdefault(key, []).append(_compiled(query))
+        numbers = [number for number, _ in following]
+        compiled = _compiled(query)
+        if compiled.words == {key} and not (
+            compiled.phrases or compiled.excluded_words or compiled.excluded_phrases
+        ):
+            certain.setdefault(key, []).extend(numbers)
+        else:
+            checked.setdefault(key, []).append((compiled, np.asarray(numbers, dtype=np.int64)))
+    always = {key: np.sort(np.asarray(numbers, dtype=np.int64)) for key, numbers in certain.items()}
+    keys = always.keys() | checked.keys()
     found: list[tuple[int, str, str]] = []
     for article, slugs in zip(articles, article_topics, strict=True):
         for slug in slugs:
             found.extend((i.chat_id, article.id, i.label) for i in by_topic.get(slug, ()))
-        if by_term:
-            article_terms = terms(f"{article.title}\n\n{article.body}")
-            present = frozenset(article_terms)
-            matched = [
-                pair
-                for term in present & by_term.keys()
-                for compiled in by_term[term]
+        if not keys:
+            continue
+        article_terms = terms(f"{article.title}\n\n{article.body}")
+        present = frozenset(article_terms)
+        parts = []
+        for term in present & keys:
+            if term in always:
+                parts.append(always[term])
+            parts.extend(
+                numbers
+                for compiled, numbers in checked.get(term, ())
                 if compiled.matches(article_terms, present)
-                for pair in subscribers[compiled.query]
-            ]
-            matched.sort(key=lambda pair: pair[0])  # in the subscriptions' order, as given
-            found.extend(
-                (subscription.chat_id, article.id, subscription.label) for _, subscription in matched
             )
+        if not parts:
+            continue
+        # In the subscriptions' order, as given (a subscription belongs to one query: no repeats).
+        matched = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+        article_id = article.id
+        found.extend(
+            (subscriptions[number].chat_id, article_id, subscriptions[number].label)
+            for number in matched.tolist()
+        )
     return found
 
 
@@ -203,6 +224,7 @@ class _Compiled:
         return all(_contains(article_terms, present, phrase) for phrase in self.phrases)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _compiled(query: KeywordQuery) -> _Compiled:
     return _Compiled(
         query,
