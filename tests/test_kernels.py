@@ -18,10 +18,12 @@ from rank_bm25 import BM25Okapi
 import bot.core.index as index_module
 import bot.core.library as library_module
 from bot.core import kernels
+from bot.core.archive import extend_library, merge_segments
 from bot.core.index import BM25Index
 from bot.core.library import Library, build_library
 from bot.core.models import Article, Corpus
 from bot.core.questions import Query
+from bot.core.segments import SegmentedIndex
 from bot.core.snapshot import load_snapshot, save_snapshot
 from bot.core.text import terms
 from tests.test_index import expected_top, generated_corpus, news_library
@@ -361,3 +363,43 @@ def test_a_page_crowded_out_by_weak_matches_is_the_best_of_those_that_pass(
                 assert got == expected[offset : offset + 4]
                 assert result.total == min(len(expected), library_module.MATCH_COUNT_CAP)
     assert crowded >= 10  # the case this test is about did come up
+
+
+def test_the_compiled_pass_reads_a_library_of_segments(compiled: kernels.Kernels) -> None:
+    """A view that has taken in batches (and merged some) is ranked by the compiled pass segment by
+    segment, with the archive's statistics and widened bounds: the full fused ranking's first articles,
+    bit for bit. A view with dead articles is left to the reference path, and answers the same."""
+    articles = dated_articles(1400, seed=41)
+    view = build_library(Corpus(tuple(articles[:500]), ()), ())
+    batches = [(520, ()), (521, ()), (700, ()), (705, ()), (900, ()), (1000, ("a3", "a510")), (1400, ())]
+    start = 500
+    applied = 0
+    for round_number, (stop, removed) in enumerate(batches):
+        view = extend_library(view, articles[start:stop], removed=removed)
+        start = stop
+        if round_number % 2:
+            view = merge_segments(view)
+        assert isinstance(view.index, SegmentedIndex)
+        dead = view.index.dead_count > 0
+        for query in fused_questions(view, 40, seed=42 + round_number):
+            ranked, scores, passages = view.rank_articles(query)
+            for count in (1, 4, 20):
+                found = view._compiled_top(query, count)
+                weak = any(
+                    index.doc_freq(term) and index.idf(term) <= 0
+                    for index in (view.index, view.article_index, view.title_index)
+                    for term in query
+                )  # (a term in over half the texts: the pass, segmented or not, leaves it to the reference)
+                if dead or weak:
+                    assert found is None
+                    found = view.top_articles(query, count)
+                else:
+                    assert found is not None
+                    applied += 1
+                top, top_scores, top_passages = found
+                assert top.tolist() == ranked[:count].tolist()
+                assert top_scores.tolist() == scores[:count].tolist()
+                assert top_passages.tolist() == passages[:count].tolist()
+            acc, _, flag = view._fused_scratch()
+            assert not acc.any() and not flag.any()
+    assert applied > 500

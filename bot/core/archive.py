@@ -289,20 +289,33 @@ def merge_segments(library: Library) -> Library:
     """The same view with its indexes' segments merged as the tiered policy asks (see
     SegmentedIndex.merge_plan): no answer, score or numbering changes. `library` itself when there is
     nothing to merge. The work is the merged segments' documents analysed again and indexed."""
-    indexes = []
-    for index in (library.index, library.article_index, library.title_index):
-        while isinstance(index, SegmentedIndex) and index.tokens_of is not None:
-            plan = index.merge_plan()
-            if plan is None:
-                break
-            index = index.merged(*plan, index.tokens_of)
-        indexes.append(index)
+    indexes = [library.index, library.article_index, library.title_index]
+    segmented = [index for index in indexes if isinstance(index, SegmentedIndex) and index.tokens_of]
+    if len(segmented) == 3 and len({len(index.segments) for index in segmented}) == 1:
+        # Segmented alike (one segment per batch in each): merged alike, by the article index's plan,
+        # so each segment keeps holding all the texts of its articles (what the compiled pass reads).
+        while (plan := segmented[1].merge_plan()) is not None:
+            segmented = [index.merged(*plan, _tokens(index)) for index in segmented]
+        indexes = list(segmented)
+    else:
+        for number, index in enumerate(indexes):
+            while isinstance(index, SegmentedIndex) and index.tokens_of is not None:
+                plan = index.merge_plan()
+                if plan is None:
+                    break
+                index = index.merged(*plan, index.tokens_of)
+            indexes[number] = index
     if all(
         new is old
         for new, old in zip(indexes, (library.index, library.article_index, library.title_index), strict=True)
     ):
         return library
     return library.updated(index=indexes[0], article_index=indexes[1], title_index=indexes[2])
+
+
+def _tokens(index: SegmentedIndex) -> TokensOf:
+    assert index.tokens_of is not None  # (only indexes that know their tokens are merged)
+    return index.tokens_of
 
 
 class _KeysInOrder(Sequence[tuple[int, float, str]]):

@@ -212,6 +212,11 @@ class BM25Index:
         return other
 
     @property
+    def bound_scale(self) -> float:
+        """How much the impact bounds are widened upward (1.0 as built; see restated)."""
+        return self._high
+
+    @property
     def loose(self) -> bool:
         """Whether the impact bounds are widened (see restated)."""
         return not (self._low == self._high == 1.0)

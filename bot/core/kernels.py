@@ -642,6 +642,7 @@ def fused_top(
     query_t: npt.NDArray[np.int64],
     count: int,
     weights: FloatArray,
+    widen: FloatArray,
     a_indptr: npt.NDArray[np.int64],
     a_doc_ids: npt.NDArray[np.int32],
     a_tfs: IntArray,
@@ -685,7 +686,9 @@ def fused_top(
     each one the best articles by bound so far are scored exactly, and once the page's least exact score
     beats what the remaining terms could give an article not met yet, their lists are only probed for
     the articles still in reach. The survivors are then scored in full in order of their bound until it
-    falls below the page's least score. `shortest` holds each article's level of shortest-passage norm,
+    falls below the page's least score. `widen` scales the article and passage indexes' bounds (impact
+    levels, max_weight): 1.0 for indexes built with the statistics they are scored with, a segment's
+    restated `high` otherwise. `shortest` holds each article's level of shortest-passage norm,
     `norm_of_level` each level's norm (at most the norms it stands for; the last level, no passage, is
     inf). `acc` (float32 bounds, rounded up, zeros), `seen` and `flag` (zeros), one per article, are
     scratch, handed back as they came: what is reached at random (bound, flag, level) is 6 bytes an
@@ -709,11 +712,11 @@ def fused_top(
     remaining = 0.0  # the most an article not met yet can score (once the titles are read)
     for j in range(m):
         tid = distinct[j]
-        bound[j] = a_max_weight[tid] * a_idf[tid] * repeats[j]
-        per_level[j] = step * a_idf[tid] * repeats[j]
+        bound[j] = a_max_weight[tid] * a_idf[tid] * repeats[j] * widen[0]
+        per_level[j] = step * a_idf[tid] * repeats[j] * widen[0]
         if distinct_p[j] >= 0:
             passage_scale[j] = passage_weight * p_idf[distinct_p[j]] * repeats[j]
-            passage_cap[j] = p_max_weight[distinct_p[j]] * passage_scale[j]
+            passage_cap[j] = p_max_weight[distinct_p[j]] * passage_scale[j] * widen[1]
             bound[j] += passage_cap[j]
         if distinct_t[j] >= 0:
             title_scale[j] = title_weight * t_idf[distinct_t[j]] * repeats[j]
@@ -1207,6 +1210,7 @@ def _warm(made: Kernels) -> None:
             query.copy(),
             query.copy(),
             1,
+            np.ones(2),
             np.ones(2),
             *a,
             *p[:3],

@@ -287,6 +287,7 @@ class Library:
     _shortest: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]] = field(
         init=False, repr=False, default_factory=list
     )
+    _parts: list[tuple[_FusedPart, ...] | None] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
@@ -583,47 +584,70 @@ class Library:
         fast = compiled_kernels()
         if fast is None or count > _TOP_PASSAGES_LIMIT:
             return None
-        whole_index, passage_index, title_index = self.article_index, self.index, self.title_index
-        if not (
-            isinstance(whole_index, BM25Index)
-            and isinstance(passage_index, BM25Index)
-            and isinstance(title_index, BM25Index)
-        ):
-            return None  # (indexes of segments: the threshold algorithm asks each segment instead)
-        indexes = (whole_index, passage_index, title_index)
-        ids = [[index.term_id(term) for term in query_terms] for index in indexes]
-        slots = [q for q, tid in enumerate(ids[0]) if tid >= 0]
-        if any(ids[0][q] < 0 and (ids[1][q] >= 0 or ids[2][q] >= 0) for q in range(len(query_terms))):
+        parts = self._fused_parts()
+        if parts is None:
             return None
-        if not slots:
+        acc, seen, flag = self._fused_scratch()
+        shortest, norm_of_level = self._shortest_passages()
+        weights = np.asarray([PASSAGE_WEIGHT, TITLE_WEIGHT], dtype=np.float64)
+        found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]] = []
+        for part in parts:
+            indexes = (part.whole, part.passages, part.titles)
+            ids = [[index.term_id(term) for term in query_terms] for index in indexes]
+            slots = [q for q, tid in enumerate(ids[0]) if tid >= 0]
+            if any(ids[0][q] < 0 and (ids[1][q] >= 0 or ids[2][q] >= 0) for q in range(len(query_terms))):
+                return None
+            if not slots:
+                continue  # (no article here holds a term of the question)
+            if any(index.weak([i for i in held if i >= 0]) for index, held in zip(indexes, ids, strict=True)):
+                return None
+            arrays = [index.postings_arrays for index in indexes]
+            if tuple(a.tfs.dtype.type for a in arrays) not in kernels.FUSED_TFS:
+                return None
+            whole, passages, titles = arrays
+            end = part.first_article + part.articles
+            positions, scores, best, trusted = fast.fused_top(
+                *(np.asarray([held[q] for q in slots], dtype=np.int64) for held in ids),
+                count,
+                weights,
+                part.widen,
+                *_kernel_arrays(whole, impacts=True),
+                *_kernel_arrays(passages),
+                *_kernel_arrays(titles),
+                part.first_passages,
+                whole.k1_plus_1,
+                whole.step,
+                self._recency[part.first_article : end],
+                shortest[part.first_article : end],
+                norm_of_level,
+                acc[part.first_article : end],
+                seen[part.first_article : end],
+                flag[part.first_article : end],
+            )
+            if not trusted:
+                return None
+            found.append((positions + part.first_article, scores, best + part.first_passage))
+        if len(found) == 1:
+            return found[0]
+        if not found:
             empty = np.zeros(0, dtype=np.int64)
             return empty, np.zeros(0, dtype=np.float64), empty
-        if any(index.weak([i for i in found if i >= 0]) for index, found in zip(indexes, ids, strict=True)):
-            return None
-        arrays = [index.postings_arrays for index in indexes]
-        if tuple(a.tfs.dtype.type for a in arrays) not in kernels.FUSED_TFS:
-            return None
-        whole, passages, titles = arrays
-        acc, seen, flag = self._fused_scratch()
-        positions, scores, best, trusted = fast.fused_top(
-            *(np.asarray([found[q] for q in slots], dtype=np.int64) for found in ids),
-            count,
-            np.asarray([PASSAGE_WEIGHT, TITLE_WEIGHT], dtype=np.float64),
-            *_kernel_arrays(whole, impacts=True),
-            *_kernel_arrays(passages),
-            *_kernel_arrays(titles),
-            self._first_passages,
-            whole.k1_plus_1,
-            whole.step,
-            self._recency,
-            *self._shortest_passages(),
-            acc,
-            seen,
-            flag,
-        )
-        if not trusted:
-            return None
-        return positions, scores, best
+        # Each segment's best `count` holds every one of its articles in the overall best `count`.
+        positions = np.concatenate([f[0] for f in found])
+        scores = np.concatenate([f[1] for f in found])
+        best = np.concatenate([f[2] for f in found])
+        order = np.lexsort((self._recency[positions], -scores))[:count]
+        return positions[order], scores[order], best[order]
+
+    def _fused_parts(self) -> tuple[_FusedPart, ...] | None:
+        """The library's three indexes as the compiled pass reads them: one part as built, or one per
+        segment when the three are segmented alike (the same articles in each segment of each, no dead
+        ones, bounds finite); None where the pass does not apply. Made once per view."""
+        if self._parts:
+            return self._parts[0]
+        parts = _fused_parts(self.article_index, self.index, self.title_index, self._first_passages)
+        self._parts.append(parts)
+        return parts
 
     def _fused_scratch(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
         """fused_top's scratch for this thread, handed back as it came: a bound per article (zeros), room
@@ -646,8 +670,7 @@ class Library:
         above; the last level (inf) stands for no passage. Made once, in about 10 ms at 1M passages."""
         if not self._shortest:
             floor = np.full(self.article_count, np.inf, dtype=np.float64)
-            assert isinstance(self.index, BM25Index)  # (only the compiled pass over one segment asks)
-            np.minimum.at(floor, self.passage_article, self.index.postings_arrays.norm)
+            np.minimum.at(floor, self.passage_article, _passage_norms(self.index))
             finite = np.isfinite(floor)
             low = float(floor[finite].min()) if finite.any() else 1.0
             high = float(floor[finite].max()) if finite.any() else 1.0
@@ -785,6 +808,73 @@ class Library:
     def topic_counts(self) -> list[tuple[Topic, int]]:
         """Each tracked topic with the number of articles about it."""
         return [(topic, len(self.topic_members.get(topic.slug, ()))) for topic in self.topics]
+
+
+@dataclass(frozen=True, slots=True)
+class _FusedPart:
+    """One segment of the three indexes (or the whole of each, as built) for kernels.fused_top."""
+
+    whole: BM25Index
+    passages: BM25Index
+    titles: BM25Index
+    first_article: int
+    articles: int
+    first_passage: int
+    first_passages: npt.NDArray[np.int64]  # its articles' first passages, numbered within it (and the end)
+    widen: npt.NDArray[np.float64]  # how far the article and passage bounds are widened
+
+
+def _fused_parts(
+    whole: BM25Index | SegmentedIndex,
+    passages: BM25Index | SegmentedIndex,
+    titles: BM25Index | SegmentedIndex,
+    first_passages: npt.NDArray[np.int64],
+) -> tuple[_FusedPart, ...] | None:
+    """See Library._fused_parts."""
+    if isinstance(whole, BM25Index) and isinstance(passages, BM25Index) and isinstance(titles, BM25Index):
+        one = _FusedPart(
+            whole, passages, titles, 0, whole.num_docs, 0, first_passages, np.ones(2, dtype=np.float64)
+        )
+        return (one,)
+    if not (
+        isinstance(whole, SegmentedIndex)
+        and isinstance(passages, SegmentedIndex)
+        and isinstance(titles, SegmentedIndex)
+    ):
+        return None
+    split = [index.restated_parts() for index in (whole, passages, titles)]
+    if any(parts is None for parts in split):
+        return None
+    whole_parts, passage_parts, title_parts = (parts for parts in split if parts is not None)
+    if not len(whole_parts) == len(passage_parts) == len(title_parts):
+        return None
+    made = []
+    for (first, part), (first_p, part_p), (first_t, part_t) in zip(
+        whole_parts, passage_parts, title_parts, strict=True
+    ):
+        articles = part.num_docs
+        if first_t != first or part_t.num_docs != articles or int(first_passages[first]) != first_p:
+            return None  # (segmented differently: the pass needs each article's texts in one segment)
+        if int(first_passages[first + articles]) - first_p != part_p.num_docs:
+            return None
+        if not (math.isfinite(part.bound_scale) and math.isfinite(part_p.bound_scale)):
+            return None
+        own = first_passages[first : first + articles + 1]
+        own = own if first_p == 0 else own - first_p
+        own.flags.writeable = False
+        widen = np.asarray([part.bound_scale, part_p.bound_scale], dtype=np.float64)
+        made.append(_FusedPart(part, part_p, part_t, first, articles, first_p, own, widen))
+    return tuple(made)
+
+
+def _passage_norms(index: BM25Index | SegmentedIndex) -> npt.NDArray[np.float64]:
+    """Each passage's BM25 length norm under the index's (global) statistics."""
+    if isinstance(index, BM25Index):
+        return index.postings_arrays.norm
+    parts = index.restated_parts()
+    if parts is None:
+        raise ValueError("an index with dead documents has no norm for every number")
+    return np.concatenate([part.postings_arrays.norm for _, part in parts])
 
 
 def _kernel_arrays(postings: Postings, *, impacts: bool = False) -> tuple[npt.NDArray[np.generic], ...]:

@@ -416,6 +416,13 @@ class SegmentedIndex:
         out = np.zeros(len(docs), dtype=np.bool_)
         return self._per_segment(docs, lambda index, local: index.holds(term, local), out)
 
+    def restated_parts(self) -> tuple[tuple[int, BM25Index], ...] | None:
+        """Each segment as (its first number in this view, the segment restated under the global
+        statistics), for code that reads segments' arrays itself; None while any holds dead docs."""
+        if self.dead_count:
+            return None
+        return tuple(zip(self._offsets[:-1].tolist(), self._restated, strict=True))
+
     def docs_holding(
         self,
         weights: dict[str, float],
