@@ -21,6 +21,8 @@ TOPICS = """topics:
 """
 
 SHARED = "The Kestrel Bay ferry crews walked out at dawn on Thursday over a dispute about night shifts."
+# Background two different stories carry word for word: quoted for the first of them, never again.
+BACKGROUND = "Kestrel Bay ferries carried more than a million passengers last year, the port authority said."
 STRIKE = (
     f"{SHARED} About four thousand passengers were stranded at the harbour, and the operator cancelled "
     "every crossing until Friday evening. The union said the new rota would add two night shifts a week "
@@ -36,12 +38,12 @@ STRIKE_AGAIN = (  # another outlet's rewrite: the opening sentence kept word for
 ROUTE = (
     "A new ferry route from Kestrel Bay to the Skerry Islands will open in June, the council announced. "
     "The crossing will take ninety minutes and run twice a day through the summer months. "
-    "Islanders have asked for a direct service for more than a decade, the council leader said."
+    f"Islanders have asked for a direct service for more than a decade, the council leader said. {BACKGROUND}"
 )
 TIMETABLE = (
     "The winter ferry timetable for Kestrel Bay cuts the last evening sailing from the island route. "
     "Operators blamed rising fuel costs and fewer passengers in the dark months of the year. "
-    "The change takes effect from the first week of November."
+    f"The change takes effect from the first week of November. {BACKGROUND}"
 )
 OLD = (
     "The Kestrel Bay ferry terminal was repainted in bright blue after a public vote last spring. "
@@ -134,16 +136,21 @@ async def test_brief_quotes_only_sentences_of_the_periods_articles(
         assert stories.story_of("strike-gazette") == stories.story_of("strike-wire")
 
         asked = (
-            ("/brief ferries", timedelta(days=1), "2 stories from 2 sources"),
-            ("/brief Ferries 7d", timedelta(days=7), "3 stories from 3 sources"),
+            (
+                "/brief ferries",
+                timedelta(days=1),
+                "Brief: Ferries · the last 24 hours\n2 stories from 2 sources",
+            ),
+            (
+                "/brief Ferries 7d",
+                timedelta(days=7),
+                "Brief: Ferries · the last 7 days\n3 stories from 3 sources",
+            ),
         )
-        for command, period, summary in asked:
+        for command, period, heading in asked:
             replies = await brief_replies(bot, USER, command)
             text = "\n".join(reply["text"] for reply in replies)
-            assert text.startswith(
-                f"Brief: Ferries · the last {period.days * 24 if period.days == 1 else period.days}"
-            )
-            assert summary in text
+            assert text.startswith(heading), text
             quoted = [pair for reply in replies for pair in quotes_and_links(reply)]
             assert quoted, text
             # The proof that nothing is generated: every quote is verbatim in the body of the article it
@@ -154,12 +161,13 @@ async def test_brief_quotes_only_sentences_of_the_periods_articles(
                 assert now - period < published <= now
             sentences = [sentence for sentence, _ in quoted]
             assert len(sentences) == len(set(sentences))  # no sentence twice, across stories either
-            assert sentences.count(SHARED) <= 1
+            assert sentences.count(SHARED) <= 1 and sentences.count(BACKGROUND) <= 1
             # The strike, carried by two sources, is one story, and leads.
             assert text.index("Coast Wire, Harbour Gazette") < text.index("New ferry route")
             assert "Kestrel Bay ferry crews strike" in text and "Ferry strike strands thousands" not in text
             assert "repainted" not in text  # ten days old: in no period offered
         assert "Winter ferry timetable cuts late sailing" in text  # three days old: in the week only
+        assert sentences.count(BACKGROUND) == 1  # the route and the timetable stories both carry it
 
         # (Another reader: three briefs at once are as many questions as one user may ask in a burst.)
         [day] = await brief_replies(bot, OTHER, "/brief ferry timetable", OTHER)
