@@ -22,7 +22,7 @@ SOURCES_SHOWN = 4  # sources named under a story's headline; more are counted
 
 
 def period_words(period: timedelta) -> str:
-    """ "24 hours", "7 days": how far back a brief looked."""
+    """How far back a brief looked, in words: "24 hours", "7 days"."""
     hours = round(period / HOUR)
     if hours > 24 and hours % 24 == 0:
         return f"{hours // 24} days"
