@@ -27,6 +27,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("search", "QUERY", "Search the archive (works in groups too)", "/search Sora daily losses"),
     Command("ask", "QUESTION", "Same as /search", "/ask why is OpenAI closing Sora?"),
     Command("latest", "[TOPIC]", "The newest articles, optionally of one topic", "/latest openai"),
+    Command(
+        "brief",
+        "TOPIC|WORDS [24h|7d]",
+        "The period's top stories on a topic or keywords, in sentences quoted from the articles",
+        "/brief openai 7d",
+        hint="The period is the last 24 hours unless you add 7d; /topics lists the topics.",
+    ),
     Command("topics", "", "Tracked topics with their article counts", "/topics"),
     Command(
         "subscribe",

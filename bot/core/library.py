@@ -805,6 +805,23 @@ class Library:
             chosen = members[np.argsort(ranks, kind="stable")[:limit]].tolist()
         return [self.articles[position] for position in chosen]
 
+    def published_within(self, since: datetime, until: datetime) -> list[int]:
+        """Positions of the articles published in (since, until], newest first; undated ones never are.
+
+        Two binary searches over the recency order: the cost is that of the articles returned, not of
+        the archive."""
+        order = self._newest_first
+
+        def key(rank: int) -> float:
+            published = self.articles[int(order[rank])].published
+            return math.inf if published is None else -published.timestamp()
+
+        ranks = range(len(order))
+        first = bisect.bisect_left(ranks, -until.timestamp(), key=key)
+        last = bisect.bisect_left(ranks, -since.timestamp(), lo=first, key=key)
+        positions: list[int] = order[first:last].tolist()
+        return positions
+
     def topic_counts(self) -> list[tuple[Topic, int]]:
         """Each tracked topic with the number of articles about it."""
         return [(topic, len(self.topic_members.get(topic.slug, ()))) for topic in self.topics]

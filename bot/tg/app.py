@@ -30,7 +30,7 @@ from bot.render import messages
 from bot.runtime import Runtime
 from bot.store import StoreError
 from bot.tg.context import NewsbotApp, NewsbotContext, context_types
-from bot.tg.handlers import admin, answers, sources, subscriptions
+from bot.tg.handlers import admin, answers, briefs, sources, subscriptions
 from bot.tg.housekeeping import schedule_housekeeping
 from bot.tg.polling import CONFLICT_MESSAGE, TOKEN_REJECTED, check_token, is_unauthorized
 from bot.tg.sending import send_html
@@ -66,6 +66,7 @@ def add_handlers(application: NewsbotApp) -> None:
         "search": answers.search,
         "ask": answers.search,
         "latest": answers.latest,
+        "brief": briefs.brief,
         "topics": subscriptions.topics,
         "subscribe": subscriptions.subscribe,
         "unsubscribe": subscriptions.unsubscribe,
