@@ -75,6 +75,14 @@ COMMANDS: tuple[Command, ...] = (
         admin=True,
         hint="Without arguments it lists the sources; `add` checks the URL once and adds it.",
     ),
+    Command(
+        "digest",
+        "now",
+        "Send this chat's waiting digests now, to try a schedule (they are not sent again at their time)",
+        "/digest now",
+        admin=True,
+        hint="It sends what scheduled subscriptions (/subscribe TOPIC daily HH:MM) collected in this chat.",
+    ),
 )
 
 

@@ -256,6 +256,26 @@ def schedule_refused(reason: str) -> str:
     return f"{escape(reason)}\n\n<i>Example:</i> <code>/subscribe openai weekly mon 08:00</code>"
 
 
+NO_DIGEST_WAITING = (
+    "No digest is waiting in this chat. A subscription with a schedule collects new stories here until "
+    "its time, e.g. <code>/subscribe openai daily 08:00</code>; then <code>/digest now</code> sends them."
+)
+
+
+def digests_now(articles: int, due: Sequence[datetime], zone: str) -> str:
+    """/digest now: the waiting digests that go out at once, with the times (in the chat's zone) they
+    were due at, and that they will not come again then."""
+    one = len(due) == 1
+    times = ", ".join(f"{format_date(moment)} {moment:%H:%M}" for moment in due)
+    return (
+        f"<b>Sending {_count(len(due), 'digest')} now</b> ({_count(articles, 'article')}), the "
+        f"{'one' if one else 'ones'} due {escape(times)} ({escape(zone)} time).\n\n"
+        f"<i>{'Its' if one else 'Their'} articles are sent once and will not come again at "
+        f"{'that time' if one else 'those times'}; stories arriving from now on still wait for "
+        f"{'it' if one else 'them'}.</i>"
+    )
+
+
 def timezone_shown(zone: str, *, changed: bool) -> str:
     """The chat's time zone (just set, or as it stands)."""
     if changed:

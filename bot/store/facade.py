@@ -844,6 +844,23 @@ class Store:
             grouped.setdefault(item.chat_id, []).append(item)
         return grouped
 
+    async def advance_digests(self, chat_id: int, now: datetime | None = None) -> list[OutboxItem]:
+        """Make a chat's waiting digests due now, for an admin trying schedules; returns the rows moved, as
+        they were. Each row keeps its digest time, so a digest is still one message, and once sent it is
+        no longer pending: its scheduled time finds nothing of it left to send."""
+        at = _text(now or _utcnow())
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM outbox WHERE chat_id = ? AND status = 'pending' "
+                "AND digest_due IS NOT NULL AND next_attempt_at > ? ORDER BY created_at, id",
+                (chat_id, at),
+            )
+            await db.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+                (at, json.dumps([row["id"] for row in rows])),
+            )
+        return [_outbox_item(row) for row in rows]
+
     async def get_alert(self, alert_id: int) -> OutboxItem | None:
         """One outbox row by id."""
         async with self._reading() as db:

@@ -77,6 +77,7 @@ def add_handlers(application: NewsbotApp) -> None:
         "reload": admin.reload,
         "stats": admin.stats,
         "sources": sources.sources,
+        "digest": admin.digest,
     }
     missing = {command.name for command in COMMANDS} ^ set(commands)
     if missing:
