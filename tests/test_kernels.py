@@ -365,15 +365,20 @@ def test_a_page_crowded_out_by_weak_matches_is_the_best_of_those_that_pass(
     assert crowded >= 10  # the case this test is about did come up
 
 
-def test_the_compiled_pass_reads_a_library_of_segments(compiled: kernels.Kernels) -> None:
+def test_the_compiled_pass_reads_a_library_of_segments(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A view that has taken in batches (and merged some) is ranked by the compiled pass segment by
     segment, with the archive's statistics and widened bounds: the full fused ranking's first articles,
-    bit for bit. A view with dead articles is left to the reference path, and answers the same."""
+    bit for bit. A view with dead articles is left to the reference path, and answers the same. The
+    articles passing the relevance rule are found segment by segment and in the joined tail alike."""
     articles = dated_articles(1400, seed=41)
     view = build_library(Corpus(tuple(articles[:500]), ()), ())
     batches = [(520, ()), (521, ()), (700, ()), (705, ()), (900, ()), (1000, ("a3", "a510")), (1400, ())]
     start = 500
     applied = 0
+    cases = ((0.3, 1000), (0.5, 1000), (0.3, 7))
+    tails = 0
     for round_number, (stop, removed) in enumerate(batches):
         view = extend_library(view, articles[start:stop], removed=removed)
         start = stop
@@ -381,6 +386,8 @@ def test_the_compiled_pass_reads_a_library_of_segments(compiled: kernels.Kernels
             view = merge_segments(view)
         assert isinstance(view.index, SegmentedIndex)
         dead = view.index.dead_count > 0
+        assert isinstance(view.article_index, SegmentedIndex)
+        tails += view.article_index._tail is not None  # (the newest segments, joined)
         for query in fused_questions(view, 40, seed=42 + round_number):
             ranked, scores, passages = view.rank_articles(query)
             for count in (1, 4, 20):
@@ -402,4 +409,10 @@ def test_the_compiled_pass_reads_a_library_of_segments(compiled: kernels.Kernels
                 assert top_passages.tolist() == passages[:count].tolist()
             acc, _, flag = view._fused_scratch()
             assert not acc.any() and not flag.any()
-    assert applied > 500
+            relevant = []
+            for fast in (True, False):
+                monkeypatch.setattr(index_module, "COMPILED", fast)
+                relevant.append([view.relevant_articles(query, share, cap).tolist() for share, cap in cases])
+            monkeypatch.setattr(index_module, "COMPILED", True)
+            assert relevant[0] == relevant[1]
+    assert applied > 500 and tails >= 2

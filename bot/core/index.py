@@ -211,6 +211,15 @@ class BM25Index:
         other._local = threading.local()
         return other
 
+    def score_bound(self, term_ids: Sequence[int]) -> float:
+        """The most any doc can score for these term ids (repeats count; -1: a term not held), from each
+        term's largest weight, widened as the impacts are (see restated)."""
+        most = 0.0
+        for tid in term_ids:  # (a handful of terms: plain floats beat numpy's call overhead here)
+            if tid >= 0:
+                most += float(self._max_weight[tid]) * max(float(self._idf[tid]), 0.0)
+        return most * self._high
+
     @property
     def bound_scale(self) -> float:
         """How much the impact bounds are widened upward (1.0 as built; see restated)."""

@@ -591,14 +591,26 @@ class Library:
         shortest, norm_of_level = self._shortest_passages()
         weights = np.asarray([PASSAGE_WEIGHT, TITLE_WEIGHT], dtype=np.float64)
         found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]] = []
-        for part in parts:
+        least = -math.inf  # the count-th best score found so far (segments: the largest is asked first)
+        for part in sorted(parts, key=lambda part: -part.articles):
             indexes = (part.whole, part.passages, part.titles)
-            ids = [[index.term_id(term) for term in query_terms] for index in indexes]
-            slots = [q for q, tid in enumerate(ids[0]) if tid >= 0]
+            whole_ids = [part.whole.term_id(term) for term in query_terms]
+            slots = [q for q, tid in enumerate(whole_ids) if tid >= 0]
+            if not slots and found:
+                continue  # (no article here holds a term of the question)
+            ids = [whole_ids, *([index.term_id(term) for term in query_terms] for index in indexes[1:])]
             if any(ids[0][q] < 0 and (ids[1][q] >= 0 or ids[2][q] >= 0) for q in range(len(query_terms))):
                 return None
             if not slots:
-                continue  # (no article here holds a term of the question)
+                continue
+            if found:
+                most = (
+                    part.whole.score_bound(ids[0])
+                    + PASSAGE_WEIGHT * part.passages.score_bound(ids[1])
+                    + TITLE_WEIGHT * part.titles.score_bound(ids[2])
+                )
+                if most + abs(most) * 1e-9 + 1e-12 < least:
+                    continue  # no article of this segment can reach the page (rounding kept aside)
             if any(index.weak([i for i in held if i >= 0]) for index, held in zip(indexes, ids, strict=True)):
                 return None
             arrays = [index.postings_arrays for index in indexes]
@@ -627,6 +639,10 @@ class Library:
             if not trusted:
                 return None
             found.append((positions + part.first_article, scores, best + part.first_passage))
+            if len(parts) > 1:
+                so_far = np.concatenate([f[1] for f in found])
+                if len(so_far) >= count:
+                    least = float(np.partition(so_far, len(so_far) - count)[len(so_far) - count])
         if len(found) == 1:
             return found[0]
         if not found:

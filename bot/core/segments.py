@@ -441,14 +441,19 @@ class SegmentedIndex:
             raise ValueError("a question naming a year needs each doc's year")
         parts: list[IntArray] = []
         counted = 0
-        for number, index in enumerate(self._restated):
-            part_years = None
-            if years is not None and dated:
-                part_years = years[self._offsets[number] : self._offsets[number + 1]]
+        # Segment by segment up to the tail, then the tail as the one index it is joined into.
+        asked = [
+            (int(self._offsets[n]), int(self._offsets[n + 1]), self._restated[n])
+            for n in range(self._tail_from)
+        ]
+        if self._tail is not None:
+            asked.append((int(self._offsets[self._tail_from]), self._n_docs, self._tail))
+        for start, stop, index in asked:
+            part_years = years[start:stop] if years is not None and dated else None
             found = index.docs_holding(weights, needed, share, cap - counted, dated=dated, years=part_years)
             if found is None:
                 return None
-            parts.append(self._to_view(number, found))
+            parts.append(found + start)
             counted += len(found)
             if counted >= cap:
                 break
