@@ -65,6 +65,53 @@ ACME_Q4 = _article(
     "Chief executive Rita Vance said the firm had been hit by the warm winter.",
     hours=60,
 )
+# A later step of one matter, with the same cast: a rewrite's bar is passed, yet they are different events.
+TRIAL_SET = _article(
+    "trial-set",
+    "Quarry Lane fraud trial date set",
+    "A judge at Hallam Crown Court has set a date for the trial of three former directors of Brindle Homes "
+    "over the Quarry Lane housing fraud. "
+    "The three deny taking £4m in deposits for flats that were never built. "
+    "Judge Maria Okonjo said the case would take at least six weeks to hear. "
+    "About 200 buyers lost money when Brindle Homes collapsed in 2023.",
+)
+TRIAL_POSTPONED = _article(
+    "trial-postponed",
+    "Quarry Lane fraud trial postponed",
+    "A judge at Hallam Crown Court has postponed the trial of three former directors of Brindle Homes over "
+    "the Quarry Lane housing fraud. "
+    "Lawyers for one of the men asked Judge Maria Okonjo for more time to read the evidence. "
+    "The three deny taking £4m in deposits from buyers of flats that were never built. "
+    "About 200 buyers lost money when Brindle Homes collapsed in 2023.",
+    hours=30,
+)
+TRIAL_ADJOURNED = _article(
+    "trial-adjourned",
+    "Quarry Lane fraud trial adjourned",
+    "A judge at Hallam Crown Court has adjourned the trial of three former directors of Brindle Homes over "
+    "the Quarry Lane housing fraud. "
+    "Judge Maria Okonjo agreed to give lawyers for one of the men more time to read the evidence. "
+    "The three deny taking £4m in deposits for flats that were never built.",
+    hours=32,
+    source="Gazette",
+)
+CUP_SEMI = _article(
+    "cup-semi",
+    "Okafor double sends Rovers into county cup final",
+    "Kettle Rovers beat Ash City 2-0 at Brook Park on Saturday to reach the county cup final. "
+    "Sam Okafor scored both goals for Rovers in the second half. "
+    "Rovers manager Ana Pike said her side had played their best football of the season. "
+    "Rovers have not won the county cup since 1998.",
+)
+CUP_FINAL = _article(
+    "cup-final",
+    "Okafor double wins county cup final for Rovers",
+    "Kettle Rovers beat Mill United 2-1 at Brook Park on Saturday to win the county cup final. "
+    "Sam Okafor scored both goals for Rovers in the second half. "
+    "Rovers manager Ana Pike said her side had played their best football of the season. "
+    "Rovers had not won the county cup since 1998.",
+    hours=60,
+)
 FILLER = [
     _article(f"filler-{n}", title, body, hours=-48 + n)
     for n, (title, body) in enumerate(
@@ -134,6 +181,20 @@ def test_different_events_of_one_subject_stay_apart() -> None:
     assert index.story_count == len(FILLER) + 4
 
 
+def test_a_later_step_or_other_facts_keep_similar_reports_apart() -> None:
+    index = _index(TRIAL_SET, CUP_SEMI)
+    # "Postponed": a step of a kind the first report never mentions. "Mill United": each lead names an
+    # opponent the other report never mentions.
+    assert index.add(TRIAL_POSTPONED).is_new
+    assert index.add(CUP_FINAL).is_new
+    # The same step in other words (postponed, adjourned) is the same happening.
+    assert index.add(TRIAL_ADJOURNED).story_id == "trial-postponed"
+    for mode in MODES:
+        for original in (TRIAL_POSTPONED, CUP_FINAL):
+            other = replace(rewrite(original, mode, seed=1), published=DAY + timedelta(hours=70))
+            assert index.add(other).story_id == original.id
+
+
 def test_the_time_window_is_respected_and_undated_articles_still_group() -> None:
     index = _index(FERRY)
     late = replace(FERRY, id="ferry-late", published=DAY + timedelta(days=10))
@@ -177,7 +238,7 @@ def test_an_article_is_added_once() -> None:
 
 def test_the_labelled_set_is_big_enough_honest_about_its_split_and_holds_no_text() -> None:
     pairs = read_pairs(PAIRS)
-    assert sum(p["same"] for p in pairs) >= 150 and sum(not p["same"] for p in pairs) >= 150
+    assert sum(p["same"] for p in pairs) >= 180 and sum(not p["same"] for p in pairs) >= 280
     assert {p["split"] for p in pairs} == {"dev", "test"}
     assert 0.2 <= sum(p["split"] == "test" for p in pairs) / len(pairs) <= 0.4
     for pair in pairs:
@@ -294,15 +355,15 @@ def test_plain_data_round_trip_after_evictions() -> None:
 
 @pytest.mark.skipif(not BBC.is_file(), reason="BBC News data (../shared/data) is not beside the repository")
 def test_labelled_pairs_precision_and_recall_per_split() -> None:
-    # The rules were tuned on the dev split only; the test split is held out. Target 0.95 precision: dev
-    # meets it (1.000), the held-out labelled pairs measure 0.943 (3 of 41 hard negatives merged), so the
-    # floor here guards against getting worse without pretending the target is met there.
+    # The rules were tuned on the dev split only; the test split is held out. Target 0.95 precision: measured
+    # 0.982 on dev (2 of 203 hard negatives merged) and 0.969 on test (2 of 81), with the conflicts of
+    # version 3; the floors leave room for one more false merge on either split.
     rows = quality(read_bbc(), read_pairs(PAIRS), rewrites=False)["rows"]
     summary = {(row["split"], row["kind"]): row for row in summarise(rows)}
-    assert summary[("dev", "precision (labelled pairs)")]["value"] >= 0.99
-    assert summary[("test", "precision (labelled pairs)")]["value"] >= 0.94
+    assert summary[("dev", "precision (labelled pairs)")]["value"] >= 0.97
+    assert summary[("test", "precision (labelled pairs)")]["value"] >= 0.95
     for split in ("dev", "test"):
-        assert summary[(split, "recall (copies + rewrites)")]["value"] >= 0.85
+        assert summary[(split, "recall (copies + rewrites)")]["value"] >= 0.98  # copies and near-copies here
 
 
 def test_collapse_keeps_each_story_once_at_its_best_rank() -> None:
