@@ -17,6 +17,7 @@ from telegram.request import HTTPXRequest
 from bot.core.interests import AlertStatus, Subscription
 from bot.core.library import article_token
 from bot.core.models import Article
+from bot.core.stories import Member, Reason, Story
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
 from bot.store import DatabaseBusy, Store
 from bot.tg.alerts import AlertWorker
@@ -197,6 +198,26 @@ async def test_every_due_alert_is_delivered_exactly_once(
     assert (await store.alert_counts())["pending"] == 0
 
 
+async def test_a_digest_puts_the_story_most_outlets_carried_first(
+    store: Store, standin: BotApiStandIn, bot: Bot
+) -> None:
+    await add_private(store, standin, ANN, "Harbour")
+    await queue(store, [(ANN, f"a{n}", "Harbour") for n in range(1, 6)])
+    # a2 (the oldest but one) stands for a story three outlets carried; the rest were carried once.
+    members = tuple(
+        Member(article_id, source, None, Reason.NEW)
+        for article_id, source in (("a2", "Wire"), ("x1", "Courier"), ("x2", "Gazette"))
+    )
+    big = Story("a2", "a2", members)
+    alerts = worker(store, bot, story=lambda article_id: big if article_id == "a2" else None)
+    assert await alerts.deliver_due() == 1
+
+    (digest,) = standin.world.sent_messages(ANN)
+    firsts = [line for line in digest["text"].splitlines() if line[:2] in {f"{n}." for n in range(1, 6)}]
+    order = (2, 5, 4, 3, 1)  # the big story, then the newest first
+    assert firsts == [f"{n}. Harbour story {story} & <friends>" for n, story in enumerate(order, 1)]
+
+
 async def test_more_than_three_due_for_one_chat_become_one_digest(
     store: Store, standin: BotApiStandIn, bot: Bot
 ) -> None:
@@ -212,8 +233,10 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
 
     (digest,) = standin.world.sent_messages(ANN)
     assert digest["text"].startswith("🔔 5 new articles")
-    for number in range(1, 6):
-        assert f"{number}. Harbour story {number} & <friends>" in digest["text"]
+    for number in range(1, 6):  # one source each: the newest first, each with its best sentence
+        story = 6 - number
+        assert f"{number}. Harbour story {story} & <friends>" in digest["text"]
+        assert f"Lead paragraph of story {story}." in digest["text"]
     assert {row.message_id for row in await store.chat_alerts(ANN)} == {digest["message_id"]}
 
     weather, ports = await store.subscriptions(BOB)

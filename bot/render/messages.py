@@ -652,15 +652,20 @@ def alert(
     return "\n".join(line for line in lines if line)
 
 
-def digest(items: Sequence[tuple[Article, Sequence[str]]], coverage: Sequence[Coverage] | None = None) -> str:
-    """Several new stories in one message: numbered citations, each with its other sources and what it
-    matched."""
+def digest(
+    items: Sequence[tuple[Article, Sequence[str]]],
+    coverage: Sequence[Coverage] | None = None,
+    sentences: Sequence[Snippet | None] | None = None,
+) -> str:
+    """Several new stories in one message: numbered citations, each with its best sentence (when given),
+    its other sources and what it matched."""
     if not items:
         return "No new articles."
     blocks = [f"🔔 <b>{_count(len(items), 'new article')}</b>"]
     for number, (article, reasons) in enumerate(items, 1):
         also = also_reported(*coverage[number - 1]) if coverage is not None else ""
-        lines = [citation(article, number=number), also, _matched(reasons)]
+        sentence = sentences[number - 1] if sentences is not None else None
+        lines = [citation(article, number=number, snippet=sentence), also, _matched(reasons)]
         blocks.append("\n".join(line for line in lines if line))
     return "\n\n".join(blocks)
 

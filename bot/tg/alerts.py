@@ -29,6 +29,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.core.digests import best_sentence, digest_order
 from bot.core.interests import AlertStatus
 from bot.core.library import article_token
 from bot.core.models import Article
@@ -406,6 +407,10 @@ class AlertWorker:
         `fit`, a digest too long for one message carries what fits and leaves the rest; without, None."""
         subscriptions = await self._store.subscriptions(chat_id)
         labels = {subscription.label: subscription.id for subscription in subscriptions}
+        if len(found) > 1:
+            # A digest puts its biggest stories first (most sources, then the newest), as it is read.
+            sizes = [len(story.members) if (story := self._story(a.id)) is not None else 1 for _, a in found]
+            found = [found[i] for i in digest_order([a for _, a in found], sizes)]
         entries = [(article, _reasons(item.reason, labels)) for item, article in found]
         stories = [self._story(article.id) for _, article in found]
         coverage = [_coverage(story, article.id) for story, (_, article) in zip(stories, found, strict=True)]
@@ -414,12 +419,13 @@ class AlertWorker:
             for story, (item, _) in zip(stories, found, strict=True)
         }
         count = len(entries)
-        html = messages.digest(entries, coverage) if count > 1 else ""
+        sentences = [best_sentence(article, reasons) for article, reasons in entries] if count > 1 else []
+        html = messages.digest(entries, coverage, sentences) if count > 1 else ""
         while count > 1 and visible_length(html) > MESSAGE_LIMIT:
             if not fit:
                 return None
             count -= 1
-            html = messages.digest(entries[:count], coverage[:count])
+            html = messages.digest(entries[:count], coverage[:count], sentences[:count])
         rest = _Job(chat_id, tuple(item for item, _ in found[count:])) if count < len(found) else None
         carried = tuple(item for item, _ in found[:count])
         counts = {item.id: shown[item.id] for item in carried}
