@@ -385,6 +385,14 @@ class BotApiStandIn:
             lambda: self.is_polling, timeout, lambda: f"no getUpdates long poll within {timeout}s"
         )
 
+    async def wait_until_receiving(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as in wait_for
+        """Wait until the bot long-polls or has set a webhook: either way, ready for updates."""
+        await self._until(
+            lambda: self.is_polling or bool(self.world.webhook_url),
+            timeout,
+            lambda: f"no getUpdates long poll and no webhook within {timeout}s",
+        )
+
     async def wait_until_delivered(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as in wait_for
         """Wait until the bot has confirmed every queued update (its next getUpdates moved past them)."""
         await self._until(
@@ -559,6 +567,7 @@ class BotApiStandIn:
 
     def _webhook_changed(self) -> None:
         self.webhook.wake.set()
+        self._wake_waiters()
         running = self._webhook_task is not None and not self._webhook_task.done()
         if self.world.webhook_url and not running and not self._stopping.is_set():
             self._webhook_task = asyncio.create_task(self.webhook.run(self._stopping), name="standin-webhook")

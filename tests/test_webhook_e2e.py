@@ -1,0 +1,94 @@
+"""Webhook mode end to end: the real bot serves PTB's webhook on 127.0.0.1, the stand-in POSTs updates to
+it with the secret token header, and the answers reach the stand-in; requests without the secret are
+refused and logged without any token."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.standin import BotApiStandIn
+from tests.harness import TOKEN, USER, running_bot
+
+SECRET = "webhook-Secret_0123456789"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_settings(port: int) -> dict[str, object]:
+    """The overrides that put the bot into webhook mode on its own 127.0.0.1 port."""
+    return {
+        "webhook_url": f"http://127.0.0.1:{port}/telegram",
+        "webhook_secret": SECRET,
+        "listen_port": port,
+    }
+
+
+def update(update_id: int, text: str) -> dict[str, object]:
+    """A message update from USER, as Telegram would POST it."""
+    user = {"id": USER, "is_bot": False, "first_name": "Ursula"}
+    chat = {"id": USER, "type": "private", "first_name": "Ursula"}
+    message = {"message_id": 9000 + update_id, "date": 1_700_000_000, "chat": chat, "from": user}
+    return {"update_id": update_id, "message": {**message, "text": text}}
+
+
+async def test_updates_posted_with_the_secret_are_answered(tmp_path: Path, standin: BotApiStandIn) -> None:
+    port = free_port()
+    async with running_bot(tmp_path, standin, **webhook_settings(port)) as bot:
+        [reply] = await bot.ask(USER, USER, "/start")
+        assert reply["text"].startswith("Hello!") and "4 articles" in reply["text"]
+        [answer] = await bot.ask(USER, USER, "What did OpenAI release?")
+        assert "OpenAI" in answer["text"]
+        assert not standin.requests("getUpdates")  # no polling at all
+        [webhook] = standin.requests("setWebhook")
+        assert webhook.params["secret_token"] == SECRET
+        assert webhook.params["url"] == f"http://127.0.0.1:{port}/telegram"
+        assert webhook.params.get("drop_pending_updates") in (None, "false")  # kept, as polling keeps them
+    assert {d.status for d in standin.webhook_deliveries} <= {0, 200}  # 0: before the server listened
+    assert standin.world.webhook_url  # kept set, so Telegram holds updates while the bot is down
+
+
+@pytest.mark.parametrize("header", [None, "wrong-secret-value", SECRET[:-1]])
+async def test_a_post_without_the_right_secret_is_refused_and_logged_without_tokens(
+    header: str | None, tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    port = free_port()
+    async with running_bot(tmp_path, standin, **webhook_settings(port)) as bot:
+        await bot.ask(USER, USER, "/start")  # served and answered: the server is up
+        mark = standin.world.mark()
+        headers = {} if header is None else {"X-Telegram-Bot-Api-Secret-Token": header}
+        async with httpx.AsyncClient() as client:
+            refused = await client.post(
+                f"http://127.0.0.1:{port}/telegram", json=update(777_001, "/start"), headers=headers
+            )
+        assert refused.status_code == 403
+        await bot.settled()
+        assert standin.world.events(chat_id=USER, after=mark) == []
+    assert "refused a webhook request from 127.0.0.1" in caplog.text
+    for secret in (SECRET, TOKEN, header or SECRET):
+        assert secret not in caplog.text
+
+
+async def test_polling_again_deletes_the_webhook_and_answers_what_waited(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    port = free_port()
+    async with running_bot(tmp_path, standin, **webhook_settings(port)):
+        pass
+    standin.scenario.send_user_message(USER, USER, "/help")  # while the bot is down: Telegram holds it
+    async with running_bot(tmp_path, standin) as bot:
+        await standin.wait_for(chat_id=USER)
+        await bot.settled()
+    assert standin.world.webhook_url == ""
+    deleted = standin.requests("deleteWebhook")
+    assert len(deleted) == 1 and deleted[0].params.get("drop_pending_updates") in (None, "false")
