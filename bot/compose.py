@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.logs import register_secrets
+from bot.ops import OpsServer
 from bot.runtime import LibraryLoader, ReloadInProgress, Runtime, load_configured_library
 from bot.settings import Settings
 from bot.sources import Poller as SourcesPoller
@@ -47,6 +48,7 @@ class Services:
     sources: SourcesPoller  # fetches the feeds (the Telegram updates poller is `poller`)
     notices: NoticeWorker
     webhook: WebhookReceiver | None = None  # webhook mode: updates arrive here instead
+    ops: OpsServer | None = None  # /healthz and /metrics, with NEWSBOT_METRICS_PORT
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -130,10 +132,13 @@ async def compose(
             stall_after=stall_after,
         )
         webhook = WebhookReceiver(application, settings) if settings.webhook else None
+        ops = None
+        if settings.metrics_port is not None:
+            ops = OpsServer(runtime, data.metrics, settings.listen_host, settings.metrics_port)
     except BaseException:
         await store.close()
         raise
-    return Services(settings, store, runtime, application, alerts, poller, sources, notices, webhook)
+    return Services(settings, store, runtime, application, alerts, poller, sources, notices, webhook, ops)
 
 
 async def run(services: Services, *, install_signal_handlers: bool = True) -> str | None:
@@ -153,6 +158,12 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
         failure = await connect(application)
         if failure is not None:
             return failure
+        if services.ops is not None:
+            try:
+                await services.ops.start()
+            except OSError as error:
+                await application.shutdown()
+                return f"cannot serve health and metrics on port {services.ops.port}: {error}"
         async with application:  # initialized already; shutdown() runs on the way out
             await announce(application)
             await report_problems(application)
@@ -169,14 +180,20 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
                 asyncio.create_task(services.sources.run(stop), name="sources"),
                 asyncio.create_task(services.notices.run(stop), name="admin-notices"),
             ]
+            if services.ops is not None:
+                services.ops.ready = True
             await stop.wait()
             log.info("shutting down")
+            if services.ops is not None:
+                services.ops.ready = False  # a load balancer stops sending traffic here
             for outcome in await asyncio.gather(*background, return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     log.error("a background task failed while stopping", exc_info=outcome)
             await application.stop()  # after polling (or the webhook): updates received last are handled
         return application.bot_data.exit_reason
     finally:
+        if services.ops is not None:
+            await services.ops.stop()
         application.bot_data.work.close()
         for signum in signals:
             loop.remove_signal_handler(signum)

@@ -1,6 +1,6 @@
 """Webhook mode end to end: the real bot serves PTB's webhook on 127.0.0.1, the stand-in POSTs updates to
 it with the secret token header, and the answers reach the stand-in; requests without the secret are
-refused and logged without any token."""
+refused and logged without any token. /healthz and /metrics in both modes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.ops import Metrics
 from bot.standin import BotApiStandIn
 from tests.harness import TOKEN, USER, running_bot
 
@@ -92,3 +93,55 @@ async def test_polling_again_deletes_the_webhook_and_answers_what_waited(
     assert standin.world.webhook_url == ""
     deleted = standin.requests("deleteWebhook")
     assert len(deleted) == 1 and deleted[0].params.get("drop_pending_updates") in (None, "false")
+
+
+def sample(exposition: str, name: str) -> float:
+    """The value of one unlabelled sample in Prometheus's text format."""
+    for line in exposition.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} is not in the metrics")
+
+
+@pytest.mark.parametrize("webhook", [True, False], ids=["webhook", "polling"])
+async def test_healthz_and_metrics(webhook: bool, tmp_path: Path, standin: BotApiStandIn) -> None:
+    metrics_port = free_port()
+    overrides: dict[str, object] = {"metrics_port": metrics_port}
+    if webhook:
+        overrides.update(webhook_settings(free_port()))
+    base = f"http://127.0.0.1:{metrics_port}"
+    async with running_bot(tmp_path, standin, **overrides) as bot, httpx.AsyncClient() as client:
+        await bot.ask(USER, USER, "/start")  # not a question: no answer counted
+        before = (await client.get(f"{base}/metrics")).text
+        await bot.ask(USER, USER, "What did OpenAI release?")
+        await bot.settled()
+        health = await client.get(f"{base}/healthz")
+        scraped = await client.get(f"{base}/metrics")
+        assert (health.status_code, health.text) == (200, "ok\n")
+        assert scraped.headers["content-type"].startswith("text/plain; version=")
+        assert sample(before, "newsbot_answers_total") == 0
+        assert sample(scraped.text, "newsbot_answers_total") == 1
+        assert sample(scraped.text, "newsbot_answer_seconds_count") == 1
+        assert sample(scraped.text, "newsbot_outbox_depth") == 0
+        assert 'newsbot_alerts{status="pending"} 0.0' in scraped.text
+        await bot.services.store.close()  # the database stops answering
+        sick = await client.get(f"{base}/healthz")
+        assert sick.status_code == 503 and "database" in sick.text
+    with pytest.raises(httpx.ConnectError):  # the server is gone with the bot
+        async with httpx.AsyncClient() as client:
+            await client.get(f"{base}/healthz")
+
+
+def test_metrics_show_each_sources_health() -> None:
+    metrics = Metrics()
+    metrics.sources([("Wire", 0, False), ("Broken feed", 3, False), ("Paused", 5, True)])
+    metrics.outbox({"pending": 4, "sent": 10, "failed": 1, "parked": 2})
+    text = metrics.exposition().decode()
+    assert 'newsbot_source_up{source="Wire"} 1.0' in text
+    assert 'newsbot_source_up{source="Broken feed"} 0.0' in text
+    assert 'newsbot_source_up{source="Paused"} 0.0' in text
+    assert 'newsbot_source_failures{source="Broken feed"} 3.0' in text
+    assert sample(text, "newsbot_outbox_depth") == 4
+    assert 'newsbot_alerts{status="failed"} 1.0' in text
+    metrics.sources([("Wire", 0, False)])  # a source removed from the list leaves the metrics
+    assert "Broken feed" not in metrics.exposition().decode()
