@@ -14,6 +14,7 @@ import pytest
 from bot.ops import Metrics
 from bot.standin import BotApiStandIn
 from tests.harness import TOKEN, USER, running_bot
+from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot
 
 SECRET = "webhook-Secret_0123456789"
 
@@ -145,3 +146,33 @@ def test_metrics_show_each_sources_health() -> None:
     assert 'newsbot_alerts{status="failed"} 1.0' in text
     metrics.sources([("Wire", 0, False)])  # a source removed from the list leaves the metrics
     assert "Broken feed" not in metrics.exposition().decode()
+
+
+async def test_newsbot_run_in_webhook_mode_answers_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, standin: BotApiStandIn
+) -> None:
+    port, metrics_port = free_port(), free_port()
+    env = bot_env(
+        standin,
+        tmp_path,
+        NEWSBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+        NEWSBOT_WEBHOOK_SECRET=SECRET,
+        NEWSBOT_LISTEN_PORT=str(port),
+        NEWSBOT_METRICS_PORT=str(metrics_port),
+    )
+    process = await start_bot(env, tmp_path)
+    try:
+        await process.wait_polling(standin, STARTUP_TIMEOUT)  # here: until the webhook is set
+        [answer] = await standin.ask(USER, USER, "Sora daily losses", timeout=20)
+        assert "OpenAI to close its Sora video app" in answer["text"]
+        async with httpx.AsyncClient() as client:
+            refused = await client.post(f"http://127.0.0.1:{port}/telegram", json=update(5, "/start"))
+            assert refused.status_code == 403
+            assert (await client.get(f"http://127.0.0.1:{metrics_port}/healthz")).status_code == 200
+    finally:
+        await process.stop(timeout=30)
+    log = process.output()
+    assert process.returncode == 0, log[-2000:]
+    assert "shutting down" in log and "refused a webhook request" in log
+    for secret in (SECRET, TOKEN, TOKEN.split(":")[1]):
+        assert secret not in log
