@@ -1,6 +1,7 @@
 """The Telegram application: python-telegram-bot's Application wired to our handlers, the housekeeping
 job and the error handler; its start-up (getMe, command menus, the privacy-mode warning). Polling is
-bot.tg.polling's (PTB's Updater is not used: it goes deaf after one 401 or 404).
+bot.tg.polling's (PTB's Updater does not poll: it goes deaf after one 401 or 404); in webhook mode PTB's
+Updater serves the webhook (bot.tg.webhook).
 
 Called only by the composition root (bot/compose.py) with a ready Runtime; nothing happens at import time.
 """
@@ -41,17 +42,19 @@ PROBLEMS_TOLD_KEY = "problems_told"  # meta: a digest of the problems the admins
 
 
 def build_application(runtime: Runtime, token: str) -> NewsbotApp:
-    """An Application for NEWSBOT_TELEGRAM_BASE_URL with every handler registered and the runtime attached."""
-    application = (
+    """An Application for NEWSBOT_TELEGRAM_BASE_URL with every handler registered and the runtime attached;
+    with PTB's Updater in webhook mode only."""
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(runtime.settings.telegram_base_url)
         .concurrent_updates(True)
         .context_types(context_types())
         .job_queue(JobQueue[NewsbotContext]())
-        .updater(None)  # bot.tg.polling polls
-        .build()
     )
+    if not runtime.settings.webhook:
+        builder = builder.updater(None)  # bot.tg.polling polls
+    application = builder.build()
     application.bot_data.attach(runtime)
     add_handlers(application)
     schedule_housekeeping(application, runtime.settings)

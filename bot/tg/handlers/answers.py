@@ -292,6 +292,7 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
             reply_to=message.message_id if group else None,
             thread_id=thread,
         )
+        context.bot_data.metrics.answered(time.perf_counter() - started)
         try:
             await context.runtime.store.log_question(
                 chat.id,
