@@ -37,7 +37,7 @@ from bot.core.text import ANALYZER_VERSION, terms
 
 # Bump whenever a constant below or the algorithm changes: saved indexes of another version are refused
 # (rebuild them by adding the stored articles again, in ingest order).
-STORIES_VERSION = "3"
+STORIES_VERSION = "4"
 
 # --- copies: MinHash over shingles --------------------------------------------------------------------
 SHINGLE_TERMS = 3  # three analysed words (stop words already gone): a copy keeps them, a rewrite breaks them
@@ -109,6 +109,9 @@ _Stored = tuple[tuple[str, ...], "array[float]"]  # an article's terms and their
 _NOTHING: _Stored = ((), array("f"))  # what an evicted article keeps of its profiles
 _NO_NAMES: frozenset[str] = frozenset()
 _NO_STEPS: frozenset[str] = frozenset()
+# A line of its own made of "By" and capitalised words ("By Jane Doe and Ann Lee"); "By Saturday the
+# museum…" is a sentence, not a byline.
+_BYLINE = re.compile(r"\A\s*By\s+(?:(?:[A-Z][\w'’.-]*|and|&)[ \t]*){1,8}\n")
 
 
 class Reason(StrEnum):
@@ -581,7 +584,7 @@ class StoryIndex:
 
     def _analyse(self, article: Article) -> _Analysis:
         title = terms(article.title)
-        body = terms(article.body)
+        body = terms(_without_byline(article.body))
         vocabulary = tuple(map(sys.intern, dict.fromkeys(title + body)))
         # The document frequencies count this article too, so its own new words have a finite idf.
         for term in vocabulary:
@@ -773,9 +776,16 @@ def _cosine(query: Mapping[str, float], stored: _Stored) -> float:
     return float(sum(map(mul, map(query.get, stored_terms, repeat(0.0)), stored_weights)))
 
 
+def _without_byline(body: str) -> str:
+    """The body without a byline line opening it ("By Jane Doe"): two outlets' reports of one event
+    carry different bylines, which are neither the lead nor names the event holds."""
+    byline = _BYLINE.match(body)
+    return body[byline.end() :] if byline else body
+
+
 def _names(article: Article, lead_terms: Sequence[str]) -> frozenset[str]:
     """Analysed names (capitalised words inside a sentence) and numbers of the lead."""
-    lead_text = article.body[: 2 * LEAD_WORDS * 8]
+    lead_text = _without_byline(article.body)[: 2 * LEAD_WORDS * 8]
     if len(lead_text) < len(article.body):
         lead_text = lead_text.rpartition(" ")[0]  # no half word: "Simpsons" cut to "Simp" is no name
     found = set(terms(" ".join(match.group() for match in _NAME.finditer(lead_text))))
