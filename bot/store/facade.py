@@ -60,6 +60,8 @@ JOURNAL_SIZE_LIMIT = 1 << 20
 NOTE_CHAT_SECONDS = 60.0
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
+# How many articles an outbox row's story holds (in an UPDATE of outbox); its message shows shown_members.
+_STORY_SIZE = "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id)"
 
 
 def _utcnow() -> datetime:
@@ -814,13 +816,17 @@ class Store:
             )
         return [_outbox_item(row) for row in rows]
 
-    async def mark_edited(self, alert_id: int, shown_members: int) -> bool:
-        """An alert's message now counts `shown_members` members of its story (or is left as it is)."""
+    async def mark_edited(self, alert_id: int, shown_members: int, *, final: bool = False) -> bool:
+        """An alert's message now counts `shown_members` members of its story. Its update flag stays up
+        if the story holds more by now (a report recorded while the edit was on its way: its ingest found
+        the flag already up), so the next pass shows that one too; with `final` (the message is left as
+        it is) the flag goes down whatever the story holds."""
         async with self._transaction() as db:
             changed = await _rowcount(
                 db,
-                "UPDATE outbox SET edit_due = 0, shown_members = ? WHERE id = ?",
-                (shown_members, alert_id),
+                "UPDATE outbox SET shown_members = ?, "
+                f"edit_due = CASE WHEN ? THEN 0 ELSE {_STORY_SIZE} > ? END WHERE id = ?",
+                (shown_members, final, shown_members, alert_id),
             )
         return changed > 0
 
@@ -838,9 +844,29 @@ class Store:
     async def due_alerts_by_chat(
         self, now: datetime | None = None, limit: int = 100
     ) -> dict[int, list[OutboxItem]]:
-        """due_alerts grouped per chat (for digests); chats in order of their oldest alert."""
+        """Due alerts per chat, chats in order of their oldest alert, at most `limit` rows, each chat's
+        whole: a digest is one message only if its rows come in one batch (an ingest queues row after
+        row, article by article, so the oldest `limit` rows would hold a few stories of many chats).
+        Only a chat with more than `limit` due gets its oldest `limit` now and the rest next time."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "WITH due AS (SELECT o.* FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND o.next_attempt_at <= :now AND c.active = 1), "
+                "per_chat AS (SELECT chat_id, MIN(created_at) AS first_at, MIN(id) AS first_id, "
+                "COUNT(*) AS n FROM due GROUP BY chat_id), "
+                "ranked AS (SELECT chat_id, first_at, first_id, "
+                "SUM(n) OVER (ORDER BY first_at, first_id ROWS UNBOUNDED PRECEDING) AS upto, "
+                "ROW_NUMBER() OVER (ORDER BY first_at, first_id) AS place FROM per_chat), "
+                "chosen AS (SELECT due.*, r.first_at AS chat_first_at, r.first_id AS chat_first_id, "
+                "ROW_NUMBER() OVER (PARTITION BY due.chat_id ORDER BY due.created_at, due.id) AS nth "
+                "FROM due JOIN ranked r ON r.chat_id = due.chat_id WHERE r.upto <= :limit OR r.place = 1) "
+                "SELECT * FROM chosen WHERE nth <= :limit "
+                "ORDER BY chat_first_at, chat_first_id, created_at, id",
+                {"now": _text(now or _utcnow()), "limit": limit},
+            )
         grouped: dict[int, list[OutboxItem]] = {}
-        for item in await self.due_alerts(now, limit):
+        for row in rows:
+            item = _outbox_item(row)
             grouped.setdefault(item.chat_id, []).append(item)
         return grouped
 
@@ -884,9 +910,12 @@ class Store:
                 "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent')",
                 (at, payload),
             )
+            # A flag raised while the alert waited is down once the message shows the whole story (a
+            # report recorded after it was rendered keeps it up): no edit pass for what is already shown.
             return await _rowcount(
                 db,
-                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL, "
+                f"edit_due = edit_due AND {_STORY_SIZE} > shown_members "
                 "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent'",
                 (at, message_id, payload),
             )
