@@ -60,6 +60,7 @@ JOURNAL_SIZE_LIMIT = 1 << 20
 NOTE_CHAT_SECONDS = 60.0
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
+CHATS_PER_READ = 64  # chats whose due alerts due_alerts_by_chat reads in one statement
 # How many articles an outbox row's story holds (in an UPDATE of outbox); its message shows shown_members.
 _STORY_SIZE = "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id)"
 
@@ -848,27 +849,39 @@ class Store:
         whole: a digest is one message only if its rows come in one batch (an ingest queues row after
         row, article by article, so the oldest `limit` rows would hold a few stories of many chats).
         Only a chat with more than `limit` due gets its oldest `limit` now and the rest next time."""
+        due = _text(now or _utcnow())
+        batch: dict[int, list[OutboxItem]] = {}
+        taken = 0
         async with self._reading() as db:
-            rows = await db.execute_fetchall(
-                "WITH due AS (SELECT o.* FROM outbox o JOIN chats c ON c.id = o.chat_id "
-                "WHERE o.status = 'pending' AND o.next_attempt_at <= :now AND c.active = 1), "
-                "per_chat AS (SELECT chat_id, MIN(created_at) AS first_at, MIN(id) AS first_id, "
-                "COUNT(*) AS n FROM due GROUP BY chat_id), "
-                "ranked AS (SELECT chat_id, first_at, first_id, "
-                "SUM(n) OVER (ORDER BY first_at, first_id ROWS UNBOUNDED PRECEDING) AS upto, "
-                "ROW_NUMBER() OVER (ORDER BY first_at, first_id) AS place FROM per_chat), "
-                "chosen AS (SELECT due.*, r.first_at AS chat_first_at, r.first_id AS chat_first_id, "
-                "ROW_NUMBER() OVER (PARTITION BY due.chat_id ORDER BY due.created_at, due.id) AS nth "
-                "FROM due JOIN ranked r ON r.chat_id = due.chat_id WHERE r.upto <= :limit OR r.place = 1) "
-                "SELECT * FROM chosen WHERE nth <= :limit "
-                "ORDER BY chat_first_at, chat_first_id, created_at, id",
-                {"now": _text(now or _utcnow()), "limit": limit},
+            # The chats of the oldest `limit` due rows, in order; each chat is then read whole, a few
+            # chats at a time, until the batch is full (cheap at any outbox size: both use an index).
+            oldest = await db.execute_fetchall(
+                "SELECT o.chat_id FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
+                "ORDER BY o.created_at, o.id LIMIT ?",
+                (due, limit),
             )
-        grouped: dict[int, list[OutboxItem]] = {}
-        for row in rows:
-            item = _outbox_item(row)
-            grouped.setdefault(item.chat_id, []).append(item)
-        return grouped
+            chats = list(dict.fromkeys(int(row[0]) for row in oldest))
+            for first in range(0, len(chats), CHATS_PER_READ):
+                some = chats[first : first + CHATS_PER_READ]
+                rows = await db.execute_fetchall(
+                    "SELECT * FROM outbox WHERE chat_id IN (SELECT value FROM json_each(?)) "
+                    "AND status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id",
+                    (json.dumps(some), due),
+                )
+                found: dict[int, list[OutboxItem]] = {}
+                for row in rows:
+                    item = _outbox_item(row)
+                    found.setdefault(item.chat_id, []).append(item)
+                for chat_id in some:
+                    items = found.get(chat_id)
+                    if not items:
+                        continue  # delivered meanwhile (by another process)
+                    if batch and taken + len(items) > limit:
+                        return batch
+                    batch[chat_id] = items[:limit]
+                    taken += len(batch[chat_id])
+        return batch
 
     async def get_alert(self, alert_id: int) -> OutboxItem | None:
         """One outbox row by id."""
