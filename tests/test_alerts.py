@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from bot.core.models import Article
 from bot.core.stories import Member, Reason, Story
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
 from bot.store import DatabaseBusy, Store
+from bot.tg import alerts as alerts_module
 from bot.tg.alerts import AlertWorker
 
 TOKEN = "123456789:ALERTS-token"
@@ -256,6 +257,30 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
     assert buttons(lonely) == [("Related", f"rel:{article_token('a9')}")]  # no subscription called Sailing
     for message in [*singles, lonely]:
         assert all(len(data.encode()) <= 64 for _, data in buttons(message))
+
+
+async def test_a_digest_due_for_many_chats_is_one_message_each_whatever_the_batch(
+    store: Store, standin: BotApiStandIn, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ingest queues rows article by article, so a pass reading a fixed number of rows used to meet
+    # only the first stories of each chat's digest: one message per piece instead of one digest.
+    monkeypatch.setattr(alerts_module, "DUE_BATCH", 4)
+    chats = (ANN, BOB, CAT)
+    for chat_id in chats:
+        await add_private(store, standin, chat_id)
+        await store.subscribe(chat_id, "topic", "harbour", "Harbour", schedule="daily 07:00")
+    ids = ["a1", "a2", "a3"]
+
+    def match(new: list[str], subscriptions: list[Subscription]) -> list[tuple[int, str, str]]:
+        return [(chat_id, article_id, "Harbour") for article_id in new for chat_id in chats]
+
+    await store.ingest_articles(ids, match, now=datetime.now(UTC) - timedelta(days=2))  # due since
+
+    assert await settle(worker(store, bot), store) == 3
+    for chat_id in chats:
+        (digest,) = texts(standin, chat_id)
+        assert digest.startswith("🔔 3 new articles")
+        assert all(f"{n}. Harbour story {n} & <friends>" in digest for n in (1, 2, 3))
 
 
 # --------------------------------------------------------------------------- pacing

@@ -20,7 +20,7 @@ from bot.core.interests import (
     Subscription,
     SubscriptionKind,
 )
-from bot.store import IngestResult, Store, StoreError, StoreLockedError
+from bot.store import IngestResult, OutboxItem, Store, StoreError, StoreLockedError
 from bot.store import schema as schema_module
 from bot.store.schema import MIGRATIONS
 
@@ -638,6 +638,24 @@ async def test_retry_postpones_and_failure_is_final(store: Store) -> None:
     assert failed is not None and failed.status is AlertStatus.FAILED and failed.attempts == 1
     assert not await store.mark_retry(second, "late", retry_at)
     assert (await store.alert_counts())["failed"] == 1
+
+
+async def test_a_batch_of_due_alerts_holds_each_chat_whole(store: Store) -> None:
+    # Rows are queued article by article (tech-1 for both chats, then tech-2 …): a batch cut by row
+    # count alone would hand each chat's digest out in pieces, one message per piece.
+    await subscribed_chats(store)
+    await store.ingest_articles(["seed"], prefix_matcher, now=T0)
+    await store.ingest_articles(["tech-1", "tech-2", "tech-3"], prefix_matcher, now=T0)
+    whole = {1: ["tech-1", "tech-2", "tech-3"], 2: ["tech-1", "tech-2", "tech-3"]}
+
+    def ids(batch: dict[int, list[OutboxItem]]) -> dict[int, list[str]]:
+        return {chat: [item.article_id for item in items] for chat, items in batch.items()}
+
+    assert ids(await store.due_alerts_by_chat(now=T0, limit=6)) == whole
+    assert ids(await store.due_alerts_by_chat(now=T0, limit=5)) == {1: whole[1]}  # chat 2 next time
+    assert list(await store.due_alerts_by_chat(now=T0, limit=5)) == [1]
+    # A chat with more due than a batch holds gets the oldest `limit` (the rest in the next batch).
+    assert ids(await store.due_alerts_by_chat(now=T0, limit=2)) == {1: ["tech-1", "tech-2"]}
 
 
 async def test_park_and_unpark_follow_the_chat(store: Store) -> None:

@@ -122,3 +122,41 @@ async def test_a_failing_assigner_writes_nothing(store: Store) -> None:
     assert await store.due_alerts(now=T0) == [] and await store.story_records() == []
     again = await store.ingest_articles(["tech-a1"], match, now=T0, assign=assigner([]))
     assert again.alerts_created == 2
+
+
+async def test_a_report_recorded_while_an_edit_was_on_its_way_keeps_the_flag(store: Store) -> None:
+    assign = assigner([])
+    await store.ingest_articles(["tech-a1"], prefix_matcher, now=T0, assign=assign)
+    alerts = {a.chat_id: a for a in await store.due_alerts(now=T0)}
+    await store.mark_sent([alerts[1].id], 11, now=T0, shown={alerts[1].id: 1})
+    await store.ingest_articles(["tech-a2"], prefix_matcher, now=T0, assign=assign)
+    [edit] = await store.due_edits(timedelta(hours=24), now=T0)
+    # The worker renders the message with two reports and sends the edit; a third report is recorded
+    # before it marks the row (the flag was already up, so that ingest changed nothing on the row).
+    await store.ingest_articles(["tech-a3"], prefix_matcher, now=T0, assign=assign)
+    await store.mark_edited(edit.id, 2)
+    [again] = await store.due_edits(timedelta(hours=24), now=T0)
+    assert (again.id, again.shown_members) == (edit.id, 2)  # the third report still to show
+    await store.mark_edited(again.id, 3)
+    assert await store.due_edits(timedelta(hours=24), now=T0) == []
+
+
+async def test_an_alert_left_as_it_is_drops_its_flag_whatever_the_story_holds(store: Store) -> None:
+    assign = assigner([])
+    await store.ingest_articles(["tech-a1"], prefix_matcher, now=T0, assign=assign)
+    alerts = {a.chat_id: a for a in await store.due_alerts(now=T0)}
+    await store.mark_sent([alerts[1].id], 11, now=T0, shown={alerts[1].id: 1})
+    await store.ingest_articles(["tech-a2", "tech-a3"], prefix_matcher, now=T0, assign=assign)
+    [edit] = await store.due_edits(timedelta(hours=24), now=T0)
+    assert await store.mark_edited(edit.id, 1, final=True)  # e.g. Telegram can no longer edit it
+    assert await store.due_edits(timedelta(hours=24), now=T0) == []
+
+
+async def test_sending_with_the_whole_story_shown_needs_no_edit_later(store: Store) -> None:
+    assign = assigner([])
+    await store.ingest_articles(["tech-a1", "tech-a2"], prefix_matcher, now=T0, assign=assign)
+    first, second = sorted(await store.due_alerts(now=T0), key=lambda a: a.chat_id)
+    assert first.edit_due and second.edit_due  # flagged while pending: the story grew in the batch
+    await store.mark_sent([first.id], 11, now=T0, shown={first.id: 2})  # both reports shown
+    await store.mark_sent([second.id], 22, now=T0, shown={second.id: 1})  # rendered before the second
+    assert [a.chat_id for a in await store.due_edits(timedelta(hours=24), now=T0)] == [2]

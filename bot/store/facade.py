@@ -60,6 +60,9 @@ JOURNAL_SIZE_LIMIT = 1 << 20
 NOTE_CHAT_SECONDS = 60.0
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
+CHATS_PER_READ = 64  # chats whose due alerts due_alerts_by_chat reads in one statement
+# How many articles an outbox row's story holds (in an UPDATE of outbox); its message shows shown_members.
+_STORY_SIZE = "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id)"
 
 
 def _utcnow() -> datetime:
@@ -814,13 +817,17 @@ class Store:
             )
         return [_outbox_item(row) for row in rows]
 
-    async def mark_edited(self, alert_id: int, shown_members: int) -> bool:
-        """An alert's message now counts `shown_members` members of its story (or is left as it is)."""
+    async def mark_edited(self, alert_id: int, shown_members: int, *, final: bool = False) -> bool:
+        """An alert's message now counts `shown_members` members of its story. Its update flag stays up
+        if the story holds more by now (a report recorded while the edit was on its way: its ingest found
+        the flag already up), so the next pass shows that one too; with `final` (the message is left as
+        it is) the flag goes down whatever the story holds."""
         async with self._transaction() as db:
             changed = await _rowcount(
                 db,
-                "UPDATE outbox SET edit_due = 0, shown_members = ? WHERE id = ?",
-                (shown_members, alert_id),
+                "UPDATE outbox SET shown_members = ?, "
+                f"edit_due = CASE WHEN ? THEN 0 ELSE {_STORY_SIZE} > ? END WHERE id = ?",
+                (shown_members, final, shown_members, alert_id),
             )
         return changed > 0
 
@@ -838,11 +845,43 @@ class Store:
     async def due_alerts_by_chat(
         self, now: datetime | None = None, limit: int = 100
     ) -> dict[int, list[OutboxItem]]:
-        """due_alerts grouped per chat (for digests); chats in order of their oldest alert."""
-        grouped: dict[int, list[OutboxItem]] = {}
-        for item in await self.due_alerts(now, limit):
-            grouped.setdefault(item.chat_id, []).append(item)
-        return grouped
+        """Due alerts per chat, chats in order of their oldest alert, at most `limit` rows, each chat's
+        whole: a digest is one message only if its rows come in one batch (an ingest queues row after
+        row, article by article, so the oldest `limit` rows would hold a few stories of many chats).
+        Only a chat with more than `limit` due gets its oldest `limit` now and the rest next time."""
+        due = _text(now or _utcnow())
+        batch: dict[int, list[OutboxItem]] = {}
+        taken = 0
+        async with self._reading() as db:
+            # The chats of the oldest `limit` due rows, in order; each chat is then read whole, a few
+            # chats at a time, until the batch is full (cheap at any outbox size: both use an index).
+            oldest = await db.execute_fetchall(
+                "SELECT o.chat_id FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
+                "ORDER BY o.created_at, o.id LIMIT ?",
+                (due, limit),
+            )
+            chats = list(dict.fromkeys(int(row[0]) for row in oldest))
+            for first in range(0, len(chats), CHATS_PER_READ):
+                some = chats[first : first + CHATS_PER_READ]
+                rows = await db.execute_fetchall(
+                    "SELECT * FROM outbox WHERE chat_id IN (SELECT value FROM json_each(?)) "
+                    "AND status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id",
+                    (json.dumps(some), due),
+                )
+                found: dict[int, list[OutboxItem]] = {}
+                for row in rows:
+                    item = _outbox_item(row)
+                    found.setdefault(item.chat_id, []).append(item)
+                for chat_id in some:
+                    items = found.get(chat_id)
+                    if not items:
+                        continue  # delivered meanwhile (by another process)
+                    if batch and taken + len(items) > limit:
+                        return batch
+                    batch[chat_id] = items[:limit]
+                    taken += len(batch[chat_id])
+        return batch
 
     async def advance_digests(self, chat_id: int, now: datetime | None = None) -> list[OutboxItem]:
         """Make a chat's waiting digests due now, for an admin trying schedules; returns the rows moved, as
@@ -901,9 +940,12 @@ class Store:
                 "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent')",
                 (at, payload),
             )
+            # A flag raised while the alert waited is down once the message shows the whole story (a
+            # report recorded after it was rendered keeps it up): no edit pass for what is already shown.
             return await _rowcount(
                 db,
-                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL, "
+                f"edit_due = edit_due AND {_STORY_SIZE} > shown_members "
                 "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent'",
                 (at, message_id, payload),
             )

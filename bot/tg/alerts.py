@@ -461,13 +461,14 @@ class AlertWorker:
             message = await self._render(chat_id, found, fit=False) if found else None
             if message is None or all(message.shown[row.id] <= row.shown_members for row in message.items):
                 for row in flagged:
-                    await self._store.mark_edited(row.id, row.shown_members)
+                    await self._store.mark_edited(row.id, row.shown_members, final=True)
                 continue
             group = await self._is_group(chat_id)
             if not await self._wait_turn(chat_id, group):
                 self._edits_left = True
                 break
             self._claim(chat_id, group)
+            final = False  # a report recorded while the edit is on its way keeps the flag (mark_edited)
             try:
                 await edit_html(self._bot, chat_id, message_id, message.html, keyboard=message.keyboard)
             except RetryAfter as error:
@@ -488,6 +489,7 @@ class AlertWorker:
                 log.info(
                     "alert message %d in chat %d was not updated: %s", message_id, chat_id, error.message
                 )
+                final = True
             except NetworkError as error:  # the flag stays: the next pass tries again
                 log.warning("updating an alert in chat %d failed: %s", chat_id, self._describe(error)[:300])
                 continue
@@ -496,7 +498,7 @@ class AlertWorker:
             finally:
                 self._chat_last[chat_id] = self._clock()
             for row in message.items:
-                await self._store.mark_edited(row.id, message.shown[row.id])
+                await self._store.mark_edited(row.id, message.shown[row.id], final=final)
         return edited
 
     async def _follow(self, job: _Job, new_id: int) -> _Job | None:
