@@ -280,7 +280,8 @@ async def test_a_digest_due_for_many_chats_is_one_message_each_whatever_the_batc
     for chat_id in chats:
         (digest,) = texts(standin, chat_id)
         assert digest.startswith("🔔 3 new articles")
-        assert all(f"{n}. Harbour story {n} & <friends>" in digest for n in (1, 2, 3))
+        # Every story once, the newest first (one source each).
+        assert all(f"{n}. Harbour story {4 - n} & <friends>" in digest for n in (1, 2, 3))
 
 
 # --------------------------------------------------------------------------- pacing
