@@ -61,10 +61,9 @@ NOTE_CHAT_SECONDS = 60.0
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
 CHATS_PER_READ = 64  # chats whose due alerts due_alerts_by_chat reads in one statement
+
+
 # How many articles an outbox row's story holds (in an UPDATE of outbox); its message shows shown_members.
-_STORY_SIZE = "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id)"
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -826,7 +825,9 @@ class Store:
             changed = await _rowcount(
                 db,
                 "UPDATE outbox SET shown_members = ?, "
-                f"edit_due = CASE WHEN ? THEN 0 ELSE {_STORY_SIZE} > ? END WHERE id = ?",
+                "edit_due = CASE WHEN ? THEN 0 ELSE "
+                "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id) > ? END "
+                "WHERE id = ?",
                 (shown_members, final, shown_members, alert_id),
             )
         return changed > 0
@@ -945,7 +946,8 @@ class Store:
             return await _rowcount(
                 db,
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL, "
-                f"edit_due = edit_due AND {_STORY_SIZE} > shown_members "
+                "edit_due = edit_due AND "
+                "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id) > shown_members "
                 "WHERE id IN (SELECT value FROM json_each(?)) AND status != 'sent'",
                 (at, message_id, payload),
             )
