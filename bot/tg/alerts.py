@@ -499,6 +499,9 @@ class AlertWorker:
                 self._chat_last[chat_id] = self._clock()
             for row in message.items:
                 await self._store.mark_edited(row.id, message.shown[row.id], final=final)
+            # A report recorded while this edit was on its way left the row's flag up (mark_edited) but
+            # woke no one: its ingest found the flag already up. Come back at once, not after IDLE_MAX.
+            self._edits_left = self._edits_left or not final
         return edited
 
     async def _follow(self, job: _Job, new_id: int) -> _Job | None:
