@@ -17,7 +17,7 @@ from telegram.request import HTTPXRequest
 from bot.core.interests import AlertStatus, Subscription
 from bot.core.library import article_token
 from bot.core.models import Article
-from bot.core.stories import Member, Reason, Story
+from bot.core.stories import Member, Reason, Story, StoryRecord
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
 from bot.store import DatabaseBusy, Store
 from bot.tg import alerts as alerts_module
@@ -624,6 +624,58 @@ async def test_run_resumes_pending_rows_wakes_on_ingest_and_stops(
     await asyncio.wait_for(task, 3)
     assert task.exception() is None
     assert (await store.alert_counts())["sent"] == 3
+
+
+async def test_a_report_recorded_while_an_edit_is_on_its_way_is_shown_at_once(
+    store: Store, standin: BotApiStandIn, bot: Bot
+) -> None:
+    """The third report of a story lands while the alert is being edited for the second: its ingest
+    finds the row's flag already up, so it wakes no one. The worker must come back for it at once, not
+    after IDLE_MAX (a minute)."""
+    await add_private(store, standin, ANN, "Harbour")
+
+    def record(article_id: str, number: int) -> StoryRecord:
+        return StoryRecord(article_id, "a1", Reason.NEW if number == 1 else Reason.REWRITE,
+                           f"Outlet {number}", None, 100, None)  # fmt: skip
+
+    def assign(ids: list[str]) -> list[StoryRecord]:
+        return [record(i, int(i[1:])) for i in ids]
+
+    def match(new: list[str], subscriptions: list[Subscription]) -> list[tuple[int, str, str]]:
+        return [(ANN, "a1", "Harbour")] if "a1" in new else []
+
+    def story_of(count: int) -> Story:
+        members = tuple(Member(f"a{n}", f"Outlet {n}", None, Reason.NEW) for n in range(1, count + 1))
+        return Story("a1", "a1", members)
+
+    # What the worker sees of the story: one report, then two for one render (the edit on its way
+    # while the third is recorded), then all three.
+    shown_counts = [1]
+
+    def story(article_id: str) -> Story | None:
+        count = shown_counts[0]
+        if count == 2:
+            shown_counts[0] = 3
+        return story_of(count)
+
+    await store.ingest_articles(["a1"], match, assign=assign)
+    alerts = worker(store, bot, story=story)
+    stop = asyncio.Event()
+    task = asyncio.create_task(alerts.run(stop))
+    [sent] = await standin.wait_for(kind=EventKind.SENT, chat_id=ANN, timeout=3)
+    await until(lambda: not alerts._one_pass.locked())  # the pass is over: the worker sleeps
+    await asyncio.sleep(0.2)
+
+    await store.ingest_articles(["a2", "a3"], match, assign=assign)  # the flag goes up once
+    shown_counts[0] = 2
+    alerts.wake()
+    edits = await standin.wait_for(kind=EventKind.EDITED, chat_id=ANN, count=2, timeout=5)
+    assert all(edit.message_id == sent.message_id for edit in edits)
+    final = standin.world.message(ANN, sent.message_id or 0)["text"]
+    assert "Outlet 2" in final and "Outlet 3" in final
+    stop.set()
+    await asyncio.wait_for(task, 3)
+    assert await store.due_edits(timedelta(hours=24)) == []
 
 
 async def test_stop_interrupts_a_flood_wait_and_keeps_the_row(
