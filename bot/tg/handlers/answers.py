@@ -220,19 +220,24 @@ async def answer(message: Message, question: str, context: NewsbotContext) -> An
     verdict = context.bot_data.questions.check(message.from_user.id if message.from_user else None)
     if verdict != Verdict.ANSWER:
         if verdict == Verdict.SLOW_DOWN:
-            await send_html(
-                context.bot,
-                message.chat_id,
-                messages.SLOW_DOWN,
-                reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
-                thread_id=thread_of(message),
-            )
+            await slow_down(message, context)
         return AnswerSent((), None, refused=True)
     context.bot_data.answers_in_flight += 1  # chat answers take priority over alerts
     try:
         return await _answer(message, question, context)
     finally:
         context.bot_data.answers_in_flight -= 1
+
+
+async def slow_down(message: Message, context: NewsbotContext) -> None:
+    """Tell someone asking faster than the limits allow to slow down (in a group, replying to them)."""
+    await send_html(
+        context.bot,
+        message.chat_id,
+        messages.SLOW_DOWN,
+        reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
+        thread_id=thread_of(message),
+    )
 
 
 async def _answer(message: Message, question: str, context: NewsbotContext) -> AnswerSent:
@@ -258,13 +263,7 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
         except OverBudget:
             assert asker is not None  # work on nobody's behalf has no budget to run out of
             if context.bot_data.questions.refuse(asker) == Verdict.SLOW_DOWN:
-                await send_html(
-                    context.bot,
-                    chat.id,
-                    messages.SLOW_DOWN,
-                    reply_to=message.message_id if chat.type != ChatType.PRIVATE else None,
-                    thread_id=thread,
-                )
+                await slow_down(message, context)
             return AnswerSent((), None, refused=True)
         keyboard: Keyboard | None = None
         hits, used = _one_per_story(context, result.hits)

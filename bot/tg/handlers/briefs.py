@@ -18,6 +18,7 @@ from bot.core.briefs import briefing, parse_request
 from bot.render import messages
 from bot.render.briefs import brief_message
 from bot.tg.context import NewsbotContext
+from bot.tg.handlers.answers import slow_down
 from bot.tg.ratelimit import Verdict
 from bot.tg.sending import send_html, thread_of
 from bot.tg.work import OverBudget
@@ -48,13 +49,7 @@ async def brief(update: Update, context: NewsbotContext) -> None:
     verdict = questions.check(asker)
     if verdict != Verdict.ANSWER:
         if verdict == Verdict.SLOW_DOWN:
-            await send_html(
-                context.bot,
-                message.chat_id,
-                messages.SLOW_DOWN,
-                reply_to=reply_to,
-                thread_id=thread_of(message),
-            )
+            await slow_down(message, context)
         return
     runtime = context.runtime
     library = runtime.library  # one view for the whole brief, even if a reload swaps
@@ -75,13 +70,7 @@ async def brief(update: Update, context: NewsbotContext) -> None:
         except OverBudget:
             assert asker is not None  # work on nobody's behalf has no budget to run out of
             if questions.refuse(asker) == Verdict.SLOW_DOWN:
-                await send_html(
-                    context.bot,
-                    message.chat_id,
-                    messages.SLOW_DOWN,
-                    reply_to=reply_to,
-                    thread_id=thread_of(message),
-                )
+                await slow_down(message, context)
             return
         await send_html(
             context.bot,
