@@ -43,24 +43,32 @@ async def reload(bot: BotUnderTest) -> None:
     await until_no_alert_pending(bot)
 
 
-async def test_later_reports_edit_the_alert_and_never_send_another(newsbot: BotUnderTest) -> None:
-    standin = newsbot.standin
-    await newsbot.ask(USER, USER, "/subscribe openai")
+def write_wire_one(corpus: Path) -> None:
+    """The first report of the GPT-6 story."""
+    write_report(corpus, "gpt6-wire-one", "Wire One", 9, title="OpenAI unveils GPT-6 with year-long memory")
+
+
+def write_wire_two(corpus: Path) -> None:
+    """Another outlet's report of it, in other words."""
     write_report(
-        newsbot.corpus, "gpt6-wire-one", "Wire One", 9, title="OpenAI unveils GPT-6 with year-long memory"
-    )
-    mark = standin.world.mark()
-    await newsbot.ask(ADMIN, ADMIN, "/reload")
-    [alert] = await standin.wait_for(chat_id=USER, after=mark, timeout=10)
-    assert "GPT-6" in (alert.text or "") and "+1 source" not in (alert.text or "")
-    write_report(
-        newsbot.corpus,
+        corpus,
         "gpt6-wire-two",
         "Wire Two",
         10,
         title="GPT-6 arrives with a memory of a year, OpenAI says",
         body=reworded(BODY),
     )
+
+
+async def test_later_reports_edit_the_alert_and_never_send_another(newsbot: BotUnderTest) -> None:
+    standin = newsbot.standin
+    await newsbot.ask(USER, USER, "/subscribe openai")
+    write_wire_one(newsbot.corpus)
+    mark = standin.world.mark()
+    await newsbot.ask(ADMIN, ADMIN, "/reload")
+    [alert] = await standin.wait_for(chat_id=USER, after=mark, timeout=10)
+    assert "GPT-6" in (alert.text or "") and "+1 source" not in (alert.text or "")
+    write_wire_two(newsbot.corpus)
     await newsbot.ask(ADMIN, ADMIN, "/reload")
     [edit] = await standin.wait_for(kind=EventKind.EDITED, chat_id=USER, after=mark, timeout=10)
     assert edit.message_id == alert.message_id
@@ -106,17 +114,8 @@ async def test_stories_survive_a_restart(tmp_path: Path, standin: BotApiStandIn)
 async def test_reports_arriving_together_are_one_message(newsbot: BotUnderTest) -> None:
     standin = newsbot.standin
     await newsbot.ask(USER, USER, "/subscribe openai")
-    write_report(
-        newsbot.corpus, "gpt6-wire-one", "Wire One", 9, title="OpenAI unveils GPT-6 with year-long memory"
-    )
-    write_report(
-        newsbot.corpus,
-        "gpt6-wire-two",
-        "Wire Two",
-        10,
-        title="GPT-6 arrives with a memory of a year, OpenAI says",
-        body=reworded(BODY),
-    )
+    write_wire_one(newsbot.corpus)
+    write_wire_two(newsbot.corpus)
     mark = standin.world.mark()
     await reload(newsbot)
     [alert] = standin.world.events(EventKind.SENT, chat_id=USER, after=mark)
@@ -127,17 +126,8 @@ async def test_reports_arriving_together_are_one_message(newsbot: BotUnderTest) 
 
 
 async def test_an_answer_shows_a_story_once_with_its_other_sources(newsbot: BotUnderTest) -> None:
-    write_report(
-        newsbot.corpus, "gpt6-wire-one", "Wire One", 9, title="OpenAI unveils GPT-6 with year-long memory"
-    )
-    write_report(
-        newsbot.corpus,
-        "gpt6-wire-two",
-        "Wire Two",
-        10,
-        title="GPT-6 arrives with a memory of a year, OpenAI says",
-        body=reworded(BODY),
-    )
+    write_wire_one(newsbot.corpus)
+    write_wire_two(newsbot.corpus)
     await reload(newsbot)
     [answer] = await newsbot.ask(USER, USER, "GPT-6 memory conversations for a year")
     text = answer["text"]
