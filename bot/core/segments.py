@@ -497,12 +497,8 @@ class SegmentedIndex:
             assert index is not None
             if len(found) >= k:
                 # The most a doc here can score, against the k-th best so far: often it cannot compete.
-                bound = 0.0
-                for term in query_terms:
-                    tid = index._term_ids.get(term)
-                    if tid is not None:
-                        bound += max(float(index._idf[tid]), 0.0) * float(index._max_weight[tid])
-                if bound * index._high * (1 + 1e-9) < -heapq.nsmallest(k, found)[-1][0]:
+                bound = index.score_bound([index.term_id(term) for term in query_terms])
+                if bound * (1 + 1e-9) < -heapq.nsmallest(k, found)[-1][0]:
                     continue
             if number is None:
                 self._ask_tail(query_terms, k, tie_rank, found)
