@@ -1,9 +1,10 @@
 """python -m bench [--quick|--full] [--json PATH] [--e2e]: speed, memory and exactness against rank-bm25.
 
 On BBC News (../shared/data) and seeded synthetic scale-ups of it, side by side on the same tokenised
-passages and questions: our index, rank_bm25.BM25Okapi (skipped at 1M unless --full) and bm25s when
-installed. Then Library.search, snapshots, corpus loading, answers during a reload, and retrieval quality
-on SciFact. Prints tables on stdout, progress on stderr, and writes one JSON object (bench/results/).
+passages and questions: our index, rank_bm25.BM25Okapi (skipped at 1M unless --full), and bm25s and
+tantivy when installed (the bench extra). Then Library.search, snapshots, corpus loading, answers during
+a reload, and retrieval quality on SciFact. Prints tables on stdout, progress on stderr, and writes one
+JSON object (bench/results/).
 """
 
 from __future__ import annotations
@@ -32,8 +33,16 @@ from bench.serving import (
     measure_snapshot,
     write_corpus,
 )
+from bench.startup import measure_startup
 from bench.synth import BBC, read_bbc, real_corpus, synthetic_passages
-from bench.systems import bm25s_available, run_bm25s, run_newsbot, run_rank_bm25
+from bench.systems import (
+    bm25s_available,
+    run_bm25s,
+    run_newsbot,
+    run_rank_bm25,
+    run_tantivy,
+    tantivy_available,
+)
 from bot.core.library import build_library
 from bot.core.models import Corpus
 from bot.core.topics import load_topics
@@ -60,6 +69,7 @@ class Plan:
     reference_scales: set[int]  # where rank-bm25 runs at all
     articles: int  # the JSON Lines corpus for loading and reloading
     quality_reference: bool  # run rank-bm25 on SciFact too
+    startup: bool = False  # fresh interpreters: what the compiled path adds to a start (bench/startup.py)
 
     @classmethod
     def of(cls, mode: str) -> Plan:
@@ -74,6 +84,7 @@ class Plan:
             reference_scales={0, 100_000} | ({1_000_000} if mode == "full" else set()),
             articles=10_000 if quick else 100_000,
             quality_reference=not quick,
+            startup=True,
         )
 
 
@@ -126,6 +137,11 @@ def run(
             say("snapshot save and load")
             report["snapshot"] = measure_snapshot(largest_library, work / "snapshots", questions)
             del largest_library
+        if plan.startup:
+            say("start-up of the compiled path (fresh interpreters, numba cache warm and cold)")
+            saved = work / "snapshots" / "bench"
+            texts = [q.text for q in questions[:2]]
+            report["startup"] = measure_startup(saved if saved.is_dir() else None, texts)
         corpus_dir = work / "corpus"
         say(f"writing {plan.articles:,} synthetic articles as JSON Lines")
         written = write_corpus(real, corpus_dir, plan.articles, seed)
@@ -177,6 +193,11 @@ def measure_scale(
         systems["bm25s"] = in_child(lambda: run_bm25s(passages, questions))
     else:
         systems["bm25s"] = {"skipped": "not installed (optional: pip install bm25s)"}
+    if tantivy_available():
+        say(f"{label}: tantivy")
+        systems["tantivy"] = in_child(lambda: run_tantivy(passages, questions))
+    else:
+        systems["tantivy"] = {"skipped": "not installed (optional: pip install tantivy)"}
     return {"passages": len(passages), "label": label, "systems": systems}
 
 
@@ -270,6 +291,29 @@ def print_report(report: dict[str, Any], command: str) -> None:
                 f"{_cell(s.get('load_s'), 3)} s, same answers: {s.get('same_answers')}",
             )
         )
+    if "startup" in report:
+        s = report["startup"]
+        warm, cold = s.get("warm", {}), s.get("cold", {})
+        extra.append(
+            (
+                "compiled path, fresh start",
+                f"ready in {_cell(warm.get('ready_s'), 3)} s with numba's cache warm, "
+                f"{_cell(cold.get('ready_s'), 3)} s cold (compiling)",
+            )
+        )
+        for key, label in (("first_answer_warm", "warm"), ("first_answer_cold", "cold")):
+            first = s.get(key)
+            if first and "error" not in first:
+                path = "compiled" if first["first_compiled"] else "numpy, kernels still loading"
+                extra.append(
+                    (
+                        f"first answer after a snapshot load ({label} cache)",
+                        f"load {_cell(first['load_s'], 3)} s, first answer "
+                        f"{_cell(first['first_search_ms'])} ms ({path}), kernels ready "
+                        f"{_cell(first['kernels_ready_s'], 3)} s after the start, "
+                        f"next answer {_cell(first['second_search_ms'])} ms",
+                    )
+                )
     load = report["corpus_load"]
     extra.append(
         (

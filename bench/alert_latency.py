@@ -7,8 +7,8 @@ one source is a feed served from this process, polled every 5 s (the minimum). 1
 follow one code word by a keyword subscription. One at a time, an entry carrying one chat's code word is
 added to the feed (its whole text in the feed: no page fetch) and the clock runs until the stand-in
 receives that chat's alert. What the time holds: up to one poll interval of waiting, the fetch, storing,
-the new library view (today a full rebuild of the index: slow at 100,000 articles), matching against
-10,000 subscriptions, the outbox and delivery.
+the new library view (a new segment of each index, bot.core.segments), matching against 10,000
+subscriptions, the outbox and delivery.
 
 Run: python -m bench.alert_latency [--sizes 10000,100000] [--trials 20] [--json PATH].
 """

@@ -19,6 +19,7 @@ from bench.measure import Result, in_child, latencies, peak_growth_mb, reset_pea
 from bench.queries import Question
 from bench.synth import RealCorpus, SyntheticPassages, write_jsonl_corpus
 from bench.systems import settle
+from bot.core import kernels
 from bot.core.corpus import load_corpus
 from bot.core.index import BM25Index
 from bot.core.library import MATCH_COUNT_CAP, Library, PassageTable, assemble_library
@@ -94,7 +95,9 @@ def library_from_synthetic(synthetic: SyntheticPassages, seed: int) -> Library:
 
 
 def measure_search(library: Library, questions: Sequence[Question]) -> Result:
-    """Library.search (analysis, top articles, count, snippets) for every question, one at a time."""
+    """Library.search (analysis, top articles, count, snippets) for every question, one at a time, once
+    the compiled kernels are ready (a second after a start with numba's cache warm)."""
+    kernels.compiled()
     for question in questions[:20]:
         library.search(question.text)
     settle()
@@ -198,7 +201,7 @@ async def _reload(corpus_dir: Path, work: Path, serving: Library, questions: Seq
     try:
         runtime = Runtime(settings=settings, store=store, library=serving)
         before = await _answer(runtime, questions, lambda: False, limit_s=1.0)
-        task = asyncio.create_task(runtime.reload())
+        task = asyncio.create_task(runtime.reload(full=True))
         began = time.perf_counter()
         during = await _answer(runtime, questions, task.done, limit_s=3600.0)
         outcome = await task

@@ -1,5 +1,5 @@
-"""python -m bench.stories [--quick] [--json PATH]: does story grouping keep one event together and different
-events apart, and what does it cost per article at 100,000 articles?
+"""python -m bench.stories [--quick | --no-cost] [--json PATH]: does story grouping keep one event together
+and different events apart, and what does it cost per article at 100,000 articles?
 
 Quality: all 2,225 BBC News articles (../shared/data; undated, so the time window never helps) are added in
 a seeded order, then four seeded rewrites of every distinct article (bench/rewrite.py). Labelled pairs
@@ -9,6 +9,9 @@ BBC's own reports of one event) and which are different events of one subject (h
 tuned on; test: held out). Cost: synthetic articles written from BBC words (bench.synth), dated over two
 years, added one at a time to a growing index up to 100,000; p50/p99 per article and the memory the index
 holds. Also: our MinHash beside datasketch's (when installed), same shingles, same number of permutations.
+
+`--candidates N` instead lists the N distinct BBC pairs, not yet labelled, that the rewrite score ranks
+highest (ids and scores only): the pairs to read and label next, taken from the top as they come.
 """
 
 from __future__ import annotations
@@ -32,7 +35,17 @@ from bench.measure import latencies, machine
 from bench.rewrite import MODES, rewrite
 from bench.synth import BBC, read_bbc, real_corpus, synthetic_articles
 from bot.core.models import Article
-from bot.core.stories import PERMUTATIONS, SHINGLE_TERMS, StoryIndex, signature
+from bot.core.stories import (
+    LEAD_PROFILE_TERMS,
+    LEAD_SHARE,
+    LEAD_WORDS,
+    PERMUTATIONS,
+    PROFILE_TERMS,
+    SHINGLE_TERMS,
+    StoryIndex,
+    _weights,
+    signature,
+)
 from bot.core.text import terms
 
 PAIRS = Path(__file__).resolve().parent / "stories" / "pairs.jsonl"
@@ -64,8 +77,9 @@ def distinct(articles: Sequence[Article]) -> list[Article]:
     return kept
 
 
-def quality(articles: Sequence[Article], pairs: list[dict[str, Any]]) -> Result:
-    """Grouping of labelled pairs and of rewrites, per kind and split, plus what the archive became."""
+def quality(articles: Sequence[Article], pairs: list[dict[str, Any]], *, rewrites: bool = True) -> Result:
+    """Grouping of labelled pairs and (unless told not to) of rewrites, per kind and split, plus what the
+    archive became."""
     order = list(articles)
     random.Random(ORDER_SEED).shuffle(order)
     index = StoryIndex()
@@ -79,7 +93,7 @@ def quality(articles: Sequence[Article], pairs: list[dict[str, Any]]) -> Result:
     for pair in pairs:
         together = index.story_of(pair["a"]) == index.story_of(pair["b"])
         rows[(pair["split"], pair["kind"], "grouped" if together else "apart")] += 1
-    for article in distinct(articles):
+    for article in distinct(articles) if rewrites else ():
         for mode in MODES:
             assignment = index.add(rewrite(article, mode))
             if assignment.story_id == index.story_of(article.id):
@@ -149,6 +163,56 @@ def summarise(rows: list[list[Any]]) -> list[Result]:
     return table
 
 
+def candidates(articles: Sequence[Article], pairs: list[dict[str, Any]], count: int) -> list[Result]:
+    """The `count` pairs of distinct articles with the highest rewrite score that no labelled pair covers
+    (a pair of exact duplicates' stands for all of them). Scored as StoryIndex scores a rewrite, with the
+    whole archive's document frequencies (an index's depend on what it holds when the article arrives)."""
+    kept = distinct(articles)
+    first: dict[str, str] = {}
+    representative = {a.id: first.setdefault(a.body, a.id) for a in sorted(articles, key=lambda a: a.id)}
+    labelled = {frozenset((representative[p["a"]], representative[p["b"]])) for p in pairs}
+    analysed = [(terms(a.title), terms(a.body)) for a in kept]
+    df: Counter[str] = Counter()
+    for title, body in analysed:
+        df.update(set(title + body))
+    whole = _dense([_weights(Counter(t + t + b), df, len(kept), PROFILE_TERMS) for t, b in analysed])
+    lead = _dense(
+        [_weights(Counter(t + t + b[:LEAD_WORDS]), df, len(kept), LEAD_PROFILE_TERMS) for t, b in analysed]
+    )
+    whole_cosine, lead_cosine = whole @ whole.T, lead @ lead.T
+    score = LEAD_SHARE * lead_cosine + (1 - LEAD_SHARE) * whole_cosine
+    rows, columns = np.triu_indices(len(kept), 1)
+    found: list[Result] = []
+    for k in np.argsort(-score[rows, columns], kind="stable").tolist():
+        i, j = int(rows[k]), int(columns[k])
+        if frozenset((kept[i].id, kept[j].id)) in labelled:
+            continue
+        found.append(
+            {
+                "a": kept[i].id,
+                "b": kept[j].id,
+                "score": round(float(score[i, j]), 4),
+                "lead": round(float(lead_cosine[i, j]), 4),
+                "whole": round(float(whole_cosine[i, j]), 4),
+            }
+        )
+        if len(found) == count:
+            break
+    return found
+
+
+def _dense(weights: Sequence[dict[str, float]]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    vocabulary: dict[str, int] = {}
+    for row in weights:
+        for term in row:
+            vocabulary.setdefault(term, len(vocabulary))
+    matrix = np.zeros((len(weights), len(vocabulary)), dtype=np.float32)
+    for i, row in enumerate(weights):
+        for term, weight in row.items():
+            matrix[i, vocabulary[term]] = weight
+    return matrix
+
+
 def _rss() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -156,8 +220,10 @@ def _rss() -> int:
     return 0
 
 
-def cost(count: int, seed: int = 7) -> Result:
-    """Adding `count` dated synthetic articles one at a time: per-article latency and index memory."""
+def cost(count: int, seed: int = 7, days: float | None = None) -> Result:
+    """Adding `count` dated synthetic articles one at a time: per-article latency, index memory and how
+    many articles are live (candidates) at the checkpoints. Dated at random over two years (the order
+    of a bulk import), or with `days` in publication order over that many days (a live feed's)."""
     real = real_corpus(read_bbc())
     marks = {count // 10, count // 2, count}
     seconds: list[float] = []
@@ -166,7 +232,7 @@ def cost(count: int, seed: int = 7) -> Result:
     baseline = _rss()
     checkpoints: list[Result] = []
     reasons: Counter[str] = Counter()
-    for row in synthetic_articles(real, count, seed):
+    for row in synthetic_articles(real, count, seed, days=days):
         article = Article(
             id=row["id"],
             title=row["title"],
@@ -186,11 +252,13 @@ def cost(count: int, seed: int = 7) -> Result:
                     "articles": len(seconds),
                     "last_5000": latencies(window),
                     "index_mb": round((_rss() - baseline) / 2**20, 1),
+                    "live": index.live_count,
                 }
             )
             print(f"  {len(seconds):,} articles: {checkpoints[-1]}", file=sys.stderr)
     return {
         "articles": count,
+        "days": days,
         "all": latencies(seconds),
         "checkpoints": checkpoints,
         "reasons": dict(reasons),
@@ -258,11 +326,13 @@ def print_report(report: Result) -> None:
         f"largest {quality_['largest_story']}, reasons {quality_['bbc_reasons']}, "
         f"{quality_['bbc_ms_per_article']} ms per article"
     )
-    cost_ = report.get("cost")
-    if cost_:
-        print(f"\ncost over {cost_['articles']:,} articles: {cost_['all']}")
+    for label, cost_ in report.get("costs", {}).items():
+        print(f"\ncost over {cost_['articles']:,} articles, {label}: {cost_['all']}")
         for point in cost_["checkpoints"]:
-            print(f"  at {point['articles']:,}: {point['last_5000']}  index {point['index_mb']} MB")
+            print(
+                f"  at {point['articles']:,}: {point['last_5000']}  index {point['index_mb']} MB, "
+                f"{point['live']:,} live"
+            )
         print(f"  reasons {cost_['reasons']}, stories {cost_['stories']:,}")
     print(f"\nMinHash: {report['minhash']}")
 
@@ -273,12 +343,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="10,000 articles for the cost instead of 100,000"
     )
     parser.add_argument("--articles", type=int, default=None, help="articles for the cost run")
+    parser.add_argument("--no-cost", action="store_true", help="quality only: skip the cost runs")
+    parser.add_argument(
+        "--candidates", type=int, default=None, help="list this many unlabelled pairs to label next, and stop"
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the report")
     args = parser.parse_args(argv)
     if not BBC.is_file():
         print(f"BBC News data not found at {BBC}", file=sys.stderr)
         return 2
     articles = read_bbc()
+    if args.candidates is not None:
+        for row in candidates(articles, read_pairs(), args.candidates):
+            print(json.dumps(row))
+        return 0
     report: Result = {"machine": machine(), "when": datetime.now(UTC).isoformat(timespec="seconds")}
     print("quality…", file=sys.stderr)
     report["quality"] = quality(articles, read_pairs())
@@ -286,8 +364,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("minhash side by side…", file=sys.stderr)
     report["minhash"] = minhash_side_by_side(distinct(articles))
     count = args.articles or (10_000 if args.quick else 100_000)
-    print(f"cost at {count:,} articles…", file=sys.stderr)
-    report["cost"] = cost(count)
+    # Three orders of arrival: a bulk import (random dates over two years), a live feed over the same two
+    # years (about 140 articles a day), and a busy live feed (the same number of articles in 30 days).
+    orders = (
+        ("random order over two years", None),
+        ("in order over two years", 730.0),
+        ("in order over 30 days", 30.0),
+    )
+    report["costs"] = {}
+    for label, days in () if args.no_cost else orders:
+        print(f"cost at {count:,} articles, {label}…", file=sys.stderr)
+        report["costs"][label] = cost(count, days=days)
     print_report(report)
     path = args.json or RESULTS / f"stories-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -182,8 +182,11 @@ def _title_terms(rng: np.random.Generator, real: RealCorpus, source: int) -> lis
     return [real.vocabulary[t] for t in title.tolist()]
 
 
-def synthetic_articles(real: RealCorpus, count: int, seed: int) -> Iterator[dict[str, str]]:
-    """`count` JSON-ready articles (id, title, body, published, source) written from BBC words."""
+def synthetic_articles(
+    real: RealCorpus, count: int, seed: int, *, days: float | None = None
+) -> Iterator[dict[str, str]]:
+    """`count` JSON-ready articles (id, title, body, published, source) written from BBC words, dated at
+    random over two years; with `days`, in publication order over that many days (a live feed's order)."""
     rng = np.random.default_rng(seed)
     n_real = len(real.articles)
     words = real.words
@@ -201,6 +204,8 @@ def synthetic_articles(real: RealCorpus, count: int, seed: int) -> Iterator[dict
         for at, rank in zip(fresh.tolist(), _fresh(rng, len(fresh)).tolist(), strict=True):
             drawn[at] = f"Zq{rank:x}"
         seconds = rng.integers(0, 2 * 365 * 86400, batch)
+        if days is not None:
+            seconds = ((made + np.arange(batch)) * (days * 86400 / count)).astype(np.int64)
         bodies: list[list[str]] = [[] for _ in range(batch)]
         at = 0
         for owner, length in zip(owners.tolist(), lengths.tolist(), strict=True):

@@ -1,5 +1,5 @@
 """The systems compared on the same tokenised passages and questions: our BM25Index, rank_bm25's
-BM25Okapi (the reference our scores must equal) and, when installed, bm25s.
+BM25Okapi (the reference our scores must equal) and, when installed, bm25s and tantivy.
 
 Each runner is meant to run in its own forked child (bench.measure.in_child): it builds, answers every
 question for the top 10 one at a time, and reports build time, peak RSS growth, index size and latency.
@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from bench.measure import Result, latencies, peak_growth_mb, reset_peak
 from bench.queries import Question
+from bot.core import kernels
 from bot.core.index import BM25Index
 
 K = 10
@@ -33,6 +34,7 @@ def run_newsbot(passages: Passages, questions: Sequence[Question]) -> Result:
     started = time.perf_counter()
     index = BM25Index.build(passages)
     build_s = time.perf_counter() - started
+    compiled = kernels.compiled()  # compile (or load from the cache) before timing
     for question in questions[:WARMUP]:
         index.top_k(question.terms, K)
     settle()
@@ -52,6 +54,7 @@ def run_newsbot(passages: Passages, questions: Sequence[Question]) -> Result:
         "arrays_mb": round(index.nbytes / 2**20, 1),
         "postings": index.num_postings,
         "vocabulary": index.vocabulary_size,
+        "compiled": compiled is not None,
         **latencies(times),
         "top": tops,
     }
@@ -115,16 +118,22 @@ def bm25s_available() -> bool:
 
 
 def run_bm25s(passages: Passages, questions: Sequence[Question]) -> Result:
-    """bm25s (Robertson variant, the closest to BM25Okapi; not score-identical): build and top-10."""
+    """bm25s (Robertson variant, the closest to BM25Okapi; not score-identical): build and top-10, with
+    its numba backend when numba is installed (its fastest single-thread retrieval)."""
     import bm25s
 
+    backend = "numba" if importlib.util.find_spec("numba") is not None else "numpy"
     baseline = reset_peak()
     started = time.perf_counter()
-    retriever = bm25s.BM25(k1=1.5, b=0.75, method="robertson")
+    retriever = bm25s.BM25(k1=1.5, b=0.75, method="robertson", backend=backend)
     retriever.index(list(map(list, passages)), show_progress=False)
     build_s = time.perf_counter() - started
     built = peak_growth_mb(baseline)
     known = set(getattr(retriever, "vocab_dict", {}) or {})
+    for question in questions[:WARMUP]:  # (the first call compiles numba's functions)
+        query = [t for t in question.terms if t in known] if known else list(question.terms)
+        if query:
+            retriever.retrieve([query], k=min(K, len(passages)), show_progress=False, n_threads=1)
     settle()
     times: list[float] = []
     skipped = 0
@@ -134,12 +143,71 @@ def run_bm25s(passages: Passages, questions: Sequence[Question]) -> Result:
             skipped += 1
             continue
         began = time.perf_counter()
-        retriever.retrieve([query], k=min(K, len(passages)), show_progress=False)
+        retriever.retrieve([query], k=min(K, len(passages)), show_progress=False, n_threads=1)
         times.append(time.perf_counter() - began)
     return {
         "build_s": round(build_s, 3),
         "peak_rss_mb": peak_growth_mb(baseline),
         "index_mb": built,
+        **latencies(times),
+        "backend": backend,
+        "skipped_queries": skipped,
+    }
+
+
+def tantivy_available() -> bool:
+    """Whether the optional tantivy package (Python bindings of the Rust engine) is installed."""
+    return importlib.util.find_spec("tantivy") is not None
+
+
+def run_tantivy(passages: Passages, questions: Sequence[Question]) -> Result:
+    """tantivy's BM25 (its own idf, so not score-identical): the same terms, joined by spaces and split
+    again by its whitespace tokenizer; one in-memory segment; top-10 of a disjunction of term queries,
+    without counting the matches (counting would turn off its block-max pruning)."""
+    import tantivy
+
+    baseline = reset_peak()
+    started = time.perf_counter()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
+    schema = builder.build()
+    index = tantivy.Index(schema)
+    # One indexing thread, as our build has; a heap large enough for one segment at these sizes.
+    writer = index.writer(heap_size=2_000_000_000, num_threads=1)
+    for passage in passages:
+        writer.add_document(tantivy.Document(body=" ".join(passage)))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    build_s = time.perf_counter() - started
+    built = peak_growth_mb(baseline)
+    term, should, disjunction = tantivy.Query.term_query, tantivy.Occur.Should, tantivy.Query.boolean_query
+
+    def search(terms: Sequence[str]) -> None:
+        # From the tokens to the top 10, as our top_k goes: the query is built inside the timed call.
+        searcher.search(disjunction([(should, term(schema, "body", t)) for t in terms]), K, count=False)
+
+    # (Its whitespace tokenizer cannot produce a term holding whitespace; our analyzer never does.)
+    asked = [[t for t in q.terms if t and not any(c.isspace() for c in t)] for q in questions]
+    for terms in asked[:WARMUP]:
+        if terms:
+            search(terms)
+    settle()
+    times: list[float] = []
+    skipped = 0
+    for terms in asked:
+        if not terms:
+            skipped += 1
+            continue
+        began = time.perf_counter()
+        search(terms)
+        times.append(time.perf_counter() - began)
+    return {
+        "build_s": round(build_s, 3),
+        "peak_rss_mb": peak_growth_mb(baseline),
+        "index_mb": built,
+        "segments": searcher.num_segments,
         **latencies(times),
         "skipped_queries": skipped,
     }

@@ -1,5 +1,5 @@
 """The `newsbot` command line: parses arguments, builds Settings and hands them on — to the library for
-ask/related/topics/check (the corpus plus the articles stored from sources), to the composition root
+ask/related/brief/topics/check (the corpus plus the articles stored from sources), to the composition root
 (bot/compose.py) for run, to the poller for fetch and sources, to the playground.
 
 Nothing else in the package reads settings or the environment; everything is passed in from here.
@@ -14,10 +14,11 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.core.briefs import Brief, parse_period
 from bot.core.library import Library, load_library
 from bot.core.models import Article, Hit
 from bot.core.related import related_to_article
@@ -98,6 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     related.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
+    brief = add(
+        "brief", "The period's top stories on a topic or keywords, in sentences quoted from the articles."
+    )
+    brief.add_argument("subject", nargs="+", metavar="TOPIC", help="a topic's slug or name, or keywords")
+    brief.add_argument(
+        "--period",
+        type=_period,
+        default="24h",
+        metavar="24h|7d",
+        help="how far back from now to look (default 24h)",
+    )
+    brief.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
     topics = add("topics", "List the tracked topics with their article counts.")
     topics.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
@@ -136,6 +150,13 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be between 0 and 65535")
     return value
+
+
+def _period(text: str) -> timedelta:
+    period = parse_period(text)
+    if period is None:
+        raise argparse.ArgumentTypeError(f"not a period: {text!r} (24h or 7d)")
+    return period
 
 
 def _positive_int(text: str) -> int:
@@ -203,7 +224,7 @@ def open_library(settings: Settings, *, fresh: bool = False) -> Library:
                 max_file_bytes=settings.max_file_bytes,
                 progress=bar,
             )
-            library = replace(library, min_relevance=settings.min_relevance)
+            library = library.updated(min_relevance=settings.min_relevance)
         else:
             library = load_configured_library(settings, progress=bar)
     finally:
@@ -354,6 +375,92 @@ def cmd_related(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _print_hits(hits)
     return EXIT_OK
+
+
+def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
+    """`newsbot brief`: the period's top stories on a topic or words, in quoted sentences."""
+    from bot.core.briefs import briefing, period_word
+    from bot.render.briefs import period_words
+
+    subject = " ".join(" ".join(args.subject).split())
+    library = open_library(settings)
+    found = briefing(library, subject, now=datetime.now(UTC), period=args.period)
+    result = found.brief
+    if args.json:
+        _print_json(
+            {
+                "query": subject,
+                "topic": found.topic.slug if found.topic is not None else None,
+                "period": period_word(found.period),
+                "since": result.since.isoformat(),
+                "until": result.until.isoformat(),
+                "stories": _brief_json(result),
+            }
+        )
+        return EXIT_OK
+    words = period_words(found.period)
+    if result.empty:
+        wider = found.wider
+        if wider is not None and not wider.empty:
+            count = len(wider.stories)
+            again = found.topic.slug if found.topic is not None else json.dumps(subject, ensure_ascii=False)
+            print(f"Nothing in the last {words} on “{found.subject}”.")
+            print(
+                f"The last 7 days hold {count} {'story' if count == 1 else 'stories'}: "
+                f"newsbot brief {again} --period 7d"
+            )
+            return EXIT_OK
+        looked = wider or result  # the longest look taken, and it found nothing
+        print(f"Nothing in the last {period_words(looked.until - looked.since)} on “{found.subject}”.")
+        if found.newest is None:
+            print("Briefs are made of dated articles, and the archive has none.")
+        elif found.newest <= looked.since:
+            print(f"The archive's newest article is from {found.newest.date().isoformat()}.")
+        return EXIT_OK
+    colour = _use_colour()
+    bold, reset = ("\x1b[1m", "\x1b[0m") if colour else ("", "")
+    print(f"{bold}Brief: {found.subject}{reset} · the last {words}, in sentences quoted from the articles")
+    for number, story in enumerate(result.stories, start=1):
+        print()
+        print(f"{number}. {bold}{story.headline.title}{reset}  [{story.story_id}]")
+        if story.sources:
+            print(f"   {', '.join(story.sources)}")
+        for item in result.quotes(story):
+            article = item.article
+            print(f"   “{item.sentence}”")
+            said = " · ".join(part for part in (article.source or article.title, article.url) if part)
+            print(f"     — {said}")
+    return EXIT_OK
+
+
+def _brief_json(result: Brief) -> list[dict[str, Any]]:
+    """The stories of a brief as the README's JSON contract has them."""
+    stories = []
+    for story in result.stories:
+        headline = story.headline
+        stories.append(
+            {
+                "story_id": story.story_id,
+                "title": headline.title,
+                "url": headline.url,
+                "sources": list(story.sources),
+                "articles": [article.id for article in story.articles],
+                "score": round(story.score, 6),
+                "quotes": [
+                    {
+                        "sentence": item.sentence,
+                        "article_id": item.article.id,
+                        "source": item.article.source,
+                        "url": item.article.url,
+                        "published": item.article.published.isoformat() if item.article.published else None,
+                        "start": item.start,
+                        "end": item.end,
+                    }
+                    for item in result.quotes(story)
+                ],
+            }
+        )
+    return stories
 
 
 def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
@@ -579,6 +686,7 @@ _COMMANDS = {
     "sources": cmd_sources,
     "ask": cmd_ask,
     "related": cmd_related,
+    "brief": cmd_brief,
     "topics": cmd_topics,
     "check": cmd_check,
     "playground": cmd_playground,

@@ -27,13 +27,21 @@ COMMANDS: tuple[Command, ...] = (
     Command("search", "QUERY", "Search the archive (works in groups too)", "/search Sora daily losses"),
     Command("ask", "QUESTION", "Same as /search", "/ask why is OpenAI closing Sora?"),
     Command("latest", "[TOPIC]", "The newest articles, optionally of one topic", "/latest openai"),
+    Command(
+        "brief",
+        "TOPIC|WORDS [24h|7d]",
+        "The period's top stories on a topic or keywords, in sentences quoted from the articles",
+        "/brief openai 7d",
+        hint="The period is the last 24 hours unless you add 7d; /topics lists the topics.",
+    ),
     Command("topics", "", "Tracked topics with their article counts", "/topics"),
     Command(
         "subscribe",
-        "TOPIC|WORDS",
-        "Alerts for new articles on a topic or keywords",
-        "/subscribe openai",
-        hint='WORDS may hold "quoted phrases" and -excluded words; /topics lists the topics.',
+        "TOPIC|WORDS [now|daily HH:MM|weekly DAY HH:MM]",
+        "Alerts for new articles on a topic or keywords, as they come or as a digest",
+        "/subscribe openai daily 08:00",
+        hint='WORDS may hold "quoted phrases" and -excluded words; /topics lists the topics. '
+        "Digest times are in the chat's /timezone.",
     ),
     Command(
         "unsubscribe",
@@ -43,9 +51,21 @@ COMMANDS: tuple[Command, ...] = (
         hint="/subscriptions lists them with remove buttons.",
     ),
     Command("subscriptions", "", "This chat's subscriptions, with remove buttons", "/subscriptions"),
+    Command(
+        "timezone",
+        "[Area/City]",
+        "The time zone digest times are read in (UTC until set)",
+        "/timezone Europe/Berlin",
+    ),
     Command("related", "on|off", "Turn related-story pushes on or off in this chat", "/related off"),
     Command("status", "", "Archive size, last corpus load, whether alerts are flowing", "/status"),
-    Command("reload", "", "Re-read the corpus and rebuild the index", "/reload", admin=True),
+    Command(
+        "reload",
+        "[full]",
+        "Read the corpus files that changed (full: re-read and re-index everything)",
+        "/reload",
+        admin=True,
+    ),
     Command("stats", "", "Usage, storage and uptime figures", "/stats", admin=True),
     Command(
         "sources",
@@ -54,6 +74,14 @@ COMMANDS: tuple[Command, ...] = (
         "/sources add https://example.org/feed.xml Example News",
         admin=True,
         hint="Without arguments it lists the sources; `add` checks the URL once and adds it.",
+    ),
+    Command(
+        "digest",
+        "now",
+        "Send this chat's waiting digests now, to try a schedule (they are not sent again at their time)",
+        "/digest now",
+        admin=True,
+        hint="It sends what scheduled subscriptions (/subscribe TOPIC daily HH:MM) collected in this chat.",
     ),
 )
 

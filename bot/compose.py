@@ -14,8 +14,10 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.logs import register_secrets
+from bot.ops import OpsServer
 from bot.runtime import LibraryLoader, ReloadInProgress, Runtime, load_configured_library
 from bot.settings import Settings
 from bot.sources import Poller as SourcesPoller
@@ -25,6 +27,7 @@ from bot.tg.app import announce, build_application, connect, report_problems
 from bot.tg.context import NewsbotApp
 from bot.tg.notices import NoticeWorker
 from bot.tg.polling import CONFLICT_GRACE_SECONDS, PROBATION_SECONDS, Poller, check_token
+from bot.tg.webhook import WebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,11 @@ class Services:
     runtime: Runtime
     application: NewsbotApp
     alerts: AlertWorker
-    poller: Poller
+    poller: Poller  # long polling for updates (built in either mode, run unless there is a webhook)
     sources: SourcesPoller  # fetches the feeds (the Telegram updates poller is `poller`)
     notices: NoticeWorker
+    webhook: WebhookReceiver | None = None  # webhook mode: updates arrive here instead
+    ops: OpsServer | None = None  # /healthz and /metrics, with NEWSBOT_METRICS_PORT
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -69,7 +74,8 @@ async def compose(
     Raises StoreError when the database cannot be used; nothing is left open then.
     """
     # PTB logs URLs with the token at DEBUG: redact it even if logging was set up elsewhere.
-    register_secrets([token])
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    register_secrets([token, secret])
     store = await Store.open(settings.database, lock=True)
     try:
         library = await asyncio.to_thread(load, settings)
@@ -80,6 +86,7 @@ async def compose(
         gc.freeze()
         runtime = Runtime(settings=settings, store=store, library=library, loader=load)
         await runtime.attach_fetched()
+        await runtime.restore_stories()
         application = build_application(runtime, token)
         data = application.bot_data
         alerts = AlertWorker(
@@ -87,6 +94,8 @@ async def compose(
             application.bot,
             lambda article_id: runtime.library.article(article_id),
             rate_per_second=settings.send_rate,
+            story=runtime.story_of_article,
+            edit_within=timedelta(hours=settings.alert_edit_hours),
             answers_busy=lambda: data.answers_in_flight > 0,
             on_token_error=lambda: application.create_task(
                 check_token(application.bot, data), name="check-token"
@@ -97,7 +106,7 @@ async def compose(
 
         async def rebuild_after_retention() -> None:
             with contextlib.suppress(ReloadInProgress):  # the reload under way reads the store too
-                await runtime.reload()
+                await runtime.reload(full=True)  # (fetched articles left: only a rebuild drops them)
 
         sources = SourcesPoller(
             settings,
@@ -122,10 +131,14 @@ async def compose(
             probation=probation,
             stall_after=stall_after,
         )
+        webhook = WebhookReceiver(application, settings) if settings.webhook else None
+        ops = None
+        if settings.metrics_port is not None:
+            ops = OpsServer(runtime, data.metrics, settings.listen_host, settings.metrics_port)
     except BaseException:
         await store.close()
         raise
-    return Services(settings, store, runtime, application, alerts, poller, sources, notices)
+    return Services(settings, store, runtime, application, alerts, poller, sources, notices, webhook, ops)
 
 
 async def run(services: Services, *, install_signal_handlers: bool = True) -> str | None:
@@ -145,6 +158,12 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
         failure = await connect(application)
         if failure is not None:
             return failure
+        if services.ops is not None:
+            try:
+                await services.ops.start()
+            except OSError as error:
+                await application.shutdown()
+                return f"cannot serve health and metrics on port {services.ops.port}: {error}"
         async with application:  # initialized already; shutdown() runs on the way out
             await announce(application)
             await report_problems(application)
@@ -153,21 +172,28 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
             )
             await services.runtime.ingest()  # articles added while we were down become alerts now
             await application.start()
+            receiving = services.webhook.run(stop) if services.webhook else services.poller.run(stop)
             background = [
                 asyncio.create_task(services.alerts.run(stop), name="alerts"),
                 asyncio.create_task(services.runtime.watch_corpus(stop), name="corpus-watcher"),
-                asyncio.create_task(services.poller.run(stop), name="polling-watchdog"),
+                asyncio.create_task(receiving, name="updates"),  # long polling, or the webhook
                 asyncio.create_task(services.sources.run(stop), name="sources"),
                 asyncio.create_task(services.notices.run(stop), name="admin-notices"),
             ]
+            if services.ops is not None:
+                services.ops.ready = True
             await stop.wait()
             log.info("shutting down")
+            if services.ops is not None:
+                services.ops.ready = False  # a load balancer stops sending traffic here
             for outcome in await asyncio.gather(*background, return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     log.error("a background task failed while stopping", exc_info=outcome)
-            await application.stop()  # after polling: the updates fetched last are handled first
+            await application.stop()  # after polling (or the webhook): updates received last are handled
         return application.bot_data.exit_reason
     finally:
+        if services.ops is not None:
+            await services.ops.stop()
         application.bot_data.work.close()
         for signum in signals:
             loop.remove_signal_handler(signum)

@@ -1,8 +1,9 @@
 """Running the real bot against a local Bot API (the stand-in on 127.0.0.1): in this event loop (tests,
 the playground) or as a `python -m bot run` child process (process tests, the end-to-end benchmark).
 
-One helper for everyone who runs the bot locally: start it, wait until it long-polls the stand-in (or
-learn why it stopped first), let the caller work, stop it cleanly. Does not import telegram itself.
+One helper for everyone who runs the bot locally: start it, wait until it long-polls the stand-in or has
+set its webhook there (or learn why it stopped first), let the caller work, stop it cleanly. Does not
+import telegram itself.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ async def until_polling(
     *,
     timeout: float | None = None,  # noqa: ASYNC109 - a plain deadline keeps call sites short
 ) -> None:
-    """Wait until the bot long-polls the stand-in. `running` ends when the bot does (its task, or its
-    process's wait()): if it ends first, BotStoppedEarly with the reason it returned, or what it raised.
-    TimeoutError after `timeout` seconds; None waits as long as the bot keeps starting (a big corpus)."""
+    """Wait until the bot long-polls the stand-in (in webhook mode: has set its webhook there). `running`
+    ends when the bot does (its task, or its process's wait()): if it ends first, BotStoppedEarly with the
+    reason it returned, or what it raised. TimeoutError after `timeout` seconds; None waits as long as the
+    bot keeps starting (a big corpus)."""
     owned = not isinstance(running, asyncio.Future)  # a coroutine we wrap; a task stays the caller's
     finished = asyncio.ensure_future(running)
     loop = asyncio.get_running_loop()
@@ -42,7 +44,7 @@ async def until_polling(
     try:
         while True:
             remaining = 60.0 if deadline is None else max(deadline - loop.time(), 0.0)
-            polling = asyncio.ensure_future(standin.wait_until_polling(timeout=min(remaining, 60.0)))
+            polling = asyncio.ensure_future(standin.wait_until_receiving(timeout=min(remaining, 60.0)))
             done, _ = await asyncio.wait({polling, finished}, return_when=asyncio.FIRST_COMPLETED)
             if finished in done:
                 polling.cancel()

@@ -2,11 +2,13 @@
 corpus watcher, articles fetched from sources joining the view, and ingesting new articles (which queues
 their alerts).
 
-The library is the archive: the corpus folder plus the articles stored from sources. A reload builds a new
-Library off the event loop (a big one in a child process) and swaps it in with one assignment; readers
-holding the old snapshot finish with it undisturbed. New fetched articles go through one step,
-`extend_view` (new articles in → new library view out), then are ingested. Knows nothing of Telegram:
-the handlers (bot.tg) render and reply, and the alert worker is woken through on_new_alerts.
+The library is the archive: the corpus folder plus the articles stored from sources. A reload reads the
+corpus files that changed and makes a new view with them (a new segment of each index; `/reload full`
+rebuilds everything, a big corpus in a child process), then swaps it in with one assignment; readers
+holding the old view finish with it undisturbed. New fetched articles go through one step, `extend_view`
+(new articles in → new library view out), then are ingested; small segments are merged afterwards.
+Knows nothing of Telegram: the handlers (bot.tg) render and reply, and the alert worker is woken through
+on_new_alerts.
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import gc
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.archive import extend_library
+from bot.core.archive import extend_library, merge_segments
 from bot.core.corpus import corpus_fingerprint
 from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
-from bot.core.snapshot import build_snapshot, load_or_build, snapshot_key
+from bot.core.snapshot import base_key, build_snapshot, load_or_build, read_changed_files, snapshot_key
+from bot.core.stories import Story, StoryIndex, StoryRecord
 from bot.settings import Settings
 from bot.store import IngestResult, Store
 
@@ -54,7 +58,9 @@ def load_configured_library(settings: Settings, progress: Progress | None = None
     )
     for warning in loaded.warnings:
         log.warning("%s", warning)
-    library = replace(loaded.library, min_relevance=settings.min_relevance)
+    for note in loaded.notes:
+        log.info("%s", note)
+    library = loaded.library.updated(min_relevance=settings.min_relevance)
     log.info(
         "%s %d articles, %d passages in %.2f s",
         "loaded the snapshot of" if loaded.from_snapshot else "indexed",
@@ -147,6 +153,21 @@ class Runtime:
     # Held while the view changes (a reload, fetched articles joining it), so one change never undoes another.
     _view_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _fetched_upto: int = 0  # the last stored fetched-article row the current view holds
+    # base_key of the code, topics file and settings the view was built with: when it moves, the next
+    # reload rebuilds everything (set at start-up by the composition root, and by each full reload).
+    _built_with: str = ""
+    # Ids of the view's articles whose recording (and alerts) failed after the view was swapped in: the
+    # next reload records them too, since reading only the changed files would not meet them again.
+    _unrecorded: set[str] = field(default_factory=set)
+
+    # Reports of one event grouped into stories: built as articles are ingested, restored at start-up
+    # from the store in ingest order. Readers (answers, the alert worker) only look articles up.
+    stories: StoryIndex = field(default_factory=StoryIndex)
+    _stories_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if not self._built_with:
+            self._built_with = self._base_now()
 
     def is_admin(self, user_id: int | None) -> bool:
         """Whether a Telegram user id is listed in NEWSBOT_ADMIN_IDS (checked at the moment of use)."""
@@ -157,15 +178,27 @@ class Runtime:
         """Whether a reload is under way."""
         return self._reload_lock.locked()
 
-    async def reload(self) -> ReloadOutcome:
-        """Re-read the corpus off the event loop and swap in the new snapshot; raise if one is running."""
+    async def reload(self, *, full: bool = False) -> ReloadOutcome:
+        """Re-read the corpus off the event loop and swap in the new view; raise if one is running.
+
+        Only the files that changed are read and indexed (a new segment; their old articles marked dead),
+        unless `full` is asked, the view does not know its files, the topics file or the code changed,
+        or most files changed: then everything is rebuilt (a big corpus in a child process)."""
         if self._reload_lock.locked():
             raise ReloadInProgress
         async with self._reload_lock, self._view_lock:
             old = self.library
             started = time.perf_counter()
+            only: list[str] | None = None
             try:
-                new, (added, changed, removed), upto = await self._build(old)
+                changed_files = None if full else await asyncio.to_thread(self._changed_files, old)
+                if changed_files is not None:
+                    new, (added, changed, removed) = changed_files
+                    upto = self._fetched_upto
+                    only = [article.id for article in (*added, *changed)]
+                else:
+                    new, (added, changed, removed), upto = await self._build(old)
+                    self._built_with = await asyncio.to_thread(self._base_now)
             except Exception as error:  # a reload must never take the running bot down
                 log.exception("corpus reload failed")
                 return ReloadOutcome(
@@ -186,9 +219,18 @@ class Runtime:
                 )
             self.library = new  # the swap: one assignment
             self._fetched_upto = upto
-            ingested = await self.ingest(new)
+            if only is not None:
+                # Articles a failed ingest left unrecorded (a full disk, say) are still new: again.
+                only = list(dict.fromkeys([*self._unrecorded, *only]))
+            try:
+                ingested = await self.ingest(new, only=only)
+            except Exception:
+                self._unrecorded = set(only) if only is not None else {a.id for a in new.articles}
+                raise
+            self._unrecorded = set()
             log.info(
-                "corpus reloaded: %d → %d articles (+%d ~%d -%d), %d problems, %.2f s",
+                "corpus reloaded%s: %d → %d articles (+%d ~%d -%d), %d problems, %.2f s",
+                "" if only is None else " (the files that changed)",
                 old.article_count,
                 new.article_count,
                 len(added),
@@ -208,12 +250,44 @@ class Runtime:
                 alerts_created=ingested.alerts_created,
             )
 
+    def _base_now(self) -> str:
+        settings = self.settings
+        return base_key(settings.topics_path, max_file_bytes=settings.max_file_bytes)
+
+    def _changed_files(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...]] | None:
+        """The view with the corpus files that changed read again (blocking; see reload), or None when
+        a full rebuild is needed."""
+        if self._base_now() != self._built_with:
+            return None
+        changed_files = read_changed_files(
+            old, self.settings.corpus_dir, max_file_bytes=self.settings.max_file_bytes
+        )
+        if changed_files is None:
+            return None
+        extension = changed_files.extension
+        replaced = {article.id for article in extension.removed}
+        added = tuple(a for a in extension.added if a.id not in replaced)
+        changed = tuple(a for a in extension.added if a.id in replaced)
+        again = {article.id for article in changed}
+        removed = tuple(a for a in extension.removed if a.id not in again)
+        return merge_segments(extension.library), (added, changed, removed)
+
     async def _build(self, old: Library) -> tuple[Library, tuple[tuple[Article, ...], ...], int]:
         """The new library, what changed, and the last fetched-article row it holds, computed off the
         event loop (a big build in a child process)."""
         settings = self.settings
-        if await asyncio.to_thread(corpus_bytes, settings.corpus_dir) >= PROCESS_BUILD_FROM_BYTES:
-            await build_snapshot_in_child(settings)  # on failure, the loader below builds in its thread
+        # A full rebuild, whose snapshot the loader below then finds (rather than bringing an older
+        # snapshot up to date): a big one in a child process, else (or if that fails) in a thread.
+        big = await asyncio.to_thread(corpus_bytes, settings.corpus_dir) >= PROCESS_BUILD_FROM_BYTES
+        if not (big and await build_snapshot_in_child(settings)):
+            with contextlib.suppress(OSError):  # (an unwritable snapshot directory: the loader copes)
+                await asyncio.to_thread(
+                    build_snapshot,
+                    settings.corpus_dir,
+                    settings.topics_path,
+                    settings.snapshot_dir,
+                    max_file_bytes=settings.max_file_bytes,
+                )
         fetched, upto = await self.store.sources.articles()
 
         def load_and_compare() -> tuple[Library, tuple[tuple[Article, ...], ...]]:
@@ -253,18 +327,33 @@ class Runtime:
             self._fetched_upto = upto
             result = await self.ingest(new, only=[article.id for article in fetched])
         log.info("%d fetched articles joined the archive (%d articles now)", len(fetched), new.article_count)
+        await self.merge_segments()
         return result
 
+    async def merge_segments(self) -> bool:
+        """Join the view's small segments as the tiered policy asks, off the event loop and outside the
+        view lock (answers and new articles never wait for it); the result is swapped in only if the
+        view did not change meanwhile (else the next change merges). Whether it was swapped in."""
+        library = self.library
+        merged = await asyncio.to_thread(merge_segments, library)
+        if merged is library:
+            return False
+        async with self._view_lock:
+            if self.library is not library:
+                return False
+            self.library = merged
+        return True
+
     async def extend_view(self, library: Library, articles: Sequence[Article]) -> Library:
-        """New articles in → new library view out, off the event loop. The one place a faster index
-        (segments merged later) plugs in; today it is a full rebuild (bot.core.archive.extend_library)."""
+        """New articles in → new library view out, off the event loop: a new segment of each index
+        (bot.core.archive.extend_library); merge_segments joins small segments later."""
         return await asyncio.to_thread(extend_library, library, articles)
 
     async def ingest(
         self, library: Library | None = None, *, only: Sequence[str] | None = None
     ) -> IngestResult:
-        """Record the snapshot's article ids (or `only` these of them) as seen and queue one alert per
-        (chat, new article) match.
+        """Record the snapshot's article ids (or `only` these of them) as seen, put them into stories and
+        queue one alert per (chat, story) match; a story's later reports update its alerts instead.
 
         Matching and recording happen in one store transaction, so repeated or racing reloads, and
         restarts, never queue an alert twice. The very first load of an empty database alerts nothing.
@@ -280,14 +369,65 @@ class Runtime:
                 [snapshot.articles[p] for p in positions],
                 [snapshot.article_topics[p] for p in positions],
                 subscriptions,
+                doc_freq=snapshot.article_index.doc_freq,
             )
 
+        def assign(new_ids: list[str]) -> list[StoryRecord]:
+            return self.assign_stories(snapshot, new_ids)
+
         ids = [a.id for a in snapshot.articles] if only is None else list(only)
-        result = await self.store.ingest_articles(ids, match)
-        if result.alerts_created:
-            log.info("%d new articles → %d alerts queued", len(result.new_ids), result.alerts_created)
+        result = await self.store.ingest_articles(
+            ids, match, assign=assign, edit_within=timedelta(hours=self.settings.alert_edit_hours)
+        )
+        if result.alerts_created or result.edits_due:
+            log.info(
+                "%d new articles → %d alerts queued, %d to update",
+                len(result.new_ids),
+                result.alerts_created,
+                result.edits_due,
+            )
             self.on_new_alerts()
         return result
+
+    def story_of_article(self, article_id: str) -> Story | None:
+        """The story an ingested article belongs to (None before it is ingested)."""
+        story_id = self.stories.story_of(article_id)
+        return None if story_id is None else self.stories.story(story_id)
+
+    async def restore_stories(self, now: datetime | None = None) -> int:
+        """At start-up: rebuild the story index from the store's records, in ingest order (articles still
+        in their matching window are analysed again, the rest only keep their place); how many."""
+        records = await self.store.story_records()
+        library = self.library
+        moment = now or datetime.now(UTC)
+
+        def rebuild() -> StoryIndex:
+            index = StoryIndex()
+            index.advance(moment)
+            for record in records:
+                index.restore(record, library.article(record.article_id))
+            return index
+
+        self.stories = await asyncio.to_thread(rebuild)
+        log.info("restored %d stories of %d articles", self.stories.story_count, len(records))
+        return len(records)
+
+    def assign_stories(self, library: Library, article_ids: Sequence[str]) -> list[StoryRecord]:
+        """Put new articles into stories (blocking: call it from a worker thread) and return what the
+        store keeps of them; an article assigned before (an ingest that did not commit) keeps its story."""
+        at = datetime.now(UTC)
+        records: list[StoryRecord] = []
+        with self._stories_lock:
+            for article_id in article_ids:
+                if article_id not in self.stories:
+                    article = library.article(article_id)
+                    if article is None:
+                        continue
+                    self.stories.add(article, at=at)
+                record = self.stories.record(article_id, at)
+                if record is not None:
+                    records.append(record)
+        return records
 
     async def corpus_changed(self) -> bool:
         """Whether the corpus files differ from the ones the current snapshot was built from."""

@@ -12,18 +12,22 @@ import contextlib
 import difflib
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "NEWSBOT_"
 ENV_FILE = ".env"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# Telegram's rule for setWebhook's secret_token: 1-256 characters, letters, digits, _ and -.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_FIELDS = frozenset({"telegram_token", "webhook_secret"})  # never echoed, even when malformed
 
 
 def default_snapshot_dir() -> Path:
@@ -80,7 +84,16 @@ class Settings(BaseSettings):
     more_results_hours: float = Field(default=1.0, gt=0)
     question_log_days: float = Field(default=30.0, gt=0)
     alert_history_days: float = Field(default=30.0, gt=0)
+    # Telegram lets a bot edit its message for 48 hours; older alerts are left as they are.
+    alert_edit_hours: float = Field(default=24.0, ge=0, le=48)
     idle_chat_days: float = Field(default=180.0, gt=0)
+    # Webhook mode when the URL is set (long polling otherwise); webhook_secret must follow the URL, its
+    # validator reads it.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8443, ge=1, le=65535)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -111,6 +124,33 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        # Telegram itself posts only to https; a self-hosted Bot API server (and the stand-in) also to http.
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (Telegram posts updates to HTTPS only)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("webhook_url"):
+                raise ValueError("required when NEWSBOT_WEBHOOK_URL is set (1-256 of A-Z a-z 0-9 _ -)")
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters, each a letter A-Z or a-z, a digit, _ or -")
+        return value
+
+    @property
+    def webhook(self) -> bool:
+        """Whether the bot runs in webhook mode (NEWSBOT_WEBHOOK_URL is set) instead of long polling."""
+        return self.webhook_url is not None
 
     @property
     def topics_path(self) -> Path:
@@ -144,7 +184,7 @@ def describe_validation_error(error: ValidationError) -> str:
     variable = ENV_PREFIX + field.upper()
     message = first["msg"].removeprefix("Value error, ")
     given = first.get("input")
-    secret = field == "telegram_token"  # never echo the token, even a malformed one
+    secret = field in SECRET_FIELDS
     shown = "" if secret or isinstance(given, dict) or given is None else f" (got {str(given)[:60]!r})"
     return f"{variable}: {message}{shown}"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,10 @@ from telegram.request import HTTPXRequest
 from bot.core.interests import AlertStatus, Subscription
 from bot.core.library import article_token
 from bot.core.models import Article
+from bot.core.stories import Member, Reason, Story, StoryRecord
 from bot.standin import BotApiStandIn, EventKind, FaultKind, RequestRecord
 from bot.store import DatabaseBusy, Store
+from bot.tg import alerts as alerts_module
 from bot.tg.alerts import AlertWorker
 
 TOKEN = "123456789:ALERTS-token"
@@ -197,6 +199,26 @@ async def test_every_due_alert_is_delivered_exactly_once(
     assert (await store.alert_counts())["pending"] == 0
 
 
+async def test_a_digest_puts_the_story_most_outlets_carried_first(
+    store: Store, standin: BotApiStandIn, bot: Bot
+) -> None:
+    await add_private(store, standin, ANN, "Harbour")
+    await queue(store, [(ANN, f"a{n}", "Harbour") for n in range(1, 6)])
+    # a2 (the oldest but one) stands for a story three outlets carried; the rest were carried once.
+    members = tuple(
+        Member(article_id, source, None, Reason.NEW)
+        for article_id, source in (("a2", "Wire"), ("x1", "Courier"), ("x2", "Gazette"))
+    )
+    big = Story("a2", "a2", members)
+    alerts = worker(store, bot, story=lambda article_id: big if article_id == "a2" else None)
+    assert await alerts.deliver_due() == 1
+
+    (digest,) = standin.world.sent_messages(ANN)
+    firsts = [line for line in digest["text"].splitlines() if line[:2] in {f"{n}." for n in range(1, 6)}]
+    order = (2, 5, 4, 3, 1)  # the big story, then the newest first
+    assert firsts == [f"{n}. Harbour story {story} & <friends>" for n, story in enumerate(order, 1)]
+
+
 async def test_more_than_three_due_for_one_chat_become_one_digest(
     store: Store, standin: BotApiStandIn, bot: Bot
 ) -> None:
@@ -212,8 +234,10 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
 
     (digest,) = standin.world.sent_messages(ANN)
     assert digest["text"].startswith("🔔 5 new articles")
-    for number in range(1, 6):
-        assert f"{number}. Harbour story {number} & <friends>" in digest["text"]
+    for number in range(1, 6):  # one source each: the newest first, each with its best sentence
+        story = 6 - number
+        assert f"{number}. Harbour story {story} & <friends>" in digest["text"]
+        assert f"Lead paragraph of story {story}." in digest["text"]
     assert {row.message_id for row in await store.chat_alerts(ANN)} == {digest["message_id"]}
 
     weather, ports = await store.subscriptions(BOB)
@@ -233,6 +257,31 @@ async def test_more_than_three_due_for_one_chat_become_one_digest(
     assert buttons(lonely) == [("Related", f"rel:{article_token('a9')}")]  # no subscription called Sailing
     for message in [*singles, lonely]:
         assert all(len(data.encode()) <= 64 for _, data in buttons(message))
+
+
+async def test_a_digest_due_for_many_chats_is_one_message_each_whatever_the_batch(
+    store: Store, standin: BotApiStandIn, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ingest queues rows article by article, so a pass reading a fixed number of rows used to meet
+    # only the first stories of each chat's digest: one message per piece instead of one digest.
+    monkeypatch.setattr(alerts_module, "DUE_BATCH", 4)
+    chats = (ANN, BOB, CAT)
+    for chat_id in chats:
+        await add_private(store, standin, chat_id)
+        await store.subscribe(chat_id, "topic", "harbour", "Harbour", schedule="daily 07:00")
+    ids = ["a1", "a2", "a3"]
+
+    def match(new: list[str], subscriptions: list[Subscription]) -> list[tuple[int, str, str]]:
+        return [(chat_id, article_id, "Harbour") for article_id in new for chat_id in chats]
+
+    await store.ingest_articles(ids, match, now=datetime.now(UTC) - timedelta(days=2))  # due since
+
+    assert await settle(worker(store, bot), store) == 3
+    for chat_id in chats:
+        (digest,) = texts(standin, chat_id)
+        assert digest.startswith("🔔 3 new articles")
+        # Every story once, the newest first (one source each).
+        assert all(f"{n}. Harbour story {4 - n} & <friends>" in digest for n in (1, 2, 3))
 
 
 # --------------------------------------------------------------------------- pacing
@@ -525,12 +574,17 @@ async def test_a_delivered_alert_that_could_not_be_marked_is_not_sent_again(
         failures = 1
 
         async def mark_sent(
-            self, ids: Sequence[int], message_id: int | None, now: datetime | None = None
+            self,
+            ids: Sequence[int],
+            message_id: int | None,
+            now: datetime | None = None,
+            *,
+            shown: Mapping[int, int] | None = None,
         ) -> int:
             if self.failures:
                 self.failures -= 1
                 raise DatabaseBusy("database is locked")
-            return await super().mark_sent(ids, message_id, now)
+            return await super().mark_sent(ids, message_id, now, shown=shown)
 
     store = await open_store(tmp_path / "newsbot.sqlite3", ForgetfulStore)
     try:
@@ -570,6 +624,58 @@ async def test_run_resumes_pending_rows_wakes_on_ingest_and_stops(
     await asyncio.wait_for(task, 3)
     assert task.exception() is None
     assert (await store.alert_counts())["sent"] == 3
+
+
+async def test_a_report_recorded_while_an_edit_is_on_its_way_is_shown_at_once(
+    store: Store, standin: BotApiStandIn, bot: Bot
+) -> None:
+    """The third report of a story lands while the alert is being edited for the second: its ingest
+    finds the row's flag already up, so it wakes no one. The worker must come back for it at once, not
+    after IDLE_MAX (a minute)."""
+    await add_private(store, standin, ANN, "Harbour")
+
+    def record(article_id: str, number: int) -> StoryRecord:
+        return StoryRecord(article_id, "a1", Reason.NEW if number == 1 else Reason.REWRITE,
+                           f"Outlet {number}", None, 100, None)  # fmt: skip
+
+    def assign(ids: list[str]) -> list[StoryRecord]:
+        return [record(i, int(i[1:])) for i in ids]
+
+    def match(new: list[str], subscriptions: list[Subscription]) -> list[tuple[int, str, str]]:
+        return [(ANN, "a1", "Harbour")] if "a1" in new else []
+
+    def story_of(count: int) -> Story:
+        members = tuple(Member(f"a{n}", f"Outlet {n}", None, Reason.NEW) for n in range(1, count + 1))
+        return Story("a1", "a1", members)
+
+    # What the worker sees of the story: one report, then two for one render (the edit on its way
+    # while the third is recorded), then all three.
+    shown_counts = [1]
+
+    def story(article_id: str) -> Story | None:
+        count = shown_counts[0]
+        if count == 2:
+            shown_counts[0] = 3
+        return story_of(count)
+
+    await store.ingest_articles(["a1"], match, assign=assign)
+    alerts = worker(store, bot, story=story)
+    stop = asyncio.Event()
+    task = asyncio.create_task(alerts.run(stop))
+    [sent] = await standin.wait_for(kind=EventKind.SENT, chat_id=ANN, timeout=3)
+    await until(lambda: not alerts._one_pass.locked())  # the pass is over: the worker sleeps
+    await asyncio.sleep(0.2)
+
+    await store.ingest_articles(["a2", "a3"], match, assign=assign)  # the flag goes up once
+    shown_counts[0] = 2
+    alerts.wake()
+    edits = await standin.wait_for(kind=EventKind.EDITED, chat_id=ANN, count=2, timeout=5)
+    assert all(edit.message_id == sent.message_id for edit in edits)
+    final = standin.world.message(ANN, sent.message_id or 0)["text"]
+    assert "Outlet 2" in final and "Outlet 3" in final
+    stop.set()
+    await asyncio.wait_for(task, 3)
+    assert await store.due_edits(timedelta(hours=24)) == []
 
 
 async def test_stop_interrupts_a_flood_wait_and_keeps_the_row(

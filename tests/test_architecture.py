@@ -26,7 +26,9 @@ IMPORT_RULES: dict[str, tuple[str, ...]] = {
     "telegram": ("bot.tg",),  # python-telegram-bot: the Telegram side only
     "aiosqlite": ("bot.store",),  # every SQL statement lives in the store
     "sqlite3": ("bot.store",),
-    "aiohttp": ("bot.sources", "bot.standin", "bot.playground"),  # the fetcher; the local HTTP servers
+    "aiohttp": ("bot.sources", "bot.standin", "bot.playground", "bot.ops"),  # the fetcher; local servers
+    "prometheus_client": ("bot.ops",),  # the metrics and their exposition
+    "tornado": (),  # python-telegram-bot's webhook server, never ours
     "httpx": (),  # python-telegram-bot's own transport, never ours
     "trafilatura": ("bot.sources",),  # reading article pages
     "charset_normalizer": ("bot.sources",),

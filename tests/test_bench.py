@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import Plan, print_report, run
+from bench.answer_path import PARTS, measure
 from bench.queries import make_questions
+from bench.serving import library_from_synthetic
 from bench.synth import read_bbc, real_corpus, synthetic_articles, synthetic_passages
 from bot.core.corpus import load_corpus
 
@@ -70,7 +72,7 @@ def test_a_tiny_run_keeps_the_json_contract(
     assert [scale["passages"] for scale in report["scales"]][1] == 400
     for scale in report["scales"]:
         systems = scale["systems"]
-        assert set(systems) == {"newsbot", "rank_bm25", "bm25s"}
+        assert set(systems) == {"newsbot", "rank_bm25", "bm25s", "tantivy"}
         ours = systems["newsbot"]
         for key in ("build_s", "peak_rss_mb", "index_mb", "p50_ms", "p99_ms", "qps"):
             assert key in ours and key in systems["rank_bm25"]
@@ -87,3 +89,12 @@ def test_a_tiny_run_keeps_the_json_contract(
     printed = capsys.readouterr().out
     assert "| 400 " in printed and "newsbot" in printed and "rank_bm25" in printed
     assert "answers during /reload of 40 articles" in printed
+
+
+def test_the_answer_path_is_timed_part_by_part(tiny_bbc: Path) -> None:
+    real = real_corpus(read_bbc(tiny_bbc))
+    library = library_from_synthetic(synthetic_passages(real, 400, seed=5), seed=5)
+    summary = measure(library, make_questions(real, 12, seed=5), passes=2)
+    assert set(summary) == {*PARTS, "rest", "search", "index top_k"}
+    assert all(figures["p50_ms"] <= figures["p99_ms"] for figures in summary.values())
+    assert summary["search"]["mean_ms"] >= summary["top_articles"]["mean_ms"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.briefs import brief, sentence_spans
-from bot.core.models import Article
+from bot.core.briefs import brief, briefing, parse_period, parse_request, period_word, sentence_spans
+from bot.core.library import build_library
+from bot.core.models import Article, Corpus, Topic
 from bot.core.stories import StoryIndex
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -105,6 +107,69 @@ def test_a_kept_story_index_groups_the_brief() -> None:
     result = brief(articles, "Tarn bridge", now=NOW, period=DAY, stories=index, per_story=3)
     assert [s.story_id for s in result.stories] == [index.story_of("bridge")]
     assert len(result.items) == 3
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["openai"], ("openai", DAY)),
+        (["OpenAI", "7d"], ("OpenAI", 7 * DAY)),
+        (["tarn", "bridge", "week"], ("tarn bridge", 7 * DAY)),
+        (["tarn", "24H"], ("tarn", DAY)),
+        (["world", "cup", "2026"], ("world cup 2026", DAY)),  # a year is a word, not a period
+        (["tarn", "30d"], None),  # a period, just not one offered
+        (["tarn", "48h"], None),
+        (["7d"], None),
+        ([], None),
+        (["  "], None),
+    ],
+)
+def test_a_request_is_a_subject_and_an_offered_period(
+    words: list[str], expected: tuple[str, timedelta] | None
+) -> None:
+    assert parse_request(words) == expected
+    if expected is not None:
+        assert parse_period(period_word(expected[1])) == expected[1]
+
+
+TOPICS = [Topic("tarn", "Tarn", ("Tarn", "county council")), Topic("buses", "Buses", ("bus fares", "buses"))]
+
+
+def test_a_briefing_of_the_archive_by_topic_or_words() -> None:
+    articles = [
+        _article("bridge", "Tarn bridge reopens", BRIDGE, hours_ago=5),
+        _article("bridge-2", "Tarn bridge open again", BRIDGE_AGAIN, hours_ago=4, source="Gazette"),
+        _article("tunnel", "Tarn tunnel work to start", TUNNEL, hours_ago=30),
+        *OTHER_NEWS,
+    ]
+    library = build_library(Corpus(tuple(articles), ()), TOPICS)
+    by_topic = briefing(library, "TARN", now=NOW, period=7 * DAY)
+    assert by_topic.topic == TOPICS[0] and by_topic.subject == "Tarn" and by_topic.period == 7 * DAY
+    # The whole period informs the grouping: both bridge reports are one story.
+    assert [(s.story_id, s.sources) for s in by_topic.brief.stories] == [
+        ("bridge", ("Desk", "Gazette")),
+        ("tunnel", ("Desk",)),
+    ]
+    assert by_topic.wider is None and by_topic.newest == NOW - timedelta(hours=4)
+    # Only the topic's articles count, however little of its words they hold.
+    assert {i.article.id for i in briefing(library, "buses", now=NOW, period=DAY).brief.items} == {"other-1"}
+    by_words = briefing(library, "  tunnel   works ", now=NOW, period=7 * DAY)
+    assert by_words.topic is None and by_words.subject == "tunnel works"
+    assert [s.story_id for s in by_words.brief.stories] == ["tunnel"]
+
+
+def test_an_empty_day_brings_the_week_along_and_the_archive_age() -> None:
+    articles = [_article("tunnel", "Tarn tunnel work to start", TUNNEL, hours_ago=30), *OTHER_NEWS]
+    library = build_library(Corpus(tuple(articles), ()), TOPICS)
+    day = briefing(library, "tunnel", now=NOW, period=DAY)
+    assert day.brief.empty and day.wider is not None and [s.story_id for s in day.wider.stories] == ["tunnel"]
+    later = briefing(library, "tarn", now=NOW + 30 * DAY, period=DAY)
+    assert later.brief.empty and later.wider is not None and later.wider.empty
+    assert later.newest == NOW - timedelta(hours=6)
+    week = briefing(library, "volcano", now=NOW, period=7 * DAY)
+    assert week.brief.empty and week.wider is None
+    undated = build_library(Corpus((Article(id="u", title="Tarn", body=TUNNEL),), ()), TOPICS)
+    assert briefing(undated, "tarn", now=NOW, period=DAY).newest is None
 
 
 def test_sentence_spans_cover_sentences_without_their_spaces() -> None:

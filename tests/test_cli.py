@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,45 @@ def test_related_json_and_unknown_id() -> None:
     missing = newsbot("related", "nope", "--corpus", str(CORPUS))
     assert missing.returncode == 1
     assert "no article with id 'nope'" in missing.stderr
+
+
+def test_brief_json_contract_quotes_the_articles_verbatim(tmp_path: Path) -> None:
+    from tests.test_briefs_e2e import write_corpus
+
+    corpus = tmp_path / "corpus"
+    now = datetime.now(UTC)
+    articles = write_corpus(corpus, now)
+    env = {"NEWSBOT_DATABASE": str(tmp_path / "absent.sqlite3")}
+    result = newsbot("brief", "ferries", "--json", "--corpus", str(corpus), env=env)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"query", "topic", "period", "since", "until", "stories"}
+    assert (payload["query"], payload["topic"], payload["period"]) == ("ferries", "ferries", "24h")
+    assert datetime.fromisoformat(payload["until"]) - datetime.fromisoformat(payload["since"]) == timedelta(
+        days=1
+    )
+    first = payload["stories"][0]
+    assert set(first) == {"story_id", "title", "url", "sources", "articles", "score", "quotes"}
+    assert first["sources"] == ["Coast Wire", "Harbour Gazette"]
+    assert {story["story_id"] for story in payload["stories"]} == {"strike-wire", "new-route"}
+    for story in payload["stories"]:
+        for quote in story["quotes"]:
+            body, url, published = articles[quote["article_id"]]
+            assert body[quote["start"] : quote["end"]] == quote["sentence"]
+            assert quote["url"] == url and datetime.fromisoformat(quote["published"]) == published
+    week = newsbot("brief", "Kestrel", "Bay", "--period", "7d", "--corpus", str(corpus), env=env)
+    assert week.returncode == 0, week.stderr
+    assert week.stdout.startswith("Brief: Kestrel Bay · the last 7 days")
+    assert "Winter ferry timetable cuts late sailing" in week.stdout and "repainted" not in week.stdout
+    nothing = newsbot("brief", "volcano", "--json", "--corpus", str(corpus), env=env)
+    assert nothing.returncode == 0 and json.loads(nothing.stdout)["stories"] == []
+    said = newsbot("brief", "ferry", "timetable", "--corpus", str(corpus), env=env)
+    assert said.stdout.splitlines() == [
+        "Nothing in the last 24 hours on “ferry timetable”.",
+        'The last 7 days hold 1 story: newsbot brief "ferry timetable" --period 7d',
+    ]
+    refused = newsbot("brief", "ferries", "--period", "30d", "--corpus", str(corpus), env=env)
+    assert refused.returncode == 2 and "not a period: '30d'" in refused.stderr
 
 
 def test_topics_json() -> None:

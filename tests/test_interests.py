@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -79,3 +80,40 @@ def test_keyword_preview_is_the_newest_matches_first(bundled_library: Library) -
     assert len(openai) == 3 and None not in positions
     ranks = [int(bundled_library.recency_rank[p]) for p in positions if p is not None]
     assert ranks == sorted(ranks)  # newest first
+
+
+def test_keyword_matching_is_the_same_whichever_word_keys_a_query() -> None:
+    """Queries are looked up by their rarest word when document frequencies are given: the alerts (and
+    their order) are those of checking every subscription against every article."""
+    rng = random.Random(4)
+    vocabulary = ["harbour", "crane", "tide", "ferry", "orchid", "tram", "bakery", "night", "rye", "quay"]
+    articles = [
+        Article(
+            id=f"a{i}",
+            title=" ".join(rng.sample(vocabulary, 2)),
+            body=" ".join(rng.choices(vocabulary, k=12)),
+        )
+        for i in range(40)
+    ]
+    values = []
+    for _ in range(60):
+        words = rng.sample(vocabulary, rng.randint(1, 3))
+        if rng.random() < 0.3:
+            words.append(f'"{rng.choice(vocabulary)} {rng.choice(vocabulary)}"')
+        if rng.random() < 0.3:
+            words.append(f"-{rng.choice(vocabulary)}")
+        values.append(" ".join(words))
+    subscriptions = [
+        _subscription(i, SubscriptionKind.KEYWORDS, value, value) for i, value in enumerate(values)
+    ]
+    counts = {word: rng.randint(0, 50) for word in terms(" ".join(vocabulary))}
+    topics = [()] * len(articles)
+    expected = [
+        (subscription.chat_id, article.id, subscription.label)
+        for article in articles
+        for subscription in subscriptions
+        if parse_keywords(subscription.value).matches(terms(f"{article.title}\n\n{article.body}"))
+    ]
+    assert expected  # the check below compares real matches
+    assert match_interests(articles, topics, subscriptions) == expected
+    assert match_interests(articles, topics, subscriptions, doc_freq=lambda t: counts.get(t, 0)) == expected

@@ -3,7 +3,7 @@ the snippet carrying the asked-for figure, no-match cases, passages and determin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -131,6 +131,33 @@ def test_ties_break_newer_first_then_id() -> None:
     library = build_library(Corpus(articles, ()), ())
     ids = [hit.article.id for hit in library.search("harbour crane", limit=10).hits]
     assert ids == ["a-new", "c-new", "b-old", "a-undated"]
+
+
+def test_published_within_is_the_period_newest_first_in_every_view() -> None:
+    from bot.core.archive import extend_library
+
+    day = datetime(2026, 5, 4, tzinfo=UTC)
+    articles = tuple(
+        _article(f"h{hours:02d}", "Words about a harbour crane.", day - timedelta(hours=hours))
+        for hours in (30, 0, 12, 24, 5)
+    )
+    library = build_library(Corpus((*articles, _article("undated", "No date at all.")), ()), ())
+
+    def ids(view: Library, since: datetime, until: datetime) -> list[str]:
+        return [view.articles[p].id for p in view.published_within(since, until)]
+
+    # (since, until]: the article at exactly `since` is out, the one at `until` in.
+    assert ids(library, day - timedelta(hours=24), day) == ["h00", "h05", "h12"]
+    assert ids(library, day - timedelta(days=7), day + timedelta(days=1)) == [
+        "h00",
+        "h05",
+        "h12",
+        "h24",
+        "h30",
+    ]
+    assert ids(library, day, day + timedelta(days=1)) == []
+    later = extend_library(library, [_article("h02", "A fetched report.", day - timedelta(hours=2))])
+    assert ids(later, day - timedelta(hours=6), day) == ["h00", "h02", "h05"]
 
 
 def test_a_match_is_decided_by_postings_even_when_bm25_scores_it_zero_or_less() -> None:

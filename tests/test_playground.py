@@ -13,7 +13,7 @@ import re
 import shutil
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,24 @@ import pytest
 
 from bot.cli import build_parser
 from bot.core.corpus import load_corpus
+from bot.core.models import Article
+from bot.core.stories import REWRITE_SCORE, Reason, StoryIndex
 from bot.playground import Playground, bind_warning, is_loopback, run_playground, running_playground
 from bot.playground.articles import ArticleError, NewArticle, parse_topics, slugify, write_article
+from bot.playground.demofeed import (
+    EVENT_REPORTS,
+    FOLLOW_SECONDS,
+    STORIES,
+    DemoFeed,
+    DemoStory,
+    TwoSourceEvent,
+)
 from bot.playground.scene import GROUP_ID, READER_ID, SECOND_MEMBER_ID
 from bot.playground.server import STATIC_FILES
 from bot.runtime import load_configured_library
 from bot.settings import Settings
+from bot.sources.extract import extract_article
+from bot.standin import EventKind
 from tests.conftest import CORPUS, REPO
 
 STATIC = REPO / "bot" / "playground" / "static"
@@ -400,7 +412,7 @@ def test_make_run_without_a_token_starts_the_playground_and_says_so() -> None:
 async def test_a_published_demo_story_is_fetched_searchable_and_alerted(
     client: aiohttp.ClientSession, session: Playground
 ) -> None:
-    from bot.playground.demofeed import BACKLOG, STORIES
+    from bot.playground.demofeed import BACKLOG
 
     state = await (await client.get("/api/state")).json()
     assert state["demo_feed"].endswith("/demo/feed.xml") and state["demo_remaining"] == len(STORIES) - BACKLOG
@@ -427,3 +439,102 @@ async def test_a_published_demo_story_is_fetched_searchable_and_alerted(
         assert (await post(client, "/api/demo/publish", {}))[0] == 200
     status, refused = await post(client, "/api/demo/publish", {})
     assert status == 409 and "every demo story" in refused["error"]
+
+
+# --------------------------------------------------------------------------- one event, two sources
+
+
+def _as_fetched(feed: DemoFeed, story: DemoStory) -> Article:
+    """A demo story as the bot stores it: its feed's title and source, its page's extracted text."""
+    page = extract_article(
+        feed.page(story).encode(), url=feed.base_url + feed.story_path + story.slug, teaser=story.teaser
+    )
+    return Article(
+        id=f"{feed.prefix}/{story.slug}",
+        title=story.title,
+        body=page.text,
+        source=feed.name,
+        published=page.published,
+    )
+
+
+def test_the_two_reports_of_the_demo_event_make_one_story() -> None:
+    now = datetime.now(UTC)
+    wire = DemoFeed(base_url="http://127.0.0.1:8080/")
+    wire.start(now)
+    while wire.publish(now):
+        pass
+    event = TwoSourceEvent()
+    for feed in event.feeds:
+        feed.base_url = wire.base_url
+    event.publish_first(now)
+    event.publish_second(now + timedelta(seconds=FOLLOW_SECONDS + 4))
+    first, second = (_as_fetched(feed, feed.stories[0]) for feed in event.feeds)
+    assert first.source != second.source and first.title != second.title
+    stories = StoryIndex()
+    # Beside everything else the playground holds: the bundled corpus and every wire story.
+    stories.add_all(load_corpus(CORPUS).articles)
+    assert all(a.is_new for a in stories.add_all(_as_fetched(wire, story) for story in STORIES))
+    founded = stories.add(first)
+    joined = stories.add(second)
+    assert founded.is_new
+    # Reworded, not copied: found as a rewrite of the first report, clearly above the bar.
+    assert (joined.story_id, joined.reason, joined.matched) == (first.id, Reason.REWRITE, first.id)
+    assert joined.similarity >= REWRITE_SCORE + 0.1
+    story = stories.story(first.id)
+    assert story is not None and story.others(first.id) == (second.source,)
+
+
+def test_the_second_report_follows_the_bots_read_of_the_first() -> None:
+    event = TwoSourceEvent()
+    assert not event.ready and not event.started
+    event.first.read_at = event.second.read_at = datetime(2026, 3, 1, tzinfo=UTC)
+    assert event.ready
+    read = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert event.first_read(read) is None  # nothing reported yet: nothing to follow
+    assert event.publish_second(read) is None
+    assert event.publish_first(read) == EVENT_REPORTS[0]
+    assert event.publish_first(read) is None and event.started
+    assert event.first_read(read) == read + timedelta(seconds=FOLLOW_SECONDS)
+    assert event.first_read(read + timedelta(seconds=5)) is None  # set once, by the first read
+    assert event.publish_second(read) == EVENT_REPORTS[1]
+    assert event.publish_second(read) is None
+    assert [feed.url for feed in event.feeds] == ["/demo/gazette/feed.xml", "/demo/courier/feed.xml"]
+
+
+async def test_two_sources_make_one_alert_that_gains_the_second_source(
+    client: aiohttp.ClientSession, session: Playground
+) -> None:
+    standin = session.standin
+    await standin.ask(READER_ID, READER_ID, "/subscribe openai", timeout=10)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while True:  # the bot reads the two (still empty) feeds once at start-up
+        status, published = await post(client, "/api/demo/event", {})
+        if status == 200:
+            break
+        assert status == 409 and "not read" in published["error"], published
+        assert loop.time() < deadline, "the bot never read the two demo sites"
+        await asyncio.sleep(0.1)
+    first, second = EVENT_REPORTS
+    assert (published["title"], published["topic"]) == (first.title, "openai")
+    assert published["first"] == "Harbour Gazette (demo)" and published["second"] == "Valley Courier (demo)"
+    mark = standin.world.mark()
+    [alert] = await standin.wait_for(
+        lambda event: first.title in str(event.data.get("text")), chat_id=READER_ID, after=mark, timeout=30
+    )
+    assert alert.text is not None and "+1 source" not in alert.text
+    assert "Harbour Gazette (demo)" in alert.text
+    [edit] = await standin.wait_for(kind=EventKind.EDITED, chat_id=READER_ID, after=mark, timeout=30)
+    assert edit.message_id == alert.message_id
+    current = standin.world.message(READER_ID, alert.message_id or 0)
+    assert first.title in current["text"] and "+1 source: Valley Courier (demo)" in current["text"]
+    # The second report edits the alert; it never becomes a message of its own.
+    await asyncio.sleep(1)
+    assert [
+        event.message_id for event in standin.world.events(EventKind.SENT, chat_id=READER_ID, after=mark)
+    ] == [alert.message_id]
+    library = session.bot.services.runtime.library
+    assert {a.title for a in library.articles} >= {first.title, second.title}
+    status, refused = await post(client, "/api/demo/event", {})
+    assert status == 409 and "out already" in refused["error"]

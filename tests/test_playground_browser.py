@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from bot.playground import Playground, running_playground
+from bot.playground.demofeed import EVENT_REPORTS
 from bot.playground.scene import GROUP_ID, READER_ID
 from bot.runtime import load_configured_library
 from bot.settings import Settings
@@ -188,7 +189,7 @@ def type_and_send(driver: Any, text: str) -> int:
     return before
 
 
-def bot_message(driver: Any, after: int, containing: str) -> str:
+def bot_message(driver: Any, after: int, containing: str, seconds: float = WAIT_SECONDS) -> str:
     """Wait for a bot message newer than `after` whose text contains `containing`; returns its node id.
 
     Nodes are looked up again by id whenever they are used: an edited message gets a new node.
@@ -200,7 +201,7 @@ def bot_message(driver: Any, after: int, containing: str) -> str:
                 return node.get_attribute("id")
         return False
 
-    return str(wait(driver, find))
+    return str(wait(driver, find, seconds))
 
 
 def node(driver: Any, node_id: str) -> Any:
@@ -374,6 +375,35 @@ def test_inline_query_shows_a_pick_list_and_posts_the_choice(playground: Playgro
     message = wait(browser, posted)
     assert "OpenAI to close its Sora video app" in message.text
     assert message.find_elements(By.CSS_SELECTOR, ".text b")  # the bot's formatting came along
+
+
+def test_two_sources_make_one_alert_that_gains_a_source(playground: Playground, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    first, _ = EVENT_REPORTS
+    open_chat(browser, READER_ID)
+    assert not browser.find_element(By.ID, "publish-event").is_displayed()  # the admin's button
+    before = type_and_send(browser, "/subscribe openai")
+    bot_message(browser, before, "ubscribed to OpenAI")
+    before = max(message_ids(browser), default=0)
+
+    open_chat(browser, playground.scene.admin_id)
+    wait(browser, lambda _: playground.server.event.ready)  # the bot read both sites once, at start-up
+    browser.find_element(By.ID, "publish-event").click()
+
+    def note(d: Any) -> Any:
+        notes = d.find_elements(By.CSS_SELECTOR, "#messages .service.note")
+        return [n for n in notes if first.title in n.text]
+
+    [shown] = wait(browser, note)
+    assert "Harbour Gazette (demo)" in shown.text and "Valley Courier (demo)" in shown.text
+
+    open_chat(browser, READER_ID)
+    alert = bot_message(browser, before, first.title, seconds=30)
+    assert "+1 source" not in node(browser, alert).text
+    wait(browser, lambda d: "+1 source: Valley Courier (demo)" in node(d, alert).text, seconds=40)
+    assert "edited" in node(browser, alert).find_element(By.CSS_SELECTOR, ".meta").text
+    assert [n for n in message_ids(browser) if n > before] == [int(alert.rsplit("-", 1)[1])]
 
 
 def test_page_loads_nothing_from_the_network_and_logs_no_errors(playground: Playground, browser: Any) -> None:

@@ -3,7 +3,8 @@ for chat administrators (asked of Telegram, cached briefly), flood limits, the t
 log line, reply, stored error and crash message, SQL only with parameters, and a corpus loader that never
 leaves its directory.
 
-There is no webhook mode (the bot only long-polls), so there is no webhook secret to check.
+Webhook mode's secret token (requests without it refused, logged without it) is checked in
+tests/test_webhook_e2e.py.
 """
 
 from __future__ import annotations

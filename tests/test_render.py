@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -11,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.commands import Command, command
+from bot.core.briefs import Brief, Briefing, BriefItem, BriefStory, sentence_spans
 from bot.core.models import Article, Hit, Problem, Snippet, Topic
 from bot.render import messages
+from bot.render.briefs import brief_message
 from bot.render.buttons import Button
 from bot.render.html import ALLOWED_TAGS, escape, html_to_plain, split_html, utf16_len, visible_length
 from bot.render.messages import answer, answer_keyboard, citation, format_date, highlight
@@ -555,3 +558,78 @@ def test_split_parts_are_valid_within_limit_and_lossless(
         assert utf16_len(text) == visible_length(part) <= limit
         assert text.strip()
     assert squash("".join(parse(part) for part in parts)) == squash(parse(html))
+
+
+# --- briefs ------------------------------------------------------------------------------------------
+
+BRIEF_UNTIL = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def _brief_of(stories: list[list[Article]], *, per_story: int = 2) -> Brief:
+    """A brief quoting the first `per_story` sentences of each story's articles, in turn."""
+    chosen, items = [], []
+    for articles in stories:
+        story_id = articles[0].id
+        sources = tuple(dict.fromkeys(a.source for a in articles if a.source))
+        chosen.append(BriefStory(story_id, articles[0], tuple(articles), sources, 1.0))
+        spans = [(a, s, e) for a in articles for s, e in sentence_spans(a.body)]
+        items += [BriefItem(a.body[s:e], a, s, e, story_id) for a, s, e in spans[:per_story]]
+    return Brief("q", BRIEF_UNTIL - timedelta(days=1), BRIEF_UNTIL, tuple(chosen), tuple(items))
+
+
+def test_a_brief_quotes_each_sentence_whole_and_escaped_with_its_source_and_link() -> None:
+    hostile = article(
+        "Bridge <reopens> & more",
+        id="bridge",
+        source="Gazette & Co",
+        url="https://gazette.example/b?a=1&b=2",
+        body='The "Tarn" bridge <b>reopened</b> on Monday & traffic flowed. Repairs cost £6m in all.',
+    )
+    other = article(
+        "Tunnel work", id="tunnel", source=None, url=None, body="Work on the tunnel starts in June."
+    )
+    found = _brief_of([[hostile], [other]])
+    html = brief_message(Briefing(found, "Tarn", Topic("tarn", "Tarn")))
+    text = parse(html)
+    assert text.startswith("Brief: Tarn · the last 24 hours\n2 stories from 1 source")
+    for item in found.items:
+        assert f"<blockquote>{escape(item.sentence)}</blockquote>" in html
+        assert item.sentence in text
+    assert '<a href="https://gazette.example/b?a=1&amp;b=2">Gazette &amp; Co</a>' in html
+    assert "— <b>Tunnel work</b>" in html  # no source and no link: the title stands for it
+    assert text.index("1. Bridge <reopens> & more") < text.index("2. Tunnel work")
+
+
+def test_a_long_brief_splits_between_stories_under_the_limit() -> None:
+    sentence = "Wordy " + " ".join(["considerably"] * 50) + " ends here."
+    stories = [
+        [article(f"Story {n}", id=f"s{n}", body=" ".join([sentence] * 3), source=f"Source {n}")]
+        for n in range(5)
+    ]
+    html = brief_message(Briefing(_brief_of(stories, per_story=3), "long", None))
+    assert visible_length(html) > 4096
+    parts = split_html(html)
+    assert len(parts) >= 2
+    for part in parts:
+        assert visible_length(part) <= 4096
+        text = parse(part)
+        # Each story lands whole in one part: its three quotes are never cut from it.
+        assert text.count(sentence) == 3 * len(re.findall(r"^\d\. Story", text, flags=re.MULTILINE)) > 0
+
+
+def test_an_empty_brief_says_so_and_points_further() -> None:
+    topic = Topic("tarn", "Tarn")
+    nothing = Brief("tarn", BRIEF_UNTIL - timedelta(days=1), BRIEF_UNTIL, (), ())
+    week = _brief_of([[article(id="a"), article(id="b")], [article(id="c")]])
+    suggests = brief_message(Briefing(nothing, "Tarn", topic, wider=week, newest=BRIEF_UNTIL))
+    assert parse(suggests).startswith("Nothing in the last 24 hours on Tarn.")
+    assert "hold 2 stories: <code>/brief tarn 7d</code>" in suggests
+    empty_week = Brief("tarn", BRIEF_UNTIL - timedelta(days=7), BRIEF_UNTIL, (), ())
+    old = brief_message(
+        Briefing(nothing, "Tarn", topic, wider=empty_week, newest=datetime(2026, 3, 24, tzinfo=UTC))
+    )
+    assert "Nothing in the last 7 days on <b>Tarn</b>." in old
+    assert "newest article is from 24 Mar 2026" in old and "<code>/latest tarn</code>" in old
+    undated = brief_message(Briefing(empty_week, "<b>x</b> & y", None))
+    assert parse(undated).startswith("Nothing in the last 7 days on «<b>x</b> & y».")
+    assert "has none yet" in undated and "/search" in undated

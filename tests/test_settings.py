@@ -155,3 +155,49 @@ def test_snapshots_default_to_the_users_cache_not_the_working_directory(
     assert result.returncode == 0, result.stderr
     assert list(work.iterdir()) == []
     assert any((tmp_path / "cache" / "newsbot" / "snapshots").iterdir())
+
+
+def test_polling_is_the_default_and_webhook_mode_follows_the_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert not settings.webhook
+    assert (settings.listen_host, settings.listen_port, settings.metrics_port) == ("127.0.0.1", 8443, None)
+    monkeypatch.setenv("NEWSBOT_WEBHOOK_URL", " https://bot.example.org/telegram ")
+    monkeypatch.setenv("NEWSBOT_WEBHOOK_SECRET", "s3cret_Value-1")
+    settings = load_settings()
+    assert settings.webhook
+    assert settings.webhook_url == "https://bot.example.org/telegram"
+    assert "s3cret_Value-1" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (None, "NEWSBOT_WEBHOOK_SECRET: required when NEWSBOT_WEBHOOK_URL is set"),
+        ("has space", "NEWSBOT_WEBHOOK_SECRET: must be 1-256 characters"),
+        ("x" * 257, "NEWSBOT_WEBHOOK_SECRET: must be 1-256 characters"),
+        ("dots.are.not.allowed", "NEWSBOT_WEBHOOK_SECRET: must be 1-256 characters"),
+    ],
+)
+def test_a_webhook_needs_a_secret_telegram_accepts(
+    secret: str | None, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSBOT_WEBHOOK_URL", "https://bot.example.org/telegram")
+    if secret is not None:
+        monkeypatch.setenv("NEWSBOT_WEBHOOK_SECRET", secret)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(problem)
+    if secret is not None:
+        assert secret not in str(caught.value)  # a secret is never echoed, not even a malformed one
+
+
+def test_a_webhook_url_must_be_a_web_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSBOT_WEBHOOK_URL", "bot.example.org/telegram")
+    monkeypatch.setenv("NEWSBOT_WEBHOOK_SECRET", "abc")
+    with pytest.raises(SettingsError, match=r"^NEWSBOT_WEBHOOK_URL: must start with https://"):
+        load_settings()

@@ -18,6 +18,7 @@ import pytest
 import bot.runtime as runtime_module
 from bot.core.library import Library, build_library, load_library
 from bot.core.models import Article, Corpus, Topic
+from bot.core.segments import SegmentedIndex
 from bot.core.snapshot import (
     KEEP_SNAPSHOTS,
     SnapshotError,
@@ -105,7 +106,8 @@ def test_unchanged_corpus_loads_from_disk_and_a_changed_one_rebuilds(tmp_path: P
         json.dumps({"id": "new-1", "title": "Harbour crane record", "body": "A new crane record."}) + "\n"
     )
     third = load_or_build(corpus, corpus / "topics.yaml", snapshots, max_file_bytes=1 << 20)
-    assert not third.from_snapshot
+    # The snapshot of before is loaded and the one changed file read: no rebuild.
+    assert third.from_snapshot and third.notes and "1 corpus file changed since" in third.notes[0]
     assert third.library.article("new-1") is not None
     assert third.library.search("crane record").hits[0].article.id == "new-1"
     # The topics file and the loader's size cap are part of the key too.
@@ -246,7 +248,7 @@ async def test_reload_of_a_big_corpus_builds_off_the_event_loop(
         (corpus / "wire" / "extra.jsonl").write_text(
             json.dumps({"id": "new-1", "title": "Harbour crane record", "body": "A new crane record."}) + "\n"
         )
-        outcome = await runtime.reload()
+        outcome = await runtime.reload(full=True)
     finally:
         await store.close()
     assert outcome.error is None and not outcome.kept_old
@@ -255,6 +257,45 @@ async def test_reload_of_a_big_corpus_builds_off_the_event_loop(
     assert runtime.library.search("crane record").hits[0].article.id == "new-1"
     key = snapshot_key(corpus, settings.topics_path, max_file_bytes=settings.max_file_bytes)
     assert (settings.snapshot_dir / key).is_dir()
+
+
+async def test_a_reload_reads_only_the_files_that_changed(tmp_path: Path) -> None:
+    """A new file, an edited one and a removed one: only they are read; the view answers like a full
+    rebuild of the corpus; the articles taken out are gone; the snapshot on disk is brought up to date
+    at the next start."""
+    corpus = copy_corpus(FORMATS, tmp_path)
+    settings = settings_for(corpus, tmp_path)
+    store = await Store.open(settings.database)
+    try:
+        runtime = Runtime(settings=settings, store=store, library=load_configured_library(settings))
+        before = runtime.library
+        removed_file = sorted(before.files)[0]
+        gone_ids = set(before.files[removed_file].ids)
+        (corpus / removed_file).unlink()
+        (corpus / "wire" / "extra.jsonl").write_text(
+            json.dumps({"id": "new-1", "title": "Harbour crane record", "body": "A new crane record."}) + "\n"
+        )
+        outcome = await runtime.reload()
+        second = await runtime.reload()
+    finally:
+        await store.close()
+    assert outcome.error is None and not outcome.kept_old
+    assert [a.id for a in outcome.added] == ["new-1"]
+    assert {a.id for a in outcome.removed} == gone_ids
+    view = runtime.library
+    assert isinstance(view.index, SegmentedIndex)  # a new segment, not a rebuild
+    assert runtime.library.search("crane record").hits[0].article.id == "new-1"
+    assert all(view.article(article_id) is None for article_id in gone_ids)
+    assert (second.added, second.changed, second.removed) == ((), (), ())
+    fresh = load_library(corpus, settings.topics_path)
+    assert sorted(a.id for a in view.articles) == sorted(a.id for a in fresh.articles)
+    for question in ("crane record", "harbour", *[a.title for a in fresh.articles][:5]):
+        got = [(h.article.id, h.score) for h in view.search(question, min_relevance=0.0).hits]
+        want = [(h.article.id, h.score) for h in fresh.search(question, min_relevance=0.0).hits]
+        assert [i for i, _ in got] == [i for i, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-12)
+    restarted = load_configured_library(settings)
+    assert restarted.article("new-1") is not None and all(restarted.article(i) is None for i in gone_ids)
 
 
 def test_loaded_articles_are_made_once_and_shared(tmp_path: Path) -> None:
@@ -288,3 +329,25 @@ def test_an_article_dated_at_the_calendar_edge_survives_restarts_from_the_snapsh
             0
         ].reason
     assert [a.published for a in again.articles] == [datetime(2026, 3, 1, tzinfo=UTC)]
+
+
+async def test_editing_one_story_of_a_file_changes_only_that_story(tmp_path: Path) -> None:
+    corpus = copy_corpus(FORMATS, tmp_path)
+    settings = settings_for(corpus, tmp_path)
+    rows = [
+        {"id": f"wire-{n}", "title": f"Tide table {n}", "body": f"High water at {n} o'clock."}
+        for n in range(3)
+    ]
+    path = corpus / "wire" / "tides.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    store = await Store.open(settings.database)
+    try:
+        runtime = Runtime(settings=settings, store=store, library=load_configured_library(settings))
+        rows[1]["body"] = "High water moved to noon."
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        outcome = await runtime.reload()
+    finally:
+        await store.close()
+    assert ([a.id for a in outcome.changed], outcome.added, outcome.removed) == (["wire-1"], (), ())
+    assert runtime.library.search("high water noon").hits[0].article.id == "wire-1"
+    assert runtime.library.files["wire/tides.jsonl"].ids == ("wire-0", "wire-1", "wire-2")

@@ -4,6 +4,7 @@ clause ends, "…" only where text was really cut, spans on every shown match.""
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ import bot.core.snippets as snippets_module
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind
 from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, SNIPPET_SCAN_CHARS, make_snippet
-from bot.core.text import analyze, terms
+from bot.core.text import analyze, first_span, spans, terms
 
 FILLER = (
     "The weather in the north stayed mild for most of the week. "
@@ -236,11 +237,66 @@ def test_snippet_work_is_bounded_however_long_the_article(monkeypatch: pytest.Mo
         analysed.append(len(text))
         return real_terms(text)
 
+    def counting_spans(text: str, wanted: Container[str]) -> list[tuple[int, int]]:
+        analysed.append(len(text))
+        return spans(text, wanted)
+
+    def counting_first_span(text: str, wanted: Container[str]) -> tuple[int, int] | None:
+        analysed.append(len(text))
+        return first_span(text, wanted)
+
     monkeypatch.setattr(snippets_module, "terms", counting_terms)
+    monkeypatch.setattr(snippets_module, "spans", counting_spans)
+    monkeypatch.setattr(snippets_module, "first_span", counting_first_span)
     sentence = "The harbour crane lifted a record load on Monday, officials said. "
     long_text = sentence * (4_900_000 // len(sentence))
     snippet = make_snippet(long_text, {"crane": 1.0, "record": 1.0})
     assert set(highlighted(snippet)) == {"crane", "record"}
-    assert sum(analysed) <= SNIPPET_SCAN_CHARS
+    assert sum(analysed) <= SNIPPET_SCAN_CHARS + len(snippet.text)  # every sentence, then what is shown
     late = "Nothing here. " * 10_000 + "The tide table moved."  # the match lies past the scanned part
     assert highlighted(make_snippet(late, {"tide": 1.0})) == []
+
+
+def test_whitespace_of_every_kind_collapses_to_one_space() -> None:
+    text = "Storm\u2028surge\x1chit\u00a0the  coast\t\r\nat dawn.\u3000"
+    assert make_snippet(text, {"surge"}).text == "Storm surge hit the coast at dawn."
+    for code in range(0x110000):  # the split above and a regex's \s agree on every character
+        assert chr(code).isspace() == bool(re.fullmatch(r"\s", chr(code)))
+
+
+WORDS = [
+    "OpenAI's",
+    "lost",
+    "$1m",
+    "on",
+    "chips,",
+    "said",
+    "Mr",
+    "Smith.",
+    "The",
+    "café",
+    "naïve",
+    "£5",
+    "«quoted»",
+    "Nvidia",
+    "2004",
+    "don't",
+    "—",
+    "ﬁnance",
+]
+WORDS += ["x" * 70, "e\u0301t\u00e9", "Straße"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=400),
+    st.sets(st.sampled_from(["openai", "lose", "nvidia", "cafe", "finance", "strasse", "2004", "smith"])),
+)
+def test_a_sentence_analysed_at_once_matches_where_windows_do(words: list[str], held: set[str]) -> None:
+    """The first match of a long sentence is where the growing windows find it, whether the text lets
+    the sentence be analysed at once (folding by character) or not."""
+    flat = " ".join(words)
+    at_once = snippets_module._first_match(flat, 0, len(flat), held)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snippets_module, "folds_by_character", lambda text: False)
+        assert snippets_module._first_match(flat, 0, len(flat), held) == at_once

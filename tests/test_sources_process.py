@@ -104,11 +104,19 @@ async def test_sigkill_mid_fetch_loses_no_article_and_queues_no_duplicate_alert(
     finally:
         second.kill()
         await second.wait()
+    # The kill can land before the alert is queued, between queueing and sending, or (the path from a
+    # stored article to its alert takes well under a second) after Telegram took it but before the
+    # outbox recorded that: the one window in which a kill repeats an alert (see bot/tg/alerts.py).
+    early = [m for m in standin.world.sent_messages(USER) if ORCHIDS.title in m.get("text", "")]
+
+    async def alert_sent() -> bool:
+        async with await Store.open(database) as store:
+            return [a.status for a in await store.chat_alerts(USER)] == ["sent"]
 
     third = await start_bot(env, tmp_path)
     try:
         await third.wait_polling(standin, STARTUP_TIMEOUT)
-        await standin.wait_for(lambda e: ORCHIDS.title in str(e.data.get("text")), chat_id=USER, timeout=30)
+        await until(alert_sent)
     finally:
         await third.stop(timeout=30)
     async with await Store.open(database) as store:
@@ -118,9 +126,8 @@ async def test_sigkill_mid_fetch_loses_no_article_and_queues_no_duplicate_alert(
     orchid = next(a.id for a in articles if a.title == ORCHIDS.title)
     assert [(a.article_id, a.status) for a in alerts] == [(orchid, "sent")]
     delivered = [m for m in standin.world.sent_messages(USER) if ORCHIDS.title in m.get("text", "")]
-    # One alert queued; a second message could only come from a kill between Telegram accepting it
-    # and the outbox recording that (see bot/tg/alerts.py), and no kill here landed after delivery began.
-    assert len(delivered) == 1
+    # One alert queued, so one message; a second only if the kill landed after the first was sent.
+    assert len(delivered) == 1 or (len(early) == 1 and len(delivered) == 2)
 
 
 async def newsbot(*args: str, env: dict[str, str]) -> tuple[int, str, str]:

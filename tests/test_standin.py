@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
+import json
 import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
@@ -458,6 +460,84 @@ async def test_delete_webhook_can_drop_pending_updates(bot: Bot, standin: BotApi
     assert (await bot.get_webhook_info()).pending_update_count == 1
     await bot.delete_webhook(drop_pending_updates=True)
     assert await bot.get_updates() == ()
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@contextlib.asynccontextmanager
+async def receiver(statuses: list[int]) -> AsyncIterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """A webhook endpoint on 127.0.0.1 that records each POST (headers, body) and answers with the next of
+    `statuses` (200 once they run out); yields its URL and the record."""
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    async def take(request: web.Request) -> web.Response:
+        received.append((dict(request.headers), await request.read()))
+        return web.Response(status=statuses.pop(0) if statuses else 200)
+
+    app = web.Application()
+    app.router.add_post("/hook", take)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hook", received
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_webhook_gets_the_updates_posted_in_order_with_the_secret(
+    bot: Bot, standin: BotApiStandIn
+) -> None:
+    standin.scenario.send_user_message(ANN, ANN, "queued before")
+    async with receiver([]) as (url, received):
+        assert await bot.set_webhook(url, secret_token="s3cret-_X", allowed_updates=["message"])
+        standin.scenario.send_user_message(ANN, ANN, "after")
+        await standin.wait_until_delivered()
+        info = await bot.get_webhook_info()
+    assert [json.loads(body)["message"]["text"] for _, body in received] == ["queued before", "after"]
+    assert all(headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cret-_X" for headers, _ in received)
+    assert all(headers["Content-Type"] == "application/json" for headers, _ in received)
+    assert (info.url, info.pending_update_count, info.allowed_updates) == (url, 0, ("message",))
+    assert [d.status for d in standin.webhook_deliveries] == [200, 200]
+
+
+async def test_a_failed_post_is_retried_and_reported(bot: Bot, standin: BotApiStandIn) -> None:
+    async with receiver([500, 502]) as (url, received):
+        await bot.set_webhook(url)
+        standin.scenario.send_user_message(ANN, ANN, "hello")
+        await standin.wait_until_delivered()
+        info = await bot.get_webhook_info()
+    assert [d.status for d in standin.webhook_deliveries] == [500, 502, 200]
+    assert len({json.loads(body)["update_id"] for _, body in received}) == 1  # the same update, again
+    assert "X-Telegram-Bot-Api-Secret-Token" not in received[0][0]  # none was set
+    assert info.last_error_message == "Wrong response from the webhook: 502"
+
+
+async def test_an_unreachable_webhook_keeps_the_update_pending(bot: Bot, standin: BotApiStandIn) -> None:
+    async with receiver([]) as (url, _):
+        pass  # closed again: nothing listens there now
+    await bot.set_webhook(url)
+    standin.scenario.send_user_message(ANN, ANN, "anyone?")
+    await standin.wait_for(lambda _: len(standin.webhook_deliveries) >= 2, kind=None)
+    assert {d.status for d in standin.webhook_deliveries} == {0}
+    assert (await bot.get_webhook_info()).pending_update_count == 1
+
+
+async def test_get_updates_while_a_webhook_is_set_is_a_conflict(bot: Bot, standin: BotApiStandIn) -> None:
+    await bot.set_webhook("https://bot.example.org/hook")
+    with pytest.raises(Conflict, match="can't use getUpdates method while webhook is active"):
+        await bot.get_updates()
+    standin.scenario.send_user_message(ANN, ANN, "kept")  # undeliverable there (https): stays queued
+    assert await bot.delete_webhook()
+    (update,) = await bot.get_updates()
+    assert update.message is not None and update.message.text == "kept"
+
+
+async def test_set_webhook_refuses_a_secret_telegram_would_refuse(bot: Bot) -> None:
+    with pytest.raises(BadRequest, match=says("secret token contains unallowed characters")):
+        await bot.set_webhook("https://bot.example.org/hook", secret_token="not allowed!")
 
 
 # --------------------------------------------------------------------------- privacy mode and membership

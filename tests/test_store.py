@@ -21,7 +21,7 @@ from bot.core.interests import (
     Subscription,
     SubscriptionKind,
 )
-from bot.store import IngestResult, Store, StoreError, StoreLockedError
+from bot.store import IngestResult, OutboxItem, Store, StoreError, StoreLockedError
 from bot.store import schema as schema_module
 from bot.store.schema import MIGRATIONS
 
@@ -471,6 +471,33 @@ async def test_first_load_is_silent_then_new_articles_alert_matching_chats(store
     assert all(a.status is AlertStatus.PENDING and a.attempts == 0 for a in due)
 
 
+async def test_advanced_digests_fall_due_now_keeping_their_digest_time(store: Store) -> None:
+    await subscribed_chats(store)
+    await store.subscribe(1, "topic", "tech", "Technology", now=T0, schedule="daily 08:00")
+    await store.subscribe(2, "topic", "sport", "Sport", now=T0, schedule="daily 08:00")
+    await store.ingest_articles(["seed"], prefix_matcher, now=T0)
+    await store.ingest_articles(["tech-1", "tech-2", "sport-1"], prefix_matcher, now=T0)
+    digest_time = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)
+    later = T0 + timedelta(minutes=5)
+    assert [(a.chat_id, a.article_id) for a in await store.due_alerts(now=later)] == [
+        (2, "tech-1"),
+        (2, "tech-2"),
+    ]
+
+    moved = await store.advance_digests(1, now=later)
+    assert [(a.article_id, a.digest_due) for a in moved] == [("tech-1", digest_time), ("tech-2", digest_time)]
+    due = await store.due_alerts(now=later)
+    assert sorted((a.chat_id, a.article_id, a.digest_due) for a in due) == [
+        (1, "tech-1", digest_time),
+        (1, "tech-2", digest_time),
+        (2, "tech-1", None),
+        (2, "tech-2", None),
+    ]  # chat 2's digest of sport-1 keeps its time; its keyword alerts come as they come anyway
+    assert await store.advance_digests(1, now=later) == []  # nothing left waiting
+    await store.mark_sent([a.id for a in due if a.chat_id == 1], message_id=7, now=later)
+    assert [a.chat_id for a in await store.due_alerts(now=digest_time + timedelta(minutes=1))] == [2, 2, 2]
+
+
 async def test_reingest_and_readded_articles_create_nothing(store: Store) -> None:
     await subscribed_chats(store)
     await store.ingest_articles(["world-1"], prefix_matcher, now=T0)
@@ -613,6 +640,24 @@ async def test_retry_postpones_and_failure_is_final(store: Store) -> None:
     assert failed is not None and failed.status is AlertStatus.FAILED and failed.attempts == 1
     assert not await store.mark_retry(second, "late", retry_at)
     assert (await store.alert_counts())["failed"] == 1
+
+
+async def test_a_batch_of_due_alerts_holds_each_chat_whole(store: Store) -> None:
+    # Rows are queued article by article (tech-1 for both chats, then tech-2 …): a batch cut by row
+    # count alone would hand each chat's digest out in pieces, one message per piece.
+    await subscribed_chats(store)
+    await store.ingest_articles(["seed"], prefix_matcher, now=T0)
+    await store.ingest_articles(["tech-1", "tech-2", "tech-3"], prefix_matcher, now=T0)
+    whole = {1: ["tech-1", "tech-2", "tech-3"], 2: ["tech-1", "tech-2", "tech-3"]}
+
+    def ids(batch: dict[int, list[OutboxItem]]) -> dict[int, list[str]]:
+        return {chat: [item.article_id for item in items] for chat, items in batch.items()}
+
+    assert ids(await store.due_alerts_by_chat(now=T0, limit=6)) == whole
+    assert ids(await store.due_alerts_by_chat(now=T0, limit=5)) == {1: whole[1]}  # chat 2 next time
+    assert list(await store.due_alerts_by_chat(now=T0, limit=5)) == [1]
+    # A chat with more due than a batch holds gets the oldest `limit` (the rest in the next batch).
+    assert ids(await store.due_alerts_by_chat(now=T0, limit=2)) == {1: ["tech-1", "tech-2"]}
 
 
 async def test_park_and_unpark_follow_the_chat(store: Store) -> None:

@@ -7,6 +7,7 @@ replicas do.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -86,11 +87,16 @@ async def test_question_budget_allows_a_burst_then_says_slow_down_once(store: St
 
 
 async def test_push_claims_keep_the_cooldown_and_the_hourly_cap(store: Store) -> None:
-    rules = {"cooldown": timedelta(minutes=30), "max_per_hour": 2}
-    assert await store.claim_push(1, "openai", ["a"], now=T0, **rules)
-    assert not await store.claim_push(1, "openai", ["b"], now=T0 + timedelta(minutes=5), **rules)
-    assert await store.claim_push(1, "sora", ["c"], now=T0 + timedelta(minutes=6), **rules)
-    assert not await store.claim_push(1, "mcp", ["d"], now=T0 + timedelta(minutes=7), **rules)  # 2 an hour
+    async def claim(topic: str, article: str, minutes: int) -> bool:
+        at = T0 + timedelta(minutes=minutes)
+        return await store.claim_push(
+            1, topic, [article], cooldown=timedelta(minutes=30), max_per_hour=2, now=at
+        )
+
+    assert await claim("openai", "a", 0)
+    assert not await claim("openai", "b", 5)
+    assert await claim("sora", "c", 6)
+    assert not await claim("mcp", "d", 7)  # 2 an hour
     assert await store.recently_pushed_articles(1, timedelta(hours=1), now=T0 + timedelta(minutes=8)) == {
         "a",
         "c",
@@ -128,11 +134,9 @@ async def test_the_shared_send_slot_spaces_every_replicas_sends(postgres_dsn: st
     stores = [await Store.open(postgres_dsn) for _ in range(3)]
     try:
         gap = 10.0  # long, so the bookings below all land in one run of consecutive slots
-        waits = await asyncio.gather(
-            *(stores[i % 3].reserve_send_slot("alerts", gap) for i in range(30))
-        )
+        waits = await asyncio.gather(*(stores[i % 3].reserve_send_slot("alerts", gap) for i in range(30)))
         ordered = sorted(waits)
-        steps = [later - earlier for earlier, later in zip(ordered, ordered[1:], strict=False)]
+        steps = [later - earlier for earlier, later in itertools.pairwise(ordered)]
         # After an idle spell the first booking counts as a little late (its slot is one gap back), so
         # the first two go at once: never more than rate + 1 in any second, as in one process.
         assert ordered[0] == ordered[1] == 0.0
@@ -163,9 +167,7 @@ async def test_both_backends_end_with_the_same_tables_and_columns(tmp_path: Path
         assert lite.schema_version == pg.schema_version
     with sqlite3.connect(path) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        on_sqlite = {
-            (table, row[1]) for table in tables for row in db.execute(f"PRAGMA table_info({table})")
-        }
+        on_sqlite = {(table, row[1]) for table in tables for row in db.execute(f"PRAGMA table_info({table})")}
     connection = await asyncpg.connect(postgres_dsn)
     try:
         rows = await connection.fetch(

@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.text import ANALYZER_VERSION, MAX_TOKEN_CHARS, STOP_WORDS, analyze, plain_terms, terms
+from bot.core.text import (
+    ANALYZER_VERSION,
+    MAX_TOKEN_CHARS,
+    STOP_WORDS,
+    analyze,
+    first_span,
+    folds_by_character,
+    plain_terms,
+    spans,
+    terms,
+)
 
 
 def spans_of(text: str) -> list[tuple[str, str]]:
@@ -180,3 +190,41 @@ def test_a_token_longer_than_any_word_is_not_a_term() -> None:
     assert terms("x" * MAX_TOKEN_CHARS) == ["x" * MAX_TOKEN_CHARS]
     assert terms("harbour " + "x" * (MAX_TOKEN_CHARS + 1) + " crane") == ["harbour", "crane"]
     assert [t.term for t in analyze("a " + "7" * 5_000_000 + " tide")] == ["tide"]
+
+
+TRICKY = "aZ9 .,'’-_%$½ﬁ２Åe\u0301\u093f\u0915ß㏠İΣ\u00a0\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(TRICKY), max_size=60),
+    st.sets(st.sampled_from(["a", "z9", "ss", "σ", "e"])),
+)
+def test_spans_are_the_spans_analyze_gives(text: str, wanted: set[str]) -> None:
+    expected = [(t.start, t.end) for t in analyze(text) if t.term in wanted]
+    assert spans(text, wanted) == expected
+    assert first_span(text, wanted) == (expected[0] if expected else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(TRICKY.replace(" ", "").replace("\n", "")), max_size=8)))
+def test_text_folded_by_character_analyses_the_same_in_pieces(words: list[str]) -> None:
+    """Cut at spaces, text that folds character by character gives each piece the terms and spans
+    (moved by the cut) of the whole: what snippets rely on to analyse a sentence at once."""
+    text = " ".join(words)
+    if not folds_by_character(text):
+        return
+    whole = [(t.term, t.start, t.end) for t in analyze(text)]
+    cut: list[tuple[str, int, int]] = []
+    at = 0
+    for word in words:
+        cut.extend((t.term, at + t.start, at + t.end) for t in analyze(word))
+        at += len(word) + 1
+    assert cut == whole
+
+
+def test_which_texts_fold_by_character() -> None:
+    assert folds_by_character("Plain ASCII, 500,000 words.")
+    assert folds_by_character("£5m for the café’s “new” menu")  # the usual news text
+    assert not folds_by_character("Straße")  # ß folds to ss
+    assert not folds_by_character("ﬁnance")  # not NFKC

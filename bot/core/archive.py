@@ -1,28 +1,110 @@
 """The archive that answers questions: the corpus folder's library plus the articles fetched from sources.
 
-extend_library is the one step "new articles in → new library view out". Today it rebuilds the whole
-index (exact, simple, slow at 100k articles; see README, "Sources" figures); an index of segments with
-incremental ingest can replace it without its callers noticing. Pure and synchronous: must not import
-telegram, aiosqlite, asyncio, pydantic or any HTTP client.
+`extend_library` is the one way in for new articles: a batch in, a new immutable library view out. Only
+the batch is analysed and indexed, as a new segment of each of the library's three indexes; articles
+taken out are marked dead in their segments (see bot.core.segments). Every score stays the one a fresh
+build of the whole archive gives. The base view is never changed, so readers holding it finish with it
+undisturbed. Pure and synchronous: must not import telegram, aiosqlite, asyncio, pydantic or any HTTP
+client.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from typing import overload
 
-from bot.core.library import Library, build_library
-from bot.core.models import Article, Corpus, Problem
+import numpy as np
+import numpy.typing as npt
+
+from bot.core.corpus import CorpusChanges
+from bot.core.index import BM25Index
+from bot.core.library import (
+    CorpusFile,
+    Library,
+    PassageTable,
+    analyse_article,
+    article_terms,
+    article_token,
+    publication_year,
+    recency_key,
+    topic_alias_terms,
+)
+from bot.core.models import Article, Problem
+from bot.core.segments import SegmentedIndex, TokensOf
+from bot.core.text import terms
 
 
-def extend_library(base: Library, articles: Sequence[Article]) -> Library:
-    """A new library holding base's articles and these (an id base already has is left out, with a
-    Problem when it is a fetched article clashing with a corpus one). Base is not changed."""
-    if not articles:
-        return base
+class ArticleView(Sequence[Article]):
+    """Articles of a view: some of a root sequence (a snapshot's table, made lazily), then more.
+
+    Views of views stay flat (one root, one list of picks), so a lookup never walks a chain.
+    """
+
+    def __init__(
+        self, root: Sequence[Article], picks: npt.NDArray[np.int64], extra: Sequence[Article]
+    ) -> None:
+        self.root = root
+        self.picks = picks  # positions in root of the first len(picks) articles
+        self.extra = tuple(extra)
+
+    def __len__(self) -> int:
+        return len(self.picks) + len(self.extra)
+
+    @overload
+    def __getitem__(self, index: int) -> Article: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Article]: ...
+
+    def __getitem__(self, index: int | slice) -> Article | list[Article]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("article index out of range")
+        if index < len(self.picks):
+            return self.root[int(self.picks[index])]
+        return self.extra[index - len(self.picks)]
+
+    @classmethod
+    def of(
+        cls, articles: Sequence[Article], kept: npt.NDArray[np.int64], added: Sequence[Article]
+    ) -> ArticleView:
+        """The articles at `kept` (ascending positions), then `added`."""
+        if isinstance(articles, ArticleView):
+            picked = kept[kept < len(articles.picks)]
+            extra = [articles.extra[int(i) - len(articles.picks)] for i in kept[kept >= len(articles.picks)]]
+            return cls(articles.root, articles.picks[picked], (*extra, *added))
+        return cls(articles, kept, added)
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """A new view and what went into it."""
+
+    library: Library
+    added: tuple[Article, ...]
+    removed: tuple[Article, ...]
+    problems: tuple[Problem, ...]
+
+
+def extend_library(base: Library, articles: Sequence[Article], *, removed: Collection[str] = ()) -> Library:
+    """A new library holding base's articles, less the `removed` ids, plus these (an id base keeps is
+    left out, with a Problem when it is a fetched article clashing with a corpus one). Base is not
+    changed. An id both removed and given is replaced: the old article dies, the new one is added."""
+    return extend(base, articles, removed=removed).library
+
+
+def extend(base: Library, articles: Sequence[Article], *, removed: Collection[str] = ()) -> Extension:
+    """extend_library, saying what was added and removed."""
     started = time.perf_counter()
-    have = {article.id for article in base.articles}
+    gone = sorted({p for article_id in removed if (p := base.position(article_id)) is not None})
+    gone_ids = {base.articles[p].id for p in gone}
+    have = set(base._by_id) - gone_ids
     added: list[Article] = []
     problems: list[Problem] = []
     for article in articles:
@@ -37,12 +119,233 @@ def extend_library(base: Library, articles: Sequence[Article]) -> Library:
             continue
         have.add(article.id)
         added.append(article)
-    if not added and not problems:
-        return base
-    library = build_library(
-        Corpus(articles=(*base.articles, *added), problems=()),
-        base.topics,
-        extra_problems=(*base.problems, *problems),
-        fingerprint=base.fingerprint,
+    if not added and not gone:
+        if problems:
+            return Extension(base.updated(problems=(*base.problems, *problems)), (), (), tuple(problems))
+        return Extension(base, (), (), ())
+    library = _new_view(base, added, np.asarray(gone, dtype=np.int64), (*base.problems, *problems), started)
+    return Extension(library, tuple(added), tuple(base.articles[p] for p in gone), tuple(problems))
+
+
+def apply_changes(base: Library, changes: CorpusChanges) -> Extension:
+    """The view with the corpus files that changed brought up to date: the articles of changed and
+    removed files taken out, those of new and changed files added (in path order, after the rest), the
+    problems of those files replaced. Needs `base.files` (a library loaded from the corpus).
+
+    An article of a changed file that reads exactly as before, at the same place, stays as it is: one
+    edited story in a file of a thousand re-indexes one story, not a thousand."""
+    touched = changes.touched
+    before = [article_id for rel in touched if (record := base.files.get(rel)) for article_id in record.ids]
+    held = set(before)
+    unchanged: set[str] = set()
+    for article in changes.articles:
+        if article.id in held and base.article(article.id) == article:
+            unchanged.add(article.id)
+    removed = [article_id for article_id in before if article_id not in unchanged]
+    extension = extend(base, [a for a in changes.articles if a.id not in unchanged], removed=removed)
+    library = extension.library
+    # Problems: those of untouched files and the ones not about corpus files stay; the walk's and the
+    # read files' are new (the same problem found again is kept once).
+    kept = [
+        problem
+        for problem in base.problems
+        if problem.path not in touched and (problem.path in changes.stamps or problem.path not in base.files)
+    ]
+    problems = tuple(dict.fromkeys((*kept, *changes.problems, *extension.problems)))
+    in_view = {article.id for article in extension.added} | unchanged
+    files = dict(base.files)
+    for rel in touched:
+        files.pop(rel, None)
+    by_file: dict[str, list[str]] = {}
+    for article in changes.articles:
+        if article.id in in_view:
+            by_file.setdefault(article.path, []).append(article.id)
+    for rel in touched:
+        if rel in changes.stamps:
+            files[rel] = CorpusFile(changes.stamps[rel], tuple(by_file.get(rel, ())))
+    updated = library.updated(problems=problems, files=files, fingerprint=changes.fingerprint)
+    return replace(
+        extension, library=updated, problems=tuple(p for p in changes.problems if p not in base.problems)
     )
-    return replace(library, min_relevance=base.min_relevance, build_seconds=time.perf_counter() - started)
+
+
+def _new_view(
+    base: Library,
+    added: list[Article],
+    gone: npt.NDArray[np.int64],
+    problems: tuple[Problem, ...],
+    started: float,
+) -> Library:
+    """base without the articles at `gone`, with `added` after the rest: each index gets one segment."""
+    n_old = base.article_count
+    alive = np.ones(n_old, dtype=bool)
+    alive[gone] = False
+    kept = np.flatnonzero(alive).astype(np.int64)
+    # Old position → new position (-1: gone).
+    renumber = np.full(n_old, -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept), dtype=np.int64)
+    n_kept = len(kept)
+
+    # Analyse the batch, as build_library would.
+    alias_terms = topic_alias_terms(base.topics)
+    analysed = [analyse_article(article, base.matcher, alias_terms) for article in added]
+    new_articles = ArticleView.of(base.articles, kept, added)
+
+    # Passages: the kept ones (renumbered owners), then the batch's.
+    passages = base.passages
+    passage_alive = alive[passages.owners]
+    owners_parts = [renumber[passages.owners[passage_alive]].astype(np.int32)]
+    starts_parts = [passages.starts[passage_alive]]
+    ends_parts = [passages.ends[passage_alive]]
+    for i, part in enumerate(analysed):
+        count = len(part.spans)
+        owners_parts.append(np.full(count, n_kept + i, dtype=np.int32))
+        starts_parts.append(np.asarray([s for s, _ in part.spans], dtype=np.int32))
+        ends_parts.append(np.asarray([e for _, e in part.spans], dtype=np.int32))
+    table = PassageTable(
+        new_articles,
+        np.concatenate(owners_parts).astype(np.int32),
+        np.concatenate(starts_parts).astype(np.int32),
+        np.concatenate(ends_parts).astype(np.int32),
+    )
+
+    def passage_tokens(position: int) -> list[str]:
+        passage = table[position]
+        return terms(passage.text)
+
+    def whole_tokens(position: int) -> list[str]:
+        return article_terms(new_articles[position])[1]
+
+    def title_tokens(position: int) -> list[str]:
+        return terms(new_articles[position].title)
+
+    dead_passages = np.flatnonzero(~passage_alive).astype(np.int64)
+
+    def grown(
+        index: BM25Index | SegmentedIndex,
+        dead: npt.NDArray[np.int64],
+        docs: list[list[str]],
+        tokens_of: TokensOf,
+    ) -> SegmentedIndex:
+        view = index if isinstance(index, SegmentedIndex) else SegmentedIndex.of(index, tokens_of=tokens_of)
+        if len(dead):
+            view = view.without(dead, tokens_of=tokens_of)
+        if docs:
+            view = view.with_segment(
+                BM25Index.build(docs, k1=view.k1, b=view.b, epsilon=view.epsilon), tokens_of=tokens_of
+            )
+        return view
+
+    index = grown(base.index, dead_passages, [p for part in analysed for p in part.passages], passage_tokens)
+    article_index = grown(base.article_index, gone, [part.whole for part in analysed], whole_tokens)
+    title_index = grown(base.title_index, gone, [part.title for part in analysed], title_tokens)
+
+    # Lookup tables, carried over rather than remade: the kept articles' entries renumbered.
+    article_topics = [base.article_topics[int(p)] for p in kept] if len(gone) else list(base.article_topics)
+    article_topics.extend(part.topics for part in analysed)
+    members: dict[str, list[int]] = {}
+    for slug, positions in base.topic_members.items():
+        moved = renumber[np.asarray(positions, dtype=np.int64)] if positions else np.zeros(0, dtype=np.int64)
+        members[slug] = moved[moved >= 0].tolist()
+    for i, part in enumerate(analysed):
+        for slug in part.topics:
+            members.setdefault(slug, []).append(n_kept + i)
+    if len(gone):
+        by_id = {article_id: int(renumber[p]) for article_id, p in base._by_id.items() if renumber[p] >= 0}
+        by_token = {token: int(renumber[p]) for token, p in base._by_token.items() if renumber[p] >= 0}
+    else:
+        by_id, by_token = dict(base._by_id), dict(base._by_token)
+    for i, article in enumerate(added):
+        by_id[article.id] = n_kept + i
+        by_token[article_token(article.id)] = n_kept + i
+
+    library = Library(
+        articles=new_articles,
+        problems=problems,
+        topics=base.topics,
+        matcher=base.matcher,
+        passages=table,
+        passage_article=table.owners,
+        index=index,
+        article_index=article_index,
+        title_index=title_index,
+        article_topics=tuple(article_topics),
+        recency_rank=_recency_after(base, kept, renumber, added),
+        topic_members={slug: tuple(positions) for slug, positions in members.items()},
+        min_relevance=base.min_relevance,
+        fingerprint=base.fingerprint,
+        build_seconds=time.perf_counter() - started,
+        _by_id=by_id,
+        _by_token=by_token,
+    )
+    # The kept articles' years are carried over, not remade (a snapshot's table reads them whole).
+    years = base.publication_years()[kept]
+    fresh = np.asarray([publication_year(article) for article in added], dtype=np.int32)
+    library._years.append(np.concatenate([years, fresh]).astype(np.int32))
+    return library
+
+
+def merge_segments(library: Library) -> Library:
+    """The same view with its indexes' segments merged as the tiered policy asks (see
+    SegmentedIndex.merge_plan): no answer, score or numbering changes. `library` itself when there is
+    nothing to merge. The work is the merged segments' documents analysed again and indexed."""
+    indexes = [library.index, library.article_index, library.title_index]
+    segmented = [index for index in indexes if isinstance(index, SegmentedIndex) and index.tokens_of]
+    if len(segmented) == 3 and len({len(index.segments) for index in segmented}) == 1:
+        # Segmented alike (one segment per batch in each): merged alike, by the article index's plan,
+        # so each segment keeps holding all the texts of its articles (what the compiled pass reads).
+        while (plan := segmented[1].merge_plan()) is not None:
+            segmented = [index.merged(*plan, _tokens(index)) for index in segmented]
+        indexes = list(segmented)
+    else:
+        for number, index in enumerate(indexes):
+            while isinstance(index, SegmentedIndex) and index.tokens_of is not None:
+                plan = index.merge_plan()
+                if plan is None:
+                    break
+                index = index.merged(*plan, index.tokens_of)
+            indexes[number] = index
+    if all(
+        new is old
+        for new, old in zip(indexes, (library.index, library.article_index, library.title_index), strict=True)
+    ):
+        return library
+    return library.updated(index=indexes[0], article_index=indexes[1], title_index=indexes[2])
+
+
+def _tokens(index: SegmentedIndex) -> TokensOf:
+    assert index.tokens_of is not None  # (only indexes that know their tokens are merged)
+    return index.tokens_of
+
+
+class _KeysInOrder(Sequence[tuple[int, float, str]]):
+    """The recency keys of a library's articles, newest first, made only where a search looks."""
+
+    def __init__(self, articles: Sequence[Article], order: npt.NDArray[np.int64]) -> None:
+        self.articles, self.order = articles, order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return recency_key(self.articles[int(self.order[index])])
+
+
+def _recency_after(
+    base: Library, kept: npt.NDArray[np.int64], renumber: npt.NDArray[np.int64], added: list[Article]
+) -> npt.NDArray[np.int64]:
+    """recency_ranks of the new view, from base's order: the kept articles keep theirs, the batch is
+    placed by binary search (a few dozen keys made per article, not the whole archive sorted)."""
+    order = base._newest_first
+    order = renumber[order]
+    order = order[order >= 0]
+    keys_view = _KeysInOrder(ArticleView.of(base.articles, kept, ()), order)
+    n_kept = len(kept)
+    batch = sorted(range(len(added)), key=lambda i: recency_key(added[i]))
+    where = [bisect.bisect_left(keys_view, recency_key(added[i])) for i in batch]
+    newest_first = np.insert(
+        order, np.asarray(where, dtype=np.int64), np.asarray(batch, dtype=np.int64) + n_kept
+    )
+    ranks = np.empty(len(newest_first), dtype=np.int64)
+    ranks[newest_first] = np.arange(len(newest_first), dtype=np.int64)
+    return ranks

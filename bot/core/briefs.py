@@ -5,8 +5,9 @@ stories (a StoryIndex the caller keeps, or one built here), ranks the stories by
 recency and quotes each one's most central sentences: the sentences most like the rest of the story's
 text (degree centrality over tf·idf cosine, as in LexRank), leaning towards those that name the topic.
 Nothing is generated: every item is `article.body[start:end]`, and a sentence nearly identical to one
-already quoted is skipped. Returns data, never markup. Pure and synchronous: must not import telegram,
-aiosqlite, asyncio or pydantic.
+already quoted is skipped. `briefing()` asks it of a library for what a reader typed (`/brief`,
+`newsbot brief`): a tracked topic or words, over the last 24 hours or 7 days. Returns data, never markup.
+Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.models import Article
+from bot.core.library import Library
+from bot.core.models import Article, Topic
 from bot.core.stories import StoryIndex
 from bot.core.text import terms
 
@@ -73,6 +75,10 @@ class Brief:
         """Whether nothing in the period is about the topic."""
         return not self.items
 
+    def quotes(self, story: BriefStory) -> tuple[BriefItem, ...]:
+        """The sentences quoted from one of the brief's stories, in order."""
+        return tuple(item for item in self.items if item.story_id == story.story_id)
+
 
 def sentence_spans(body: str) -> list[tuple[int, int]]:
     """(start, end) of every sentence of a body, trimmed of surrounding whitespace."""
@@ -104,14 +110,19 @@ def brief(
     topic_terms: Sequence[str] | None = None,
     max_stories: int = MAX_STORIES,
     per_story: int = SENTENCES_PER_STORY,
+    about: Collection[str] | None = None,
 ) -> Brief:
     """The period's top stories about `query` (or a topic's `topic_terms`), in quoted sentences.
 
     Articles count when published in (now − period, now] and holding at least MIN_RELEVANCE of the topic's
     term weight (each term weighs its idf among the period's articles); undated articles cannot be placed
-    in a period and never count. A story's score is the relevance of its best article (the share it holds)
-    × (1 + log2 of its distinct sources, or of its articles when unnamed) × 2^(−age / period), age being
-    that of its newest article: a story many outlets carry, about the topic, from today, comes first.
+    in a period and never count. `about`, the ids of the articles the caller already knows to be about
+    the topic (a tracked topic's), replaces that rule: those count whatever share they hold, no others
+    do; the rest of the period still informs the idf and the grouping.
+
+    A story's score is the relevance of its best article (the share it holds) × (1 + log2 of its
+    distinct sources, or of its articles when unnamed) × 2^(−age / period), age being that of its
+    newest article: a story many outlets carry, about the topic, from today, comes first.
     """
     since = now - period
     in_period = [a for a in articles if a.published is not None and since < a.published <= now]
@@ -129,7 +140,8 @@ def brief(
     relevance = {}
     for article, counts in zip(in_period, vocabulary, strict=True):
         share = sum(weight for term, weight in idf.items() if term in counts) / total
-        if share >= MIN_RELEVANCE:
+        counts_in = share >= MIN_RELEVANCE if about is None else article.id in about
+        if counts_in:
             relevance[article.id] = share
     if not relevance:
         return empty
@@ -153,6 +165,124 @@ def brief(
         items.extend(_quotes(story, idf, idf_all, quoted, per_story))
     used = {item.story_id for item in items}
     return Brief(query, since, now, tuple(s for s in ranked if s.story_id in used), tuple(items))
+
+
+# ----------------------------------------------------------------------------------- over the archive
+
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
+# The periods a reader may ask for, by the words they may use; 24 hours unless they say otherwise.
+PERIODS: Mapping[str, timedelta] = {
+    "24h": DAY,
+    "1d": DAY,
+    "day": DAY,
+    "today": DAY,
+    "7d": WEEK,
+    "1w": WEEK,
+    "week": WEEK,
+}
+# A last word that means a period, just not one we offer ("30d", "48h", "2 weeks" typed as "2weeks").
+_OTHER_PERIOD = re.compile(r"\d+(?:h|hrs?|hours?|d|days?|w|wks?|weeks?|m|mos?|months?|y|yrs?|years?)")
+
+
+def parse_period(word: str) -> timedelta | None:
+    """The period a word names (24h, 7d or a synonym in PERIODS); None for any other word."""
+    return PERIODS.get(word.strip().casefold())
+
+
+def period_word(period: timedelta) -> str:
+    """The word for a period that parse_period reads back ("24h", "7d"; else hours, e.g. "48h")."""
+    canonical = {DAY: "24h", WEEK: "7d"}
+    return canonical.get(period) or f"{round(period / timedelta(hours=1))}h"
+
+
+def parse_request(words: Sequence[str]) -> tuple[str, timedelta] | None:
+    """What `TOPIC|WORDS [24h|7d]` asks for: the subject and the period (24 hours when not given).
+
+    None when there is no subject, or when the last word names a period that is not offered (the
+    reader gets the usage line rather than a brief about the words "30d")."""
+    words = [word for word in words if word.strip()]
+    period = parse_period(words[-1]) if words else None
+    if period is not None:
+        words = words[:-1]
+    elif words and _OTHER_PERIOD.fullmatch(words[-1].casefold()):
+        return None
+    subject = " ".join(" ".join(words).split())
+    return (subject, period or DAY) if subject else None
+
+
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    """A brief of the archive for what a reader asked (a topic by slug or name, else words), with what
+    a reply needs when the period held nothing."""
+
+    brief: Brief
+    subject: str  # the topic's name, or the words as asked
+    topic: Topic | None
+    wider: Brief | None = None  # when the period held nothing: the last WEEK's brief, if that is longer
+    newest: datetime | None = None  # when the archive's newest dated article was published
+
+    @property
+    def period(self) -> timedelta:
+        """How far back the brief looked."""
+        return self.brief.until - self.brief.since
+
+
+def briefing(
+    library: Library,
+    wanted: str,
+    *,
+    now: datetime,
+    period: timedelta,
+    stories: StoryIndex | None = None,
+) -> Briefing:
+    """The brief for `wanted` over (now − period, now]: of a tracked topic when it names one (its slug or
+    name; its articles as the library knows them, ranked by how much of its words they hold), else of
+    the words. When nothing came up and a week is longer, the week's brief comes along (the reply can
+    say what a wider look would find)."""
+    wanted = " ".join(wanted.split())
+    topic = library.matcher.find(wanted)
+    found = _brief_of(library, wanted, topic, now, period, stories)
+    wider = None
+    if found.empty and period < WEEK:
+        wider = _brief_of(library, wanted, topic, now, WEEK, stories)
+    newest = library.latest(limit=1)
+    return Briefing(
+        found,
+        topic.name if topic is not None else wanted,
+        topic,
+        wider,
+        newest[0].published if newest else None,
+    )
+
+
+def topic_terms(topic: Topic) -> list[str]:
+    """The analysed words of a topic's name and aliases, each once."""
+    return list(dict.fromkeys(term for text in (topic.name, *topic.aliases) for term in terms(text)))
+
+
+def _brief_of(
+    library: Library,
+    wanted: str,
+    topic: Topic | None,
+    now: datetime,
+    period: timedelta,
+    stories: StoryIndex | None,
+) -> Brief:
+    positions = library.published_within(now - period, now)
+    articles = [library.articles[p] for p in positions]
+    if topic is None:
+        return brief(articles, wanted, now=now, period=period, stories=stories)
+    about = {library.articles[p].id for p in positions if topic.slug in library.article_topics[p]}
+    return brief(
+        articles,
+        topic.name,
+        now=now,
+        period=period,
+        stories=stories,
+        topic_terms=topic_terms(topic),
+        about=about,
+    )
 
 
 def _published_order(article: Article) -> tuple[float, str]:

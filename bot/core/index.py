@@ -7,17 +7,21 @@ Snapshots are .npy files plus JSON, never pickle. Must not import telegram, aios
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.core import kernels
 
 _FORMAT = "newsbot-bm25"
 INDEX_VERSION = 2  # bump when the snapshot arrays or their meaning change
@@ -28,9 +32,35 @@ _DENSE_SHARE = 8  # scan the whole scratch array once the lists touched cover 1/
 _ACCUMULATE_FROM = 16_384  # postings from which top_k accumulates in a scratch array instead of merging
 _PROBE_SHARE = 8  # binary-search a list for the candidates while they are fewer than 1/8 of its length
 _SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bounds
+# top_k runs the compiled kernels when numba is there; False keeps it on the numpy path (the reference).
+COMPILED = True
+_NO_RANK = np.zeros(0, dtype=np.int64)
+_NO_RANK.flags.writeable = False
+_NO_YEARS = np.zeros(0, dtype=np.int32)
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Postings:
+    """An index's arrays as compiled code reads them (read-only): CSC postings, one-byte impacts, each
+    term's largest weight and idf, each document's length norm."""
+
+    indptr: IntArray
+    doc_ids: IntArray
+    tfs: IntArray
+    impacts: npt.NDArray[np.uint8]
+    max_weight: FloatArray
+    idf: FloatArray
+    norm: FloatArray
+    step: float  # the width of one impact level
+    k1_plus_1: float
+
+
+def compiled_kernels() -> kernels.Kernels | None:
+    """The compiled kernels when they are ready and the compiled path is on (COMPILED), else None."""
+    return kernels.ready() if COMPILED else None
 
 
 class BM25Index:
@@ -69,7 +99,7 @@ class BM25Index:
         else:
             self._norm = np.zeros(n_docs, dtype=np.float64)
         self._lengths = np.diff(indptr)
-        self._idf, self.average_idf = _idf(self._lengths, n_docs, epsilon)
+        self._idf, self.average_idf = okapi_idf(self._lengths, n_docs, epsilon)
         # A weight tf*(k1+1)/(tf+norm) lies in [level, level+1) * _step for its one-byte impact level.
         self._step = (k1 + 1) / _LEVELS
         if max_weight is None or impacts is None:
@@ -77,6 +107,13 @@ class BM25Index:
         self._max_weight = max_weight
         self._impacts = impacts
         self._levels = np.arange(_LEVELS, dtype=np.float64) * self._step
+        # The average length the impacts and max_weight were made for, and how far a weight may now
+        # stray from them (see restated): 1, 1 while the index keeps its own statistics.
+        self._impact_avgdl = self.avgdl
+        self._low = self._high = 1.0
+        # Terms whose idf is not positive (only in small archives): a match may score 0 or less there,
+        # so "touched" no longer means "better than nothing"; the numpy path ranks such questions.
+        self._weak_terms = frozenset(np.flatnonzero(self._idf <= 0).tolist())
         self._local = threading.local()
         for array in (
             indptr,
@@ -123,9 +160,7 @@ class BM25Index:
         np.subtract(starts[1:], starts[:-1], out=counts[:-1])
         counts[-1:] = total - starts[-1:]
         del starts
-        max_tf = int(counts.max()) if len(counts) else 0
-        tf_type = np.uint8 if max_tf < 1 << 8 else np.uint16 if max_tf < 1 << 16 else np.uint32
-        tfs: IntArray = counts.astype(tf_type)
+        tfs: IntArray = counts.astype(tf_dtype(counts))
         del counts
         # Posting lists follow one another in term order: each term's list starts at its first key.
         indptr = np.searchsorted(unique_keys, np.arange(len(term_ids) + 1, dtype=np.int64) * stride)
@@ -141,6 +176,82 @@ class BM25Index:
             b=b,
             epsilon=epsilon,
         )
+
+    def restated(self, idf: FloatArray, average_idf: float, avgdl: float) -> BM25Index:
+        """These postings scored under other statistics: an archive's, of which this is one segment.
+
+        `idf` (per term id of this index) and `avgdl` are the archive's, so every score is the one a
+        fresh index of the whole archive gives these docs. The impacts and max_weight stay those made
+        for this index's own average length: a weight tf*(k1+1)/(tf + k1*(1-b+b*dl/avgdl)) moves by at
+        most the ratio of the average lengths (the denominator's only avgdl-dependent part scales by
+        it), so the bounds are widened by that ratio, [min(1, r), max(1, r)], and stay valid.
+        """
+        other = copy.copy(self)
+        if idf.shape != self._idf.shape:
+            raise ValueError(f"idf must have shape {self._idf.shape}, not {idf.shape}")
+        idf = idf.astype(np.float64, copy=True)
+        idf.flags.writeable = False
+        other._idf = idf
+        other.average_idf = average_idf
+        other.avgdl = avgdl
+        if avgdl > 0:
+            norm = self.k1 * (1 - self.b + self.b * self._doc_len.astype(np.int64) / avgdl)
+            other._norm = norm.astype(np.float64, copy=False)
+        else:
+            other._norm = np.zeros(self.num_docs, dtype=np.float64)
+        other._norm.flags.writeable = False
+        if self._impact_avgdl > 0 and avgdl > 0:
+            ratio = avgdl / self._impact_avgdl
+            # (a hair wider than the ratio: its float rounding must not make a bound too tight)
+            other._low = min(1.0, ratio) * (1 - 1e-12) if ratio != 1 else 1.0
+            other._high = max(1.0, ratio) * (1 + 1e-12) if ratio != 1 else 1.0
+        else:
+            other._low, other._high = 0.0, math.inf  # no usable bounds: score exhaustively
+        other._weak_terms = frozenset(np.flatnonzero(idf <= 0).tolist())
+        other._local = threading.local()
+        return other
+
+    def score_bound(self, term_ids: Sequence[int]) -> float:
+        """The most any doc can score for these term ids (repeats count; -1: a term not held), from each
+        term's largest weight, widened as the impacts are (see restated)."""
+        most = 0.0
+        for tid in term_ids:  # (a handful of terms: plain floats beat numpy's call overhead here)
+            if tid >= 0:
+                most += float(self._max_weight[tid]) * max(float(self._idf[tid]), 0.0)
+        return most * self._high
+
+    @property
+    def bound_scale(self) -> float:
+        """How much the impact bounds are widened upward (1.0 as built; see restated)."""
+        return self._high
+
+    @property
+    def loose(self) -> bool:
+        """Whether the impact bounds are widened (see restated)."""
+        return not (self._low == self._high == 1.0)
+
+    @property
+    def postings_arrays(self) -> Postings:
+        """The arrays compiled code reads (do not modify)."""
+        return Postings(
+            self._indptr,
+            self._doc_ids,
+            self._tfs,
+            self._impacts,
+            self._max_weight,
+            self._idf,
+            self._norm,
+            self._step,
+            self.k1 + 1,
+        )
+
+    def term_id(self, term: str) -> int:
+        """The term's id in postings_arrays, -1 when the index does not hold it."""
+        return self._term_ids.get(term, -1)
+
+    def weak(self, term_ids: Collection[int]) -> bool:
+        """Whether any of these term ids has an idf of 0 or less (a match may then score 0 or less)."""
+        return bool(self._weak_terms) and not self._weak_terms.isdisjoint(term_ids)
 
     @property
     def num_docs(self) -> int:
@@ -200,7 +311,83 @@ class BM25Index:
         tids = self._known(query_terms)
         if not tids or not len(docs):
             return np.zeros(len(docs), dtype=np.float64)
+        fast = compiled_kernels()
+        if fast is not None:
+            return fast.exact_scores(
+                np.asarray(tids, dtype=np.int64),
+                _int64(docs),
+                self._indptr,
+                self._doc_ids,
+                self._tfs,
+                self._idf,
+                self._norm,
+                self.k1 + 1,
+            )
         return self._scores_at(tids, docs)
+
+    def held_weights(self, weights: dict[str, float], docs: IntArray) -> FloatArray:
+        """For each doc (ascending ids), the sum of the weights of the terms it holds, added in the
+        dict's order from 0.0."""
+        known = [(tid, weight) for term, weight in weights.items()
+                 if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
+        fast = compiled_kernels()
+        if fast is not None and known and len(docs):
+            return fast.held_weights(
+                np.asarray([tid for tid, _ in known], dtype=np.int64),
+                np.asarray([weight for _, weight in known], dtype=np.float64),
+                _int64(docs),
+                self._indptr,
+                self._doc_ids,
+            )
+        held = np.zeros(len(docs), dtype=np.float64)
+        for tid, weight in known:
+            held[self.holds(self._vocabulary[tid], docs)] += weight
+        return held
+
+    def docs_holding(
+        self,
+        weights: dict[str, float],
+        needed: Collection[str],
+        share: float,
+        cap: int,
+        *,
+        dated: Mapping[str, int] | None = None,
+        years: npt.NDArray[np.int32] | None = None,
+    ) -> IntArray | None:
+        """The docs (ascending ids, the first `cap`) holding a `needed` term that hold terms worth at least
+        `share` of all the weights, added in the dict's order (as held_weights does); None without the
+        kernels.
+
+        A `dated` term (→ the year it names) that a doc lacks rules it out unless years[doc] is that year.
+        """
+        fast = compiled_kernels()
+        if fast is None:
+            return None
+        dated = dated or {}
+        total = sum(weights.values())
+        known = [(tid, weight, term) for term, weight in weights.items()
+                 if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
+        unknown_years = {year for term, year in dated.items() if term not in self._term_ids}
+        if not any(term in needed for _, _, term in known) or len(unknown_years) > 1 or cap <= 0:
+            return np.zeros(0, dtype=np.int64)
+        if dated and (years is None or len(years) != self.num_docs):
+            raise ValueError("a question naming a year needs each doc's year")
+        found = np.empty(cap, dtype=np.int64)
+        count = fast.count_holding(
+            np.asarray([tid for tid, _, _ in known], dtype=np.int64),
+            np.asarray([weight for _, weight, _ in known], dtype=np.float64),
+            np.asarray([term in needed for _, _, term in known], dtype=np.bool_),
+            np.asarray([dated.get(term, -1) for _, _, term in known], dtype=np.int64),
+            unknown_years.pop() if unknown_years else -1,
+            years if dated and years is not None else _NO_YEARS,
+            total,
+            share,
+            cap,
+            self._indptr,
+            self._doc_ids,
+            found,
+        )
+        return found[: min(int(count), cap)]
 
     def holds(self, term: str, docs: IntArray) -> npt.NDArray[np.bool_]:
         """For each of the given docs (ascending ids), whether it contains the term."""
@@ -231,8 +418,31 @@ class BM25Index:
         tids = self._known(query_terms)
         if k <= 0 or not tids:
             return []
+        fast = compiled_kernels() if math.isfinite(self._high) else None
+        if fast is not None and not (self._weak_terms and self._weak_terms.intersection(tids)):
+            ranks = _NO_RANK if tie_rank is None else _read_only(tie_rank.astype(np.int64, copy=False))
+            arguments = (
+                np.asarray(tids, dtype=np.int64),
+                k,
+                self._indptr,
+                self._doc_ids,
+                self._tfs,
+                self._impacts,
+                self._max_weight,
+                self._idf,
+                self._norm,
+                self.k1 + 1,
+                self._step,
+                self._low,
+                self._high,
+                ranks,
+                tie_rank is not None,
+            )
+            best, scores = fast.top_k(*arguments, *self._compact_scratch())
+            return list(zip(best.tolist(), scores.tolist(), strict=True))
         found = None
-        if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM:
+        # (the numpy accumulation reads the impacts as they were made: not for a restated index)
+        if int(self._lengths[tids].sum()) >= _ACCUMULATE_FROM and not self.loose:
             found = self._accumulated(tids, k)
         if found is None:
             docs, scores = _at_least_kth(*self.match(query_terms), k)
@@ -375,6 +585,22 @@ class BM25Index:
         column[hit] = self._weigh(tid, self._tfs[start:end][where[hit]], docs[hit])
         return column
 
+    def _compact_scratch(
+        self,
+    ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """The compiled path's scratch, one set per thread, handed back as it came: 16-bit accumulators
+        (zeros), room for the ids of the docs touched, and each doc's slot in a heap (-1s)."""
+        scratch: tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32], npt.NDArray[np.int32]] | None
+        scratch = getattr(self._local, "compact", None)
+        if scratch is None:
+            scratch = (
+                np.zeros(self.num_docs, dtype=np.uint16),
+                np.empty(self.num_docs, dtype=np.int32),
+                np.full(self.num_docs, -1, dtype=np.int32),
+            )
+            self._local.compact = scratch
+        return scratch
+
     def _scratch(self) -> FloatArray:
         """A zeroed float64 array of num_docs, one per thread, returned zeroed after each use."""
         acc: FloatArray | None = getattr(self._local, "acc", None)
@@ -454,14 +680,38 @@ class BM25Index:
             raise ValueError(f"unusable index snapshot in {directory}: {exc}") from exc
 
 
-def _idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, float]:
+def _int64(docs: IntArray) -> npt.NDArray[np.int64]:
+    """Doc ids as a writable int64 array (the signature the kernels are compiled for)."""
+    if docs.dtype == np.int64 and docs.flags.writeable and docs.flags.c_contiguous:
+        return docs  # type: ignore[return-value]
+    return np.array(docs, dtype=np.int64)
+
+
+def _read_only(array: IntArray) -> IntArray:
+    """A read-only view (the kernels are compiled for read-only arrays, like the index's own)."""
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def tf_dtype(tfs: IntArray) -> type[np.unsignedinteger[Any]]:
+    """The smallest unsigned type that holds these term frequencies (one byte for almost every index)."""
+    largest = int(tfs.max()) if len(tfs) else 0
+    return np.uint8 if largest < 1 << 8 else np.uint16 if largest < 1 << 16 else np.uint32
+
+
+def okapi_idf(doc_freq: IntArray, n_docs: int, epsilon: float) -> tuple[FloatArray, float]:
     """rank-bm25's idf per term (negative ones floored at epsilon * average idf) and the average."""
     if not len(doc_freq):
         return np.zeros(0, dtype=np.float64), 0.0
-    # math.log, not np.log (they differ in the last bit now and then); once per distinct frequency.
-    values, inverse = np.unique(doc_freq, return_inverse=True)
-    logs = [math.log(n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
-    idf = np.asarray(logs, dtype=np.float64)[inverse]
+    # math.log, not np.log (they differ in the last bit now and then); once per distinct frequency,
+    # found by counting (no sort of a whole vocabulary).
+    values = np.flatnonzero(np.bincount(doc_freq))
+    logs = np.zeros(int(values[-1]) + 1, dtype=np.float64)
+    logs[values] = [math.log(n_docs - n + 0.5) - math.log(n + 0.5) for n in values.tolist()]
+    idf = logs[doc_freq]
     # cumsum adds left to right like rank-bm25's loop (np.sum would add pairwise).
     average = float(np.cumsum(idf)[-1]) / len(idf)
     idf[idf < 0] = epsilon * average

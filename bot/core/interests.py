@@ -8,13 +8,15 @@ Pure and synchronous: must not import telegram, aiosqlite, asyncio, pydantic or 
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.core.library import Library
 from bot.core.models import Article
@@ -58,6 +60,7 @@ class Subscription:
     value: str
     label: str
     created_at: datetime
+    schedule: str = "now"  # bot.core.schedules: now, daily HH:MM, weekly DAY HH:MM
 
 
 # --------------------------------------------------------------------------- keyword queries
@@ -137,31 +140,108 @@ def match_interests(
     articles: Sequence[Article],
     article_topics: Sequence[tuple[str, ...]],
     subscriptions: Sequence[Subscription],
+    doc_freq: Callable[[str], int] | None = None,
 ) -> list[tuple[int, str, str]]:
-    """(chat id, article id, label) for every subscription each article satisfies: the alerts to create."""
+    """(chat id, article id, label) for every subscription each article satisfies: the alerts to create.
+
+    `doc_freq` (the archive's document frequency of a term), when given, keys each keyword query by its
+    rarest word, so an article meets only the queries whose rarest word it holds: the same alerts, less
+    work."""
     by_topic: dict[str, list[Subscription]] = {}
-    keyword_queries: list[tuple[Subscription, KeywordQuery]] = []
-    for subscription in subscriptions:
+    # Keyword subscriptions grouped by their query (many chats follow the same words: each query is
+    # checked once per article), and the queries by one word each needs: an article is checked only
+    # against the queries keyed by a word it holds.
+    subscribers: dict[KeywordQuery, list[tuple[int, Subscription]]] = {}
+    for number, subscription in enumerate(subscriptions):
         if subscription.kind == SubscriptionKind.TOPIC:
             by_topic.setdefault(subscription.value, []).append(subscription)
         elif subscription.kind == SubscriptionKind.KEYWORDS:
-            try:
-                keyword_queries.append((subscription, parse_keywords(subscription.value)))
-            except KeywordError:
-                continue  # stored before a limit changed: it simply matches nothing
+            query = _parsed_keywords(subscription.value)
+            if query is not None:  # (None: stored before a limit changed; it simply matches nothing)
+                subscribers.setdefault(query, []).append((number, subscription))
+    # Per key word: the subscription numbers (ascending) of the queries an article holding it certainly
+    # meets (that one word and nothing else: most of them), and the queries still to check.
+    certain: dict[str, list[int]] = {}
+    checked: dict[str, list[tuple[_Compiled, npt.NDArray[np.int64]]]] = {}
+    for query, following in subscribers.items():
+        words = [phrase[0] for phrase in query.required]
+        key = min(words, key=doc_freq) if doc_freq is not None else words[0]
+        numbers = [number for number, _ in following]
+        compiled = _compiled(query)
+        if compiled.words == {key} and not (
+            compiled.phrases or compiled.excluded_words or compiled.excluded_phrases
+        ):
+            certain.setdefault(key, []).extend(numbers)
+        else:
+            checked.setdefault(key, []).append((compiled, np.asarray(numbers, dtype=np.int64)))
+    always = {key: np.sort(np.asarray(numbers, dtype=np.int64)) for key, numbers in certain.items()}
+    keys = always.keys() | checked.keys()
     found: list[tuple[int, str, str]] = []
     for article, slugs in zip(articles, article_topics, strict=True):
         for slug in slugs:
             found.extend((i.chat_id, article.id, i.label) for i in by_topic.get(slug, ()))
-        if keyword_queries:
-            article_terms = terms(f"{article.title}\n\n{article.body}")
-            present = frozenset(article_terms)
-            found.extend(
-                (subscription.chat_id, article.id, subscription.label)
-                for subscription, query in keyword_queries
-                if query.matches(article_terms, present)
+        if not keys:
+            continue
+        article_terms = terms(f"{article.title}\n\n{article.body}")
+        present = frozenset(article_terms)
+        parts = []
+        for term in present & keys:
+            if term in always:
+                parts.append(always[term])
+            parts.extend(
+                numbers
+                for compiled, numbers in checked.get(term, ())
+                if compiled.matches(article_terms, present)
             )
+        if not parts:
+            continue
+        # In the subscriptions' order, as given (a subscription belongs to one query: no repeats).
+        matched = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+        article_id = article.id
+        found.extend(
+            (subscriptions[number].chat_id, article_id, subscriptions[number].label)
+            for number in matched.tolist()
+        )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A keyword query split for a fast check: its single words as sets, its phrases apart."""
+
+    query: KeywordQuery
+    words: frozenset[str]  # required single words
+    phrases: tuple[tuple[str, ...], ...]  # required phrases of several words
+    excluded_words: frozenset[str]
+    excluded_phrases: tuple[tuple[str, ...], ...]
+
+    def matches(self, article_terms: Sequence[str], present: frozenset[str]) -> bool:
+        """KeywordQuery.matches, with set operations for the single words."""
+        if not self.words <= present or not self.excluded_words.isdisjoint(present):
+            return False
+        if any(_contains(article_terms, present, phrase) for phrase in self.excluded_phrases):
+            return False
+        return all(_contains(article_terms, present, phrase) for phrase in self.phrases)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _compiled(query: KeywordQuery) -> _Compiled:
+    return _Compiled(
+        query,
+        frozenset(p[0] for p in query.required if len(p) == 1),
+        tuple(p for p in query.required if len(p) > 1),
+        frozenset(p[0] for p in query.excluded if len(p) == 1),
+        tuple(p for p in query.excluded if len(p) > 1),
+    )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_keywords(value: str) -> KeywordQuery | None:
+    """A stored keyword subscription parsed once per process (None when it no longer parses)."""
+    try:
+        return parse_keywords(value)
+    except KeywordError:
+        return None
 
 
 def keyword_preview(library: Library, query: KeywordQuery, limit: int = PREVIEW_SIZE) -> list[Article]:

@@ -15,21 +15,24 @@ import bisect
 import hashlib
 import math
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import overload
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.core.corpus import corpus_fingerprint, load_corpus
-from bot.core.index import BM25Index
+from bot.core import kernels
+from bot.core.corpus import corpus_state, load_corpus
+from bot.core.index import BM25Index, Postings, compiled_kernels
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
 from bot.core.questions import Query
+from bot.core.segments import SegmentedIndex
 from bot.core.snippets import make_snippet
 from bot.core.text import terms
 from bot.core.topics import TopicMatcher, load_topics
@@ -65,6 +68,10 @@ STOP_WORDS_ONLY_HINT = (
 MATCH_COUNT_CAP = 1000
 
 Progress = Callable[[str, int, int], None]
+
+# From this many passages on, a library's first search has the search kernels compiled (bot/core/kernels.py):
+# below it numpy answers in well under a millisecond and a short-lived process need not start numba.
+COMPILE_FROM_PASSAGES = 20_000
 
 _TOP_PASSAGES_LIMIT = 4096  # past this many passages a full ranking is cheaper than a larger top k
 _COUNT_CHUNK = 8192  # postings per step when counting matching articles
@@ -225,6 +232,22 @@ class PassageTable(Sequence[Passage]):
         return first
 
 
+class CorpusFile(NamedTuple):
+    """One corpus file as a library holds it."""
+
+    stamp: str  # "size:mtime_ns" when it was read
+    ids: tuple[str, ...]  # its articles in the library
+
+
+def corpus_files(stamps: Mapping[str, str], articles: Sequence[Article]) -> dict[str, CorpusFile]:
+    """Each file's stamp with the ids of the articles it gave."""
+    ids: dict[str, list[str]] = {rel: [] for rel in stamps}
+    for article in articles:
+        if article.path in ids:
+            ids[article.path].append(article.id)
+    return {rel: CorpusFile(stamps[rel], tuple(found)) for rel, found in ids.items()}
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Library:
     """An immutable, searchable snapshot of the corpus."""
@@ -235,15 +258,19 @@ class Library:
     matcher: TopicMatcher
     passages: PassageTable
     passage_article: npt.NDArray[np.int32]  # article index of each passage
-    index: BM25Index  # one document per passage (body text only)
-    article_index: BM25Index  # one document per article: title and body
-    title_index: BM25Index  # one document per article: the title alone
+    # An index is one BM25Index as built, or segments once articles came in or left (bot.core.segments).
+    index: BM25Index | SegmentedIndex  # one document per passage (body text only)
+    article_index: BM25Index | SegmentedIndex  # one document per article: title and body
+    title_index: BM25Index | SegmentedIndex  # one document per article: the title alone
     article_topics: Sequence[tuple[str, ...]]  # topic slugs per article
     recency_rank: npt.NDArray[np.int64]  # per article: 0 = newest (undated last, then by id)
     topic_members: dict[str, tuple[int, ...]] = field(default_factory=dict)  # slug → article positions
     # The relevance rule's threshold for this view's answers (NEWSBOT_MIN_RELEVANCE; see relevance_of).
     min_relevance: float = MIN_RELEVANCE
     fingerprint: str = ""
+    # The corpus files the view holds: relative path → their stamp when read and the ids of their
+    # articles (what an incremental reload compares and takes out; empty: unknown, reload in full).
+    files: Mapping[str, CorpusFile] = field(default_factory=dict)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     build_seconds: float = 0.0
     _by_id: dict[str, int] = field(default_factory=dict)
@@ -251,12 +278,38 @@ class Library:
     # Derived once: each passage's tie rank (its article's recency) and the articles newest first.
     _passage_rank: npt.NDArray[np.int64] = field(init=False, repr=False)
     _newest_first: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _years: list[npt.NDArray[np.int32]] = field(init=False, repr=False, default_factory=list)
+    # For the compiled ranking: each article's first passage (and the end), the recency ranks, read-only;
+    # per-thread scratch.
+    _first_passages: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _recency: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _local: threading.local = field(init=False, repr=False, default_factory=threading.local)
+    _shortest: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]] = field(
+        init=False, repr=False, default_factory=list
+    )
+    _parts: list[tuple[_FusedPart, ...] | None] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
+        firsts = self.passages.first_of(np.arange(len(self.articles) + 1, dtype=np.int64))
+        firsts.flags.writeable = False
+        object.__setattr__(self, "_first_passages", firsts)
+        recency = np.array(self.recency_rank, dtype=np.int64)
+        recency.flags.writeable = False
+        object.__setattr__(self, "_recency", recency)
         newest_first = np.empty(len(self.recency_rank), dtype=np.int64)
         newest_first[self.recency_rank] = np.arange(len(self.recency_rank), dtype=np.int64)
         object.__setattr__(self, "_newest_first", newest_first)
+
+    def updated(self, **changes: Any) -> Library:
+        """dataclasses.replace for a view of the same articles, keeping what was derived from them
+        (replace alone starts those caches afresh, and remaking the years of an article view reads every
+        article)."""
+        if "articles" in changes:
+            raise ValueError("updated() keeps the articles; make a new view for others")
+        new = replace(self, **changes)
+        new._years.extend(self._years)
+        return new
 
     @property
     def article_count(self) -> int:
@@ -287,8 +340,19 @@ class Library:
         `total` counts the articles that pass, exactly up to MATCH_COUNT_CAP; at the cap it means
         "at least".
         """
-        if min_relevance is None:
-            min_relevance = self.min_relevance
+        threshold = self.min_relevance if min_relevance is None else min_relevance
+        try:
+            return self._search(question, limit, offset, threshold)
+        finally:
+            if len(self.passages) >= COMPILE_FROM_PASSAGES:
+                # Once the first answer of a large library is out, compile the search kernels (or load
+                # them from numba's cache) in the background; numpy answers, identically, until they are
+                # ready. Not at load time: a process that only builds or checks a library never starts
+                # numba, and the first answer does not share the interpreter with numba's import.
+                kernels.prepare()
+
+    def _search(self, question: str, limit: int, offset: int, min_relevance: float) -> SearchResult:
+        """search() itself (the kernels aside)."""
         query = Query.of(question)
         if not query.terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
@@ -299,12 +363,20 @@ class Library:
         # The gate: the best article must hold enough of the question, or the archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
             return SearchResult(question, query.terms, (), 0)
-        total = self.count_relevant(query.terms, min_relevance)
+        relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
+        total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)
         keep = relevance >= min_relevance
-        while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
-            wanted *= 4  # weaker matches crowded this page out: look further down
-            ranked, scores, best_passages = self.top_articles(query.terms, wanted)
-            keep = self.relevance_of(query.terms, ranked) >= min_relevance
+        if int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
+            # Weaker matches crowded this page out. When every article that passes is known (fewer
+            # than the cap), rank just those: looking further down the whole ranking instead could
+            # mean ranking most of the archive for a long question of common words.
+            if relevant is not None and total < MATCH_COUNT_CAP:
+                ranked, scores, best_passages = self._ranked_among(query.terms, relevant)
+                keep = self.relevance_of(query.terms, ranked) >= min_relevance
+            while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
+                wanted *= 4  # look further down
+                ranked, scores, best_passages = self.top_articles(query.terms, wanted)
+                keep = self.relevance_of(query.terms, ranked) >= min_relevance
         ranked, scores, best_passages = ranked[keep], scores[keep], best_passages[keep]
         hits = tuple(
             self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
@@ -349,33 +421,50 @@ class Library:
             return held
         order = np.argsort(positions, kind="stable")
         docs = positions[order]
-        for term, weight in weights.items():
-            holds = self.article_index.holds(term, docs)
+        held[order] = self.article_index.held_weights(weights, docs)
+        for term in weights:
             if _YEAR.fullmatch(term):
-                year = int(term)
-                for where in np.flatnonzero(~holds).tolist():
-                    published = self.articles[int(docs[where])].published
-                    if published is None or published.year != year:
-                        held[order[where]] = -math.inf  # the question's year is not this story's
-            held[order[holds]] += weight
+                holds = self.article_index.holds(term, docs)
+                other_year = self.publication_years()[docs] != int(term)
+                held[order[~holds & other_year]] = -math.inf  # the question's year is not this story's
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
+
+    def publication_years(self) -> npt.NDArray[np.int32]:
+        """Each article's year of publication in its own time zone (-1 when undated), made once."""
+        if not self._years:
+            self._years.append(_publication_years(self.articles))
+        return self._years[0]
 
     def relevance(self, query_terms: Sequence[str], position: int) -> float:
         """The share of the question's term weight one article holds (see relevance_of)."""
         return float(self.relevance_of(query_terms, np.asarray([position], dtype=np.int64))[0])
 
     def count_relevant(self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None) -> int:
-        """How many articles hold at least min_relevance of the question, exactly up to `cap`.
+        """How many articles hold at least min_relevance of the question, exactly up to `cap`."""
+        cap = MATCH_COUNT_CAP if cap is None else cap
+        if min_relevance > 0:
+            return len(self.relevant_articles(query_terms, min_relevance, cap))
+        weights = self.term_weights(query_terms)
+        if sum(weights.values()) <= 0:
+            return 0
+        return self.count_matches(query_terms, cap)
+
+    def relevant_articles(
+        self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None
+    ) -> npt.NDArray[np.int64]:
+        """The positions (ascending, the first `cap`) of the articles holding at least min_relevance (> 0)
+        of the question: all of them when fewer than `cap` are returned.
 
         An article missing terms worth more than 1 - min_relevance of the weight fails, so it must hold
-        one of the heaviest terms that together exceed that: only their (short) lists are read.
+        one of the heaviest terms that together exceed that: only their lists are read.
         """
         cap = MATCH_COUNT_CAP if cap is None else cap
+        none = np.zeros(0, dtype=np.int64)
         weights = self.term_weights(query_terms)
         total = sum(weights.values())
-        if total <= 0:
-            return 0
+        if total <= 0 or cap <= 0:
+            return none
         heaviest = sorted(weights, key=lambda t: (-weights[t], t))
         needed: list[str] = []
         missing = 0.0
@@ -384,24 +473,26 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
+        dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
+        years = self.publication_years() if dated else None
+        found = self.article_index.docs_holding(weights, needed, min_relevance, cap, dated=dated, years=years)
+        if found is not None:
+            return np.asarray(found, dtype=np.int64)
         lists = [self.article_index.postings(term) for term in needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:
-            return 0
+            return none
         candidates = np.unique(np.concatenate(lists)).astype(np.int64)
-        if min_relevance <= 0:
-            return (
-                min(len(candidates), cap)
-                if len(needed) == len(weights)
-                else self.count_matches(query_terms, cap)
-            )
-        count = 0
+        parts: list[npt.NDArray[np.int64]] = []
+        counted = 0
         for start in range(0, len(candidates), _COUNT_CHUNK):
             chunk = candidates[start : start + _COUNT_CHUNK]
-            count += int(np.count_nonzero(self.relevance_of(query_terms, chunk) >= min_relevance))
-            if count >= cap:
-                return cap
-        return count
+            passing = chunk[self.relevance_of(query_terms, chunk) >= min_relevance]
+            parts.append(passing[: cap - counted])
+            counted += len(parts[-1])
+            if counted >= cap:
+                break
+        return np.concatenate(parts)
 
     # --- ranking ---------------------------------------------------------------------------------
 
@@ -410,39 +501,215 @@ class Library:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """The best `count` matching articles as rank_articles orders them, without ranking the rest.
 
-        Threshold algorithm over the three rankings: take the top n of the article, passage and title
-        indexes, score every article found exactly on all three, and stop once the count-th fused score
-        beats the most an article outside all three lists could reach; else look four times deeper.
+        With the compiled kernels, one pass over the question's lists (kernels.fused_top). Otherwise,
+        and as its reference, a threshold algorithm over the three rankings: take the top n of the
+        article, passage and title indexes and stop once the count-th best fused score found beats the
+        most an article outside all three lists could reach (each list's last score, weighted). Until
+        then one list at a time is read four times deeper: the one whose last score weighs most for
+        what it costs to read. Only the articles found whose bound (their listed scores, the last scores
+        elsewhere) reaches the count-th best so far are scored exactly.
         """
         empty = np.zeros(0, dtype=np.int64)
         if count <= 0 or not query_terms:
             return empty, np.zeros(0, dtype=np.float64), empty
-        wanted = 4 * count + 12
-        while wanted <= _TOP_PASSAGES_LIMIT:
-            by_article = self.article_index.top_k(query_terms, wanted, tie_rank=self.recency_rank)
-            by_title = self.title_index.top_k(query_terms, wanted, tie_rank=self.recency_rank)
-            by_passage = self.index.top_k(query_terms, wanted, tie_rank=self._passage_rank)
-            found = {doc for doc, _ in by_article} | {doc for doc, _ in by_title}
-            found.update(self.passage_article[[p for p, _ in by_passage]].tolist())
-            if not found:
+        compiled = self._compiled_top(query_terms, count)
+        if compiled is not None:
+            return compiled
+        indexes = (self.article_index, self.index, self.title_index)
+        ties = (self.recency_rank, self._passage_rank, self.recency_rank)
+        depths = [4 * count + 12] * 3
+        lists = [index.top_k(query_terms, depths[i], tie_rank=ties[i]) for i, index in enumerate(indexes)]
+        exact: dict[int, tuple[float, int]] = {}  # article position → (fused score, best passage)
+        least = -math.inf  # the count-th best fused score among those scored exactly
+        while True:
+            full = [len(found) == depth for found, depth in zip(lists, depths, strict=True)]
+            last = [found[-1][1] if is_full else 0.0 for found, is_full in zip(lists, full, strict=True)]
+            whole = {doc: score for doc, score in lists[0]}
+            titles = {doc: score for doc, score in lists[2]}
+            passages: dict[int, float] = {}
+            owners = self.passage_article[[p for p, _ in lists[1]]].tolist() if lists[1] else []
+            for owner, (_, score) in zip(owners, lists[1], strict=True):
+                passages.setdefault(owner, score)  # best first: the first is the article's best
+            fresh = []
+            for doc in whole.keys() | titles.keys() | passages.keys():
+                if doc in exact:
+                    continue
+                bound = (
+                    whole.get(doc, last[0])
+                    + PASSAGE_WEIGHT * max(passages.get(doc, last[1]), last[1])
+                    + TITLE_WEIGHT * titles.get(doc, last[2])
+                )
+                if bound + abs(bound) * 1e-9 + 1e-12 >= least:  # (rounding must not drop a tie)
+                    fresh.append(doc)
+            if fresh:
+                positions = np.asarray(sorted(fresh), dtype=np.int64)
+                fused, best = self._fuse(query_terms, positions)
+                scored = zip(fused.tolist(), best.tolist(), strict=True)
+                exact.update(zip(positions.tolist(), scored, strict=True))
+            if not exact:
                 return empty, np.zeros(0, dtype=np.float64), empty
-            positions = np.asarray(sorted(found), dtype=np.int64)
-            fused, best = self._fuse(query_terms, positions)
+            positions = np.fromiter(exact, dtype=np.int64, count=len(exact))
+            fused = np.fromiter((exact[d][0] for d in exact), dtype=np.float64, count=len(exact))
             order = np.lexsort((self.recency_rank[positions], -fused))
-            # The most an article in none of the lists can score: each list's last score, or 0 where
-            # the list holds every match (an article outside it then holds no query term there).
-            ceiling = (
-                (by_article[-1][1] if len(by_article) == wanted else 0.0)
-                + PASSAGE_WEIGHT * (by_passage[-1][1] if len(by_passage) == wanted else 0.0)
-                + TITLE_WEIGHT * (by_title[-1][1] if len(by_title) == wanted else 0.0)
-            )
-            complete = max(len(by_article), len(by_title), len(by_passage)) < wanted
-            if complete or (len(order) >= count and fused[order[count - 1]] > ceiling):
+            if len(order) >= count:
+                least = float(fused[order[count - 1]])
+            ceiling = last[0] + PASSAGE_WEIGHT * last[1] + TITLE_WEIGHT * last[2]
+            if not any(full) or (len(order) >= count and least > ceiling):
                 chosen = order[:count]
-                return positions[chosen], fused[chosen], best[chosen]
-            wanted *= 4
-        ranked, scores, passages = self.rank_articles(query_terms)
-        return ranked[:count], scores[:count], passages[:count]
+                best_passage = np.asarray([exact[int(d)][1] for d in positions[chosen]], dtype=np.int64)
+                return positions[chosen], fused[chosen], best_passage
+            # Deepen the list whose weighted last score is largest for its cost (titles are short,
+            # passages many: about 1 : 3 : 5 for titles, articles, passages).
+            worth = [
+                weight * score / cost if is_full and depth * 4 <= _TOP_PASSAGES_LIMIT else -math.inf
+                for weight, score, cost, is_full, depth in zip(
+                    (1.0, PASSAGE_WEIGHT, TITLE_WEIGHT), last, (3.0, 5.0, 1.0), full, depths, strict=True
+                )
+            ]
+            deepest = max(range(3), key=worth.__getitem__)
+            if worth[deepest] == -math.inf:
+                break
+            depths[deepest] *= 4
+            lists[deepest] = indexes[deepest].top_k(query_terms, depths[deepest], tie_rank=ties[deepest])
+        ranked, scores, best_passages = self.rank_articles(query_terms)
+        return ranked[:count], scores[:count], best_passages[:count]
+
+    def _compiled_top(
+        self, query_terms: Sequence[str], count: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]] | None:
+        """top_articles in one compiled pass (kernels.fused_top), or None where that pass does not apply:
+        no kernels yet, a term whose idf is not positive, tf types it was not compiled for, or a bound
+        found broken while scoring (the pass relies on each passage and title holding a term at most
+        as often as its article, as the library's three indexes of one analysed text do)."""
+        fast = compiled_kernels()
+        if fast is None or count > _TOP_PASSAGES_LIMIT:
+            return None
+        parts = self._fused_parts()
+        if parts is None:
+            return None
+        acc, seen, flag = self._fused_scratch()
+        shortest, norm_of_level = self._shortest_passages()
+        weights = np.asarray([PASSAGE_WEIGHT, TITLE_WEIGHT], dtype=np.float64)
+        found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]] = []
+        least = -math.inf  # the count-th best score found so far (segments: the largest is asked first)
+        for part in sorted(parts, key=lambda part: -part.articles):
+            indexes = (part.whole, part.passages, part.titles)
+            whole_ids = [part.whole.term_id(term) for term in query_terms]
+            slots = [q for q, tid in enumerate(whole_ids) if tid >= 0]
+            if not slots and found:
+                continue  # (no article here holds a term of the question)
+            ids = [whole_ids, *([index.term_id(term) for term in query_terms] for index in indexes[1:])]
+            if any(ids[0][q] < 0 and (ids[1][q] >= 0 or ids[2][q] >= 0) for q in range(len(query_terms))):
+                return None
+            if not slots:
+                continue
+            if found:
+                most = (
+                    part.whole.score_bound(ids[0])
+                    + PASSAGE_WEIGHT * part.passages.score_bound(ids[1])
+                    + TITLE_WEIGHT * part.titles.score_bound(ids[2])
+                )
+                if most + abs(most) * 1e-9 + 1e-12 < least:
+                    continue  # no article of this segment can reach the page (rounding kept aside)
+            if any(index.weak([i for i in held if i >= 0]) for index, held in zip(indexes, ids, strict=True)):
+                return None
+            arrays = [index.postings_arrays for index in indexes]
+            if tuple(a.tfs.dtype.type for a in arrays) not in kernels.FUSED_TFS:
+                return None
+            whole, passages, titles = arrays
+            end = part.first_article + part.articles
+            positions, scores, best, trusted = fast.fused_top(
+                *(np.asarray([held[q] for q in slots], dtype=np.int64) for held in ids),
+                count,
+                weights,
+                part.widen,
+                *_kernel_arrays(whole, impacts=True),
+                *_kernel_arrays(passages),
+                *_kernel_arrays(titles),
+                part.first_passages,
+                whole.k1_plus_1,
+                whole.step,
+                self._recency[part.first_article : end],
+                shortest[part.first_article : end],
+                norm_of_level,
+                acc[part.first_article : end],
+                seen[part.first_article : end],
+                flag[part.first_article : end],
+            )
+            if not trusted:
+                return None
+            found.append((positions + part.first_article, scores, best + part.first_passage))
+            if len(parts) > 1:
+                so_far = np.concatenate([f[1] for f in found])
+                if len(so_far) >= count:
+                    least = float(np.partition(so_far, len(so_far) - count)[len(so_far) - count])
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, np.zeros(0, dtype=np.float64), empty
+        # Each segment's best `count` holds every one of its articles in the overall best `count`.
+        positions = np.concatenate([f[0] for f in found])
+        scores = np.concatenate([f[1] for f in found])
+        best = np.concatenate([f[2] for f in found])
+        order = np.lexsort((self._recency[positions], -scores))[:count]
+        return positions[order], scores[order], best[order]
+
+    def _fused_parts(self) -> tuple[_FusedPart, ...] | None:
+        """The library's three indexes as the compiled pass reads them: one part as built, or one per
+        segment when the three are segmented alike (the same articles in each segment of each, no dead
+        ones, bounds finite); None where the pass does not apply. Made once per view."""
+        if self._parts:
+            return self._parts[0]
+        parts = _fused_parts(self.article_index, self.index, self.title_index, self._first_passages)
+        self._parts.append(parts)
+        return parts
+
+    def _fused_scratch(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+        """fused_top's scratch for this thread, handed back as it came: a bound per article (zeros), room
+        for the articles met, and flags (zeros)."""
+        scratch: tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.uint8]] | None
+        scratch = getattr(self._local, "fused", None)
+        if scratch is None:
+            n = self.article_count
+            scratch = (
+                np.zeros(n, dtype=np.float32),
+                np.zeros(n, dtype=np.int32),
+                np.zeros(n, dtype=np.uint8),
+            )
+            self._local.fused = scratch
+        return scratch
+
+    def _shortest_passages(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]:
+        """Each article's shortest passage as a level of BM25 length norm (one byte), and the norm of each
+        level, at most that of every article at that level, so it bounds their passage weights from
+        above; the last level (inf) stands for no passage. Made once, in about 10 ms at 1M passages."""
+        if not self._shortest:
+            floor = np.full(self.article_count, np.inf, dtype=np.float64)
+            np.minimum.at(floor, self.passage_article, _passage_norms(self.index))
+            finite = np.isfinite(floor)
+            low = float(floor[finite].min()) if finite.any() else 1.0
+            high = float(floor[finite].max()) if finite.any() else 1.0
+            level = np.full(self.article_count, 255, dtype=np.int64)
+            if 0 < low < high:
+                # 255 levels evenly spaced in ratio: about 1% apart at a million passages.
+                norm_of_level = np.append(np.geomspace(low, high, 255), np.inf)
+                norm_of_level[0] = low
+                steps = np.log(floor[finite] / low) * (254 / math.log(high / low))
+                level[finite] = np.clip(np.floor(steps), 0, 254)
+            else:
+                norm_of_level = np.append(np.full(255, low), np.inf)
+                level[finite] = 0
+            while True:  # float rounding may put an article one level above its norm: step it down
+                above = norm_of_level[level] > floor
+                if not above.any():
+                    break
+                level[above] -= 1
+            shortest = level.astype(np.uint8)
+            for array in (shortest, norm_of_level):
+                array.flags.writeable = False
+            self._shortest.append((shortest, norm_of_level))
+        return self._shortest[0]
 
     def rank_articles(
         self, query_terms: Sequence[str]
@@ -455,7 +722,15 @@ class Library:
         empty = np.zeros(0, dtype=np.int64)
         if len(matched) == 0:
             return empty, np.zeros(0, dtype=np.float64), empty
-        positions = np.asarray(matched, dtype=np.int64)
+        return self._ranked_among(query_terms, np.asarray(matched, dtype=np.int64))
+
+    def _ranked_among(
+        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The given (ascending) article positions in rank_articles' order, with scores and best passages."""
+        if not len(positions):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, np.zeros(0, dtype=np.float64), empty
         fused, best = self._fuse(query_terms, positions)
         order = np.lexsort((self.recency_rank[positions], -fused))
         return positions[order], fused[order], best[order]
@@ -546,9 +821,140 @@ class Library:
             chosen = members[np.argsort(ranks, kind="stable")[:limit]].tolist()
         return [self.articles[position] for position in chosen]
 
+    def published_within(self, since: datetime, until: datetime) -> list[int]:
+        """Positions of the articles published in (since, until], newest first; undated ones never are.
+
+        Two binary searches over the recency order: the cost is that of the articles returned, not of
+        the archive."""
+        order = self._newest_first
+
+        def key(rank: int) -> float:
+            published = self.articles[int(order[rank])].published
+            return math.inf if published is None else -published.timestamp()
+
+        ranks = range(len(order))
+        first = bisect.bisect_left(ranks, -until.timestamp(), key=key)
+        last = bisect.bisect_left(ranks, -since.timestamp(), lo=first, key=key)
+        positions: list[int] = order[first:last].tolist()
+        return positions
+
     def topic_counts(self) -> list[tuple[Topic, int]]:
         """Each tracked topic with the number of articles about it."""
         return [(topic, len(self.topic_members.get(topic.slug, ()))) for topic in self.topics]
+
+
+@dataclass(frozen=True, slots=True)
+class _FusedPart:
+    """One segment of the three indexes (or the whole of each, as built) for kernels.fused_top."""
+
+    whole: BM25Index
+    passages: BM25Index
+    titles: BM25Index
+    first_article: int
+    articles: int
+    first_passage: int
+    first_passages: npt.NDArray[np.int64]  # its articles' first passages, numbered within it (and the end)
+    widen: npt.NDArray[np.float64]  # how far the article and passage bounds are widened
+
+
+def _fused_parts(
+    whole: BM25Index | SegmentedIndex,
+    passages: BM25Index | SegmentedIndex,
+    titles: BM25Index | SegmentedIndex,
+    first_passages: npt.NDArray[np.int64],
+) -> tuple[_FusedPart, ...] | None:
+    """See Library._fused_parts."""
+    if isinstance(whole, BM25Index) and isinstance(passages, BM25Index) and isinstance(titles, BM25Index):
+        one = _FusedPart(
+            whole, passages, titles, 0, whole.num_docs, 0, first_passages, np.ones(2, dtype=np.float64)
+        )
+        return (one,)
+    if not (
+        isinstance(whole, SegmentedIndex)
+        and isinstance(passages, SegmentedIndex)
+        and isinstance(titles, SegmentedIndex)
+    ):
+        return None
+    split = [index.restated_parts() for index in (whole, passages, titles)]
+    if any(parts is None for parts in split):
+        return None
+    whole_parts, passage_parts, title_parts = (parts for parts in split if parts is not None)
+    if not len(whole_parts) == len(passage_parts) == len(title_parts):
+        return None
+    made = []
+    for (first, part), (first_p, part_p), (first_t, part_t) in zip(
+        whole_parts, passage_parts, title_parts, strict=True
+    ):
+        articles = part.num_docs
+        if first_t != first or part_t.num_docs != articles or int(first_passages[first]) != first_p:
+            return None  # (segmented differently: the pass needs each article's texts in one segment)
+        if int(first_passages[first + articles]) - first_p != part_p.num_docs:
+            return None
+        if not (math.isfinite(part.bound_scale) and math.isfinite(part_p.bound_scale)):
+            return None
+        own = first_passages[first : first + articles + 1]
+        own = own if first_p == 0 else own - first_p
+        own.flags.writeable = False
+        widen = np.asarray([part.bound_scale, part_p.bound_scale], dtype=np.float64)
+        made.append(_FusedPart(part, part_p, part_t, first, articles, first_p, own, widen))
+    return tuple(made)
+
+
+def _passage_norms(index: BM25Index | SegmentedIndex) -> npt.NDArray[np.float64]:
+    """Each passage's BM25 length norm under the index's (global) statistics."""
+    if isinstance(index, BM25Index):
+        return index.postings_arrays.norm
+    parts = index.restated_parts()
+    if parts is None:
+        raise ValueError("an index with dead documents has no norm for every number")
+    return np.concatenate([part.postings_arrays.norm for _, part in parts])
+
+
+def _kernel_arrays(postings: Postings, *, impacts: bool = False) -> tuple[npt.NDArray[np.generic], ...]:
+    """An index's arrays in the order kernels.fused_top takes them (impacts for the article index only)."""
+    head = (postings.indptr, postings.doc_ids, postings.tfs)
+    tail = (postings.max_weight, postings.idf, postings.norm)
+    return (*head, postings.impacts, *tail) if impacts else (*head, *tail)
+
+
+def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
+    """Year of publication of each article in its own time zone, -1 when undated.
+
+    A snapshot's article table holds the dates as arrays (epoch microseconds, UTC offsets, flags): read
+    them whole rather than making every article. Anything else is asked article by article.
+    """
+    published = getattr(articles, "_published", None)
+    offsets = getattr(articles, "_utc_offset", None)
+    absent = getattr(articles, "_absent", None)
+    if (
+        isinstance(published, np.ndarray)
+        and isinstance(offsets, np.ndarray)
+        and isinstance(absent, np.ndarray)
+    ):
+        local = published.astype(np.int64) + offsets.astype(np.int64) * 1_000_000
+        years = local.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
+        undated = (absent & _NO_DATE_FLAG) != 0
+        result: npt.NDArray[np.int32] = np.where(undated, -1, years).astype(np.int32)
+        if len(result) == len(articles) and (not len(result) or _spot_check(articles, result)):
+            return result
+    return np.fromiter(map(publication_year, articles), dtype=np.int32, count=len(articles))
+
+
+def publication_year(article: Article) -> int:
+    """The year an article was published in its own time zone, -1 when undated."""
+    return -1 if article.published is None else article.published.year
+
+
+_NO_DATE_FLAG = 4  # the snapshot table's "no date" bit
+
+
+def _spot_check(articles: Sequence[Article], years: npt.NDArray[np.int32]) -> bool:
+    """Whether a few articles' own dates agree with the years read from the arrays."""
+    for position in {0, len(articles) // 2, len(articles) - 1}:
+        published = articles[position].published
+        if (-1 if published is None else published.year) != int(years[position]):
+            return False
+    return True
 
 
 def article_token(article_id: str) -> str:
@@ -557,21 +963,59 @@ def article_token(article_id: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
+def recency_key(article: Article) -> tuple[int, float, str]:
+    """What recency ranks order by: newest first, undated last, then the id."""
+    published = article.published
+    return (1, 0.0, article.id) if published is None else (0, -published.timestamp(), article.id)
+
+
 def recency_ranks(articles: Sequence[Article]) -> npt.NDArray[np.int64]:
-    """Rank of each article by (newest first, undated last, then id)."""
-
-    def key(position: int) -> tuple[int, float, str]:
-        published = articles[position].published
-        return (
-            (1, 0.0, articles[position].id)
-            if published is None
-            else (0, -published.timestamp(), articles[position].id)
-        )
-
-    order = sorted(range(len(articles)), key=key)
+    """Rank of each article by recency_key."""
+    order = sorted(range(len(articles)), key=lambda position: recency_key(articles[position]))
     ranks = np.empty(len(articles), dtype=np.int64)
     ranks[np.asarray(order, dtype=np.int64)] = np.arange(len(articles), dtype=np.int64)
     return ranks
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedArticle:
+    """What the three indexes hold of one article, and its topics."""
+
+    spans: list[tuple[int, int]]  # its passages, as character spans of the body
+    passages: list[list[str]]  # each passage's terms (body text only)
+    whole: list[str]  # the title's terms, then every passage's
+    title: list[str]
+    topics: tuple[str, ...]
+
+
+def topic_alias_terms(topics: Sequence[Topic]) -> set[frozenset[str]]:
+    """The term sets of the topics' aliases: an article can mention a topic only if it holds one."""
+    return {frozenset(words) for topic in topics for alias in topic.aliases if (words := terms(alias))}
+
+
+def article_terms(article: Article) -> tuple[list[list[str]], list[str], list[str]]:
+    """One article as the three indexes see it: each passage's terms, the whole (title, then every
+    passage), the title's. The one place that decides."""
+    title_terms = terms(article.title)
+    everything = list(title_terms)
+    body = article.body
+    passages = []
+    for start, end in passage_spans(body) or [(0, 0)]:
+        body_terms = terms(body[start:end])
+        everything.extend(body_terms)
+        passages.append(body_terms)
+    return passages, everything, title_terms
+
+
+def analyse_article(
+    article: Article, matcher: TopicMatcher, alias_terms: set[frozenset[str]]
+) -> AnalysedArticle:
+    """Split and analyse one article as a library's build does: passages, terms, topics."""
+    spans = passage_spans(article.body) or [(0, 0)]
+    passages, everything, title_terms = article_terms(article)
+    mentions_any = article.tags or any(words <= set(everything) for words in alias_terms)
+    topics = matcher.topics_of(article) if mentions_any else ()
+    return AnalysedArticle(spans, passages, everything, title_terms, topics)
 
 
 def build_library(
@@ -586,8 +1030,7 @@ def build_library(
     started = time.perf_counter()
     matcher = TopicMatcher(topics)
     articles = corpus.articles
-    # An article can mention a topic only if it holds every term of one of its aliases.
-    alias_terms = {frozenset(words) for topic in topics for alias in topic.aliases if (words := terms(alias))}
+    alias_terms = topic_alias_terms(topics)
     owners: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -596,20 +1039,15 @@ def build_library(
     titles: list[list[str]] = []
     article_topics: list[tuple[str, ...]] = []
     for position, article in enumerate(articles):
-        title_terms = terms(article.title)
-        everything = list(title_terms)
-        body = article.body
-        for start, end in passage_spans(body) or [(0, 0)]:
-            body_terms = terms(body[start:end])
-            everything.extend(body_terms)
+        analysed = analyse_article(article, matcher, alias_terms)
+        for start, end in analysed.spans:
             owners.append(position)
             starts.append(start)
             ends.append(end)
-            tokenised.append(body_terms)
-        titles.append(title_terms)
-        whole.append(everything)
-        mentions_any = article.tags or any(words <= set(everything) for words in alias_terms)
-        article_topics.append(matcher.topics_of(article) if mentions_any else ())
+        tokenised.extend(analysed.passages)
+        titles.append(analysed.title)
+        whole.append(analysed.whole)
+        article_topics.append(analysed.topics)
         if progress is not None and (position % 500 == 0 or position == len(articles) - 1):
             progress("indexing", position + 1, len(articles))
     index = BM25Index.build(tokenised)
@@ -648,10 +1086,12 @@ def assemble_library(
     recency_rank: npt.NDArray[np.int64] | None = None,
     article_ids: Sequence[str] | None = None,
     article_tokens: Sequence[str] | None = None,
+    files: Mapping[str, CorpusFile] | None = None,
 ) -> Library:
     """A Library from its parts (built here or read from a snapshot), with its lookup tables.
 
-    `indexes` are the passage, article and title indexes, in that order.
+    `indexes` are the passage, article and title indexes, in that order, of the same analysed text: an
+    article's document is its title's terms, then its passages' (the compiled ranking relies on it).
     """
     ids = [article.id for article in articles] if article_ids is None else article_ids
     tokens = [article_token(article_id) for article_id in ids] if article_tokens is None else article_tokens
@@ -674,6 +1114,7 @@ def assemble_library(
         topic_members={slug: tuple(positions) for slug, positions in members.items()},
         recency_rank=recency_ranks(articles) if recency_rank is None else recency_rank,
         fingerprint=fingerprint,
+        files={} if files is None else files,
         loaded_at=datetime.now(UTC) if loaded_at is None else loaded_at,
         build_seconds=build_seconds,
         _by_id={article_id: position for position, article_id in enumerate(ids)},
@@ -690,7 +1131,8 @@ def load_library(
 ) -> Library:
     """Load the corpus directory and topics file and index them into a new Library."""
     started = time.perf_counter()
-    fingerprint = corpus_fingerprint(corpus_dir)
+    # Stamped before reading: a file changed meanwhile keeps the older stamp and is read again later.
+    stamps, fingerprint = corpus_state(corpus_dir)
 
     def report_files(done: int, total: int) -> None:
         if progress is not None:
@@ -701,4 +1143,5 @@ def load_library(
     library = build_library(
         corpus, topics, extra_problems=topic_problems, fingerprint=fingerprint, progress=progress
     )
-    return replace(library, build_seconds=time.perf_counter() - started)
+    files = corpus_files(stamps, corpus.articles)
+    return replace(library, files=files, build_seconds=time.perf_counter() - started)

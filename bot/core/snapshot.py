@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -36,13 +36,24 @@ import bot.core.index
 import bot.core.library
 import bot.core.text
 import bot.core.topics
-from bot.core.corpus import corpus_fingerprint
+from bot.core.corpus import corpus_changes, corpus_fingerprint
 from bot.core.corpus.fields import EARLIEST, LATEST
 from bot.core.index import BM25Index
-from bot.core.library import Library, PassageTable, Progress, article_token, assemble_library, load_library
+from bot.core.library import (
+    CorpusFile,
+    Library,
+    PassageTable,
+    Progress,
+    article_token,
+    assemble_library,
+    load_library,
+)
 from bot.core.models import Article, Problem, Topic
 from bot.core.text import ANALYZER_VERSION
 from bot.core.topics import MAX_TOPICS_BYTES, TopicMatcher
+
+if TYPE_CHECKING:
+    from bot.core.archive import Extension
 
 SNAPSHOT_FORMAT = "newsbot-library"
 SNAPSHOT_VERSION = 2  # 2: article and title indexes beside the passage index
@@ -83,9 +94,10 @@ _INDEX_DIRECTORIES = ("index", "article_index", "title_index")  # passages, whol
 
 
 def _indexes(library: Library) -> dict[str, BM25Index]:
-    return dict(
-        zip(_INDEX_DIRECTORIES, (library.index, library.article_index, library.title_index), strict=True)
-    )
+    indexes = (library.index, library.article_index, library.title_index)
+    # A snapshot holds each index as one segment: segments are joined first (exact, like a fresh build).
+    single = [index if isinstance(index, BM25Index) else index.single() for index in indexes]
+    return dict(zip(_INDEX_DIRECTORIES, single, strict=True))
 
 
 class SnapshotError(ValueError):
@@ -95,13 +107,21 @@ class SnapshotError(ValueError):
 def snapshot_key(corpus_dir: Path, topics_path: Path, *, max_file_bytes: int) -> str:
     """The name a snapshot of this corpus, topics file and loader setting is stored under."""
     digest = hashlib.blake2b(digest_size=16)
+    digest.update(base_key(topics_path, max_file_bytes=max_file_bytes).encode())
+    digest.update(corpus_fingerprint(corpus_dir).encode())
+    return digest.hexdigest()
+
+
+def base_key(topics_path: Path, *, max_file_bytes: int) -> str:
+    """What a snapshot was built with, the corpus files aside: the code, the topics file, the loader
+    setting. Snapshots of one base differ only in the corpus files they hold."""
+    digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{SNAPSHOT_FORMAT}:{SNAPSHOT_VERSION}:{ANALYZER_VERSION}:{max_file_bytes}\n".encode())
     for module in _CODE:
         try:
             digest.update(Path(str(module.__file__)).read_bytes())
         except OSError:  # no source to read (a frozen install): the versions above must do
             digest.update(module.__name__.encode())
-    digest.update(corpus_fingerprint(corpus_dir).encode())
     digest.update(f"\0{topics_path}\0".encode("utf-8", "surrogateescape"))  # problems name the file
     try:
         if topics_path.is_file():  # never open a FIFO: it would wait for a writer
@@ -120,6 +140,7 @@ class Loaded:
     library: Library
     from_snapshot: bool
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # how it was obtained, when it is worth a line in the log
 
 
 def load_or_build(
@@ -140,15 +161,85 @@ def load_or_build(
         except SnapshotError as error:
             warnings.append(f"ignored the unusable snapshot {directory} ({error}); rebuilding")
             shutil.rmtree(directory, ignore_errors=True)
+    earlier = _latest_of_base(snapshot_dir, base_key(topics_path, max_file_bytes=max_file_bytes))
+    if earlier is not None:
+        updated = _brought_up_to_date(earlier, corpus_dir, max_file_bytes)
+        if updated is not None:
+            return updated
     library = load_library(corpus_dir, topics_path, max_file_bytes=max_file_bytes, progress=progress)
     try:
-        save_snapshot(library, snapshot_dir, key)
+        save_snapshot(library, snapshot_dir, key, base=base_key(topics_path, max_file_bytes=max_file_bytes))
     except OSError as error:
         warnings.append(
             f"could not save a snapshot in {snapshot_dir}: {error} (set NEWSBOT_SNAPSHOT_DIR to a writable "
             "directory; without a snapshot every start indexes the corpus again)"
         )
     return Loaded(library, from_snapshot=False, warnings=tuple(warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """A view brought up to date with the corpus files (see read_changed_files)."""
+
+    extension: Extension
+    files: int  # how many files were new, changed or gone
+
+
+# Past this share of the corpus files changed, a fresh build (which also saves its snapshot) beats
+# bringing an older snapshot up to date file by file.
+UPDATE_AT_MOST_SHARE = 0.5
+
+
+def _latest_of_base(snapshot_dir: Path, base: str) -> Path | None:
+    """The newest whole snapshot built with the same code, topics and settings (any corpus state)."""
+    found: list[tuple[str, Path]] = []
+    try:
+        entries = list(snapshot_dir.iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            header = json.loads((entry / "header.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(header, dict) and header.get("base") == base:
+            found.append((str(header.get("created", "")), entry))
+    return max(found)[1] if found else None
+
+
+def read_changed_files(library: Library, corpus_dir: Path, *, max_file_bytes: int) -> Changed | None:
+    """The view with the corpus files changed since it read them read again (a new segment of each
+    index; see bot.core.archive.apply_changes); None when the view does not know its files or more than
+    UPDATE_AT_MOST_SHARE of them changed (a fresh build is then the cheaper way)."""
+    from bot.core.archive import apply_changes  # (archive imports the library, as this module does)
+
+    if not library.files:
+        return None
+    known = {rel: record.stamp for rel, record in library.files.items()}
+    changes = corpus_changes(corpus_dir, known, max_bytes=max_file_bytes)
+    if len(changes.touched) > UPDATE_AT_MOST_SHARE * max(len(changes.stamps), 1):
+        return None
+    return Changed(apply_changes(library, changes), len(changes.touched))
+
+
+def _brought_up_to_date(directory: Path, corpus_dir: Path, max_file_bytes: int) -> Loaded | None:
+    """An older snapshot of the corpus with the files changed since read again: a restart after a few
+    new files is a load and a small read, not a rebuild. None when the snapshot cannot be used or too
+    much changed."""
+    try:
+        library = load_snapshot(directory)
+    except SnapshotError:
+        return None
+    changed = read_changed_files(library, corpus_dir, max_file_bytes=max_file_bytes)
+    if changed is None:
+        return None
+    updated = changed.extension.library
+    count = changed.files
+    note = (
+        f"loaded the snapshot {directory.name} and brought it up to date: "
+        f"{count} corpus file{'' if count == 1 else 's'} changed since"
+    )
+    return Loaded(updated, from_snapshot=True, notes=(note,))
 
 
 def build_snapshot(corpus_dir: Path, topics_path: Path, snapshot_dir: Path, *, max_file_bytes: int) -> str:
@@ -166,20 +257,24 @@ def build_snapshot(corpus_dir: Path, topics_path: Path, snapshot_dir: Path, *, m
         except SnapshotError:
             shutil.rmtree(directory, ignore_errors=True)
     library = load_library(corpus_dir, topics_path, max_file_bytes=max_file_bytes)
-    save_snapshot(library, snapshot_dir, key)
+    save_snapshot(library, snapshot_dir, key, base=base_key(topics_path, max_file_bytes=max_file_bytes))
     return key
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def save_snapshot(library: Library, root: Path, key: str, *, keep: int = KEEP_SNAPSHOTS) -> Path:
-    """Write the library under root/key (to a temporary directory first, then one rename)."""
+def save_snapshot(
+    library: Library, root: Path, key: str, *, keep: int = KEEP_SNAPSHOTS, base: str | None = None
+) -> Path:
+    """Write the library under root/key (to a temporary directory first, then one rename). `base` is
+    the key of what it was built with, the corpus aside (see base_key): a snapshot of the same base can
+    be brought up to date file by file."""
     root.mkdir(parents=True, exist_ok=True)
     temporary = root / f"{_TEMP_PREFIX}{key}-{os.getpid()}-{secrets.token_hex(4)}"
     temporary.mkdir()
     try:
-        _write(library, temporary, key)
+        _write(library, temporary, key, base)
         final = root / key
         try:
             temporary.rename(final)
@@ -194,7 +289,7 @@ def save_snapshot(library: Library, root: Path, key: str, *, keep: int = KEEP_SN
     return final
 
 
-def _write(library: Library, directory: Path, key: str) -> None:
+def _write(library: Library, directory: Path, key: str, base: str | None) -> None:
     articles = library.articles
     n = len(articles)
     pieces: list[bytes] = []
@@ -271,12 +366,14 @@ def _write(library: Library, directory: Path, key: str) -> None:
             for t in library.topics
         ],
         "problems": [[p.path, p.line, p.reason] for p in library.problems],
+        "files": {rel: [record.stamp, list(record.ids)] for rel, record in library.files.items()},
     }
     (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
     header = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
         "key": key,
+        "base": base or "",
         "fingerprint": library.fingerprint,
         "articles": n,
         "passages": len(library.passages),
@@ -437,6 +534,10 @@ def load_snapshot(directory: Path) -> Library:
             Problem(str(path), None if line is None else int(line), str(reason))
             for path, line, reason in meta["problems"]
         )
+        files = {
+            str(rel): CorpusFile(str(stamp), tuple(map(str, ids)))
+            for rel, (stamp, ids) in dict(meta.get("files", {})).items()
+        }
         _check(arrays, header, n, m, len(topics))
         index, article_index, title_index = (
             BM25Index.load(directory / name, mmap=True) for name in _INDEX_DIRECTORIES
@@ -475,6 +576,7 @@ def load_snapshot(directory: Path) -> Library:
         article_topics,
         problems=problems,
         fingerprint=str(header.get("fingerprint", "")),
+        files=files,
         build_seconds=time.perf_counter() - started,
         recency_rank=np.asarray(arrays["recency"]),
         article_ids=articles.ids,

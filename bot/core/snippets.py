@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind
-from bot.core.text import analyze, terms
+from bot.core.text import first_span, folds_by_character, spans, terms
 
 ELLIPSIS = "…"
 GAP = " … "  # between two shown sentences that are not neighbours
@@ -34,7 +34,6 @@ REPEAT_SHARE = 1 / 3  # what a term already shown earns again
 MIN_GAIN = 0.15  # a further sentence must add at least this share of the question to be worth showing
 SNIPPET_SCAN_CHARS = 30_000  # of an article, only this much is read for its snippet
 
-_WHITESPACE = re.compile(r"\s+")
 # A sentence ends at . ! ? or … (with any closing quotes or brackets) before a space and a capital,
 # a digit or an opening quote: "Mr Smith. The" ends one, "3.5 per cent" and "e.g. this" do not.
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?= [\"'“‘(\[]?[A-Z0-9£$€])")
@@ -80,9 +79,9 @@ def make_snippet(
     if len(text) > SNIPPET_SCAN_CHARS:
         cut = text.rfind(" ", 0, SNIPPET_SCAN_CHARS)  # at a word end, when there is one
         text = text[: cut if cut > SNIPPET_SCAN_CHARS // 2 else SNIPPET_SCAN_CHARS]
-    flat = _WHITESPACE.sub(" ", text).strip()
+    flat = " ".join(text.split())  # (str.split and a regex's \s agree on whitespace: str.isspace)
     if len(flat) <= max_chars:
-        return Snippet(flat, tuple((t.start, t.end) for t in analyze(flat) if t.term in weight))
+        return Snippet(flat, tuple(spans(flat, weight)))
     sentences = _sentences(flat, weight, wants, question)
     chosen = _choose(sentences, weight, max_chars)
     pieces = _assemble(flat, sentences, chosen, max_chars)
@@ -241,23 +240,43 @@ def _trim(flat: str, start: int, end: int, held: Collection[str], room: int) -> 
 
 
 def _first_match(flat: str, start: int, end: int, held: Collection[str]) -> tuple[int, int]:
-    """Span of the first term of `held` in flat[start:end], analysing a growing window at a time: a
-    "sentence" can be a whole unpunctuated page, and full analysis is the slow path."""
+    """Span of the first term of `held` in flat[start:end], a growing window at a time: a "sentence" can
+    be a whole unpunctuated page. Windows are checked with the fast analysis (terms only); spans come
+    from the full analysis of a small window around the first match."""
+    wanted = set(held)
+    if folds_by_character(flat):  # then the sentence analysed at once is what the windows would give
+        found = first_span(flat[start:end], wanted)
+        return (start, start) if found is None else (start + found[0], start + found[1])
     position, step = start, 1024
     while position < end:
-        stop = min(end, position + step)
-        space = flat.find(" ", stop, end)
-        stop = end if space < 0 else space  # never split a word between two windows
-        for token in analyze(flat[position:stop]):
-            if token.term in held:
-                return position + token.start, position + token.end
+        stop = _word_end(flat, position + step, end)
+        if wanted.intersection(terms(flat[position:stop])):
+            # Narrow down to the first small window holding a match, then find its span.
+            while position < stop:
+                small = _word_end(flat, position + _SMALL_WINDOW, stop)
+                if wanted.intersection(terms(flat[position:small])):
+                    found = first_span(flat[position:small], wanted)
+                    if found is not None:
+                        return position + found[0], position + found[1]
+                position = small
         position, step = stop, step * 2
     return start, start
 
 
+_SMALL_WINDOW = 96  # characters analysed in full around a match
+
+
+def _word_end(flat: str, at: int, end: int) -> int:
+    """The first space at or after `at` (before end), or end: windows never split a word."""
+    if at >= end:
+        return end
+    space = flat.find(" ", at, end)
+    return end if space < 0 else space
+
+
 def _render(flat: str, pieces: list[_Piece], weight: Mapping[str, float]) -> Snippet:
     parts: list[str] = []
-    spans: list[tuple[int, int]] = []
+    marks: list[tuple[int, int]] = []
     length = 0
     for number, piece in enumerate(pieces):
         if number:
@@ -267,10 +286,10 @@ def _render(flat: str, pieces: list[_Piece], weight: Mapping[str, float]) -> Sni
             parts.append(ELLIPSIS)
             length += len(ELLIPSIS)
         text = flat[piece.start : piece.end].rstrip(",;:-–— ")
-        spans.extend((t.start + length, t.end + length) for t in analyze(text) if t.term in weight)
+        marks.extend((start + length, end + length) for start, end in spans(text, weight))
         parts.append(text)
         length += len(text)
         if piece.cut_after:
             parts.append(ELLIPSIS)
             length += len(ELLIPSIS)
-    return Snippet("".join(parts), tuple(spans))
+    return Snippet("".join(parts), tuple(marks))

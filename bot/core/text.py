@@ -11,6 +11,7 @@ import functools
 import re
 import threading
 import unicodedata
+from collections.abc import Container, Iterator
 
 import Stemmer
 
@@ -263,8 +264,35 @@ def terms(text: str) -> list[str]:
 
 def analyze(text: str) -> list[Token]:
     """The analysed terms of `text` with their character spans in `text` itself."""
+    return [Token(term, start, end) for term, start, end in _analysed(text)]
+
+
+def spans(text: str, wanted: Container[str]) -> list[tuple[int, int]]:
+    """The spans analyze(text) gives the terms in `wanted`, in order (without making a Token of each)."""
+    return [(start, end) for term, start, end in _analysed(text) if term in wanted]
+
+
+def first_span(text: str, wanted: Container[str]) -> tuple[int, int] | None:
+    """The first of spans(text, wanted), reading `text` only as far as it."""
+    return next(((start, end) for term, start, end in _analysed(text) if term in wanted), None)
+
+
+def folds_by_character(text: str) -> bool:
+    """Whether analysis folds `text` one character into one (ASCII, or NFKC text whose case folding keeps
+    its length, the usual case). Then any piece of it cut at whitespace is analysed into exactly the
+    terms, and the spans (moved by the cut), that analysing the whole gives there: tokens never hold
+    whitespace, and each character folds on its own."""
+    if text.isascii():
+        return True
+    if not unicodedata.is_normalized("NFKC", text):
+        return False
+    folded = text.casefold()
+    return len(folded) == len(text) and unicodedata.is_normalized("NFKC", folded)
+
+
+def _analysed(text: str) -> Iterator[tuple[str, int, int]]:
+    """Each term of `text` with its span in `text` itself: analyze's loop, shared with spans()."""
     folded, starts, ends = _fold(text, with_map=True)
-    tokens: list[Token] = []
     for m in _token_re(folded).finditer(folded):
         raw = m.group()
         if len(raw) > MAX_TOKEN_CHARS:
@@ -277,8 +305,7 @@ def analyze(text: str) -> list[Token]:
             b -= 2  # highlight "OpenAI", not "OpenAI's"
         if starts is not None and ends is not None:
             a, b = starts[a], ends[b - 1]
-        tokens.append(Token(term, a, b))
-    return tokens
+        yield term, a, b
 
 
 def plain_terms(text: str) -> list[str]:

@@ -1,7 +1,7 @@
 """The playground's cast: who the bot is, the people in the page's sidebar and the chats they share.
 
-Three chats: a reader's private chat, an admin's private chat (where /reload and /stats work) and a
-group with two members where related-story pushes show. Must not import telegram.
+Three chats: a reader's private chat, an admin's private chat (where /reload, /stats and /digest now
+work) and a group with two members where related-story pushes show. Must not import telegram.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Chat:
     title: str
     purpose: str
     members: tuple[Person, ...]
-    admin: bool = False  # the admin's chat: /reload, /stats and the "Add article" form
+    admin: bool = False  # the admin's chat: admin commands, the demo news buttons and the "Add article" form
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,8 @@ def build_scene(admin_ids: Sequence[int]) -> Scene:
             admin_id,
             "private",
             "Ada · admin",
-            "A private chat as an admin: /reload, /stats, and add an article to the corpus.",
+            "A private chat as an admin: /reload, /stats, /digest now; publish demo news and add an "
+            "article to the corpus.",
             (admin,),
             admin=True,
         ),

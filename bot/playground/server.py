@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,13 @@ from bot.playground.articles import (
     topics_from_form,
     write_article,
 )
-from bot.playground.demofeed import FEED_PATH, POLL_SECONDS, STORY_PATH, DemoFeed
+from bot.playground.demofeed import (
+    EVENT_TOPIC,
+    FOLLOW_SECONDS,
+    POLL_SECONDS,
+    DemoFeed,
+    TwoSourceEvent,
+)
 from bot.playground.messages import JsonDict, event_view, inline_result_view, message_view
 from bot.playground.scene import Chat, Person, Scene
 from bot.standin import BotApiStandIn, Entity, Event, EventKind, FormattedText, parse_html
@@ -98,6 +105,8 @@ class PlaygroundServer:
         self._host = "127.0.0.1"
         self._port = 0
         self.demo = DemoFeed()  # the demo news site the bot polls (demofeed.py)
+        self.event = TwoSourceEvent()  # two more sites, reporting one event a little apart
+        self._follow_up: asyncio.TimerHandle | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -113,9 +122,11 @@ class PlaygroundServer:
         app.router.add_post("/api/inline", self._inline)
         app.router.add_post("/api/inline/pick", self._inline_pick)
         app.router.add_post("/api/articles", self._add_article)
-        app.router.add_get(FEED_PATH, self._demo_feed)
-        app.router.add_get(STORY_PATH + "{slug}", self._demo_story)
+        for feed in self.demo_feeds:
+            app.router.add_get(feed.feed_path, self._feed_handler(feed))
+            app.router.add_get(feed.story_path + "{slug}", self._story_handler(feed))
         app.router.add_post("/api/demo/publish", self._demo_publish)
+        app.router.add_post("/api/demo/event", self._demo_event)
         return app
 
     async def start(self, host: str, port: int) -> None:
@@ -131,11 +142,15 @@ class PlaygroundServer:
         self._host = host
         self._port = int(runner.addresses[0][1])
         self._unsubscribe = self.standin.world.subscribe(self._forward)
-        self.demo.base_url = self.url
-        self.demo.start()
+        for feed in self.demo_feeds:
+            feed.base_url = self.url
+            feed.start()
 
     async def close(self) -> None:
         """End every event stream and stop listening."""
+        if self._follow_up is not None:
+            self._follow_up.cancel()
+            self._follow_up = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -144,6 +159,11 @@ class PlaygroundServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+
+    @property
+    def demo_feeds(self) -> tuple[DemoFeed, ...]:
+        """Every demo site the bot polls: the wire, then the two that report one event."""
+        return (self.demo, *self.event.feeds)
 
     @property
     def port(self) -> int:
@@ -215,6 +235,11 @@ class PlaygroundServer:
                 "watch_seconds": self.watch_seconds,
                 "demo_feed": self.demo.url,
                 "demo_remaining": self.demo.remaining,
+                "demo_event": {
+                    "sources": [feed.name for feed in self.event.feeds],
+                    "ready": self.event.ready,
+                    "started": self.event.started,
+                },
             }
         )
 
@@ -385,21 +410,31 @@ class PlaygroundServer:
         log.info("playground: wrote %s", path)
         return web.json_response({"path": str(path), "id": article_id})
 
-    # ----------------------------------------------------------------- the demo news site
+    # ----------------------------------------------------------------- the demo news sites
 
-    async def _demo_feed(self, request: web.Request) -> web.Response:
-        etag = self.demo.etag()
-        if request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers={"ETag": etag})
-        return web.Response(
-            text=self.demo.rss(), content_type="application/rss+xml", charset="utf-8", headers={"ETag": etag}
-        )
+    def _feed_handler(self, feed: DemoFeed) -> Handler:
+        async def serve(request: web.Request) -> web.Response:
+            feed.read_at = datetime.now(UTC)
+            if feed is self.event.first and self.event.first_read(feed.read_at) is not None:
+                # The bot has the first report now; the second site runs its own a little later.
+                self._follow_up = asyncio.get_running_loop().call_later(FOLLOW_SECONDS, self._follow)
+            etag = feed.etag()
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers={"ETag": etag})
+            return web.Response(
+                text=feed.rss(), content_type="application/rss+xml", charset="utf-8", headers={"ETag": etag}
+            )
 
-    async def _demo_story(self, request: web.Request) -> web.Response:
-        story = self.demo.story(request.match_info["slug"])
-        if story is None:
-            raise web.HTTPNotFound()
-        return web.Response(text=self.demo.page(story), content_type="text/html", charset="utf-8")
+        return serve
+
+    def _story_handler(self, feed: DemoFeed) -> Handler:
+        async def serve(request: web.Request) -> web.Response:
+            story = feed.story(request.match_info["slug"])
+            if story is None:
+                raise web.HTTPNotFound()
+            return web.Response(text=feed.page(story), content_type="text/html", charset="utf-8")
+
+        return serve
 
     async def _demo_publish(self, request: web.Request) -> web.Response:
         await _json_body(request)
@@ -415,6 +450,37 @@ class PlaygroundServer:
                 "remaining": self.demo.remaining,
             }
         )
+
+    async def _demo_event(self, request: web.Request) -> web.Response:
+        await _json_body(request)
+        event = self.event
+        if event.started:
+            raise RequestError(
+                409, "the two-source story is out already; restart the playground to run it again"
+            )
+        if not event.ready:
+            # A report in a feed the bot has never read would be that source's backlog: kept, not alerted.
+            raise RequestError(409, "the bot has not read the two demo sites yet; try again in a few seconds")
+        story = event.publish_first()
+        assert story is not None
+        log.info("playground: %s reported %r", event.first.name, story.title)
+        return web.json_response(
+            {
+                "title": story.title,
+                "first": event.first.name,
+                "second": event.second.name,
+                "feed": event.first.url,
+                "poll_seconds": POLL_SECONDS,
+                "follow_seconds": FOLLOW_SECONDS,
+                "topic": EVENT_TOPIC,
+            }
+        )
+
+    def _follow(self) -> None:
+        self._follow_up = None
+        story = self.event.publish_second()
+        if story is not None:
+            log.info("playground: %s reported %r", self.event.second.name, story.title)
 
     def _speaker(self, body: JsonDict) -> tuple[Chat, Person]:
         chat_id, user_id = _optional_int(body, "chat_id"), _optional_int(body, "user_id")

@@ -13,7 +13,7 @@ import contextlib
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from bot.core.sourcelist import load_sources
 from bot.localbot import BotStoppedEarly, LocalBot, local_bot
 from bot.playground.articles import SUBDIRECTORY
-from bot.playground.demofeed import POLL_SECONDS
+from bot.playground.demofeed import POLL_SECONDS, DemoFeed
 from bot.playground.scene import Scene, build_scene, populate
 from bot.playground.server import PlaygroundServer, is_loopback
 from bot.runtime import LibraryLoader
@@ -83,12 +83,13 @@ def playground_settings(settings: Settings, scene: Scene, standin: BotApiStandIn
     )
 
 
-def add_demo_source(settings: Settings, feed_url: str, scratch: Path) -> Settings:
-    """The bot's settings with a sources file in the scratch directory: the demo feed (polled every few
+def add_demo_sources(settings: Settings, feeds: Sequence[DemoFeed], scratch: Path) -> Settings:
+    """The bot's settings with a sources file in the scratch directory: the demo feeds (polled every few
     seconds) and whatever the operator's sources file lists; private addresses allowed (it is local)."""
     specs, _ = load_sources(settings.sources_path)
-    entries = [
-        {"url": feed_url, "name": "Playground Wire (demo)", "every": POLL_SECONDS, "full_text": "auto"}
+    demo_urls = {feed.url for feed in feeds}
+    entries: list[dict[str, object]] = [
+        {"url": feed.url, "name": feed.name, "every": POLL_SECONDS, "full_text": "auto"} for feed in feeds
     ]
     entries += [
         {
@@ -99,7 +100,7 @@ def add_demo_source(settings: Settings, feed_url: str, scratch: Path) -> Setting
             "full_text": s.full_text.value,
         }
         for s in specs
-        if s.url != feed_url
+        if s.url not in demo_urls
     ]
     path = scratch / "sources.yaml"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ async def running_playground(
             hint = f"; is another playground running? Try --port {port + 1}" if port else ""
             reason = error.strerror or str(error)
             raise PlaygroundError(f"cannot serve the page on {host}:{port}: {reason}{hint}") from None
-        bot_settings = await asyncio.to_thread(add_demo_source, bot_settings, server.demo.url, workdir)
+        bot_settings = await asyncio.to_thread(add_demo_sources, bot_settings, server.demo_feeds, workdir)
         # Loading a large corpus can take minutes: wait as long as the bot keeps starting.
         running = local_bot(
             bot_settings,
@@ -195,6 +196,11 @@ def describe(playground: Playground) -> list[str]:
     lines.append(
         f"  feed:   {playground.server.demo.url} — a demo news feed the bot polls every few seconds; "
         "Publish story in the admin chat adds to it"
+    )
+    first, second = playground.server.event.feeds
+    lines.append(
+        f"  feeds:  {first.url} and {second.url} — two demo sites; Two sources in the admin chat has both "
+        "report one event, a few seconds apart: one alert, edited to count the second source"
     )
     lines += [f"  chat:   {chat.title} — {chat.purpose}" for chat in playground.scene.chats]
     return lines

@@ -154,12 +154,24 @@ def _numbered(articles: Sequence[Article]) -> list[str]:
     return [citation(article, number=i) for i, article in enumerate(articles, 1)]
 
 
+def also_by(others: int) -> str:
+    """Under a result that stands for a whole story: how many other sources reported it; empty for none."""
+    return f"<i>Also reported by {_count(others, 'source')}</i>" if others > 0 else ""
+
+
 def answer(
-    query: str, hits: Sequence[Hit], *, offset: int = 0, total: int | None = None, at_least: bool = False
+    query: str,
+    hits: Sequence[Hit],
+    *,
+    offset: int = 0,
+    total: int | None = None,
+    at_least: bool = False,
+    also: Sequence[int] | None = None,
 ) -> str:
     """A header echoing the question, then numbered citations (from offset + 1) separated by blank lines.
 
     `at_least` marks `total` as a lower bound (the library stops counting at a cap): shown as "1,000+".
+    `also`: per hit, how many other sources reported its story (each story is shown once).
     """
     if not hits:
         return no_match(query)
@@ -174,7 +186,9 @@ def answer(
         head = f"Results for {_quoted(query)}"
     blocks = [f"<b>{head}</b>"]
     for number, hit in enumerate(hits, first):
-        blocks.append(citation(hit.article, snippet=hit.snippet, number=number))
+        entry = citation(hit.article, snippet=hit.snippet, number=number)
+        others = also_by(also[number - first]) if also is not None else ""
+        blocks.append(f"{entry}\n{others}" if others else entry)
     return "\n\n".join(blocks)
 
 
@@ -187,11 +201,18 @@ def no_match(query: str, *, hint: str | None = None) -> str:
     return "\n\n".join(blocks)
 
 
-def related(title: str, articles: Sequence[Article]) -> str:
-    """Stories related to `title` as numbered, linked citations."""
+def related(title: str, articles: Sequence[Article], also: Sequence[int] | None = None) -> str:
+    """Stories related to `title` as numbered, linked citations (`also`: per article, how many other
+    sources reported its story)."""
     if not articles:
         return f"No related stories for “{escape(title)}” yet."
-    return "\n\n".join([f"<b>Related to {_quoted(title)}</b>", *_numbered(articles)])
+    entries = _numbered(articles)
+    if also is not None:
+        entries = [
+            f"{entry}\n{also_by(others)}" if others > 0 else entry
+            for entry, others in zip(entries, also, strict=True)
+        ]
+    return "\n\n".join([f"<b>Related to {_quoted(title)}</b>", *entries])
 
 
 def topic_push(topic_name: str, articles: Sequence[Article]) -> str:
@@ -199,16 +220,75 @@ def topic_push(topic_name: str, articles: Sequence[Article]) -> str:
     return "\n\n".join([f"<b>Related stories</b> · {escape(_one_line(topic_name))}", *_numbered(articles)])
 
 
-def subscribed(what: str, understood: str, preview: Sequence[Article], *, already: bool = False) -> str:
-    """Confirmation of a subscription: what was understood, and the latest articles it would have matched."""
+def subscribed(
+    what: str,
+    understood: str,
+    preview: Sequence[Article],
+    *,
+    already: bool = False,
+    schedule: str | None = None,
+) -> str:
+    """Confirmation of a subscription: what was understood, its schedule (a digest's, when it is one),
+    and the latest articles it would have matched."""
     head = "You were already subscribed to" if already else "Subscribed to"
     blocks = [f"<b>{head} {escape(_one_line(what))}</b>", escape(understood)]
+    if schedule is not None:
+        blocks.append(schedule)
     if preview:
         blocks.append("<i>Latest articles it matches (a preview; new ones will arrive as alerts):</i>")
         blocks.extend(_numbered(preview))
     else:
         blocks.append("<i>No article in the archive matches it yet; new ones will arrive as alerts.</i>")
     return "\n\n".join(blocks)
+
+
+def digest_schedule(schedule: str, zone: str) -> str:
+    """When a subscription's news arrives, for its confirmation."""
+    if schedule == "now":
+        return "<i>New stories arrive as alerts as they come.</i>"
+    return (
+        f"<i>New stories arrive as one digest, {escape(schedule)} ({escape(zone)} time; see /timezone).</i>"
+    )
+
+
+def schedule_refused(reason: str) -> str:
+    """A /subscribe schedule that cannot be used, and why."""
+    return f"{escape(reason)}\n\n<i>Example:</i> <code>/subscribe openai weekly mon 08:00</code>"
+
+
+NO_DIGEST_WAITING = (
+    "No digest is waiting in this chat. A subscription with a schedule collects new stories here until "
+    "its time, e.g. <code>/subscribe openai daily 08:00</code>; then <code>/digest now</code> sends them."
+)
+
+
+def digests_now(articles: int, due: Sequence[datetime], zone: str) -> str:
+    """/digest now: the waiting digests that go out at once, with the times (in the chat's zone) they
+    were due at, and that they will not come again then."""
+    one = len(due) == 1
+    times = ", ".join(f"{format_date(moment)} {moment:%H:%M}" for moment in due)
+    return (
+        f"<b>Sending {_count(len(due), 'digest')} now</b> ({_count(articles, 'article')}), the "
+        f"{'one' if one else 'ones'} due {escape(times)} ({escape(zone)} time).\n\n"
+        f"<i>{'Its' if one else 'Their'} articles are sent once and will not come again at "
+        f"{'that time' if one else 'those times'}; stories arriving from now on still wait for "
+        f"{'it' if one else 'them'}.</i>"
+    )
+
+
+def timezone_shown(zone: str, *, changed: bool) -> str:
+    """The chat's time zone (just set, or as it stands)."""
+    if changed:
+        return f"Digest times in this chat are now read in <b>{escape(zone)}</b> time."
+    return (
+        f"Digest times in this chat are read in <b>{escape(zone)}</b> time. "
+        "Change it with <code>/timezone Area/City</code>, e.g. <code>/timezone Europe/Berlin</code>."
+    )
+
+
+def timezone_refused(reason: str) -> str:
+    """A /timezone name that is not a time zone."""
+    return escape(reason)
 
 
 def subscription_list(rows: Sequence[tuple[str, str]]) -> str:
@@ -540,24 +620,53 @@ def _matched(reasons: Sequence[str]) -> str:
     return f"<i>Matched: {escape(', '.join(_one_line(r) for r in reasons))}</i>" if reasons else ""
 
 
-def alert(article: Article, snippet: Snippet | None, reasons: Sequence[str]) -> str:
-    """One new article for a subscriber: linked title, source · date, snippet or lead, what it matched."""
+SOURCES_SHOWN = 4  # other sources named under an alert; more are counted
+
+
+def also_reported(sources: Sequence[str], reports: int = 0) -> str:
+    """A story's other reports under its alert: "+2 sources: A, B" (named sources), else "+1 more
+    report"; empty when there are none."""
+    if sources:
+        names = ", ".join(
+            escape(_one_line(shorten(source, TITLE_SHOWN))) for source in sources[:SOURCES_SHOWN]
+        )
+        rest = f" and {len(sources) - SOURCES_SHOWN:,} more" if len(sources) > SOURCES_SHOWN else ""
+        return f"<i>+{_count(len(sources), 'source')}: {names}{rest}</i>"
+    if reports > 0:
+        return f"<i>+{_count(reports, 'more report')}</i>"
+    return ""
+
+
+# A story's other named sources and how many other reports it has (for also_reported).
+Coverage = tuple[Sequence[str], int]
+
+
+def alert(
+    article: Article, snippet: Snippet | None, reasons: Sequence[str], coverage: Coverage = ((), 0)
+) -> str:
+    """One new story for a subscriber: linked title, source · date, snippet or lead, its other sources,
+    what it matched."""
     if snippet is None or not snippet.text.strip():
         snippet = Snippet(_lead(article.body))
-    text = "🔔 " + citation(article, snippet=snippet)
-    matched = _matched(reasons)
-    return f"{text}\n{matched}" if matched else text
+    lines = ["🔔 " + citation(article, snippet=snippet), also_reported(*coverage), _matched(reasons)]
+    return "\n".join(line for line in lines if line)
 
 
-def digest(items: Sequence[tuple[Article, Sequence[str]]]) -> str:
-    """Several new articles in one message: numbered citations, each with what it matched."""
+def digest(
+    items: Sequence[tuple[Article, Sequence[str]]],
+    coverage: Sequence[Coverage] | None = None,
+    sentences: Sequence[Snippet | None] | None = None,
+) -> str:
+    """Several new stories in one message: numbered citations, each with its best sentence (when given),
+    its other sources and what it matched."""
     if not items:
         return "No new articles."
     blocks = [f"🔔 <b>{_count(len(items), 'new article')}</b>"]
     for number, (article, reasons) in enumerate(items, 1):
-        matched = _matched(reasons)
-        entry = citation(article, number=number)
-        blocks.append(f"{entry}\n{matched}" if matched else entry)
+        also = also_reported(*coverage[number - 1]) if coverage is not None else ""
+        sentence = sentences[number - 1] if sentences is not None else None
+        lines = [citation(article, number=number, snippet=sentence), also, _matched(reasons)]
+        blocks.append("\n".join(line for line in lines if line))
     return "\n\n".join(blocks)
 
 

@@ -2,7 +2,8 @@
 
 The real python-telegram-bot stack talks to BotApiStandIn (server.py) over HTTP. It is made of parts:
 the world's state and event log (world.py), the users' actions (scenario.py), the update queue
-(updates.py) and the Bot API methods (methods.py); html.py parses Telegram's HTML like Telegram does.
+(updates.py), the Bot API methods (methods.py) and webhook delivery (webhook.py); html.py parses
+Telegram's HTML like Telegram does.
 Must not import telegram.
 """
 
@@ -13,11 +14,13 @@ from bot.standin.protocol import ApiError
 from bot.standin.scenario import Scenario
 from bot.standin.server import BotApiStandIn, Fault, FaultKind, RequestRecord
 from bot.standin.updates import UpdateQueue
+from bot.standin.webhook import Delivery
 from bot.standin.world import Event, EventKind, World
 
 __all__ = [
     "ApiError",
     "BotApiStandIn",
+    "Delivery",
     "Entity",
     "Event",
     "EventKind",

@@ -61,23 +61,44 @@ class BotApi:
         return True
 
     def _api_setWebhook(self, p: Params) -> bool:
-        self.world.webhook_url = p.get_str("url") or ""
+        url = p.get_str("url") or ""
+        if url and not url.startswith(("https://", "http://")):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = p.get_str("secret_token") or ""
+        if len(secret) > 256 or not all(c.isascii() and (c.isalnum() or c in "_-") for c in secret):
+            raise bad_request("secret token contains unallowed characters")
+        allowed = p.get_json("allowed_updates")
+        if allowed is not None and not (
+            isinstance(allowed, list) and all(isinstance(a, str) for a in allowed)
+        ):
+            raise bad_request("can't parse allowed_updates JSON object")
+        self.updates.set_allowed(allowed)
+        self.world.webhook_url, self.world.webhook_secret = url, secret if url else ""
+        self.world.webhook_error = None
         if p.get_bool("drop_pending_updates"):
             self.updates.drop()
         return True
 
     def _api_deleteWebhook(self, p: Params) -> bool:
-        self.world.webhook_url = ""
+        self.world.webhook_url, self.world.webhook_secret = "", ""
+        self.world.webhook_error = None
         if p.get_bool("drop_pending_updates"):
             self.updates.drop()
         return True
 
     def _api_getWebhookInfo(self, p: Params) -> JsonDict:
-        return {
+        info: JsonDict = {
             "url": self.world.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self.updates.pending()),
         }
+        if self.world.webhook_url:
+            info["max_connections"] = 40
+            if self.updates.allowed is not None:
+                info["allowed_updates"] = self.updates.allowed
+        if self.world.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.world.webhook_error
+        return info
 
     def _api_setMyCommands(self, p: Params) -> bool:
         cleaned = check_commands(p.get_json("commands"))

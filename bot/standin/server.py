@@ -2,8 +2,9 @@
 API wire protocol.
 
 It composes the world (state and events), the scenario (the users' actions), the update queue and the
-Bot API methods, and adds long-polling getUpdates (with Telegram's 409 on a second poller), a request
-log, injected faults (429, 401, 403, migration, 5xx, a proxy's HTML 404 page, dropped connections,
+Bot API methods, and adds long-polling getUpdates (with Telegram's 409 on a second poller, and while a
+webhook is set), webhook delivery (webhook.py: updates POSTed to setWebhook's URL), a request log,
+injected faults (429, 401, 403, migration, 5xx, a proxy's HTML 404 page, dropped connections,
 timeouts), a token that can be revoked and restored, and awaitable expectations. Must not import
 telegram; aiohttp and asyncio are its transport.
 """
@@ -27,6 +28,7 @@ from bot.standin.methods import BotApi
 from bot.standin.protocol import ApiError, JsonDict, Params, bad_request, forbidden
 from bot.standin.scenario import Scenario
 from bot.standin.updates import UpdateQueue
+from bot.standin.webhook import Delivery, WebhookDelivery
 from bot.standin.world import Event, EventKind, World
 
 _CONFLICT = (
@@ -188,6 +190,8 @@ class BotApiStandIn:
         self.updates = UpdateQueue()
         self.scenario = Scenario(self.world, self.updates)
         self.api = BotApi(self.world, self.updates)
+        self.webhook = WebhookDelivery(self.world, self.updates, clock, on_delivery=self._wake_waiters)
+        self._webhook_task: asyncio.Task[None] | None = None
         self.token = token
         self.token_revoked = False  # revoke_token(): every call answers 401 until restore_token()
         self.clock = clock
@@ -228,6 +232,9 @@ class BotApiStandIn:
         self._stopping.set()
         if self._poll is not None:
             self._poll.ready.set()
+        if self._webhook_task is not None:
+            await self._webhook_task
+            self._webhook_task = None
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -256,6 +263,11 @@ class BotApiStandIn:
     def api_url(self) -> str:
         """The URL prefix of this bot's methods: api_url + "/sendMessage"."""
         return f"{self.base_url}{self.token}"
+
+    @property
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Every POST of an update to a webhook so far, in order (failed ones included)."""
+        return list(self.webhook.deliveries)
 
     @property
     def is_polling(self) -> bool:
@@ -373,6 +385,14 @@ class BotApiStandIn:
             lambda: self.is_polling, timeout, lambda: f"no getUpdates long poll within {timeout}s"
         )
 
+    async def wait_until_receiving(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as in wait_for
+        """Wait until the bot long-polls or has set a webhook: either way, ready for updates."""
+        await self._until(
+            lambda: self.is_polling or bool(self.world.webhook_url),
+            timeout,
+            lambda: f"no getUpdates long poll and no webhook within {timeout}s",
+        )
+
     async def wait_until_delivered(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as in wait_for
         """Wait until the bot has confirmed every queued update (its next getUpdates moved past them)."""
         await self._until(
@@ -466,6 +486,8 @@ class BotApiStandIn:
                 result = self.api.call(method, params)
         except ApiError as error:
             return error.code, error.body()
+        if method.lower() in ("setwebhook", "deletewebhook"):
+            self._webhook_changed()
         return 200, {"ok": True, "result": result}
 
     @staticmethod
@@ -541,3 +563,11 @@ class BotApiStandIn:
     def _updates_changed(self) -> None:
         if self._poll is not None:
             self._poll.ready.set()
+        self.webhook.wake.set()
+
+    def _webhook_changed(self) -> None:
+        self.webhook.wake.set()
+        self._wake_waiters()
+        running = self._webhook_task is not None and not self._webhook_task.done()
+        if self.world.webhook_url and not running and not self._stopping.is_set():
+            self._webhook_task = asyncio.create_task(self.webhook.run(self._stopping), name="standin-webhook")

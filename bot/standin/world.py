@@ -132,7 +132,9 @@ class World:
         self.supports_inline_queries = supports_inline_queries
         self.strict_html = strict_html
         self.clock = clock
-        self.webhook_url = ""
+        self.webhook_url = ""  # setWebhook's; while set, updates are POSTed there (server.py)
+        self.webhook_secret = ""  # sent as X-Telegram-Bot-Api-Secret-Token with every update
+        self.webhook_error: tuple[int, str] | None = None  # (unix time, message) of the last failed POST
         self.users: dict[int, JsonDict] = {bot_id: self.bot_sender()}
         self.chats: dict[int, ChatState] = {}
         self.queries: dict[str, QueryState] = {}

@@ -18,7 +18,15 @@ from bot.store.errors import (
     StoreLockedError,
 )
 from bot.store.facade import Store
-from bot.store.records import ChatRecord, IngestResult, Matcher, OutboxItem, QuestionStats, Stats
+from bot.store.records import (
+    ChatRecord,
+    IngestResult,
+    Matcher,
+    OutboxItem,
+    QuestionStats,
+    Stats,
+    StoryAssigner,
+)
 from bot.store.sources import (
     AdminNotice,
     FailureOutcome,
@@ -56,5 +64,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreLockedError",
+    "StoryAssigner",
     "TextFrom",
 ]

@@ -19,7 +19,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,10 +35,20 @@ from bot.core.interests import (
     Subscription,
     SubscriptionKind,
 )
+from bot.core.schedules import ScheduleError, parse_schedule, zone_or_utc
+from bot.core.stories import Reason, StoryRecord
 from bot.store.backend import Db, Row, SqliteDb
 from bot.store.errors import DatabaseGone, StoreError, store_error
 from bot.store.postgres import Postgres, is_postgres_url
-from bot.store.records import ChatRecord, IngestResult, Matcher, OutboxItem, QuestionStats, Stats
+from bot.store.records import (
+    ChatRecord,
+    IngestResult,
+    Matcher,
+    OutboxItem,
+    QuestionStats,
+    Stats,
+    StoryAssigner,
+)
 from bot.store.schema import check_writable, migrate, release_instance_lock, take_instance_lock
 from bot.store.sources import SourceStore
 
@@ -53,8 +63,10 @@ JOURNAL_SIZE_LIMIT = 1 << 20
 NOTE_CHAT_SECONDS = 60.0
 QUERY_TOKEN_BYTES = 8  # 11 url-safe characters: fits callback data with room to spare
 MAX_ERROR_CHARS = 1000
+CHATS_PER_READ = 64  # chats whose due alerts due_alerts_by_chat reads in one statement
 
 
+# How many articles an outbox row's story holds (in an UPDATE of outbox); its message shows shown_members.
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -86,6 +98,7 @@ def _chat(row: Row) -> ChatRecord:
         inactive_reason=row["inactive_reason"],
         related_enabled=None if related is None else bool(related),
         last_alert_at=_maybe_time(row["last_alert_at"]),
+        timezone=row["timezone"],
     )
 
 
@@ -97,6 +110,7 @@ def _subscription(row: Row) -> Subscription:
         value=row["value"],
         label=row["label"],
         created_at=_time(row["created_at"]),
+        schedule=row["schedule"],
     )
 
 
@@ -113,7 +127,26 @@ def _outbox_item(row: Row) -> OutboxItem:
         created_at=_time(row["created_at"]),
         sent_at=_maybe_time(row["sent_at"]),
         message_id=row["message_id"],
+        story_id=row["story_id"],
+        shown_members=row["shown_members"],
+        edit_due=bool(row["edit_due"]),
+        digest_due=_maybe_time(row["digest_due"]),
     )
+
+
+def _story_record(row: Row) -> StoryRecord:
+    return StoryRecord(
+        article_id=row["article_id"],
+        story_id=row["story_id"],
+        reason=Reason(row["reason"]),
+        source=row["source"],
+        published=_maybe_time(row["published"]),
+        chars=row["chars"],
+        added_at=_maybe_time(row["added_at"]),
+    )
+
+
+_Work = tuple[list[tuple[int, str, str]], list[StoryRecord]]
 
 
 class Store:
@@ -563,8 +596,10 @@ class Store:
         *,
         limit: int = MAX_SUBSCRIPTIONS,
         now: datetime | None = None,
+        schedule: str | None = None,
     ) -> SubscribeOutcome:
-        """Add a subscription unless the chat already has it or has reached `limit`."""
+        """Add a subscription unless the chat already has it or has reached `limit`; `schedule` (the
+        canonical text of a bot.core.schedules.Schedule) is set on it either way, when given."""
         kind = SubscriptionKind(kind)
         at = now or _utcnow()
         async with self._transaction() as db:
@@ -575,15 +610,27 @@ class Store:
                 (chat_id, kind.value, value),
             )
             if exists:
+                if schedule is not None:
+                    await db.execute(
+                        "UPDATE subscriptions SET schedule = ? WHERE chat_id = ? AND kind = ? AND value = ?",
+                        (schedule, chat_id, kind.value, value),
+                    )
                 return SubscribeOutcome.ALREADY
             count = await _scalar_int(db, "SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?", (chat_id,))
             if count >= limit:
                 return SubscribeOutcome.LIMIT_REACHED
             await db.execute(
-                "INSERT INTO subscriptions (chat_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)",
-                (chat_id, kind.value, value, label, _text(at)),
+                "INSERT INTO subscriptions (chat_id, kind, value, label, created_at, schedule) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, kind.value, value, label, _text(at), schedule or "now"),
             )
         return SubscribeOutcome.ADDED
+
+    async def set_timezone(self, chat_id: int, name: str | None, now: datetime | None = None) -> None:
+        """Set the IANA time zone a chat's digest times are read in (None: back to UTC)."""
+        async with self._transaction() as db:
+            await _ensure_chat(db, chat_id, now or _utcnow())
+            await db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (name, chat_id))
 
     async def unsubscribe(self, chat_id: int, kind: SubscriptionKind | str, value: str) -> bool:
         """Remove one subscription by what it follows; False if the chat did not have it."""
@@ -717,15 +764,24 @@ class Store:
     # -- ingest and the outbox -------------------------------------------------------------------------------
 
     async def ingest_articles(
-        self, article_ids: Sequence[str], match: Matcher, now: datetime | None = None
+        self,
+        article_ids: Sequence[str],
+        match: Matcher,
+        now: datetime | None = None,
+        *,
+        assign: StoryAssigner | None = None,
+        edit_within: timedelta = timedelta(hours=24),
     ) -> IngestResult:
-        """Record the corpus's ids as seen and queue alerts for the never-seen ones.
+        """Record the corpus's ids as seen, their stories, and queue alerts for the never-seen ones.
 
-        The very first load only records (a fresh bot must not alert on its whole archive). `match` runs in
-        a worker thread, off the event loop and outside any transaction, with the ids not seen yet and the
-        active chats' subscriptions (analysing article text can take a while). One write transaction then
-        records the ids and the alerts of those still unseen, so repeated, racing or crashed ingests (even
-        from other processes) queue each alert once, and a failing `match` writes nothing.
+        The very first load only records (a fresh bot must not alert on its whole archive). `match` and
+        `assign` run in a worker thread, off the event loop and outside any transaction, with the ids not
+        seen yet (in ingest order) and the active chats' subscriptions (analysing article text can take a
+        while). One write transaction then records the ids, their stories and the alerts of those still
+        unseen, so repeated, racing or crashed ingests (even from other processes) queue each alert once,
+        and a failing `match` writes nothing. A chat gets one alert per story: an article of a story the
+        chat was alerted to (or is about to be) flags that alert for an update instead, when it was sent
+        less than `edit_within` ago (older alerts are left as they are).
         """
         at = _text(now or _utcnow())
         # str() guards the NOT IN below: an int id would never equal its stored text and re-alert forever.
@@ -735,9 +791,16 @@ class Store:
                 first_load = await _is_first_load(db)
                 unseen = await _unseen(db, payload)
                 subscriptions = [] if first_load or not unseen else await _all_subscriptions(db, True)
-            matched = []
-            if unseen and not first_load:
-                matched = list(await asyncio.to_thread(match, list(unseen), subscriptions))
+                zones = await _zones(db) if subscriptions else {}
+
+            def work(ids: list[str], first: bool, subs: list[Subscription]) -> _Work:
+                found = [] if first else list(match(ids, subs))
+                return found, ([] if assign is None else list(assign(ids)))
+
+            matched: list[tuple[int, str, str]] = []
+            records: list[StoryRecord] = []
+            if unseen:
+                matched, records = await asyncio.to_thread(work, list(unseen), first_load, subscriptions)
             async with self._transaction() as db:
                 if await _is_first_load(db) != first_load:
                     # Another process made the first load meanwhile (it happens once): match after all.
@@ -748,23 +811,121 @@ class Store:
                     "SELECT value, CAST(? AS TEXT) FROM json_each(?)",
                     (at, json.dumps(new_ids)),
                 )
+                fresh = set(new_ids)
+                kept = [record for record in records if record.article_id in fresh]
+                await db.executemany(
+                    "INSERT OR IGNORE INTO story_articles "
+                    "(article_id, story_id, reason, source, published, chars, added_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            r.article_id,
+                            r.story_id,
+                            r.reason.value,
+                            r.source,
+                            None if r.published is None else _text(r.published),
+                            r.chars,
+                            _text(r.added_at) if r.added_at is not None else at,
+                        )
+                        for r in kept
+                    ],
+                )
                 if first_load:
                     await _set_meta(db, INITIAL_LOAD_KEY, at)
                     return IngestResult(new_ids=new_ids, alerts_created=0, first_load=True)
-                reasons = _group_reasons(matched, set(new_ids))
+                story_of = {record.article_id: record.story_id for record in kept}
+                order = {article_id: n for n, article_id in enumerate(new_ids)}
+                reasons = _group_reasons(matched, fresh)
+                # In ingest order, so of two new articles of one story the first one is the alert.
+                ordered = sorted(reasons.items(), key=lambda pair: order[pair[0][1]])
+                digests = _digest_times(subscriptions, zones, now or _utcnow())
+                rows = []
+                for (chat_id, article_id), why in ordered:
+                    due = _due(digests, chat_id, why)
+                    when = at if due is None else _text(due)
+                    rows.append(
+                        (
+                            chat_id,
+                            article_id,
+                            ", ".join(why),
+                            when,
+                            at,
+                            story_of.get(article_id),
+                            due and when,
+                        )
+                    )
                 async with db.executemany(
-                    "INSERT OR IGNORE INTO outbox "
-                    "(chat_id, article_id, reason, status, attempts, next_attempt_at, created_at) "
+                    "INSERT OR IGNORE INTO outbox (chat_id, article_id, reason, status, attempts, "
+                    "next_attempt_at, created_at, story_id, digest_due) "
                     "SELECT CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', 0, "
-                    "CAST(? AS TEXT), CAST(? AS TEXT) "
+                    "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) "
                     "WHERE EXISTS (SELECT 1 FROM chats WHERE id = ? AND active = 1)",
-                    [
-                        (chat_id, article_id, ", ".join(why), at, at, chat_id)
-                        for (chat_id, article_id), why in reasons.items()
-                    ],
+                    [(*row, row[0]) for row in rows],
                 ) as cursor:
                     created = max(cursor.rowcount, 0)  # executemany sums the rows each run inserted
-            return IngestResult(new_ids=new_ids, alerts_created=created, first_load=False)
+                grown = sorted({r.story_id for r in kept if r.reason is not Reason.NEW})
+                edits = 0
+                if grown:
+                    edits = await _rowcount(
+                        db,
+                        "UPDATE outbox SET edit_due = 1 WHERE edit_due = 0 "
+                        "AND story_id IN (SELECT value FROM json_each(?)) "
+                        "AND (status = 'pending' OR (status = 'sent' AND sent_at >= ?))",
+                        (json.dumps(grown), _text((now or _utcnow()) - edit_within)),
+                    )
+            return IngestResult(new_ids=new_ids, alerts_created=created, first_load=False, edits_due=edits)
+
+    async def story_records(self) -> list[StoryRecord]:
+        """Every article's place in its story, in ingest order (to restore the story index)."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall("SELECT * FROM story_articles ORDER BY seq")
+        return [_story_record(row) for row in rows]
+
+    async def due_edits(
+        self, within: timedelta, now: datetime | None = None, limit: int = 100
+    ) -> list[OutboxItem]:
+        """Sent alerts whose story gained reports, sent less than `within` ago, for reachable chats;
+        older flags are dropped (such alerts are left as they are)."""
+        cutoff = _text((now or _utcnow()) - within)
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET edit_due = 0 WHERE edit_due = 1 AND status = 'sent' AND sent_at < ?",
+                (cutoff,),
+            )
+            rows = await db.execute_fetchall(
+                "SELECT o.* FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.edit_due = 1 AND o.status = 'sent' AND o.message_id IS NOT NULL "
+                "AND c.active = 1 ORDER BY o.sent_at, o.id LIMIT ?",
+                (limit,),
+            )
+        return [_outbox_item(row) for row in rows]
+
+    async def message_alerts(self, chat_id: int, message_id: int) -> list[OutboxItem]:
+        """The delivered alerts one message carries (one, or a digest's several), in their order."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM outbox WHERE chat_id = ? AND message_id = ? AND status = 'sent' "
+                "ORDER BY created_at, id",
+                (chat_id, message_id),
+            )
+        return [_outbox_item(row) for row in rows]
+
+    async def mark_edited(self, alert_id: int, shown_members: int, *, final: bool = False) -> bool:
+        """An alert's message now counts `shown_members` members of its story. Its update flag stays up
+        if the story holds more by now (a report recorded while the edit was on its way: its ingest found
+        the flag already up), so the next pass shows that one too; with `final` (the message is left as
+        it is) the flag goes down whatever the story holds."""
+        async with self._transaction() as db:
+            changed = await _rowcount(
+                db,
+                "UPDATE outbox SET shown_members = ?, "
+                "edit_due = CASE WHEN ? THEN 0 WHEN "
+                "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id) > ? THEN 1 "
+                "ELSE 0 END "
+                "WHERE id = ?",
+                (shown_members, final, shown_members, alert_id),
+            )
+        return changed > 0
 
     async def due_alerts(self, now: datetime | None = None, limit: int = 100) -> list[OutboxItem]:
         """Pending alerts whose time has come, for chats still reachable, oldest first."""
@@ -780,11 +941,61 @@ class Store:
     async def due_alerts_by_chat(
         self, now: datetime | None = None, limit: int = 100
     ) -> dict[int, list[OutboxItem]]:
-        """due_alerts grouped per chat (for digests); chats in order of their oldest alert."""
-        grouped: dict[int, list[OutboxItem]] = {}
-        for item in await self.due_alerts(now, limit):
-            grouped.setdefault(item.chat_id, []).append(item)
-        return grouped
+        """Due alerts per chat, chats in order of their oldest alert, at most `limit` rows, each chat's
+        whole: a digest is one message only if its rows come in one batch (an ingest queues row after
+        row, article by article, so the oldest `limit` rows would hold a few stories of many chats).
+        Only a chat with more than `limit` due gets its oldest `limit` now and the rest next time."""
+        due = _text(now or _utcnow())
+        batch: dict[int, list[OutboxItem]] = {}
+        taken = 0
+        async with self._reading() as db:
+            # The chats of the oldest `limit` due rows, in order; each chat is then read whole, a few
+            # chats at a time, until the batch is full (cheap at any outbox size: both use an index).
+            oldest = await db.execute_fetchall(
+                "SELECT o.chat_id FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
+                "ORDER BY o.created_at, o.id LIMIT ?",
+                (due, limit),
+            )
+            chats = list(dict.fromkeys(int(row[0]) for row in oldest))
+            for first in range(0, len(chats), CHATS_PER_READ):
+                some = chats[first : first + CHATS_PER_READ]
+                rows = await db.execute_fetchall(
+                    "SELECT * FROM outbox WHERE chat_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
+                    "AND status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id",
+                    (json.dumps(some), due),
+                )
+                found: dict[int, list[OutboxItem]] = {}
+                for row in rows:
+                    item = _outbox_item(row)
+                    found.setdefault(item.chat_id, []).append(item)
+                for chat_id in some:
+                    items = found.get(chat_id)
+                    if not items:
+                        continue  # delivered meanwhile (by another process)
+                    if batch and taken + len(items) > limit:
+                        return batch
+                    batch[chat_id] = items[:limit]
+                    taken += len(batch[chat_id])
+        return batch
+
+    async def advance_digests(self, chat_id: int, now: datetime | None = None) -> list[OutboxItem]:
+        """Make a chat's waiting digests due now, for an admin trying schedules; returns the rows moved, as
+        they were. Each row keeps its digest time, so a digest is still one message, and once sent it is
+        no longer pending: its scheduled time finds nothing of it left to send."""
+        at = _text(now or _utcnow())
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM outbox WHERE chat_id = ? AND status = 'pending' "
+                "AND digest_due IS NOT NULL AND next_attempt_at > ? ORDER BY created_at, id",
+                (chat_id, at),
+            )
+            await db.execute(
+                "UPDATE outbox SET next_attempt_at = ? "
+                "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+                (at, json.dumps([row["id"] for row in rows])),
+            )
+        return [_outbox_item(row) for row in rows]
 
     async def claim_alerts(
         self, owner: str, lease: timedelta, now: datetime | None = None, limit: int = 100
@@ -959,21 +1170,38 @@ class Store:
             )
         return [_outbox_item(row) for row in rows]
 
-    async def mark_sent(self, ids: Sequence[int], message_id: int | None, now: datetime | None = None) -> int:
-        """Mark alerts delivered (one message may carry several) and stamp their chats' last alert time."""
+    async def mark_sent(
+        self,
+        ids: Sequence[int],
+        message_id: int | None,
+        now: datetime | None = None,
+        *,
+        shown: Mapping[int, int] | None = None,
+    ) -> int:
+        """Mark alerts delivered (one message may carry several) and stamp their chats' last alert time;
+        `shown`: how many members of its story each alert's message counted."""
         at = _text(now or _utcnow())
         payload = json.dumps([int(i) for i in ids])
         async with self._transaction() as db:
+            if shown:
+                await db.executemany(
+                    "UPDATE outbox SET shown_members = ? WHERE id = ? AND status != 'sent'",
+                    [(count, alert_id) for alert_id, count in shown.items()],
+                )
             await db.execute(
                 "UPDATE chats SET last_alert_at = ? WHERE id IN "
                 "(SELECT chat_id FROM outbox "
                 "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND status != 'sent')",
                 (at, payload),
             )
+            # A flag raised while the alert waited is down once the message shows the whole story (a
+            # report recorded after it was rendered keeps it up): no edit pass for what is already shown.
             return await _rowcount(
                 db,
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL, "
-                "lease_owner = NULL, lease_until = NULL "
+                "lease_owner = NULL, lease_until = NULL, edit_due = CASE WHEN edit_due = 1 AND "
+                "(SELECT COUNT(*) FROM story_articles s WHERE s.story_id = outbox.story_id) > shown_members "
+                "THEN 1 ELSE 0 END "
                 "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND status != 'sent'",
                 (at, message_id, payload),
             )
@@ -1201,6 +1429,38 @@ async def _alert_counts(db: Db) -> dict[str, int]:
     for row in rows:
         counts[AlertStatus(row[0])] = int(row[1])
     return counts
+
+
+async def _zones(db: Db) -> dict[int, str]:
+    rows = await db.execute_fetchall("SELECT id, timezone FROM chats WHERE timezone IS NOT NULL")
+    return {int(row[0]): str(row[1]) for row in rows}
+
+
+def _digest_times(
+    subscriptions: Iterable[Subscription], zones: Mapping[int, str], now: datetime
+) -> dict[tuple[int, str], datetime | None]:
+    """(chat, label) → when that subscription's next digest is due; None for `now` subscriptions (and
+    for a schedule stored by a version that read it otherwise: sent as it comes rather than lost)."""
+    due: dict[tuple[int, str], datetime | None] = {}
+    for subscription in subscriptions:
+        try:
+            schedule = parse_schedule(subscription.schedule)
+        except ScheduleError:
+            schedule = parse_schedule("now")
+        zone = zone_or_utc(zones.get(subscription.chat_id))
+        due[(subscription.chat_id, subscription.label)] = schedule.next_due(now, zone)
+    return due
+
+
+def _due(
+    digests: Mapping[tuple[int, str], datetime | None], chat_id: int, labels: Sequence[str]
+) -> datetime | None:
+    """When an alert matched by these subscriptions goes out: at once if any of them says `now`, else
+    with the earliest of their digests."""
+    times = [digests.get((chat_id, label)) for label in labels]
+    if not times or any(t is None for t in times):
+        return None
+    return min(t for t in times if t is not None)
 
 
 def _group_reasons(

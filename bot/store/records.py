@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.interests import AlertStatus, Subscription
+from bot.core.stories import StoryRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class ChatRecord:
     inactive_reason: str | None
     related_enabled: bool | None  # None: use the bot-wide default
     last_alert_at: datetime | None
+    timezone: str | None = None  # IANA name chosen with /timezone; None: UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,10 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     message_id: int | None
+    story_id: str | None = None  # the story it alerts (a chat gets each story once)
+    shown_members: int = 1  # members of the story the message counted when sent or last edited
+    edit_due: bool = False  # the story gained members since: update the message
+    digest_due: datetime | None = None  # sent with its chat's digest due then; None: as it comes
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class IngestResult:
     new_ids: list[str]
     alerts_created: int
     first_load: bool
+    edits_due: int = 0  # alerts of stories that gained a report, flagged for an update
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +87,6 @@ class Stats:
 # Matches new article ids against subscriptions; returns (chat_id, article_id, reason) triples. The store
 # calls it in a worker thread, outside any transaction.
 Matcher = Callable[[list[str], list[Subscription]], Iterable[tuple[int, str, str]]]
+
+# Gives new article ids (in ingest order) their stories; the store calls it in the same worker thread.
+StoryAssigner = Callable[[list[str]], Iterable[StoryRecord]]

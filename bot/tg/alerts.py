@@ -1,4 +1,5 @@
-"""Alert delivery: due outbox rows become paced Telegram messages (one per alert, or a digest per chat).
+"""Alert delivery: due outbox rows become paced Telegram messages (one per alert, or a digest per chat),
+and alerts whose story gained reports since are edited ("+2 sources: …") under the same pacing.
 
 Failures are sorted by whom they concern. About one chat (blocked, kicked, chat not found, refused
 message): that chat's rows are parked or failed. About the bot as a whole (the token rejected, Telegram
@@ -28,15 +29,17 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.core.digests import best_sentence, digest_order
 from bot.core.interests import AlertStatus
 from bot.core.library import article_token
 from bot.core.models import Article
+from bot.core.stories import Story
 from bot.logs import REDACTED
 from bot.render import messages
 from bot.render.buttons import Keyboard
 from bot.render.html import MESSAGE_LIMIT, visible_length
 from bot.store import OutboxItem, Store
-from bot.tg.sending import send_html
+from bot.tg.sending import edit_html, send_html
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class _Message:
     html: str
     keyboard: Keyboard | None
     rest: _Job | None
+    shown: dict[int, int]  # alert id → members of its story the message counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,8 @@ class AlertWorker:
         backoff_base: float = 2.0,
         backoff_max: float = 300.0,
         digest_threshold: int = 3,
+        story: Callable[[str], Story | None] = lambda _: None,
+        edit_within: timedelta = timedelta(hours=24),
         answers_busy: Callable[[], bool] = lambda: False,
         on_token_error: Callable[[], object] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
@@ -112,6 +118,9 @@ class AlertWorker:
         self._store = store
         self._bot = bot
         self._article = article
+        self._story = story
+        self._edit_within = edit_within
+        self._edits_left = False  # the last pass left due edits (held back by a 429 or a stop)
         self._send_gap = 1.0 / rate_per_second
         self._chat_interval = chat_interval
         self._group_cap = group_per_minute
@@ -131,7 +140,7 @@ class AlertWorker:
         self._chat_last: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
         # Alerts Telegram accepted whose mark_sent failed: never send them again, keep trying to mark them.
-        self._unmarked: dict[tuple[int, ...], int] = {}
+        self._unmarked: dict[tuple[int, ...], tuple[int, dict[int, int] | None]] = {}
         # Messages delivered so far, and for each row failing in transit the count when it began to: a
         # row is given up only if others got through meanwhile (else Telegram, not the row, is the trouble).
         self._delivered = 0
@@ -206,6 +215,8 @@ class AlertWorker:
             later.extendleft(reversed(outcome.requeue))
             if later:
                 queues[target] = deque([*queues.get(target, ()), *later])
+        if not self._stopping():
+            sent += await self._edit_pass()
         return sent
 
     def _stopping(self) -> bool:
@@ -214,6 +225,8 @@ class AlertWorker:
     async def _idle_seconds(self) -> float:
         """How long run() may sleep: until the earliest pending row falls due, within bounds."""
         due = await self._store.next_due_at()
+        if self._edits_left:
+            return IDLE_MIN + max(0.0, self._paused_until - self._clock())
         if due is None:
             return IDLE_MAX
         return min(IDLE_MAX, max(IDLE_MIN, (due - datetime.now(UTC)).total_seconds()))
@@ -289,10 +302,22 @@ class AlertWorker:
     # -- one message -----------------------------------------------------------------------------------------
 
     def _plan(self, chat_id: int, items: Sequence[OutboxItem]) -> list[_Job]:
-        """A chat's due alerts as messages: one each, or digests when more than the threshold are due."""
-        if len(items) <= self._digest_threshold:
-            return [_Job(chat_id, (item,)) for item in items]
-        return [_Job(chat_id, tuple(items[i : i + DIGEST_MAX])) for i in range(0, len(items), DIGEST_MAX)]
+        """A chat's due alerts as messages: a scheduled digest is one message (split only where
+        Telegram's length limit requires); the rest one each, or digests when more than the threshold
+        are due."""
+        scheduled: dict[datetime, list[OutboxItem]] = {}
+        flowing: list[OutboxItem] = []
+        for item in items:
+            if item.digest_due is not None:
+                scheduled.setdefault(item.digest_due, []).append(item)
+            else:
+                flowing.append(item)
+        jobs = [_Job(chat_id, tuple(group)) for _, group in sorted(scheduled.items())]
+        if len(flowing) <= self._digest_threshold:
+            return jobs + [_Job(chat_id, (item,)) for item in flowing]
+        return jobs + [
+            _Job(chat_id, tuple(flowing[i : i + DIGEST_MAX])) for i in range(0, len(flowing), DIGEST_MAX)
+        ]
 
     async def _deliver(self, job: _Job, group: bool) -> _Outcome:
         """Render and send one job, then record what Telegram said; never raises for Telegram's answers."""
@@ -348,7 +373,7 @@ class AlertWorker:
             log.exception("unexpected error sending alerts to chat %d", job.chat_id)
             await self._retry_later(message.items, error)
             return _Outcome(requeue=rest)
-        await self._record_sent(message.items, replies[0].message_id)
+        await self._record_sent(message.items, replies[0].message_id, message.shown)
         return _Outcome(sent=1, requeue=rest)
 
     async def _send(self, chat_id: int, message: _Message) -> list[Message]:
@@ -373,22 +398,111 @@ class AlertWorker:
                 found.append((item, article))
         if not found:
             return None
-        subscriptions = await self._store.subscriptions(job.chat_id)
+        return await self._render(job.chat_id, found, fit=True)
+
+    async def _render(
+        self, chat_id: int, found: Sequence[tuple[OutboxItem, Article]], *, fit: bool
+    ) -> _Message | None:
+        """One alert, or a digest of several, with each story's other sources as they stand now. With
+        `fit`, a digest too long for one message carries what fits and leaves the rest; without, None."""
+        subscriptions = await self._store.subscriptions(chat_id)
         labels = {subscription.label: subscription.id for subscription in subscriptions}
+        if len(found) > 1:
+            # A digest puts its biggest stories first (most sources, then the newest), as it is read.
+            sizes = [len(story.members) if (story := self._story(a.id)) is not None else 1 for _, a in found]
+            found = [found[i] for i in digest_order([a for _, a in found], sizes)]
         entries = [(article, _reasons(item.reason, labels)) for item, article in found]
+        stories = [self._story(article.id) for _, article in found]
+        coverage = [_coverage(story, article.id) for story, (_, article) in zip(stories, found, strict=True)]
+        shown = {
+            item.id: len(story.members) if story is not None else 1
+            for story, (item, _) in zip(stories, found, strict=True)
+        }
         count = len(entries)
-        html = messages.digest(entries) if count > 1 else ""
+        sentences = [best_sentence(article, reasons) for article, reasons in entries] if count > 1 else []
+        html = messages.digest(entries, coverage, sentences) if count > 1 else ""
         while count > 1 and visible_length(html) > MESSAGE_LIMIT:
+            if not fit:
+                return None
             count -= 1
-            html = messages.digest(entries[:count])
-        rest = _Job(job.chat_id, tuple(item for item, _ in found[count:])) if count < len(found) else None
+            html = messages.digest(entries[:count], coverage[:count], sentences[:count])
+        rest = _Job(chat_id, tuple(item for item, _ in found[count:])) if count < len(found) else None
         carried = tuple(item for item, _ in found[:count])
+        counts = {item.id: shown[item.id] for item in carried}
         if count > 1:
-            return _Message(carried, html, None, rest)
+            return _Message(carried, html, None, rest, counts)
         article, reasons = entries[0]
         unsubscribe = f"unsub:{labels[reasons[0]]}" if reasons and reasons[0] in labels else None
         keyboard = messages.alert_keyboard(f"rel:{article_token(article.id)}", unsubscribe)
-        return _Message(carried, messages.alert(article, None, reasons), keyboard, rest)
+        html = messages.alert(article, None, reasons, coverage[0])
+        if not fit and visible_length(html) > MESSAGE_LIMIT:
+            return None
+        return _Message(carried, html, keyboard, rest, counts)
+
+    # -- edits -----------------------------------------------------------------------------------------------
+
+    async def _edit_pass(self) -> int:
+        """Update the messages of alerts whose story gained reports; returns how many were edited. Each
+        message is rendered again whole (a digest's other stories too) and edited once, however many
+        reports arrived meanwhile; one that would not change is only marked."""
+        self._edits_left = False
+        due = await self._store.due_edits(self._edit_within, limit=DUE_BATCH)
+        targets: dict[tuple[int, int], list[OutboxItem]] = {}
+        for item in due:
+            if item.message_id is not None:
+                targets.setdefault((item.chat_id, item.message_id), []).append(item)
+        edited = 0
+        for (chat_id, message_id), flagged in targets.items():
+            if self._stopping():
+                self._edits_left = True
+                break
+            rows = await self._store.message_alerts(chat_id, message_id) or flagged
+            found = [(row, a) for row in rows if (a := self._article(row.article_id)) is not None]
+            message = await self._render(chat_id, found, fit=False) if found else None
+            if message is None or all(message.shown[row.id] <= row.shown_members for row in message.items):
+                for row in flagged:
+                    await self._store.mark_edited(row.id, row.shown_members, final=True)
+                continue
+            group = await self._is_group(chat_id)
+            if not await self._wait_turn(chat_id, group):
+                self._edits_left = True
+                break
+            self._claim(chat_id, group)
+            final = False  # a report recorded while the edit is on its way keeps the flag (mark_edited)
+            try:
+                await edit_html(self._bot, chat_id, message_id, message.html, keyboard=message.keyboard)
+            except RetryAfter as error:
+                seconds = _retry_seconds(error)
+                self._paused_until = max(self._paused_until, self._clock() + seconds)
+                log.warning("Telegram flood control while editing alerts: pausing for %.1f s", seconds)
+                self._edits_left = True
+                break
+            except InvalidToken:
+                self._paused_until = max(self._paused_until, self._clock() + TOKEN_PAUSE)
+                self._on_token_error()
+                break
+            except Forbidden as error:
+                log.info("chat %d is unreachable (%s); parking its alerts", chat_id, error.message)
+                await self._store.deactivate_chat(chat_id, self._clean(error.message))
+                continue
+            except BadRequest as error:  # not modified, too old to edit, deleted: leave it as it is
+                log.info(
+                    "alert message %d in chat %d was not updated: %s", message_id, chat_id, error.message
+                )
+                final = True
+            except NetworkError as error:  # the flag stays: the next pass tries again
+                log.warning("updating an alert in chat %d failed: %s", chat_id, self._describe(error)[:300])
+                continue
+            else:
+                edited += 1
+            finally:
+                self._chat_last[chat_id] = self._clock()
+            for row in message.items:
+                await self._store.mark_edited(row.id, message.shown[row.id], final=final)
+            # A report recorded while this edit was on its way left the row's flag up (mark_edited) but
+            # woke no one: its ingest found the flag already up. Come back at once, not after IDLE_MAX.
+            self._edits_left = self._edits_left or not final
+        return edited
 
     async def _follow(self, job: _Job, new_id: int) -> _Job | None:
         """The job's alerts as they stand after a migration (moved, or merged away into a duplicate)."""
@@ -399,23 +513,25 @@ class AlertWorker:
                 moved.append(current)
         return _Job(new_id, tuple(moved)) if moved else None
 
-    async def _record_sent(self, items: Sequence[OutboxItem], message_id: int) -> None:
+    async def _record_sent(
+        self, items: Sequence[OutboxItem], message_id: int, shown: dict[int, int] | None = None
+    ) -> None:
         ids = tuple(item.id for item in items)
         self._delivered += 1
         for alert_id in ids:
             self._delivered_when_failing.pop(alert_id, None)
         try:
-            await self._store.mark_sent(ids, message_id)
+            await self._store.mark_sent(ids, message_id, shown=shown)
         except Exception:
             # Sending again would duplicate the message; hold the ids back and retry the bookkeeping.
-            self._unmarked[ids] = message_id
+            self._unmarked[ids] = (message_id, shown)
             log.exception(
                 "alerts %s were delivered as message %d but could not be marked sent", ids, message_id
             )
 
     async def _mark_unmarked(self) -> None:
-        for ids, message_id in list(self._unmarked.items()):
-            await self._store.mark_sent(ids, message_id)
+        for ids, (message_id, shown) in list(self._unmarked.items()):
+            await self._store.mark_sent(ids, message_id, shown=shown)
             del self._unmarked[ids]
 
     async def _retry_later(
@@ -445,6 +561,13 @@ class AlertWorker:
     def _clean(self, text: str) -> str:
         # Errors are stored for the admin to read; a transport error could quote a URL holding the token.
         return text.replace(self._bot.token, REDACTED) if self._bot.token else text
+
+
+def _coverage(story: Story | None, article_id: str) -> messages.Coverage:
+    """A story's other named sources and other reports, seen from one of its articles."""
+    if story is None:
+        return ((), 0)
+    return (story.others(article_id), len(story.members) - 1)
 
 
 def _retry_seconds(error: RetryAfter) -> float:

@@ -1,6 +1,7 @@
 """The Telegram application: python-telegram-bot's Application wired to our handlers, the housekeeping
 job and the error handler; its start-up (getMe, command menus, the privacy-mode warning). Polling is
-bot.tg.polling's (PTB's Updater is not used: it goes deaf after one 401 or 404).
+bot.tg.polling's (PTB's Updater does not poll: it goes deaf after one 401 or 404); in webhook mode PTB's
+Updater serves the webhook (bot.tg.webhook).
 
 Called only by the composition root (bot/compose.py) with a ready Runtime; nothing happens at import time.
 """
@@ -30,7 +31,7 @@ from bot.render import messages
 from bot.runtime import Runtime
 from bot.store import StoreError
 from bot.tg.context import NewsbotApp, NewsbotContext, context_types
-from bot.tg.handlers import admin, answers, sources, subscriptions
+from bot.tg.handlers import admin, answers, briefs, sources, subscriptions
 from bot.tg.housekeeping import schedule_housekeeping
 from bot.tg.polling import CONFLICT_MESSAGE, TOKEN_REJECTED, check_token, is_unauthorized
 from bot.tg.sending import send_html
@@ -41,17 +42,19 @@ PROBLEMS_TOLD_KEY = "problems_told"  # meta: a digest of the problems the admins
 
 
 def build_application(runtime: Runtime, token: str) -> NewsbotApp:
-    """An Application for NEWSBOT_TELEGRAM_BASE_URL with every handler registered and the runtime attached."""
-    application = (
+    """An Application for NEWSBOT_TELEGRAM_BASE_URL with every handler registered and the runtime attached;
+    with PTB's Updater in webhook mode only."""
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(runtime.settings.telegram_base_url)
         .concurrent_updates(True)
         .context_types(context_types())
         .job_queue(JobQueue[NewsbotContext]())
-        .updater(None)  # bot.tg.polling polls
-        .build()
     )
+    if not runtime.settings.webhook:
+        builder = builder.updater(None)  # bot.tg.polling polls
+    application = builder.build()
     application.bot_data.attach(runtime)
     add_handlers(application)
     schedule_housekeeping(application, runtime.settings)
@@ -66,15 +69,18 @@ def add_handlers(application: NewsbotApp) -> None:
         "search": answers.search,
         "ask": answers.search,
         "latest": answers.latest,
+        "brief": briefs.brief,
         "topics": subscriptions.topics,
         "subscribe": subscriptions.subscribe,
         "unsubscribe": subscriptions.unsubscribe,
         "subscriptions": subscriptions.list_subscriptions,
+        "timezone": subscriptions.timezone,
         "related": subscriptions.related_setting,
         "status": answers.status,
         "reload": admin.reload,
         "stats": admin.stats,
         "sources": sources.sources,
+        "digest": admin.digest,
     }
     missing = {command.name for command in COMMANDS} ^ set(commands)
     if missing:

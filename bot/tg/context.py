@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 from telegram import Chat
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
+from bot.ops.metrics import Metrics
 from bot.runtime import Runtime
 from bot.sources import Poller
 from bot.tg.handlers.pushes import RelatedPusher
@@ -80,6 +81,7 @@ class BotData:
         self.answers_in_flight = 0  # answers being sent right now: alerts wait for them
         self.chat_admins = ChatAdmins()
         self.sole_instance = SoleInstance()
+        self.metrics = Metrics()  # what /metrics shows (bot.ops), counted by the handlers
 
     def attach(self, runtime: Runtime) -> None:
         """Give the handlers the running bot's runtime, and the limits its settings ask for."""

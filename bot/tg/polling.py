@@ -7,7 +7,8 @@ module replaces it. After InvalidToken, getMe decides: a 401 from Telegram means
 the bot stops with one clear line; anything else is retried. A 409 Conflict within the first moments
 means another instance was polling first: this one stops. Until polling has run that long without a
 409, this instance is on probation (bot.tg.context.SoleInstance) and handlers that would confirm a
-change hold it back. Called only by the composition root; uses PTB's Bot, never its Updater.
+change hold it back. A webhook left from webhook mode (Telegram's 409 names it) is deleted, keeping
+the updates Telegram holds. Called only by the composition root; uses PTB's Bot, never its Updater.
 """
 
 from __future__ import annotations
@@ -212,7 +213,10 @@ class Poller:
                     allowed_updates=ALLOWED_UPDATES,
                     read_timeout=self.poll_timeout + self.read_margin,
                 )
-            except Conflict:
+            except Conflict as error:
+                if "webhook" in str(error).lower():
+                    await self._leave_webhook(stop)
+                    continue
                 if self._refuse_on_conflict():
                     return
                 await self._pause(stop, BACKOFF_FIRST)
@@ -250,6 +254,17 @@ class Poller:
                 self.offset = updates[-1].update_id + 1
             if data.stop.is_set():
                 return
+
+    async def _leave_webhook(self, stop: asyncio.Event) -> None:
+        """Telegram will not answer getUpdates while a webhook is set: delete it, keeping pending updates."""
+        log.warning(
+            "a webhook is set for this bot (webhook mode before?); deleting it to long-poll, keeping the "
+            "updates Telegram holds"
+        )
+        try:
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramError as error:
+            await self._retry(stop, f"could not delete the webhook: {error}")
 
     def _refuse_on_conflict(self) -> bool:
         """A 409: True (and the bot is stopping) if this instance is the newcomer, else False."""

@@ -118,3 +118,17 @@ async def _send_part(
             message_thread_id=thread_id,
             link_preview_options=options,
         )
+
+
+async def edit_html(
+    bot: Bot, chat_id: int, message_id: int, html: str, *, keyboard: Keyboard | None = None
+) -> None:
+    """Replace a message's text (one part: the caller keeps it under Telegram's limit) and buttons."""
+    await bot.edit_message_text(
+        html,
+        chat_id=chat_id,
+        message_id=message_id,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup(keyboard),
+        link_preview_options=NO_PREVIEW,
+    )

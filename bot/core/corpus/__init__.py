@@ -7,13 +7,25 @@ Synchronous; must not import telegram, aiosqlite, asyncio, pydantic or any HTTP 
 """
 
 from bot.core.corpus.formats import ARTICLE_SUFFIXES
-from bot.core.corpus.scan import DEFAULT_MAX_BYTES, Progress, corpus_fingerprint, load_corpus, load_file
+from bot.core.corpus.scan import (
+    DEFAULT_MAX_BYTES,
+    CorpusChanges,
+    Progress,
+    corpus_changes,
+    corpus_fingerprint,
+    corpus_state,
+    load_corpus,
+    load_file,
+)
 
 __all__ = [
     "ARTICLE_SUFFIXES",
     "DEFAULT_MAX_BYTES",
+    "CorpusChanges",
     "Progress",
+    "corpus_changes",
     "corpus_fingerprint",
+    "corpus_state",
     "load_corpus",
     "load_file",
 ]

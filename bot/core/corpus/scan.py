@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from time import sleep
 from bot.core.corpus.duplicates import drop_duplicates
 from bot.core.corpus.fields import failed
 from bot.core.corpus.formats import is_article_file, parse_file
-from bot.core.models import Corpus, Problem
+from bot.core.models import Article, Corpus, Problem
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 READ_ATTEMPTS = 3  # a file still changing after this many reads is reported, not half-read
@@ -48,6 +48,87 @@ def load_corpus(
 ) -> Corpus:
     """Load every article file under `root` (sorted order); duplicates and bad input become problems."""
     candidates, problems = _scan(root)
+    loaded, read_problems = _read_all(candidates, max_bytes, progress)
+    problems.extend(read_problems)
+    articles = drop_duplicates(loaded, problems)
+    problems.sort(key=lambda p: (p.path, p.line or 0))
+    return Corpus(articles=tuple(articles), problems=tuple(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusChanges:
+    """What differs in a corpus directory from a known state of its files (see corpus_changes)."""
+
+    stamps: dict[str, str]  # every article file now: relative path → "size:mtime_ns"
+    touched: frozenset[str]  # files new, changed or gone since the known state
+    articles: tuple[Article, ...]  # the articles of the new and changed files, in path order
+    problems: tuple[Problem, ...]  # theirs, and the walk's
+    fingerprint: str  # corpus_fingerprint of the directory as walked
+
+
+def corpus_changes(
+    root: Path, known: Mapping[str, str], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> CorpusChanges:
+    """Walk the corpus and read only the files whose stamp differs from `known` (or that are new).
+
+    A file changing between the walk and its reading keeps the stamp of the walk, so the next call
+    reads it again: a change is never missed, at worst read twice."""
+    candidates, problems = _scan(root)
+    stamps = {candidate.rel: _stamp_text(candidate.path) for candidate in candidates}
+    touched = {rel for rel, stamp in stamps.items() if known.get(rel) != stamp} | (
+        known.keys() - stamps.keys()
+    )
+    fingerprint = _fingerprint(candidates, stamps, problems)
+    loaded, read_problems = _read_all([c for c in candidates if c.rel in touched], max_bytes, None)
+    problems.extend(read_problems)
+    problems.sort(key=lambda p: (p.path, p.line or 0))
+    return CorpusChanges(stamps, frozenset(touched), tuple(loaded), tuple(problems), fingerprint)
+
+
+def corpus_state(root: Path) -> tuple[dict[str, str], str]:
+    """Every article file's "size:mtime_ns" by its relative path, and corpus_fingerprint, of one walk."""
+    candidates, problems = _scan(root)
+    stamps = {candidate.rel: _stamp_text(candidate.path) for candidate in candidates}
+    return stamps, _fingerprint(candidates, stamps, problems)
+
+
+def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
+    """Parse one file into articles and problems (no duplicate checks, no symlink checks)."""
+    candidate = _Candidate(_relative(path, root), path)
+    read = _read_candidate(candidate, max_bytes)
+    if isinstance(read, Corpus):
+        return read
+    if read.recent:
+        return _settle([(0, candidate, read)], max_bytes)[0]
+    return _parse(candidate, read.data)
+
+
+def corpus_fingerprint(root: Path) -> str:
+    """A cheap hash of (path, size, mtime_ns) of every candidate file: changes when the corpus does."""
+    return corpus_state(root)[1]
+
+
+def _fingerprint(candidates: list[_Candidate], stamps: Mapping[str, str], problems: list[Problem]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for candidate in candidates:
+        digest.update(f"{candidate.rel}\0{stamps[candidate.rel]}\n".encode())
+    for problem in problems:
+        digest.update(f"!{problem.path}\0{problem.reason}\n".encode())
+    return digest.hexdigest()
+
+
+def _stamp_text(path: Path) -> str:
+    try:
+        stat = path.stat()
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError as exc:
+        return f"error:{exc.errno}"
+
+
+def _read_all(
+    candidates: list[_Candidate], max_bytes: int, progress: Progress | None
+) -> tuple[list[Article], list[Problem]]:
+    """Read and parse the files (recently modified ones again once they settle): articles in order."""
     total = len(candidates)
     if progress is not None:
         progress(0, total)
@@ -65,37 +146,7 @@ def load_corpus(
     for index, result in _settle(recent, max_bytes).items():
         results[index] = result
     loaded = [article for result in results for article in result.articles]
-    problems.extend(problem for result in results for problem in result.problems)
-    articles = drop_duplicates(loaded, problems)
-    problems.sort(key=lambda p: (p.path, p.line or 0))
-    return Corpus(articles=tuple(articles), problems=tuple(problems))
-
-
-def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
-    """Parse one file into articles and problems (no duplicate checks, no symlink checks)."""
-    candidate = _Candidate(_relative(path, root), path)
-    read = _read_candidate(candidate, max_bytes)
-    if isinstance(read, Corpus):
-        return read
-    if read.recent:
-        return _settle([(0, candidate, read)], max_bytes)[0]
-    return _parse(candidate, read.data)
-
-
-def corpus_fingerprint(root: Path) -> str:
-    """A cheap hash of (path, size, mtime_ns) of every candidate file: changes when the corpus does."""
-    candidates, problems = _scan(root)
-    digest = hashlib.blake2b(digest_size=16)
-    for candidate in candidates:
-        try:
-            stat = candidate.path.stat()
-            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
-        except OSError as exc:
-            stamp = f"error:{exc.errno}"
-        digest.update(f"{candidate.rel}\0{stamp}\n".encode())
-    for problem in problems:
-        digest.update(f"!{problem.path}\0{problem.reason}\n".encode())
-    return digest.hexdigest()
+    return loaded, [problem for result in results for problem in result.problems]
 
 
 # --------------------------------------------------------------------------- walking the tree

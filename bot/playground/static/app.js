@@ -236,6 +236,7 @@ function renderChat(scrollToEnd) {
   }
   $("article-open").hidden = !chat.admin;
   $("publish-story").hidden = !chat.admin;
+  $("publish-event").hidden = !chat.admin;
   renderReplyBar();
 
   const box = $("messages");
@@ -693,6 +694,21 @@ async function publishStory() {
   }
 }
 
+async function publishEvent() {
+  const chatId = state.current;
+  try {
+    const event = await api("/api/demo/event", {});
+    const topic = state.topics.find((t) => t.slug === event.topic);
+    const who = topic ? `chats subscribed to ${topic.name}` : "subscribed chats";
+    addNote(chatId, `${event.first} reported “${event.title}” (${event.feed}). The bot reads it within `
+      + `${event.poll_seconds} s and ${who} get one alert; ${event.follow_seconds} s after that read, `
+      + `${event.second} runs its own report of the same event, and the alert is edited to show `
+      + `“+1 source”. No subscription yet? /topics has the buttons.`, "/topics");
+  } catch (error) {
+    showToast(error.message, true);
+  }
+}
+
 // ------------------------------------------------------------------ start
 
 function start() {
@@ -710,6 +726,7 @@ function start() {
   $("toast").addEventListener("click", () => { $("toast").hidden = true; });
   $("article-open").addEventListener("click", openArticleForm);
   $("publish-story").addEventListener("click", publishStory);
+  $("publish-event").addEventListener("click", publishEvent);
   $("article-cancel").addEventListener("click", () => $("article-dialog").close());
   $("article-form").addEventListener("submit", saveArticle);
   window.addEventListener("hashchange", () => {

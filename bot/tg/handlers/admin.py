@@ -1,4 +1,4 @@
-"""Admin handlers: /reload and /stats (/sources is handlers/sources.py), for the user ids in
+"""Admin handlers: /reload, /stats and /digest now (/sources is handlers/sources.py), for the user ids in
 NEWSBOT_ADMIN_IDS only.
 
 The sender is checked at the moment each command runs; anyone else is told the command is for admins,
@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from telegram import Update
 
+from bot.commands import command
+from bot.core.schedules import zone_or_utc
 from bot.render import messages
 from bot.render.sources import sources_line
 from bot.runtime import ReloadInProgress
@@ -35,12 +37,14 @@ async def allowed(update: Update, context: NewsbotContext, command: str) -> bool
 
 
 async def reload(update: Update, context: NewsbotContext) -> None:
-    """/reload: re-read the corpus off the event loop, swap the snapshot, report what changed."""
+    """/reload [full]: read the corpus files that changed (or, with `full`, everything) off the event
+    loop, swap the view in, report what changed."""
     message = update.effective_message
     if message is None or not await allowed(update, context, "reload"):
         return
+    full = [word.lower() for word in (context.args or [])] == ["full"]
     try:
-        outcome = await context.runtime.reload()
+        outcome = await context.runtime.reload(full=full)
     except ReloadInProgress:
         await send_html(
             context.bot,
@@ -104,3 +108,38 @@ async def stats(update: Update, context: NewsbotContext) -> None:
         ),
     )
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
+
+
+async def digest(update: Update, context: NewsbotContext) -> None:
+    """/digest now: this chat's waiting digests are made due at once, for trying a schedule without
+    waiting; the alert worker sends them as it sends any digest, and once sent they are no longer
+    pending, so their scheduled time sends nothing of them again."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context, "digest"):
+        return
+    if [word.lower() for word in context.args or []] != ["now"]:
+        await send_html(
+            context.bot, message.chat_id, messages.usage(command("digest")), thread_id=thread_of(message)
+        )
+        return
+    if not await context.bot_data.sole_instance.wait():
+        await send_html(
+            context.bot, message.chat_id, messages.NOT_THE_ONLY_INSTANCE, thread_id=thread_of(message)
+        )
+        return
+    store = context.runtime.store
+    advanced = await store.advance_digests(message.chat_id)
+    try:
+        if not advanced:
+            html = messages.NO_DIGEST_WAITING
+        else:
+            chat = await store.get_chat(message.chat_id)
+            zone = zone_or_utc(chat.timezone if chat is not None else None)
+            due = sorted({item.digest_due for item in advanced if item.digest_due is not None})
+            html = messages.digests_now(len(advanced), [moment.astimezone(zone) for moment in due], str(zone))
+        log.info("/digest now: %d waiting alert(s) of chat %d made due", len(advanced), message.chat_id)
+        # The reply goes first, so the admin reads what is coming before it comes.
+        await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
+    finally:
+        if advanced:
+            context.runtime.on_new_alerts()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -28,6 +29,7 @@ from bot.commands import COMMANDS, command
 from bot.core.library import MATCH_COUNT_CAP, Library, article_token
 from bot.core.models import Hit
 from bot.core.related import related_to_article
+from bot.core.stories import collapse
 from bot.render import messages
 from bot.render.buttons import Keyboard
 from bot.render.sources import sources_line
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 3
 INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 30
+# Results fetched per page, so that a page still fills once reports of one story are collapsed into one.
+FETCHED_PER_PAGE = 2 * PAGE_SIZE
 MAX_OFFSET = 300  # "More results" pages beyond this are not worth a round trip
 MAX_QUESTION_CHARS = 500  # longer texts are trimmed before searching: nobody's question is an essay
 
@@ -216,19 +220,24 @@ async def answer(message: Message, question: str, context: NewsbotContext) -> An
     verdict = context.bot_data.questions.check(message.from_user.id if message.from_user else None)
     if verdict != Verdict.ANSWER:
         if verdict == Verdict.SLOW_DOWN:
-            await send_html(
-                context.bot,
-                message.chat_id,
-                messages.SLOW_DOWN,
-                reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
-                thread_id=thread_of(message),
-            )
+            await slow_down(message, context)
         return AnswerSent((), None, refused=True)
     context.bot_data.answers_in_flight += 1  # chat answers take priority over alerts
     try:
         return await _answer(message, question, context)
     finally:
         context.bot_data.answers_in_flight -= 1
+
+
+async def slow_down(message: Message, context: NewsbotContext) -> None:
+    """Tell someone asking faster than the limits allow to slow down (in a group, replying to them)."""
+    await send_html(
+        context.bot,
+        message.chat_id,
+        messages.SLOW_DOWN,
+        reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
+        thread_id=thread_of(message),
+    )
 
 
 async def _answer(message: Message, question: str, context: NewsbotContext) -> AnswerSent:
@@ -249,28 +258,27 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
         asker = message.from_user.id if message.from_user else None
         try:
             result = await context.bot_data.work.run(
-                asker, partial(library.search, question, limit=PAGE_SIZE)
+                asker, partial(library.search, question, limit=FETCHED_PER_PAGE)
             )
         except OverBudget:
             assert asker is not None  # work on nobody's behalf has no budget to run out of
             if context.bot_data.questions.refuse(asker) == Verdict.SLOW_DOWN:
-                await send_html(
-                    context.bot,
-                    chat.id,
-                    messages.SLOW_DOWN,
-                    reply_to=message.message_id if chat.type != ChatType.PRIVATE else None,
-                    thread_id=thread,
-                )
+                await slow_down(message, context)
             return AnswerSent((), None, refused=True)
         keyboard: Keyboard | None = None
-        if result.hits:
+        hits, used = _one_per_story(context, result.hits)
+        if hits:
             more = None
-            if result.total > PAGE_SIZE:
+            if result.total > used:
                 query_id = await _save_query(context, chat.id, question)
-                more = f"more:{query_id}:{PAGE_SIZE}" if query_id else None
-            keyboard = messages.answer_keyboard(_related_buttons(result.hits, 1), more)
+                more = f"more:{query_id}:{used}" if query_id else None
+            keyboard = messages.answer_keyboard(_related_buttons(hits, 1), more)
             html = messages.answer(
-                question, result.hits, total=result.total, at_least=result.total >= MATCH_COUNT_CAP
+                question,
+                hits,
+                total=result.total,
+                at_least=result.total >= MATCH_COUNT_CAP,
+                also=[_other_sources(context, hit.article.id) for hit in hits],
             )
         else:
             html = messages.no_match(question, hint=result.hint)
@@ -283,10 +291,11 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
             reply_to=message.message_id if group else None,
             thread_id=thread,
         )
+        context.bot_data.metrics.answered(time.perf_counter() - started)
         try:
             await context.runtime.store.log_question(
                 chat.id,
-                len(result.hits),
+                len(hits),
                 (time.perf_counter() - started) * 1000,
                 question if context.runtime.settings.log_questions else None,
             )
@@ -295,7 +304,22 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
     finally:
         if typing is not None:
             typing.cancel()
-    return AnswerSent(tuple(hit.article.id for hit in result.hits), sent[-1] if sent else None)
+    return AnswerSent(tuple(hit.article.id for hit in hits), sent[-1] if sent else None)
+
+
+def _one_per_story(context: NewsbotContext, hits: Sequence[Hit]) -> tuple[tuple[Hit, ...], int]:
+    """A page of results with each story once (at its best-ranked report), and how many hits it used."""
+    stories = context.runtime.stories
+    kept, used = collapse(hits, lambda hit: stories.story_of(hit.article.id), PAGE_SIZE)
+    return tuple(kept), used
+
+
+def _other_sources(context: NewsbotContext, article_id: str) -> int:
+    """How many other sources reported an article's story (other reports, when they name no source)."""
+    story = context.runtime.story_of_article(article_id)
+    if story is None:
+        return 0
+    return len(story.others(article_id)) or len(story.members) - 1
 
 
 async def _save_query(context: NewsbotContext, chat_id: int, question: str) -> str | None:
@@ -343,20 +367,26 @@ async def _more(query_id: str, message: Message, rest: str, context: NewsbotCont
     library = context.runtime.library
     try:
         result = await context.bot_data.work.run(
-            message.chat_id, partial(library.search, question, limit=PAGE_SIZE, offset=offset)
+            message.chat_id, partial(library.search, question, limit=FETCHED_PER_PAGE, offset=offset)
         )
     except OverBudget:
         await context.bot.answer_callback_query(query_id, messages.SLOW_DOWN)
         return
     await context.bot.answer_callback_query(query_id)
-    if not result.hits:
+    hits, used = _one_per_story(context, result.hits)
+    if not hits:
         await send_html(context.bot, message.chat_id, messages.NO_MORE_RESULTS, thread_id=thread_of(message))
         return
-    following = offset + PAGE_SIZE
+    following = offset + used
     more = f"more:{stored_id}:{following}" if result.total > following and following <= MAX_OFFSET else None
-    keyboard = messages.answer_keyboard(_related_buttons(result.hits, offset + 1), more)
+    keyboard = messages.answer_keyboard(_related_buttons(hits, offset + 1), more)
     html = messages.answer(
-        question, result.hits, offset=offset, total=result.total, at_least=result.total >= MATCH_COUNT_CAP
+        question,
+        hits,
+        offset=offset,
+        total=result.total,
+        at_least=result.total >= MATCH_COUNT_CAP,
+        also=[_other_sources(context, hit.article.id) for hit in hits],
     )
     await send_html(context.bot, message.chat_id, html, keyboard=keyboard, thread_id=thread_of(message))
 
@@ -368,14 +398,22 @@ async def _related(query_id: str, message: Message, token: str, context: Newsbot
         await context.bot.answer_callback_query(query_id, messages.ARTICLE_GONE)
         return
     try:
-        hits = await context.bot_data.work.run(
-            message.chat_id, partial(related_to_article, library, article.id, limit=PAGE_SIZE)
+        found = await context.bot_data.work.run(
+            message.chat_id, partial(related_to_article, library, article.id, limit=FETCHED_PER_PAGE)
         )
     except OverBudget:
         await context.bot.answer_callback_query(query_id, messages.SLOW_DOWN)
         return
     await context.bot.answer_callback_query(query_id)
-    html = messages.related(article.title, [hit.article for hit in hits])
+    # Other reports of the article's own story are the same event, not a related one.
+    own = context.runtime.stories.story_of(article.id)
+    others = [hit for hit in found if own is None or context.runtime.stories.story_of(hit.article.id) != own]
+    hits, _ = _one_per_story(context, others)
+    html = messages.related(
+        article.title,
+        [hit.article for hit in hits],
+        [_other_sources(context, hit.article.id) for hit in hits],
+    )
     await send_html(context.bot, message.chat_id, html, thread_id=thread_of(message))
 
 
@@ -448,7 +486,7 @@ async def _show_typing(context: NewsbotContext, chat_id: int, thread: int | None
         log.debug("could not show typing in chat %s: %s", chat_id, error)
 
 
-def _related_buttons(hits: tuple[Hit, ...], first_number: int) -> list[tuple[int, str]]:
+def _related_buttons(hits: Sequence[Hit], first_number: int) -> list[tuple[int, str]]:
     return [(number, f"rel:{article_token(hit.article.id)}") for number, hit in enumerate(hits, first_number)]
 
 

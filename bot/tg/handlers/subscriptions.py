@@ -25,6 +25,8 @@ from bot.core.interests import (
     keyword_preview,
     parse_keywords,
 )
+from bot.core.schedules import ScheduleError, split_schedule, zone_or_utc
+from bot.core.schedules import zone as zone_named
 from bot.render import messages
 from bot.render.buttons import Keyboard
 from bot.tg.context import NewsbotContext
@@ -89,6 +91,14 @@ async def subscribe(update: Update, context: NewsbotContext) -> None:
     if request is None:
         return
     message, wanted = request
+    try:
+        wanted, schedule = split_schedule(wanted)
+    except ScheduleError as error:
+        await _reply(message, context, messages.schedule_refused(str(error)))
+        return
+    if not wanted:
+        await _reply(message, context, messages.usage(command("subscribe")))
+        return
     await context.remember_chat(message.chat)
     library = context.runtime.library
     topic = library.matcher.find(wanted)
@@ -105,14 +115,62 @@ async def subscribe(update: Update, context: NewsbotContext) -> None:
         kind, value, label = SubscriptionKind.KEYWORDS, query.text, query.text
         understood = messages.keywords_understood(query)
         preview = keyword_preview(library, query)
-    outcome = await context.runtime.store.subscribe(
-        message.chat_id, kind, value, label, limit=MAX_SUBSCRIPTIONS
+    store = context.runtime.store
+    outcome = await store.subscribe(
+        message.chat_id,
+        kind,
+        value,
+        label,
+        limit=MAX_SUBSCRIPTIONS,
+        schedule=None if schedule is None else schedule.text,
     )
     if outcome == SubscribeOutcome.LIMIT_REACHED:
         await _reply(message, context, messages.subscription_limit(MAX_SUBSCRIPTIONS))
         return
-    html = messages.subscribed(label, understood, preview, already=outcome == SubscribeOutcome.ALREADY)
+    chat = await store.get_chat(message.chat_id)
+    stored = next(
+        (
+            s.schedule
+            for s in await store.subscriptions(message.chat_id)
+            if (s.kind, s.value) == (kind, value)
+        ),
+        "now",
+    )
+    zone = zone_or_utc(chat.timezone if chat is not None else None).key
+    html = messages.subscribed(
+        label,
+        understood,
+        preview,
+        already=outcome == SubscribeOutcome.ALREADY,
+        schedule=messages.digest_schedule(stored, zone),
+    )
     await _reply(message, context, html)
+
+
+async def timezone(update: Update, context: NewsbotContext) -> None:
+    """/timezone Area/City: the IANA time zone this chat's digest times are read in; without one, the
+    current one."""
+    message = update.effective_message
+    if message is None:
+        return
+    store = context.runtime.store
+    wanted = " ".join(context.args or []).strip()
+    if not wanted:
+        chat = await store.get_chat(message.chat_id)
+        zone = zone_or_utc(chat.timezone if chat is not None else None).key
+        await _reply(message, context, messages.timezone_shown(zone, changed=False))
+        return
+    request = await _change_request(update, context, messages.usage(command("timezone")))
+    if request is None:
+        return
+    try:
+        found = zone_named(wanted)
+    except ScheduleError as error:
+        await _reply(message, context, messages.timezone_refused(str(error)))
+        return
+    await context.remember_chat(message.chat)
+    await store.set_timezone(message.chat_id, found.key)
+    await _reply(message, context, messages.timezone_shown(found.key, changed=True))
 
 
 async def unsubscribe(update: Update, context: NewsbotContext) -> None:

@@ -1,0 +1,122 @@
+"""python -m bench.answer_path [--passages N] [--passes P] [--seed S]: where Library.search's time goes.
+
+The library python -m bench times (seeded synthetic passages from BBC News, the same questions), each
+question answered once per pass so that its postings are as cold as in that run, with the parts of
+Library.search timed as it runs them: the fused ranking (top_articles), the relevance rule, the capped
+count and the hits with their snippets ("rest" is the analysis of the question and the call itself).
+The index's own top_k (k=10) for each question follows in the same pass, so the ratios hold on a shared
+machine. Prints p50 / p99 / mean in milliseconds per part; figures for the README come from
+python -m bench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from bench.measure import Result, machine
+from bench.queries import Question, make_questions
+from bench.serving import library_from_synthetic
+from bench.synth import BBC, read_bbc, real_corpus, synthetic_passages
+from bench.systems import settle
+from bot.core import kernels
+from bot.core.library import Library
+
+PARTS = ("top_articles", "relevance_of", "count_relevant", "hit")
+
+
+@contextmanager
+def timed_parts(spent: dict[str, float]) -> Iterator[None]:
+    """Library's parts, timed into `spent` (seconds per part name) while the block runs; a part called
+    by another (the reference count asks relevance_of) counts in its caller only."""
+    originals = {name: getattr(Library, name) for name in PARTS}
+    depth = [0]
+
+    def timing(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            began = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if not depth[0]:
+                    spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
+
+        return timed
+
+    try:
+        for name, method in originals.items():
+            setattr(Library, name, timing(name, method))
+        yield
+    finally:
+        for name, method in originals.items():
+            setattr(Library, name, method)
+
+
+def measure(library: Library, questions: Sequence[Question], passes: int) -> Result:
+    """Per part, per question and pass: milliseconds, summarised as p50 / p99 / mean."""
+    kernels.compiled()
+    for question in questions[:20]:
+        library.search(question.text)
+    settle()
+    rows: dict[str, list[float]] = {name: [] for name in (*PARTS, "rest", "search", "index top_k")}
+    for _ in range(passes):
+        for question in questions:
+            spent: dict[str, float] = {}
+            with timed_parts(spent):
+                began = time.perf_counter()
+                library.search(question.text)
+                whole = time.perf_counter() - began
+            for name in PARTS:
+                rows[name].append(spent.get(name, 0.0))
+            rows["rest"].append(whole - sum(spent.values()))
+            rows["search"].append(whole)
+            began = time.perf_counter()
+            library.index.top_k(question.terms, 10)
+            rows["index top_k"].append(time.perf_counter() - began)
+    summary: Result = {}
+    for name, seconds in rows.items():
+        values = np.asarray(seconds) * 1000
+        summary[name] = {
+            "p50_ms": round(float(np.percentile(values, 50)), 3),
+            "p99_ms": round(float(np.percentile(values, 99)), 3),
+            "mean_ms": round(float(values.mean()), 3),
+        }
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the library, time its parts, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.answer_path", description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=1_000_000, help="synthetic passages (default 1M)")
+    parser.add_argument("--passes", type=int, default=3, help="passes over the questions (default 3)")
+    parser.add_argument("--questions", type=int, default=300, help="questions (default 300, as the bench)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic data and questions")
+    args = parser.parse_args(argv)
+    print(f"[answer_path] building {args.passages:,} passages", file=sys.stderr, flush=True)
+    real = real_corpus(read_bbc(BBC))
+    questions = make_questions(real, args.questions, args.seed)
+    library = library_from_synthetic(synthetic_passages(real, args.passages, args.seed), args.seed)
+    summary = measure(library, questions, args.passes)
+    print(machine())
+    print(
+        f"{library.article_count:,} articles, {len(library.passages):,} passages, {len(questions)} questions"
+    )
+    print("| part | p50 ms | p99 ms | mean ms |")
+    print("|---|---|---|---|")
+    for name, figures in summary.items():
+        print(f"| {name} | {figures['p50_ms']} | {figures['p99_ms']} | {figures['mean_ms']} |")
+    ratio = summary["search"]["p99_ms"] / max(summary["index top_k"]["p99_ms"], 1e-9)
+    print(f"Library.search p99 / index top_k p99: {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
