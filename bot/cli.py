@@ -239,7 +239,7 @@ def stored_articles(settings: Settings) -> list[Article]:
 
     from bot.store import Store, StoreError
 
-    if not settings.database.is_file():
+    if isinstance(settings.database, Path) and not settings.database.is_file():
         return []
 
     async def read() -> list[Article]:
@@ -588,7 +588,7 @@ def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
             print(
-                f"newsbot: fetching every source on its schedule into {settings.database} (Ctrl+C stops); "
+                f"newsbot: fetching every source on its schedule into {store.label} (Ctrl+C stops); "
                 "a running bot adds new articles to its archive and queues their alerts",
                 file=sys.stderr,
             )

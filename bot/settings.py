@@ -28,6 +28,10 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 # Telegram's rule for setWebhook's secret_token: 1-256 characters, letters, digits, _ and -.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 SECRET_FIELDS = frozenset({"telegram_token", "webhook_secret"})  # never echoed, even when malformed
+# NEWSBOT_* names that are not settings but are not mistakes either: the tests' PostgreSQL server and
+# the long runs of the replica tests.
+NOT_SETTINGS = frozenset({"NEWSBOT_TEST_POSTGRES", "NEWSBOT_LONG_TESTS"})
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def default_snapshot_dir() -> Path:
@@ -56,7 +60,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     corpus_dir: Path = Path("corpus")
     topics_file: Path | None = None
-    database: Path = Path("data/newsbot.sqlite3")
+    database: Path | str = Path("data/newsbot.sqlite3")  # a SQLite file, or postgresql://… (kept as str)
     log_level: LogLevel = "INFO"
     log_questions: bool = False
     max_file_mb: float = Field(default=5.0, gt=0)
@@ -94,6 +98,8 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8443, ge=1, le=65535)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # On PostgreSQL: how long a replica's claim on queued alerts lasts before another may send them.
+    alert_lease_seconds: float = Field(default=30.0, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -109,6 +115,19 @@ class Settings(BaseSettings):
                 except json.JSONDecodeError as error:
                     raise ValueError(f"not a JSON list of user ids: {error.msg}") from None
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("database", mode="after")
+    @classmethod
+    def _database_target(cls, value: Path | str) -> Path | str:
+        # A postgresql:// URL stays text (a Path would fold its "//"); anything else is a SQLite file.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith(POSTGRES_SCHEMES):
+                return text
+            if "://" in text:
+                raise ValueError("must be a SQLite file path or a postgresql:// URL")
+            return Path(text)
         return value
 
     @field_validator("log_level", mode="before")
@@ -153,6 +172,16 @@ class Settings(BaseSettings):
         return self.webhook_url is not None
 
     @property
+    def postgres_dsn(self) -> str | None:
+        """The PostgreSQL URL when NEWSBOT_DATABASE names one (replicas share it); None for a SQLite file."""
+        return self.database if isinstance(self.database, str) else None
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file NEWSBOT_DATABASE names; None for PostgreSQL."""
+        return self.database if isinstance(self.database, Path) else None
+
+    @property
     def topics_path(self) -> Path:
         """The topics file: NEWSBOT_TOPICS_FILE, else topics.yaml inside the corpus directory."""
         return self.topics_file if self.topics_file is not None else self.corpus_dir / "topics.yaml"
@@ -184,7 +213,8 @@ def describe_validation_error(error: ValidationError) -> str:
     variable = ENV_PREFIX + field.upper()
     message = first["msg"].removeprefix("Value error, ")
     given = first.get("input")
-    secret = field in SECRET_FIELDS
+    # A database URL may hold a password: never echoed either.
+    secret = field in SECRET_FIELDS or (field == "database" and "://" in str(given))
     shown = "" if secret or isinstance(given, dict) or given is None else f" (got {str(given)[:60]!r})"
     return f"{variable}: {message}{shown}"
 
@@ -193,6 +223,7 @@ def unknown_variables(environ: Mapping[str, str] | None = None, env_file: Path |
     """One line for each NEWSBOT_* name in the environment or .env that is no setting, naming the
     closest real one (pydantic-settings would ignore it in silence)."""
     known = sorted(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+    allowed = {*known, *NOT_SETTINGS}
     found: list[tuple[str, str]] = []
     for name in os.environ if environ is None else environ:
         found.append((name, "environment"))
@@ -203,7 +234,7 @@ def unknown_variables(environ: Mapping[str, str] | None = None, env_file: Path |
     lines = []
     for name, where in found:
         upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in known:
+        if not upper.startswith(ENV_PREFIX) or upper in allowed:
             continue
         close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
         if close:

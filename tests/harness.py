@@ -26,6 +26,12 @@ GROUP = -100500  # a forum supergroup with USER, OTHER and ADMIN as members
 BOT_USERNAME = "newsbot_test_bot"
 
 
+def sqlite_file(settings: Settings) -> Path:
+    """The SQLite file NEWSBOT_DATABASE names (the test's bot runs on SQLite)."""
+    assert isinstance(settings.database, Path), "this bot runs on PostgreSQL"
+    return settings.database
+
+
 @dataclass
 class BotUnderTest:
     """A running bot (bot.localbot, the same helper the playground and the benchmark use) with its
@@ -43,6 +49,11 @@ class BotUnderTest:
     def settings(self) -> Settings:
         """The bot's settings."""
         return self.local.settings
+
+    @property
+    def database(self) -> Path:
+        """The bot's SQLite file (these bots run on SQLite)."""
+        return sqlite_file(self.settings)
 
     @property
     def services(self) -> Services:

@@ -152,7 +152,7 @@ async def test_question_text_is_kept_only_for_more_results_and_only_as_long_as_c
         [few] = await bot.ask(USER, USER, "Department of Defense deal")
         [many] = await bot.ask(USER, USER, "OpenAI standards Sora Codex")
         await bot.settled()  # the question log is written after the answer went out
-        database = bot.settings.database
+        database = bot.database
         saved = sql(database, "SELECT query, created_at, expires_at FROM saved_queries")
         logged = sql(database, "SELECT question FROM question_log")
         query_id = [b["callback_data"] for row in many["reply_markup"]["inline_keyboard"] for b in row][-1]

@@ -41,6 +41,7 @@ from bot.settings import Settings
 from bot.sources.extract import extract_article
 from bot.standin import EventKind
 from tests.conftest import CORPUS, REPO
+from tests.harness import sqlite_file
 
 STATIC = REPO / "bot" / "playground" / "static"
 
@@ -149,7 +150,7 @@ async def test_session_uses_a_copy_of_the_bundled_corpus_and_a_scratch_database(
     assert sorted(p.name for p in session.corpus_dir.glob("*.md")) == sorted(
         p.name for p in CORPUS.glob("*.md")
     )
-    assert session.settings.database.parent == tmp_path
+    assert sqlite_file(session.settings).parent == tmp_path
     assert session.settings.telegram_base_url.startswith("http://127.0.0.1:")
     assert session.scene.admin_id == 4242 and session.settings.admin_ids[0] == 4242
     assert session.url.startswith("http://127.0.0.1:")

@@ -187,7 +187,7 @@ async def test_the_token_never_appears_in_logs_replies_stats_or_stored_errors(
         await standin.wait_for(lambda e: "OpenAI token story" in (e.text or ""), chat_id=USER, timeout=20)
         [stats] = await bot.ask(ADMIN, ADMIN, "/stats")
         [status] = await bot.ask(USER, USER, "/status")
-        database = bot.settings.database
+        database = bot.database
     stored = b"".join(path.read_bytes() for path in database.parent.iterdir() if path.is_file())
     said = "\n".join(message.get("text", "") for message in standin.world.sent_messages())
     reliability.faults_hit(faults)

@@ -167,7 +167,7 @@ async def test_a_busy_database_delays_a_command_instead_of_failing_it(
 ) -> None:
     async with running_bot(tmp_path, standin, push_default=False) as bot:
         await bot.ask(USER, USER, "/start")  # the chat row exists
-        writer = await OtherWriter.lock(bot.settings.database)
+        writer = await OtherWriter.lock(bot.database)
         mark = standin.world.mark()
         standin.scenario.send_user_message(USER, USER, "/subscribe openai")
         await standin.wait_until_delivered()  # the bot has the command; its write now waits for the lock
@@ -195,7 +195,7 @@ async def test_a_full_disk_is_explained_to_the_admin_writes_nothing_half_and_rec
         corpus_poll_seconds=0,
         snapshot_dir=tmp_path / "snapshots",
     ) as bot:
-        database = bot.settings.database
+        database = bot.database
         assert database.parent == small_disk
         await bot.ask(USER, USER, "/subscribe openai")
         titles = write_articles(bot.corpus, "full", 30)
@@ -254,7 +254,7 @@ async def test_a_read_only_database_is_refused_at_start_and_explained_while_runn
     tmp_path: Path, standin: BotApiStandIn
 ) -> None:
     async with running_bot(tmp_path, standin, push_default=False) as bot:
-        database = bot.settings.database
+        database = bot.database
         # Never the -shm file: SQLite maps it into memory, and a write to an immutable mapping is SIGBUS.
         files = [database, database.with_name(database.name + "-wal")]
         chattr("+i", *files)
@@ -292,7 +292,7 @@ async def test_a_database_deleted_while_running_is_noticed_and_no_write_is_confi
     next start. Instead the next write fails: the admin is told what happened, the bot logs an error,
     stops by itself with a reason naming the file, and the file at the path was never written to."""
     async with running_bot(tmp_path, standin, push_default=False, corpus_poll_seconds=0) as bot:
-        database = bot.settings.database
+        database = bot.database
         [first] = await bot.ask(ADMIN, ADMIN, "/subscribe openai")
         for suffix in ("", "-wal", "-shm"):
             database.with_name(database.name + suffix).unlink(missing_ok=True)

@@ -201,3 +201,20 @@ def test_a_webhook_url_must_be_a_web_address(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("NEWSBOT_WEBHOOK_SECRET", "abc")
     with pytest.raises(SettingsError, match=r"^NEWSBOT_WEBHOOK_URL: must start with https://"):
         load_settings()
+
+
+def test_a_postgresql_url_is_kept_as_text_and_a_path_stays_a_sqlite_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSBOT_DATABASE", "postgresql://newsbot:hunter2@127.0.0.1:5432/newsbot")
+    settings = load_settings()
+    assert settings.postgres_dsn == "postgresql://newsbot:hunter2@127.0.0.1:5432/newsbot"
+    assert settings.sqlite_path is None
+    monkeypatch.setenv("NEWSBOT_DATABASE", "data/bot.sqlite3")
+    settings = load_settings()
+    assert settings.sqlite_path == Path("data/bot.sqlite3") and settings.postgres_dsn is None
+    monkeypatch.setenv("NEWSBOT_DATABASE", "mysql://root:hunter2@db/newsbot")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("NEWSBOT_DATABASE:") and "hunter2" not in str(caught.value)
