@@ -534,7 +534,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    configure_logging(settings.log_level, [secret])
+    from bot.store.postgres import dsn_password
+
+    password = dsn_password(settings.postgres_dsn) if settings.postgres_dsn else None
+    configure_logging(settings.log_level, [secret, password or ""])
     require_corpus(settings)
 
     async def run_bot() -> str | None:

@@ -13,15 +13,18 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.cluster import Cluster, replica_name
 from bot.logs import register_secrets
 from bot.ops import OpsServer
 from bot.runtime import LibraryLoader, ReloadInProgress, Runtime, load_configured_library
 from bot.settings import Settings
 from bot.sources import Poller as SourcesPoller
 from bot.store import Store, StoreError
+from bot.store.postgres import dsn_password
 from bot.tg.alerts import AlertWorker
 from bot.tg.app import announce, build_application, connect, report_problems
 from bot.tg.context import NewsbotApp
@@ -49,6 +52,7 @@ class Services:
     notices: NoticeWorker
     webhook: WebhookReceiver | None = None  # webhook mode: updates arrive here instead
     ops: OpsServer | None = None  # /healthz and /metrics, with NEWSBOT_METRICS_PORT
+    cluster: Cluster | None = None  # on PostgreSQL: the lead among replicas, and their notifications
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -66,16 +70,18 @@ async def compose(
     probation: float = PROBATION_SECONDS,
     stall_after: float | None = None,
 ) -> Services:
-    """Open the store (taking the instance lock first, so a second instance refuses at once), load the
-    library (the corpus, then the stored fetched articles) off the event loop, and build the runtime, the
-    application, the alert worker, the updates poller (see bot.tg.polling for conflict_grace, probation and
-    stall_after), the sources' poller and the admin notices.
+    """Open the store (on SQLite taking the instance lock first, so a second instance refuses at once;
+    PostgreSQL is shared by replicas), load the library (the corpus, then the stored fetched articles) off
+    the event loop, and build the runtime, the application, the alert worker, the updates poller (see
+    bot.tg.polling for conflict_grace, probation and stall_after), the sources' poller and the admin
+    notices; on PostgreSQL also this replica's Cluster (who leads, what the others announce).
 
     Raises StoreError when the database cannot be used; nothing is left open then.
     """
     # PTB logs URLs with the token at DEBUG: redact it even if logging was set up elsewhere.
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    register_secrets([token, secret])
+    password = dsn_password(settings.postgres_dsn) if settings.postgres_dsn else None
+    register_secrets([token, secret, password or ""])
     store = await Store.open(settings.database, lock=True)
     try:
         library = await asyncio.to_thread(load, settings)
@@ -89,6 +95,13 @@ async def compose(
         await runtime.restore_stories()
         application = build_application(runtime, token)
         data = application.bot_data
+        name = replica_name()
+        cluster: Cluster | None = None
+
+        async def catch_up() -> None:
+            if cluster is not None:
+                await cluster.catch_up()
+
         alerts = AlertWorker(
             store,
             application.bot,
@@ -100,6 +113,11 @@ async def compose(
             on_token_error=lambda: application.create_task(
                 check_token(application.bot, data), name="check-token"
             ),
+            # On PostgreSQL rows are claimed for a lease, paced together, edited by the leader only.
+            owner=name,
+            lease=timedelta(seconds=settings.alert_lease_seconds) if store.shared else None,
+            edits_here=lambda: cluster is None or cluster.leading,
+            catch_up=catch_up if store.shared else None,
         )
         runtime.on_new_alerts = alerts.wake
         notices = NoticeWorker(store, application.bot)
@@ -124,6 +142,17 @@ async def compose(
             data.stop.set()
 
         store.on_lost = database_lost
+        if store.shared:
+            cluster = Cluster(
+                store,
+                runtime,
+                name=name,
+                lead=lambda ended: [sources.run(ended), notices.run(ended)],
+                wake_alerts=alerts.wake,
+            )
+            runtime.on_changed = cluster.announce
+            runtime.on_new_alerts = _both(alerts.wake, lambda: cluster.announce("alerts"))
+            data.leads = lambda: cluster.leading
         poller = Poller(
             application,
             poll_timeout=poll_timeout,
@@ -138,7 +167,17 @@ async def compose(
     except BaseException:
         await store.close()
         raise
-    return Services(settings, store, runtime, application, alerts, poller, sources, notices, webhook, ops)
+    return Services(
+        settings, store, runtime, application, alerts, poller, sources, notices, webhook, ops, cluster
+    )
+
+
+def _both(first: Callable[[], object], second: Callable[[], object]) -> Callable[[], None]:
+    def call() -> None:
+        first()
+        second()
+
+    return call
 
 
 async def run(services: Services, *, install_signal_handlers: bool = True) -> str | None:
@@ -177,9 +216,12 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
                 asyncio.create_task(services.alerts.run(stop), name="alerts"),
                 asyncio.create_task(services.runtime.watch_corpus(stop), name="corpus-watcher"),
                 asyncio.create_task(receiving, name="updates"),  # long polling, or the webhook
-                asyncio.create_task(services.sources.run(stop), name="sources"),
-                asyncio.create_task(services.notices.run(stop), name="admin-notices"),
             ]
+            if services.cluster is not None:  # the leader among the replicas fetches and notifies
+                background.append(asyncio.create_task(services.cluster.run(stop), name="cluster"))
+            else:
+                background.append(asyncio.create_task(services.sources.run(stop), name="sources"))
+                background.append(asyncio.create_task(services.notices.run(stop), name="admin-notices"))
             if services.ops is not None:
                 services.ops.ready = True
             await stop.wait()

@@ -149,6 +149,9 @@ class Runtime:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     on_new_alerts: Callable[[], None] = lambda: None  # the alert worker's wake()
     on_reloaded: Callable[[], object] = lambda: None  # the corpus watcher swapped in a new library
+    # The view changed here ("reload": the corpus; "fetched": articles stored from sources): other
+    # replicas sharing the database are told (bot.cluster), and do the same without telling again.
+    on_changed: Callable[[str], object] = lambda kind: None
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Held while the view changes (a reload, fetched articles joining it), so one change never undoes another.
     _view_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -178,12 +181,13 @@ class Runtime:
         """Whether a reload is under way."""
         return self._reload_lock.locked()
 
-    async def reload(self, *, full: bool = False) -> ReloadOutcome:
+    async def reload(self, *, full: bool = False, announce: bool = True) -> ReloadOutcome:
         """Re-read the corpus off the event loop and swap in the new view; raise if one is running.
 
         Only the files that changed are read and indexed (a new segment; their old articles marked dead),
         unless `full` is asked, the view does not know its files, the topics file or the code changed,
-        or most files changed: then everything is rebuilt (a big corpus in a child process)."""
+        or most files changed: then everything is rebuilt (a big corpus in a child process). With
+        `announce`, other replicas are told once the new view is in (on_changed)."""
         if self._reload_lock.locked():
             raise ReloadInProgress
         async with self._reload_lock, self._view_lock:
@@ -228,6 +232,8 @@ class Runtime:
                 self._unrecorded = set(only) if only is not None else {a.id for a in new.articles}
                 raise
             self._unrecorded = set()
+            if announce:
+                self.on_changed("rebuild" if full else "reload")
             log.info(
                 "corpus reloaded%s: %d → %d articles (+%d ~%d -%d), %d problems, %.2f s",
                 "" if only is None else " (the files that changed)",
@@ -314,7 +320,7 @@ class Runtime:
             self._fetched_upto = upto
             return len(fetched)
 
-    async def refresh_fetched(self) -> IngestResult | None:
+    async def refresh_fetched(self, *, announce: bool = True) -> IngestResult | None:
         """Bring the articles stored from sources since the view was made into it, and queue their
         alerts; None when there were none. Called by the poller after a poll stored new articles (and it
         also picks up what `newsbot fetch` stored meanwhile)."""
@@ -326,6 +332,8 @@ class Runtime:
             self.library = new  # the swap: one assignment
             self._fetched_upto = upto
             result = await self.ingest(new, only=[article.id for article in fetched])
+        if announce:
+            self.on_changed("fetched")
         log.info("%d fetched articles joined the archive (%d articles now)", len(fetched), new.article_count)
         await self.merge_segments()
         return result

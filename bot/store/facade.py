@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from bot.core.schedules import ScheduleError, parse_schedule, zone_or_utc
 from bot.core.stories import Reason, StoryRecord
 from bot.store.backend import Db, Row, SqliteDb
 from bot.store.errors import DatabaseGone, StoreError, store_error
-from bot.store.postgres import Postgres, is_postgres_url
+from bot.store.postgres import Listener, Postgres, SessionLock, is_postgres_url
 from bot.store.records import (
     ChatRecord,
     IngestResult,
@@ -336,6 +337,38 @@ class Store:
         """Raise StoreError unless the database answers now (/healthz)."""
         async with self._reading() as db:
             await db.execute_fetchall("SELECT 1")
+
+    # -- several replicas (PostgreSQL) ----------------------------------------------------------------------
+
+    @property
+    def shared(self) -> bool:
+        """Whether other replicas may use this database at once (PostgreSQL); False for a SQLite file,
+        which the instance lock keeps to one process."""
+        return self._postgres is not None
+
+    def leader_lock(self, name: str) -> SessionLock:
+        """A session-level advisory lock named `name`: one replica at a time holds it, and PostgreSQL
+        hands it on when the holder's connection dies (PostgreSQL only)."""
+        return SessionLock(self._shared(), _lock_key(name))
+
+    def listener(
+        self,
+        channel: str,
+        on_message: Callable[[str], object],
+        on_connected: Callable[[], object] = lambda: None,
+    ) -> Listener:
+        """LISTEN on `channel` over a connection of its own, reconnecting when it is lost; run() it
+        (PostgreSQL only)."""
+        return Listener(self._shared(), channel, on_message, on_connected)
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """NOTIFY every replica listening on `channel` (this one too) with `payload` (PostgreSQL only)."""
+        await self._shared().notify(channel, payload)
+
+    def _shared(self) -> Postgres:
+        if self._postgres is None:
+            raise StoreError(f"database {self.label} is SQLite: one process, nothing shared")
+        return self._postgres
 
     # -- chats ----------------------------------------------------------------------------------------------
 
@@ -1000,40 +1033,86 @@ class Store:
     async def claim_alerts(
         self, owner: str, lease: timedelta, now: datetime | None = None, limit: int = 100
     ) -> dict[int, list[OutboxItem]]:
-        """Claim due alerts for one replica (`owner`) for `lease`, grouped per chat, chats in order of
-        their oldest alert. A row is claimed by one owner at a time (on PostgreSQL with FOR UPDATE SKIP
-        LOCKED: replicas claiming at once take different rows); a chat whose rows another owner holds
-        under a live lease is left to it, so one chat's alerts go out from one replica. Rows of an owner
-        that died come free when its lease ends; an owner's own rows are always its again."""
+        """Claim due alerts for one replica (`owner`) for `lease`, as due_alerts_by_chat reads them: per
+        chat, chats in order of their oldest alert, each chat's due rows whole (a digest is one message
+        only if its rows come in one batch), at most `limit` rows. A chat is claimed by one owner at a
+        time: on PostgreSQL the oldest due rows are picked FOR UPDATE SKIP LOCKED (replicas claiming at
+        once pick different ones) and their chats' rows locked (FOR NO KEY UPDATE SKIP LOCKED) while they
+        are claimed, so two replicas never claim one chat at once; a chat whose rows another owner holds
+        under a live lease is left to it. Rows of an owner that died come free when its lease ends; an
+        owner's own rows are always its again."""
         at = now or _utcnow()
         stamp, until = _text(at), _text(at + lease)
+        batch: dict[int, list[OutboxItem]] = {}
+        # Replicas claiming at once skip each other's oldest rows (and so mostly take other chats).
         skip_locked = " FOR UPDATE OF o SKIP LOCKED" if self._postgres is not None else ""
         async with self._transaction(serial=False) as db:
-            rows = await db.execute_fetchall(
-                "SELECT o.id FROM outbox o JOIN chats c ON c.id = o.chat_id "
+            oldest = await db.execute_fetchall(
+                "SELECT o.chat_id FROM outbox o JOIN chats c ON c.id = o.chat_id "
                 "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
                 "AND (o.lease_until IS NULL OR o.lease_until <= ? OR o.lease_owner = ?) "
-                "AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.chat_id = o.chat_id "
-                "AND x.status = 'pending' AND x.lease_owner <> ? AND x.lease_until > ?) "
                 "ORDER BY o.created_at, o.id LIMIT ?" + skip_locked,
-                (stamp, stamp, owner, owner, stamp, limit),
+                (stamp, stamp, owner, limit),
             )
-            ids = json.dumps([int(row[0]) for row in rows])
-            await db.execute(
-                "UPDATE outbox SET lease_owner = ?, lease_until = ? "
-                "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
-                (owner, until, ids),
+            chats = list(dict.fromkeys(int(row[0]) for row in oldest))
+            if db.postgres and chats:
+                # Chats another replica is claiming right now are skipped, not waited for.
+                locked = await db.execute_fetchall(
+                    "SELECT id FROM chats WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
+                    "FOR NO KEY UPDATE SKIP LOCKED",
+                    (json.dumps(chats),),
+                )
+                held = {int(row[0]) for row in locked}
+                chats = [chat_id for chat_id in chats if chat_id in held]
+            taken = 0
+            for first in range(0, len(chats), CHATS_PER_READ):
+                some = chats[first : first + CHATS_PER_READ]
+                # Read again under the chat locks: a claim that committed meanwhile shows here.
+                rows = await db.execute_fetchall(
+                    "SELECT * FROM outbox WHERE chat_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
+                    "AND status = 'pending' ORDER BY created_at, id",
+                    (json.dumps(some),),
+                )
+                found: dict[int, list[OutboxItem]] = {}
+                others: set[int] = set()
+                for row in rows:
+                    if row["lease_owner"] not in (None, owner) and row["lease_until"] > stamp:
+                        others.add(int(row["chat_id"]))
+                    elif row["next_attempt_at"] <= stamp:
+                        item = _outbox_item(row)
+                        found.setdefault(item.chat_id, []).append(item)
+                full = False
+                for chat_id in some:
+                    items = found.get(chat_id)
+                    if not items or chat_id in others:
+                        continue  # delivered meanwhile, or another replica holds the chat
+                    if batch and taken + len(items) > limit:
+                        full = True
+                        break
+                    batch[chat_id] = items[:limit]
+                    taken += len(batch[chat_id])
+                if full:
+                    break
+            ids = [item.id for items in batch.values() for item in items]
+            if ids:
+                await db.execute(
+                    "UPDATE outbox SET lease_owner = ?, lease_until = ? "
+                    "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+                    (owner, until, json.dumps(ids)),
+                )
+        return batch
+
+    async def extend_leases(self, owner: str, lease: timedelta, now: datetime | None = None) -> int:
+        """Renew every live lease `owner` holds on pending alerts (a replica's heartbeat while it works
+        through its batch); a lease that ran out is not revived (another replica may hold the rows)."""
+        at = now or _utcnow()
+        async with self._transaction(serial=False) as db:
+            return await _rowcount(
+                db,
+                "UPDATE outbox SET lease_until = ? "
+                "WHERE lease_owner = ? AND status = 'pending' AND lease_until > ?",
+                (_text(at + lease), owner, _text(at)),
             )
-            claimed = await db.execute_fetchall(
-                "SELECT * FROM outbox WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
-                "ORDER BY created_at, id",
-                (ids,),
-            )
-        grouped: dict[int, list[OutboxItem]] = {}
-        for row in claimed:
-            item = _outbox_item(row)
-            grouped.setdefault(item.chat_id, []).append(item)
-        return grouped
 
     async def renew_alerts(
         self, owner: str, ids: Sequence[int], lease: timedelta, now: datetime | None = None
@@ -1041,17 +1120,18 @@ class Store:
         """Extend `owner`'s lease on these pending alerts just before sending them; False when any of
         them is no longer its own to send (its lease ran out and another replica claimed it, or it was
         settled meanwhile) — then none of them is sent."""
-        at = now or _utcnow()
-        payload = json.dumps([int(i) for i in ids])
         async with self._transaction(serial=False) as db:
-            renewed = await _rowcount(
-                db,
-                "UPDATE outbox SET lease_owner = ?, lease_until = ? "
-                "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND status = 'pending' "
-                "AND (lease_owner = ? OR lease_owner IS NULL OR lease_until <= ?)",
-                (owner, _text(at + lease), payload, owner, _text(at)),
-            )
-        return renewed == len(set(ids))
+            return await _renew(db, owner, ids, lease, now or _utcnow())
+
+    async def book_send(
+        self, owner: str, ids: Sequence[int], lease: timedelta, rate: str, gap: float
+    ) -> float | None:
+        """renew_alerts and reserve_send_slot in one transaction, just before sending these alerts: the
+        seconds to wait before the send, or None (and no slot booked) when they are no longer `owner`'s."""
+        async with self._transaction(serial=False) as db:
+            if not await _renew(db, owner, ids, lease, _utcnow()):
+                return None
+            return await _reserve_slot(db, rate, gap)
 
     async def release_alerts(self, owner: str) -> int:
         """Give back every lease `owner` holds (a replica stopping cleanly): the rows are due at once
@@ -1068,18 +1148,8 @@ class Store:
         advanced by `gap` seconds per booking, on the database's clock); returns the seconds to wait
         before sending. A send a little late (under one gap) books from its own slot, so small delays
         do not lower the rate; a replica that dies leaves at most the slots it booked unused."""
-        if self._postgres is None:
-            raise StoreError("the shared send slot needs PostgreSQL (one SQLite process paces itself)")
         async with self._transaction(serial=False) as db:
-            await db.execute("INSERT OR IGNORE INTO send_slots (name, next_at) VALUES (?, 0)", (name,))
-            rows = await db.execute_fetchall(
-                "UPDATE send_slots SET next_at = GREATEST(next_at, "
-                "EXTRACT(EPOCH FROM clock_timestamp())::float8 - CAST(? AS float8)) + CAST(? AS float8) "
-                "WHERE name = ? "
-                "RETURNING next_at - CAST(? AS float8) - EXTRACT(EPOCH FROM clock_timestamp())::float8",
-                (gap, gap, name, gap),
-            )
-        return max(0.0, float(rows[0][0])) if rows else 0.0
+            return await _reserve_slot(db, name, gap)
 
     async def pause_sends(self, name: str, seconds: float) -> None:
         """Hold every replica's sends of this rate for `seconds` (Telegram said 429: wait)."""
@@ -1182,7 +1252,7 @@ class Store:
         `shown`: how many members of its story each alert's message counted."""
         at = _text(now or _utcnow())
         payload = json.dumps([int(i) for i in ids])
-        async with self._transaction() as db:
+        async with self._transaction(serial=False) as db:  # row locks suffice
             if shown:
                 await db.executemany(
                     "UPDATE outbox SET shown_members = ? WHERE id = ? AND status != 'sent'",
@@ -1208,7 +1278,7 @@ class Store:
 
     async def mark_retry(self, alert_id: int, error: str, next_attempt_at: datetime) -> bool:
         """Count a failed attempt and schedule the next one; only pending alerts are touched."""
-        async with self._transaction() as db:
+        async with self._transaction(serial=False) as db:  # row locks suffice
             changed = await _rowcount(
                 db,
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
@@ -1219,7 +1289,7 @@ class Store:
 
     async def mark_failed(self, alert_id: int, error: str) -> bool:
         """Give up on an alert for good, keeping the error for the admin."""
-        async with self._transaction() as db:
+        async with self._transaction(serial=False) as db:  # row locks suffice
             changed = await _rowcount(
                 db,
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, "
@@ -1254,6 +1324,15 @@ class Store:
         async with self._reading() as db:
             return await _scalar_time(db, "SELECT last_alert_at FROM chats WHERE id = ?", (chat_id,))
 
+    async def chat_types(self, chat_ids: Sequence[int]) -> dict[int, str]:
+        """The type (private, group, supergroup, channel) of each of these chats the store knows."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT id, type FROM chats WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+                (json.dumps([int(c) for c in chat_ids]),),
+            )
+        return {int(row[0]): str(row[1]) for row in rows}
+
     async def next_due_at(self) -> datetime | None:
         """The earliest next attempt of a pending alert of a reachable chat (a worker sleeps till then)."""
         async with self._reading() as db:
@@ -1261,6 +1340,18 @@ class Store:
                 db,
                 "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN chats c ON c.id = o.chat_id "
                 "WHERE o.status = 'pending' AND c.active = 1",
+            )
+
+    async def next_claimable_at(self, owner: str) -> datetime | None:
+        """next_due_at for one replica: a row another replica holds is due for `owner` when its lease
+        ends (if that replica dies), not before."""
+        async with self._reading() as db:
+            return await _scalar_time(
+                db,
+                "SELECT MIN(CASE WHEN o.lease_owner IS NOT NULL AND o.lease_owner <> ? "
+                "AND o.lease_until > o.next_attempt_at THEN o.lease_until ELSE o.next_attempt_at END) "
+                "FROM outbox o JOIN chats c ON c.id = o.chat_id WHERE o.status = 'pending' AND c.active = 1",
+                (owner,),
             )
 
     # -- maintenance -----------------------------------------------------------------------------------------
@@ -1332,6 +1423,38 @@ async def _scalar_int(db: Db, sql: str, params: Sequence[Any] = ()) -> int:
 async def _scalar_time(db: Db, sql: str, params: Sequence[Any] = ()) -> datetime | None:
     value = await _scalar(db, sql, params)
     return None if value is None else _time(str(value))
+
+
+async def _renew(db: Db, owner: str, ids: Sequence[int], lease: timedelta, at: datetime) -> bool:
+    payload = json.dumps([int(i) for i in ids])
+    renewed = await _rowcount(
+        db,
+        "UPDATE outbox SET lease_owner = ?, lease_until = ? "
+        "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) AND status = 'pending' "
+        "AND (lease_owner = ? OR lease_owner IS NULL OR lease_until <= ?)",
+        (owner, _text(at + lease), payload, owner, _text(at)),
+    )
+    return renewed == len(set(ids))
+
+
+async def _reserve_slot(db: Db, name: str, gap: float) -> float:
+    if not db.postgres:
+        raise StoreError("the shared send slot needs PostgreSQL (one SQLite process paces itself)")
+    await db.execute("INSERT OR IGNORE INTO send_slots (name, next_at) VALUES (?, 0)", (name,))
+    rows = await db.execute_fetchall(
+        "UPDATE send_slots SET next_at = GREATEST(next_at, "
+        "EXTRACT(EPOCH FROM clock_timestamp())::float8 - CAST(? AS float8)) + CAST(? AS float8) "
+        "WHERE name = ? "
+        "RETURNING next_at - CAST(? AS float8) - EXTRACT(EPOCH FROM clock_timestamp())::float8",
+        (gap, gap, name, gap),
+    )
+    return max(0.0, float(rows[0][0])) if rows else 0.0
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a name (the same in every replica)."""
+    digest = hashlib.blake2b(f"newsbot:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 async def _epoch(db: Db) -> float:

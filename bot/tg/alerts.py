@@ -9,8 +9,14 @@ outage never fails the queue.
 
 Crash window: a row is marked sent, in its own transaction, only after Telegram accepted the message, so
 a crash between the two (or an answer lost to a timeout or reset after delivery) repeats that one message.
-Paced by a global rate, a per-chat interval, a per-group cap and the bot-wide 429 pause. Uses asyncio and
-PTB; every SQL statement stays in bot.store and every piece of HTML in bot.render.
+Paced by a global rate, a per-chat interval, a per-group cap and the bot-wide 429 pause.
+
+Several replicas on one PostgreSQL database (a `lease`): each pass claims its rows (whole chats) for the
+lease, a heartbeat renews the claim while the replica lives, and each send first checks the rows are still
+its own; a replica that dies leaves its claimed rows to the others once the lease runs out (so a kill
+repeats at most the one message it was sending). The global rate and the 429 pause are booked in the
+database (one slot shared by every replica); the edit pass runs where `edits_here` says (the leader).
+Uses asyncio and PTB; every SQL statement stays in bot.store and every piece of HTML in bot.render.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
 DUE_BATCH = 500  # rows read per pass; a fuller outbox just takes another pass
+SHARED_BATCH = 100  # rows one replica claims per pass (smaller, so a fan-out spreads over the replicas)
+SHARED_RATE = "alerts"  # the send slot every replica books from
 DIGEST_MAX = 20  # articles in one digest; more due for one chat become several digests
 BUSY_POLL = 0.05  # seconds between looks at answers_busy()
 IDLE_MAX = 60.0  # longest sleep of run() with nothing due (a missed wake() costs at most this)
@@ -106,6 +114,10 @@ class AlertWorker:
         edit_within: timedelta = timedelta(hours=24),
         answers_busy: Callable[[], bool] = lambda: False,
         on_token_error: Callable[[], object] = lambda: None,
+        owner: str = "",
+        lease: timedelta | None = None,
+        edits_here: Callable[[], bool] = lambda: True,
+        catch_up: Callable[[], Awaitable[object]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -145,6 +157,11 @@ class AlertWorker:
         # row is given up only if others got through meanwhile (else Telegram, not the row, is the trouble).
         self._delivered = 0
         self._delivered_when_failing: dict[int, int] = {}
+        # Several replicas (PostgreSQL): this one's name on its claims, and how long a claim lasts.
+        self._owner = owner
+        self._lease = lease
+        self._edits_here = edits_here
+        self._catch_up = catch_up  # brings the library up to date (an article another replica added)
         self._wake = asyncio.Event()
         self._stop: asyncio.Event | None = None
         self._one_pass = asyncio.Lock()  # two overlapping passes could both send the same due row
@@ -162,6 +179,7 @@ class AlertWorker:
         """
         self._stop = stop
         log.info("alert worker started")
+        heartbeat = asyncio.create_task(self._heartbeat(stop)) if self._lease is not None else None
         try:
             while not stop.is_set():
                 self._wake.clear()  # before the pass, so an ingest during it is not missed
@@ -176,7 +194,25 @@ class AlertWorker:
                 await self._pause(delay, wakeable=True)
         finally:
             self._stop = None
+            if heartbeat is not None:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+                try:  # stopping cleanly: what it claimed is the others' at once, not after the lease
+                    await self._store.release_alerts(self._owner)
+                except Exception as error:
+                    log.warning("could not hand back claimed alerts (they wait for the lease): %s", error)
             log.info("alert worker stopped")
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        """Renew this replica's claims every third of the lease while it runs."""
+        assert self._lease is not None
+        every = self._lease.total_seconds() / 3
+        while not stop.is_set():
+            await self._pause(every)
+            try:
+                await self._store.extend_leases(self._owner, self._lease)
+            except Exception as error:  # a claim not renewed only runs out: another replica sends it
+                log.warning("could not renew the claim on queued alerts: %s", error)
 
     async def deliver_due(self) -> int:
         """One pass over the alerts due now, paced; returns how many messages Telegram accepted."""
@@ -188,11 +224,17 @@ class AlertWorker:
         held = {alert_id for ids in self._unmarked for alert_id in ids}
         self._forget_old_sends()
         queues: dict[int, deque[_Job]] = {}
-        for chat_id, items in (await self._store.due_alerts_by_chat(limit=DUE_BATCH)).items():
+        if self._lease is not None:
+            due = await self._store.claim_alerts(self._owner, self._lease, limit=SHARED_BATCH)
+            await self._know_articles(due)
+        else:
+            due = await self._store.due_alerts_by_chat(limit=DUE_BATCH)
+        for chat_id, items in due.items():
             fresh = [item for item in items if item.id not in held]
             if fresh:
                 queues[chat_id] = deque(self._plan(chat_id, fresh))
-        groups = {chat_id: await self._is_group(chat_id) for chat_id in queues}
+        types = await self._store.chat_types([chat_id for chat_id in queues if chat_id >= 0])
+        groups = {chat_id: chat_id < 0 or types.get(chat_id) in GROUP_TYPES for chat_id in queues}
         sent = 0
         while queues and not self._stopping():
             chat_id = min(queues, key=lambda chat: self._chat_ready_at(chat, groups[chat]))
@@ -215,16 +257,31 @@ class AlertWorker:
             later.extendleft(reversed(outcome.requeue))
             if later:
                 queues[target] = deque([*queues.get(target, ()), *later])
-        if not self._stopping():
+        if not self._stopping() and self._edits_here():
             sent += await self._edit_pass()
         return sent
+
+    async def _know_articles(self, due: dict[int, list[OutboxItem]]) -> None:
+        """Another replica may have queued alerts of articles this one has not loaded yet: catch up
+        (once per pass) before any is taken for gone."""
+        if self._catch_up is None:
+            return
+        if any(self._article(item.article_id) is None for items in due.values() for item in items):
+            try:
+                await self._catch_up()
+            except Exception:
+                log.exception("could not bring the library up to date before sending alerts")
 
     def _stopping(self) -> bool:
         return self._stop is not None and self._stop.is_set()
 
     async def _idle_seconds(self) -> float:
-        """How long run() may sleep: until the earliest pending row falls due, within bounds."""
-        due = await self._store.next_due_at()
+        """How long run() may sleep: until the earliest pending row falls due, within bounds (a row another
+        replica holds: when its claim would run out)."""
+        if self._lease is not None:
+            due = await self._store.next_claimable_at(self._owner)
+        else:
+            due = await self._store.next_due_at()
         if self._edits_left:
             return IDLE_MIN + max(0.0, self._paused_until - self._clock())
         if due is None:
@@ -267,7 +324,9 @@ class AlertWorker:
         """Wait until every limit allows a send to this chat and no answer is being sent; False if stopped."""
         while not self._stopping():
             now = self._clock()
-            ready = max(self._paused_until, self._next_send, self._chat_ready_at(chat_id, group))
+            ready = max(self._paused_until, self._chat_ready_at(chat_id, group))
+            if self._lease is None:
+                ready = max(ready, self._next_send)
             if ready > now:
                 await self._pause(ready - now)
             elif self._answers_busy():
@@ -330,6 +389,19 @@ class AlertWorker:
         if message is None:
             return _Outcome()
         rest = (message.rest,) if message.rest is not None else ()
+        if self._lease is not None:
+            # The rows must still be this replica's, and the global rate is every replica's together:
+            # both are booked in the database, in one transaction.
+            wait = await self._store.book_send(
+                self._owner, [item.id for item in message.items], self._lease, SHARED_RATE, self._send_gap
+            )
+            if wait is None:  # its claim ran out and another replica took the rows, or they were settled
+                log.info("alerts for chat %d went to another replica; not sending them here", job.chat_id)
+                return _Outcome(drop_chat=True)
+            if wait > 0:
+                await self._pause(wait)
+            if self._stopping():  # (its claim is handed back as the worker stops)
+                return _Outcome(requeue=(job,))
         self._claim(job.chat_id, group)
         try:
             replies = await self._send(job.chat_id, message)
@@ -337,6 +409,8 @@ class AlertWorker:
             seconds = _retry_seconds(error)
             self._paused_until = max(self._paused_until, self._clock() + seconds)
             log.warning("Telegram flood control: pausing every alert for %.1f s", seconds)
+            if self._lease is not None:
+                await self._store.pause_sends(SHARED_RATE, seconds)  # every replica holds back
             return _Outcome(requeue=(job,))
         except InvalidToken as error:
             # PTB says InvalidToken for a 401 (the token was revoked) and a 404 page alike; either way no

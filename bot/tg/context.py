@@ -9,6 +9,7 @@ CPU-heavy work, the stop signal.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from telegram import Chat
@@ -82,6 +83,9 @@ class BotData:
         self.chat_admins = ChatAdmins()
         self.sole_instance = SoleInstance()
         self.metrics = Metrics()  # what /metrics shows (bot.ops), counted by the handlers
+        # Whether this replica does the once-for-all work (housekeeping's database pass): always with
+        # SQLite; with several replicas on PostgreSQL, the leader only (set by the composition root).
+        self.leads: Callable[[], bool] = lambda: True
 
     def attach(self, runtime: Runtime) -> None:
         """Give the handlers the running bot's runtime, and the limits its settings ask for."""

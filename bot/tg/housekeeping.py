@@ -48,13 +48,15 @@ def push_log_retention(settings: Settings) -> timedelta:
 async def tidy(data: BotData) -> Tidied:
     """One housekeeping pass over the database and the Telegram side's in-memory state."""
     settings, store = data.runtime.settings, data.runtime.store
-    rows = await store.purge_expired(
-        push_log_retention=push_log_retention(settings),
-        question_log_retention=timedelta(days=settings.question_log_days),
-        alert_retention=timedelta(days=settings.alert_history_days),
-        idle_chat_retention=timedelta(days=settings.idle_chat_days),
-    )
-    await store.checkpoint()
+    rows = 0
+    if data.leads():  # the database is tidied once, by the leader among replicas
+        rows = await store.purge_expired(
+            push_log_retention=push_log_retention(settings),
+            question_log_retention=timedelta(days=settings.question_log_days),
+            alert_retention=timedelta(days=settings.alert_history_days),
+            idle_chat_retention=timedelta(days=settings.idle_chat_days),
+        )
+        await store.checkpoint()
     idle = (
         data.questions.forget_idle()
         + data.inline_questions.forget_idle()

@@ -121,6 +121,15 @@ class RelatedPusher:
                 if not item.hits:
                     continue
                 articles = [hit.article for hit in item.hits]
+                if store.shared and not await store.claim_push(
+                    chat_id,
+                    item.topic.slug,
+                    [article.id for article in articles],
+                    cooldown=timedelta(minutes=settings.push_cooldown_minutes),
+                    max_per_hour=settings.push_max_per_hour,
+                ):
+                    # Another replica pushed to this chat meanwhile (its messages reach several of us).
+                    return None
                 sent = await send_html(
                     bot,
                     chat_id,
@@ -128,7 +137,8 @@ class RelatedPusher:
                     reply_to=message.message_id,
                     thread_id=thread_of(message),
                 )
-                await store.record_push(chat_id, item.topic.slug, [article.id for article in articles])
+                if not store.shared:  # (on PostgreSQL claim_push recorded it before the send)
+                    await store.record_push(chat_id, item.topic.slug, [article.id for article in articles])
                 log.info("pushed %d %s stories to chat %s", len(articles), item.topic.slug, chat_id)
                 return sent[-1] if sent else None
         return None

@@ -1,0 +1,288 @@
+"""Three replicas of the real bot (`newsbot run` processes) on one PostgreSQL database, behind a
+round-robin proxy on 127.0.0.1 that the Bot API stand-in POSTs updates to with the webhook secret:
+questions answered exactly once, an alert fan-out delivered exactly once at the global rate, a replica
+SIGKILLed in the middle of a fan-out (its claimed alerts go out from the others after the lease), a
+/reload on one replica reaching the others, requests without the secret refused.
+
+NEWSBOT_LONG_TESTS=1 fans out to 5,000 chats (1,000 by default) and kills ten times (twice by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from functools import partial
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from bot.core.interests import SubscriptionKind
+from bot.standin import BotApiStandIn, EventKind
+from bot.standin.world import Event
+from bot.store import Store
+from tests.harness import ADMIN, BOT_USERNAME, TOKEN, USER, populate
+from tests.postgres import Server
+from tests.replicas import SECRET, WEBHOOK_PATH, Replica, ReplicaSet
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+LONG = os.environ.get("NEWSBOT_LONG_TESTS", "") == "1"
+QUESTIONS = 1000
+FAN_OUT = 5000 if LONG else 1000
+KILLS = 10 if LONG else 2
+KILL_FAN_OUT = 300
+# Messages a second, every replica together. tests.replica lifts Telegram's cap of 30 so that a fan-out
+# takes seconds; three replicas on two cores deliver about 90 a second at most, so this rate binds.
+RATE = 80.0
+LEASE = 3.0  # seconds: a killed replica's claimed alerts go out from the others after this
+_ARTICLES = itertools.count(1)
+QUESTION_TEXTS = ("Sora daily losses", "What did OpenAI release?")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def replicas(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: Server
+) -> AsyncIterator[ReplicaSet]:
+    """Three replicas on a fresh PostgreSQL database and their own stand-in, ready for updates; shared
+    by this module's tests (each uses chats and articles of its own)."""
+    name = await postgres_server.create_database()
+    async with BotApiStandIn(TOKEN, bot_username=BOT_USERNAME) as standin:
+        populate(standin)
+        cluster = ReplicaSet(
+            standin,
+            tmp_path_factory.mktemp("replicas"),
+            postgres_server.dsn_for(name),
+            TOKEN,
+            ADMIN,
+            send_rate=RATE,
+            lease_seconds=LEASE,
+            extra={"NEWSBOT_QUESTIONS_PER_MINUTE": "1000"},
+        )
+        try:
+            await cluster.start()
+            yield cluster
+        finally:
+            await cluster.stop()
+            await postgres_server.drop_database(name)
+    logs = cluster.logs()
+    assert TOKEN not in logs and TOKEN.split(":")[1] not in logs
+    assert "Traceback" not in logs, logs[-5000:]
+
+
+async def subscribe_readers(
+    standin: BotApiStandIn, dsn: str, readers: Iterable[int], topic: str, label: str
+) -> None:
+    """Private chats with the bot, each subscribed to a topic (written to the shared database)."""
+    async with await Store.open(dsn) as store:
+        for chat_id in readers:
+            standin.scenario.add_private_chat(chat_id, f"Reader {chat_id}")
+            await store.touch_chat(chat_id, "private", f"Reader {chat_id}")
+            await store.subscribe(chat_id, SubscriptionKind.TOPIC, topic, label)
+
+
+async def publish_and_reload(cluster: ReplicaSet, topic: str, title: str) -> str:
+    """A new article of `topic` in the shared corpus, and /reload from the admin (to whichever replica
+    the proxy picks); returns its title (made unique)."""
+    n = next(_ARTICLES)
+    title = f"{title} {n}"
+    (cluster.corpus / f"replica-story-{n}.md").write_text(
+        f"---\nid: replica-story-{n}\ntitle: {title}\ntopics: [{topic}]\n---\n\nSomething new, {n}.\n"
+    )
+    [report] = await cluster.standin.ask(ADMIN, ADMIN, "/reload", timeout=60)
+    assert report["text"].startswith("Reload finished") and title in report["text"], report["text"]
+    return title
+
+
+async def until_delivered(
+    cluster: ReplicaSet,
+    title: str,
+    after: int,
+    readers: range,
+    timeout: float = 180.0,  # noqa: ASYNC109
+) -> None:
+    """Wait until every reader has the alert and no alert is pending (then nothing more goes out: a row
+    is marked sent only after Telegram accepted it, and sent only while pending)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with await Store.open(cluster.dsn) as store:
+        while True:
+            counts = await store.alert_counts()
+            got = deliveries(cluster.standin, title, after, readers)
+            if counts.get("pending", 0) == 0 and len(got) == len(readers):
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"alerts not delivered: {counts}")
+            await asyncio.sleep(0.2)
+
+
+def deliveries(standin: BotApiStandIn, title: str, after: int, readers: range) -> Counter[int]:
+    """How many messages with `title` each of the readers' chats received."""
+    sent: Counter[int] = Counter()
+    for event in standin.world.events(EventKind.SENT, after=after):
+        if carries(title, event) and event.chat_id is not None and event.chat_id in readers:
+            sent[event.chat_id] += 1
+    return sent
+
+
+async def claimed_by(dsn: str, pid: int) -> int:
+    """Pending alerts a replica process (by pid) holds a claim on (read straight from PostgreSQL)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        value = await connection.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND lease_owner LIKE $1",
+            f"%:{pid}:%",
+        )
+    finally:
+        await connection.close()
+    return int(value)
+
+
+def carries(title: str, event: Event) -> bool:
+    """Whether a sent message is the alert with `title`."""
+    return title in (event.text or "")
+
+
+def delivered_by(replica: Replica) -> int:
+    """The alert messages a replica says (in its log) it delivered."""
+    return sum(int(n) for n in re.findall(r"delivered (\d+) alert message", replica.output()))
+
+
+def busiest_second(standin: BotApiStandIn, title: str, after: int) -> int:
+    """The most messages with `title` the stand-in received within any one second."""
+    times = sorted(
+        e.at
+        for e in standin.world.events(EventKind.SENT, after=after)
+        if carries(title, e) and e.chat_id != ADMIN
+    )
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+async def test_questions_through_three_replicas_are_answered_exactly_once(
+    replicas: ReplicaSet,
+) -> None:
+    standin = replicas.standin
+    askers = range(700_001, 700_001 + QUESTIONS)
+    for user in askers:
+        standin.scenario.add_private_chat(user, f"Asker {user}")
+    mark = standin.world.mark()
+    before = await replicas.answers_total()
+    for n, user in enumerate(askers):
+        standin.scenario.send_user_message(user, user, QUESTION_TEXTS[n % 2])
+    await standin.wait_for(lambda e: e.chat_id in askers, count=QUESTIONS, after=mark, timeout=240)
+    # Every update was POSTed (and accepted) once, and the replicas together sent one answer per question.
+    accepted = Counter(d.update_id for d in standin.webhook_deliveries if d.status == 200)
+    assert accepted and max(accepted.values()) == 1
+    for _ in range(100):  # (counted just after each answer went out)
+        if await replicas.answers_total() - before >= QUESTIONS:
+            break
+        await asyncio.sleep(0.1)
+    assert await replicas.answers_total() - before == QUESTIONS
+    answers = Counter(e.chat_id for e in standin.world.events(EventKind.SENT, after=mark))
+    assert set(answers) == set(askers) and set(answers.values()) == {1}
+    assert all(replicas.proxy.forwarded[r.listen_port] > QUESTIONS // 10 for r in replicas.replicas)
+
+
+async def test_a_post_without_the_secret_is_refused_by_every_replica(
+    replicas: ReplicaSet,
+) -> None:
+    standin = replicas.standin
+    mark = standin.world.mark()
+    user = {"id": USER, "is_bot": False, "first_name": "Ursula"}
+    message = {"message_id": 1, "date": 1_700_000_000, "chat": {"id": USER, "type": "private"}, "from": user}
+    async with httpx.AsyncClient() as client:
+        for replica in replicas.replicas:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": SECRET[:-1]}):
+                refused = await client.post(
+                    f"http://127.0.0.1:{replica.listen_port}{WEBHOOK_PATH}",
+                    json={"update_id": 990_001, "message": {**message, "text": "/start"}},
+                    headers=headers,
+                )
+                assert refused.status_code == 403
+    # The same update with the secret, through the proxy, is answered: the refused ones changed nothing.
+    [welcome] = await standin.ask(USER, USER, "/start", timeout=30)
+    assert welcome["text"].startswith("Hello!")
+    assert [e.chat_id for e in standin.world.events(EventKind.SENT, after=mark)] == [USER]
+
+
+async def test_a_fan_out_to_thousands_of_chats_goes_out_once_each_at_the_global_rate(
+    replicas: ReplicaSet,
+) -> None:
+    standin = replicas.standin
+    readers = range(800_001, 800_001 + FAN_OUT)
+    await subscribe_readers(standin, replicas.dsn, readers, "openai", "OpenAI")
+    mark = standin.world.mark()
+    title = await publish_and_reload(replicas, "openai", "OpenAI fan-out story")
+    await until_delivered(replicas, title, mark, readers)
+    sent = deliveries(standin, title, mark, readers)
+    assert set(sent) == set(readers) and set(sent.values()) == {1}  # none lost, none doubled
+    # The global rate is every replica's together: never more than it (and the one late send it allows).
+    assert busiest_second(standin, title, mark) <= RATE + 2
+    assert all(delivered_by(replica) > 0 for replica in replicas.replicas)  # each replica took a share
+
+
+async def test_a_replica_killed_mid_fan_out_leaves_its_alerts_to_the_others(
+    replicas: ReplicaSet,
+) -> None:
+    standin = replicas.standin
+    readers = range(900_001, 900_001 + KILL_FAN_OUT)
+    await subscribe_readers(standin, replicas.dsn, readers, "developer-tools", "Developer tools")
+    orphaned = 0  # pending alerts the killed replicas held claims on when they died
+    for round_number in range(KILLS):
+        victim = replicas.replicas[round_number % len(replicas.replicas)]
+        mark = standin.world.mark()
+        title = await publish_and_reload(replicas, "developer-tools", "Compiler release for replicas")
+        # Kill once a tenth of the fan-out is out: every replica is sending by then.
+        await standin.wait_for(partial(carries, title), count=KILL_FAN_OUT // 10, after=mark)
+        assert victim.process is not None
+        pid = victim.process.pid
+        await replicas.kill(victim)
+        orphaned += await claimed_by(replicas.dsn, pid)
+        await until_delivered(replicas, title, mark, readers)
+        sent = deliveries(standin, title, mark, readers)
+        assert set(sent) == set(readers)  # none lost
+        assert sum(sent.values()) - len(sent) <= 1  # at most the one message it was sending, again
+        await replicas.restart(victim)
+    assert orphaned > 0  # the kills did leave claimed rows behind, and the others sent them
+
+
+async def test_a_reload_on_one_replica_reaches_the_others(replicas: ReplicaSet) -> None:
+    """The admin's /reload goes to one replica; it tells the others (NOTIFY), which read the shared
+    corpus too: a question sent straight to each replica finds the new article."""
+    standin = replicas.standin
+    title = await publish_and_reload(replicas, "china-tech", "Semiconductor export note")
+    for n, replica in enumerate(replicas.replicas):
+        asker = 650_001 + n
+        standin.scenario.add_private_chat(asker, f"Asker {asker}")
+        for attempt in itertools.count():
+            mark = standin.world.mark()
+            await post_update(replica, asker, 660_000 + 100 * n + attempt, "Semiconductor export note")
+            [answer] = await standin.wait_for(chat_id=asker, after=mark, timeout=30)
+            if title in (answer.text or ""):
+                break
+            assert attempt < 50, f"replica {replica.index} never found the new article: {answer.text}"
+            await asyncio.sleep(0.1)  # its reload is on the way: ask again
+
+
+async def post_update(replica: Replica, user: int, update_id: int, text: str) -> None:
+    """A message update POSTed straight to one replica's webhook, with the secret, as Telegram would."""
+    sender = {"id": user, "is_bot": False, "first_name": f"Asker {user}"}
+    chat = {"id": user, "type": "private", "first_name": f"Asker {user}"}
+    message = {"message_id": update_id, "date": 1_700_000_000, "chat": chat, "from": sender, "text": text}
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"http://127.0.0.1:{replica.listen_port}{WEBHOOK_PATH}",
+            json={"update_id": update_id, "message": message},
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+    assert answer.status_code == 200
