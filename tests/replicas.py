@@ -73,6 +73,7 @@ class ReplicaSet:
     send_rate: float = 25.0
     lease_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
+    behind_proxy: bool = True  # False (one replica): the stand-in posts straight to it, as to one bot
     replicas: list[Replica] = field(default_factory=list)
     proxy: RoundRobinProxy = field(default_factory=lambda: RoundRobinProxy([]))
 
@@ -106,7 +107,7 @@ class ReplicaSet:
             NEWSBOT_ADMIN_IDS=str(self.admin),
             NEWSBOT_LOG_LEVEL="INFO",
             NEWSBOT_CORPUS_POLL_SECONDS="0",
-            NEWSBOT_WEBHOOK_URL=self.proxy.url + WEBHOOK_PATH,
+            NEWSBOT_WEBHOOK_URL=self.webhook_url(replica),
             NEWSBOT_WEBHOOK_SECRET=SECRET,
             NEWSBOT_LISTEN_HOST="127.0.0.1",
             NEWSBOT_LISTEN_PORT=str(replica.listen_port),
@@ -118,6 +119,12 @@ class ReplicaSet:
         )
         env.update(self.extra)
         return env
+
+    def webhook_url(self, replica: Replica) -> str:
+        """Where the stand-in posts updates: the proxy, or the one replica itself."""
+        if self.behind_proxy:
+            return self.proxy.url + WEBHOOK_PATH
+        return f"http://127.0.0.1:{replica.listen_port}{WEBHOOK_PATH}"
 
     async def launch(self, replica: Replica) -> None:
         """Start one replica's process (not waiting for it to be ready)."""

@@ -226,34 +226,33 @@ class Listener:
 
 
 class SessionLock:
-    """A session-level advisory lock held on a dedicated connection: whoever holds it leads; when its
-    process dies, PostgreSQL ends the session and the lock passes to the next replica that asks."""
+    """A session-level advisory lock asked for on a dedicated connection (kept between tries, so asking
+    costs one query, not a new connection): whoever holds it leads; when its process dies, PostgreSQL ends
+    the session and the lock passes to the next replica that asks."""
 
     def __init__(self, database: Postgres, key: int) -> None:
         self._database = database
         self._key = key
         self._connection: Any = None
+        self._held = False
 
     @property
     def held(self) -> bool:
         """Whether this process holds the lock (as far as it knows)."""
-        return self._connection is not None and not self._connection.is_closed()
+        return self._held and self._connection is not None and not self._connection.is_closed()
 
     async def try_acquire(self) -> bool:
         """Take the lock if nobody holds it; True when held."""
         if self.held:
             return True
-        connection = await self._database.connect()
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await self._database.connect()
         try:
-            got = bool(await connection.fetchval("SELECT pg_try_advisory_lock($1)", self._key))
-        except BaseException:
-            await connection.close()
-            raise
-        if not got:
-            await connection.close()
-            return False
-        self._connection = connection
-        return True
+            self._held = bool(await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self._key))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+            await self.release()
+            raise describe(self._database.label, error) from error
+        return self._held
 
     async def still_held(self, timeout: float = 5.0) -> bool:  # noqa: ASYNC109 - one short check
         """Check the connection that holds the lock; False (and released) when it is gone."""
@@ -268,7 +267,7 @@ class SessionLock:
 
     async def release(self) -> None:
         """Let go (closing the session releases the lock)."""
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._held = self._connection, None, False
         if connection is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 5)

@@ -13,8 +13,9 @@ Paced by a global rate, a per-chat interval, a per-group cap and the bot-wide 42
 
 Several replicas on one PostgreSQL database (a `lease`): each pass claims its rows (whole chats) for the
 lease, a heartbeat renews the claim while the replica lives, and each send first checks the rows are still
-its own; a replica that dies leaves its claimed rows to the others once the lease runs out (so a kill
-repeats at most the one message it was sending). The global rate and the 429 pause are booked in the
+its own; a replica that dies leaves its claimed rows to the others once the lease runs out (within the
+lease, plus up to SHARED_PASS_SECONDS until a busy replica claims again; a kill repeats at most the one
+message it was sending). The global rate and the 429 pause are booked in the
 database (one slot shared by every replica); the edit pass runs where `edits_here` says (the leader).
 Uses asyncio and PTB; every SQL statement stays in bot.store and every piece of HTML in bot.render.
 """
@@ -53,6 +54,9 @@ GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
 DUE_BATCH = 500  # rows read per pass; a fuller outbox just takes another pass
 SHARED_BATCH = 100  # rows one replica claims per pass (smaller, so a fan-out spreads over the replicas)
 SHARED_RATE = "alerts"  # the send slot every replica books from
+# A replica's pass ends after this long (what it claimed and did not send yet stays its own and is
+# claimed again at once), so rows of a replica that died go out at most this long after its lease ends.
+SHARED_PASS_SECONDS = 2.0
 DIGEST_MAX = 20  # articles in one digest; more due for one chat become several digests
 BUSY_POLL = 0.05  # seconds between looks at answers_busy()
 IDLE_MAX = 60.0  # longest sleep of run() with nothing due (a missed wake() costs at most this)
@@ -236,7 +240,9 @@ class AlertWorker:
         types = await self._store.chat_types([chat_id for chat_id in queues if chat_id >= 0])
         groups = {chat_id: chat_id < 0 or types.get(chat_id) in GROUP_TYPES for chat_id in queues}
         sent = 0
-        while queues and not self._stopping():
+        # Among replicas a pass is short: the next claim then also takes rows a dead replica left.
+        ends = self._clock() + SHARED_PASS_SECONDS if self._lease is not None else math.inf
+        while queues and not self._stopping() and self._clock() < ends:
             chat_id = min(queues, key=lambda chat: self._chat_ready_at(chat, groups[chat]))
             if not await self._wait_turn(chat_id, groups[chat_id]):
                 break
