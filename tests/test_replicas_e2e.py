@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from bot.core.interests import SubscriptionKind
+from bot.render import messages
 from bot.standin import BotApiStandIn, EventKind
 from bot.standin.world import Event
 from bot.store import Store
@@ -62,7 +63,6 @@ async def replicas(
             ADMIN,
             send_rate=RATE,
             lease_seconds=LEASE,
-            extra={"NEWSBOT_QUESTIONS_PER_MINUTE": "1000"},
         )
         try:
             await cluster.start()
@@ -288,9 +288,9 @@ async def test_a_reload_on_one_replica_reaches_the_others(replicas: ReplicaSet) 
     standin = replicas.standin
     title = await publish_and_reload(replicas, "china-tech", "Semiconductor export note")
     for n, replica in enumerate(replicas.replicas):
-        asker = 650_001 + n
-        standin.scenario.add_private_chat(asker, f"Asker {asker}")
         for attempt in itertools.count():
+            asker = 650_001 + 100 * n + attempt  # a new asker each time: no question limit in the way
+            standin.scenario.add_private_chat(asker, f"Asker {asker}")
             mark = standin.world.mark()
             await post_update(replica, asker, 660_000 + 100 * n + attempt, "Semiconductor export note")
             [answer] = await standin.wait_for(chat_id=asker, after=mark, timeout=30)
@@ -298,6 +298,28 @@ async def test_a_reload_on_one_replica_reaches_the_others(replicas: ReplicaSet) 
                 break
             assert attempt < 50, f"replica {replica.index} never found the new article: {answer.text}"
             await asyncio.sleep(0.1)  # its reload is on the way: ask again
+
+
+async def test_a_users_question_limit_holds_across_replicas(replicas: ReplicaSet) -> None:
+    """Six questions at once from one user reach three replicas in turn; the limit (a burst of three,
+    then one "slow down") is kept in the database, so it holds as in one process."""
+    standin = replicas.standin
+    flooder = 640_001
+    standin.scenario.add_private_chat(flooder, "Flooder")
+    mark = standin.world.mark()
+    for _ in range(6):
+        standin.scenario.send_user_message(flooder, flooder, "Sora daily losses")
+    await standin.wait_for(chat_id=flooder, count=4, after=mark, timeout=60)
+    # Then a question straight to each replica, after the flood: each has handled its share by then.
+    for n, replica in enumerate(replicas.replicas):
+        witness = 640_101 + n
+        standin.scenario.add_private_chat(witness, f"Witness {witness}")
+        witnessed = standin.world.mark()
+        await post_update(replica, witness, 640_000 + n, "Sora daily losses")
+        await standin.wait_for(chat_id=witness, after=witnessed, timeout=30)
+    said = [e.text or "" for e in standin.world.events(EventKind.SENT, chat_id=flooder, after=mark)]
+    slowed = [text for text in said if text == messages.SLOW_DOWN]
+    assert len(said) == 4 and len(slowed) == 1, said
 
 
 async def post_update(replica: Replica, user: int, update_id: int, text: str) -> None:

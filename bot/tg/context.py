@@ -93,6 +93,9 @@ class BotData:
         per_minute = runtime.settings.questions_per_minute
         self.questions = QuestionLimiter(per_minute)
         self.inline_questions = QuestionLimiter(per_minute * INLINE_RATE_FACTOR, burst=INLINE_BURST)
+        if runtime.store.shared:  # replicas: a user's limits hold whichever replica gets the message
+            self.questions.share(runtime.store, "questions")
+            self.inline_questions.share(runtime.store, "inline")
         self.work = FairWorker()
         self.pusher = RelatedPusher(runtime, self.work)
 

@@ -57,6 +57,8 @@ async def tidy(data: BotData) -> Tidied:
             idle_chat_retention=timedelta(days=settings.idle_chat_days),
         )
         await store.checkpoint()
+        if store.shared:
+            rows += await store.forget_budgets()  # question limits kept for the replicas
     idle = (
         data.questions.forget_idle()
         + data.inline_questions.forget_idle()

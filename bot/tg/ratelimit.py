@@ -5,14 +5,21 @@ BURST - 1 bookings ahead of now. So a flood is let through one question every 60
 rather than N at once at the start of each minute. A user over the limit gets one friendly "slow down"
 reply a minute and silence after that, so a flood costs us one message, not one per flooded message. A
 restart forgets the buckets; that is harmless. Housekeeping (bot.tg.housekeeping) drops the buckets of
-users who went quiet.
+users who went quiet. Shared among replicas (`share`, on PostgreSQL), the buckets live in the database
+instead (Store.take_budget, the same algorithm on the database's clock), so a user's limit is the same
+however the load balancer spreads their messages; ask with `decide`/`decline` then.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from enum import StrEnum
+
+from bot.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60.0
 BURST = 3  # questions a user may ask at once (a follow-up or two) before the pace applies
@@ -37,6 +44,33 @@ class QuestionLimiter:
         self._clock = clock
         self._booked: dict[int, float] = {}  # per user: when the bookings made so far run out
         self._told: dict[int, float] = {}
+        self._store: Store | None = None  # shared among replicas: the buckets are in the database
+        self._kind = ""
+
+    def share(self, store: Store, kind: str) -> None:
+        """Keep this limit's buckets in the database every replica uses (`kind` names the limit)."""
+        self._store, self._kind = store, kind
+
+    async def decide(self, user_id: int | None) -> Verdict:
+        """check(), against the database's buckets when shared (this process's own if it fails)."""
+        if self._store is None or user_id is None:
+            return self.check(user_id)
+        try:
+            verdict = await self._store.take_budget(user_id, self._kind, self._interval, self._burst)
+        except StoreError as error:
+            log.warning("question limits: the database failed, counting here for now: %s", error)
+            return self.check(user_id)
+        return Verdict(verdict)
+
+    async def decline(self, user_id: int) -> Verdict:
+        """refuse(), remembered in the database when shared."""
+        if self._store is None:
+            return self.refuse(user_id)
+        try:
+            return Verdict(await self._store.refuse_budget(user_id, self._kind))
+        except StoreError as error:
+            log.warning("question limits: the database failed, counting here for now: %s", error)
+            return self.refuse(user_id)
 
     def check(self, user_id: int | None) -> Verdict:
         """Record a question from a user and say whether to answer it."""

@@ -217,7 +217,7 @@ def addressed_question(message: Message, context: NewsbotContext) -> str | None:
 
 async def answer(message: Message, question: str, context: NewsbotContext) -> AnswerSent:
     """Search the archive and reply with the top articles, buttons and a log entry."""
-    verdict = context.bot_data.questions.check(message.from_user.id if message.from_user else None)
+    verdict = await context.bot_data.questions.decide(message.from_user.id if message.from_user else None)
     if verdict != Verdict.ANSWER:
         if verdict == Verdict.SLOW_DOWN:
             await slow_down(message, context)
@@ -262,7 +262,7 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
             )
         except OverBudget:
             assert asker is not None  # work on nobody's behalf has no budget to run out of
-            if context.bot_data.questions.refuse(asker) == Verdict.SLOW_DOWN:
+            if await context.bot_data.questions.decline(asker) == Verdict.SLOW_DOWN:
                 await slow_down(message, context)
             return AnswerSent((), None, refused=True)
         keyboard: Keyboard | None = None
@@ -437,7 +437,7 @@ async def inline(update: Update, context: NewsbotContext) -> None:
         return
     library = context.runtime.library
     text = " ".join(inline_query.query.split())[:MAX_QUESTION_CHARS]
-    if context.bot_data.inline_questions.check(inline_query.from_user.id) != Verdict.ANSWER:
+    if await context.bot_data.inline_questions.decide(inline_query.from_user.id) != Verdict.ANSWER:
         await inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
         return
     if text:

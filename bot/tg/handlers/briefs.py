@@ -46,7 +46,7 @@ async def brief(update: Update, context: NewsbotContext) -> None:
     subject, period = request
     asker = message.from_user.id if message.from_user else None
     questions = context.bot_data.questions
-    verdict = questions.check(asker)
+    verdict = await questions.decide(asker)
     if verdict != Verdict.ANSWER:
         if verdict == Verdict.SLOW_DOWN:
             await slow_down(message, context)
@@ -69,7 +69,7 @@ async def brief(update: Update, context: NewsbotContext) -> None:
             )
         except OverBudget:
             assert asker is not None  # work on nobody's behalf has no budget to run out of
-            if questions.refuse(asker) == Verdict.SLOW_DOWN:
+            if await questions.decline(asker) == Verdict.SLOW_DOWN:
                 await slow_down(message, context)
             return
         await send_html(
