@@ -26,6 +26,7 @@ IMPORT_RULES: dict[str, tuple[str, ...]] = {
     "telegram": ("bot.tg",),  # python-telegram-bot: the Telegram side only
     "aiosqlite": ("bot.store",),  # every SQL statement lives in the store
     "sqlite3": ("bot.store",),
+    "asyncpg": ("bot.store",),  # the PostgreSQL driver: the store's too
     "aiohttp": ("bot.sources", "bot.standin", "bot.playground", "bot.ops"),  # the fetcher; local servers
     "prometheus_client": ("bot.ops",),  # the metrics and their exposition
     "tornado": (),  # python-telegram-bot's webhook server, never ours
@@ -40,7 +41,7 @@ IMPORT_RULES: dict[str, tuple[str, ...]] = {
 }
 
 IO_AND_ASYNC = frozenset(
-    {"asyncio", "aiosqlite", "sqlite3", "telegram", "aiohttp", "httpx", "socket", "subprocess"}
+    {"asyncio", "aiosqlite", "asyncpg", "sqlite3", "telegram", "aiohttp", "httpx", "socket", "subprocess"}
     | {"multiprocessing", "pydantic", "pydantic_settings", "urllib.request", "http.client"}
 )
 
@@ -140,6 +141,7 @@ def test_only_sources_is_an_http_client() -> None:
 FRESH_FORBIDDEN = (
     "telegram",
     "aiosqlite",
+    "asyncpg",
     "asyncio",
     "pydantic",
     "pydantic_settings",

@@ -272,6 +272,8 @@ def test_every_sql_statement_is_fixed_text_with_parameters() -> None:
                 continue
             if function.name in helpers and isinstance(sql, ast.Name) and sql.id == "sql":
                 continue  # the helpers pass their argument on; their callers are checked instead
+            if module == "backend.py" and isinstance(sql, ast.Name) and sql.id in ("sql", "query"):
+                continue  # the connection wrapper passes its callers' text on (rewritten for PostgreSQL)
             assert _static_sql(sql, constants), f"{module}:{call.lineno}: SQL built from {ast.unparse(sql)}"
             checked += 1
     assert checked > 40

@@ -1,9 +1,10 @@
-"""The bot's SQLite database: every SQL statement, the migrations and the instance lock live here.
+"""The bot's database (a SQLite file, or PostgreSQL shared by replicas): every SQL statement, the
+migrations and the instance lock live here; backend.py and postgres.py hold what differs between the two.
 
 schema.py holds the append-only migrations and the lock; facade.py the Store, named by intent; sources.py
 the feeds, fetched articles and admin notices (store.sources); errors.py the StoreError family; records.py
 what the store returns besides the core's interest types. Nothing
-outside this package imports sqlite3 or aiosqlite. Must not import telegram.
+outside this package imports sqlite3, aiosqlite or asyncpg. Must not import telegram.
 """
 
 from bot.store.errors import (

@@ -1044,16 +1044,20 @@ class Store:
         at = now or _utcnow()
         stamp, until = _text(at), _text(at + lease)
         batch: dict[int, list[OutboxItem]] = {}
-        # Replicas claiming at once skip each other's oldest rows (and so mostly take other chats).
-        skip_locked = " FOR UPDATE OF o SKIP LOCKED" if self._postgres is not None else ""
         async with self._transaction(serial=False) as db:
-            oldest = await db.execute_fetchall(
+            # Replicas claiming at once skip each other's oldest rows (and so mostly take other chats).
+            oldest_sql = (
                 "SELECT o.chat_id FROM outbox o JOIN chats c ON c.id = o.chat_id "
                 "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
                 "AND (o.lease_until IS NULL OR o.lease_until <= ? OR o.lease_owner = ?) "
-                "ORDER BY o.created_at, o.id LIMIT ?" + skip_locked,
-                (stamp, stamp, owner, limit),
+                "ORDER BY o.created_at, o.id LIMIT ? FOR UPDATE OF o SKIP LOCKED"
+                if db.postgres
+                else "SELECT o.chat_id FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND c.active = 1 "
+                "AND (o.lease_until IS NULL OR o.lease_until <= ? OR o.lease_owner = ?) "
+                "ORDER BY o.created_at, o.id LIMIT ?"
             )
+            oldest = await db.execute_fetchall(oldest_sql, (stamp, stamp, owner, limit))
             chats = list(dict.fromkeys(int(row[0]) for row in oldest))
             if db.postgres and chats:
                 # Chats another replica is claiming right now are skipped, not waited for.
@@ -1175,11 +1179,12 @@ class Store:
                 "VALUES (?, ?, 0, NULL)",
                 (user_id, kind),
             )
-            lock = " FOR UPDATE" if self._postgres is not None else ""
-            rows = await db.execute_fetchall(
-                "SELECT booked_until, told_at FROM question_budget WHERE user_id = ? AND kind = ?" + lock,
-                (user_id, kind),
+            budget_sql = (
+                "SELECT booked_until, told_at FROM question_budget WHERE user_id = ? AND kind = ? FOR UPDATE"
+                if db.postgres
+                else "SELECT booked_until, told_at FROM question_budget WHERE user_id = ? AND kind = ?"
             )
+            rows = await db.execute_fetchall(budget_sql, (user_id, kind))
             now = await _epoch(db)
             booked = max(float(rows[0][0]), now)
             told = rows[0][1]

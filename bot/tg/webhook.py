@@ -70,7 +70,8 @@ class WebhookReceiver:
         updater = self.application.updater
         if updater is None:
             raise RuntimeError("webhook mode needs the application built with PTB's Updater")
-        # No 409 tells of a second instance here; the database's instance lock keeps a second one out.
+        # No 409 tells of a second instance here: on SQLite the database's instance lock keeps a second
+        # one out; on PostgreSQL several replicas behind one address are the point.
         data.sole_instance.confirm()
         refusals = RefusalLog()
         updater_log = logging.getLogger(UPDATER_LOGGER)
