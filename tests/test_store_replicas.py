@@ -178,3 +178,35 @@ async def test_both_backends_end_with_the_same_tables_and_columns(tmp_path: Path
         await connection.close()
     on_postgres = {(row[0], row[1]) for row in rows}
     assert on_sqlite == on_postgres
+
+
+async def test_a_live_owner_keeps_its_claim_and_a_dead_ones_runs_out(store: Store) -> None:
+    await queue_alerts(store, chats=2)
+    assert sorted(await store.claim_alerts("a", LEASE, now=T0)) == [1, 2]
+    # "a" lives: its heartbeat renews the claim, so "b" finds nothing past the first lease.
+    assert await store.extend_leases("a", LEASE, now=T0 + timedelta(seconds=20)) == 2
+    assert await store.claim_alerts("b", LEASE, now=T0 + timedelta(seconds=40)) == {}
+    held_until = await store.next_claimable_at("b")
+    assert held_until == T0 + timedelta(seconds=50)  # when "a"'s claim would run out
+    assert await store.next_claimable_at("a") == T0  # its own rows are due for it now
+    # "a" dies: no more renewals; after its lease "b" takes the rows, and "a" cannot revive its claim.
+    assert sorted(await store.claim_alerts("b", LEASE, now=T0 + timedelta(seconds=51))) == [1, 2]
+    assert await store.extend_leases("a", LEASE, now=T0 + timedelta(seconds=52)) == 0
+
+
+async def test_chat_types_are_read_in_one_go(store: Store) -> None:
+    await store.touch_chat(1, "private", "Ann", now=T0)
+    await store.touch_chat(-100, "supergroup", "Desk", now=T0)
+    assert await store.chat_types([1, -100, 7]) == {1: "private", -100: "supergroup"}
+
+
+async def test_a_send_is_booked_only_for_the_owner_of_its_rows(postgres_dsn: str) -> None:
+    async with await Store.open(postgres_dsn) as store:
+        await queue_alerts(store, chats=1)
+        [items] = (await store.claim_alerts("a", LEASE)).values()
+        ids = [item.id for item in items]
+        assert await store.book_send("b", ids, LEASE, "alerts", 0.5) is None  # "a" holds them
+        waits = [await store.book_send("a", ids, LEASE, "alerts", 0.5) for _ in range(3)]
+        # After an idle spell the first two go at once (see the send slot test), then one gap apart.
+        assert waits[0] == waits[1] == 0.0
+        assert waits[2] is not None and 0.4 < waits[2] <= 0.5
