@@ -27,8 +27,7 @@ from bot.core.library import (
     PassageTable,
     analyse_article,
     article_terms,
-    article_token,
-    publication_year,
+    assemble_library,
     recency_key,
     topic_alias_terms,
 )
@@ -99,6 +98,21 @@ def extend_library(base: Library, articles: Sequence[Article], *, removed: Colle
     return extend(base, articles, removed=removed).library
 
 
+def with_fetched(view: Library, fetched: Sequence[Article]) -> Library:
+    """The view holding exactly these fetched articles beside its corpus articles: the ones it lacks are
+    added (one new segment), and those it holds outside its corpus files that are no longer given are
+    taken out. A view that does not know its corpus files only gains articles."""
+    stale: list[str] = []
+    if view.files:
+        corpus = {article_id for record in view.files.values() for article_id in record.ids}
+        given = {article.id for article in fetched}
+        stale = [
+            article_id for article_id in view._by_id if article_id not in corpus and article_id not in given
+        ]
+    missing = [article for article in fetched if view.position(article.id) is None]
+    return extend_library(view, missing, removed=stale)
+
+
 def extend(base: Library, articles: Sequence[Article], *, removed: Collection[str] = ()) -> Extension:
     """extend_library, saying what was added and removed."""
     started = time.perf_counter()
@@ -123,7 +137,8 @@ def extend(base: Library, articles: Sequence[Article], *, removed: Collection[st
         if problems:
             return Extension(base.updated(problems=(*base.problems, *problems)), (), (), tuple(problems))
         return Extension(base, (), (), ())
-    library = _new_view(base, added, np.asarray(gone, dtype=np.int64), (*base.problems, *problems), started)
+    batch = analyse_batch(base, added) if added else None
+    library = _new_view(base, batch, np.asarray(gone, dtype=np.int64), (*base.problems, *problems), started)
     return Extension(library, tuple(added), tuple(base.articles[p] for p in gone), tuple(problems))
 
 
@@ -169,14 +184,98 @@ def apply_changes(base: Library, changes: CorpusChanges) -> Extension:
     )
 
 
+def analyse_batch(base: Library, articles: Sequence[Article]) -> Library:
+    """New articles analysed and indexed as a library of their own, with base's topics and BM25
+    parameters: its three indexes are what a view built on base gets as one new segment each, and what
+    a saved segment holds (see bot.core.saved_view). Nothing of base is changed."""
+    alias_terms = topic_alias_terms(base.topics)
+    analysed = [analyse_article(article, base.matcher, alias_terms) for article in articles]
+    owners = np.asarray([i for i, part in enumerate(analysed) for _ in part.spans], dtype=np.int32)
+    starts = np.asarray([s for part in analysed for s, _ in part.spans], dtype=np.int32)
+    ends = np.asarray([e for part in analysed for _, e in part.spans], dtype=np.int32)
+    k1, b, epsilon = base.index.k1, base.index.b, base.index.epsilon
+
+    def build(docs: list[list[str]]) -> BM25Index:
+        return BM25Index.build(docs, k1=k1, b=b, epsilon=epsilon)
+
+    return assemble_library(
+        articles,
+        base.matcher,
+        PassageTable(articles, owners, starts, ends),
+        (
+            build([p for part in analysed for p in part.passages]),
+            build([part.whole for part in analysed]),
+            build([part.title for part in analysed]),
+        ),
+        [part.topics for part in analysed],
+    )
+
+
+def assemble_view(segments: Sequence[Library], dead: Sequence[npt.NDArray[np.bool_] | None]) -> Library:
+    """The view whose index segments are these libraries' indexes, in order, with the articles marked
+    in `dead` (per segment, per article; None: all live) taken out: what the view that was saved as
+    these segments held, scores and numbering included. Nothing is analysed again."""
+    if not segments:
+        raise ValueError("a view has at least one segment")
+    started = time.perf_counter()
+    view = segments[0]
+    for batch in segments[1:]:
+        view = _new_view(view, batch, np.zeros(0, dtype=np.int64), view.problems, started)
+    offsets = np.cumsum([0, *(segment.article_count for segment in segments)])
+    gone = [
+        np.flatnonzero(marks).astype(np.int64) + offsets[number]
+        for number, marks in enumerate(dead)
+        if marks is not None
+    ]
+    if gone and (positions := np.concatenate(gone)).size:
+        view = _new_view(view, None, positions, view.problems, started)
+    return view
+
+
+def segment_library(view: Library, number: int) -> Library:
+    """Segment `number` of a view's indexes as a library of its own (its articles, passages and the
+    three index segments): what is saved of it. Only a segment without dead articles can be: a dead
+    article's text is no longer in the view."""
+    indexes = [view.index, view.article_index, view.title_index]
+    parts = [index.segments[number] if isinstance(index, SegmentedIndex) else None for index in indexes]
+    if any(part is None for part in parts):
+        if number != 0 or any(part is not None for part in parts):
+            raise ValueError("the view's indexes are not segmented alike")
+        return view
+    passage_part, article_part, title_part = (part for part in parts if part is not None)
+    if article_part.dead_count or passage_part.dead_count or title_part.dead_count:
+        raise ValueError("a segment with dead articles cannot be saved from the view")
+    assert isinstance(view.article_index, SegmentedIndex)
+    first = sum(segment.size for segment in view.article_index.segments[:number])
+    count = article_part.index.num_docs
+    articles = view.articles[first : first + count]
+    owners = view.passages.owners
+    lo, hi = (int(x) for x in np.searchsorted(owners, [first, first + count]))
+    if hi - lo != passage_part.index.num_docs:
+        raise ValueError("the passage segment does not hold its articles' passages")
+    return assemble_library(
+        articles,
+        view.matcher,
+        PassageTable(
+            articles,
+            (owners[lo:hi] - first).astype(np.int32),
+            np.asarray(view.passages.starts[lo:hi], dtype=np.int32),
+            np.asarray(view.passages.ends[lo:hi], dtype=np.int32),
+        ),
+        (passage_part.index, article_part.index, title_part.index),
+        view.article_topics[first : first + count],
+    )
+
+
 def _new_view(
     base: Library,
-    added: list[Article],
+    batch: Library | None,
     gone: npt.NDArray[np.int64],
     problems: tuple[Problem, ...],
     started: float,
 ) -> Library:
-    """base without the articles at `gone`, with `added` after the rest: each index gets one segment."""
+    """base without the articles at `gone`, with the batch's articles after the rest: each index gets the
+    batch's index as one new segment."""
     n_old = base.article_count
     alive = np.ones(n_old, dtype=bool)
     alive[gone] = False
@@ -185,10 +284,7 @@ def _new_view(
     renumber = np.full(n_old, -1, dtype=np.int64)
     renumber[kept] = np.arange(len(kept), dtype=np.int64)
     n_kept = len(kept)
-
-    # Analyse the batch, as build_library would.
-    alias_terms = topic_alias_terms(base.topics)
-    analysed = [analyse_article(article, base.matcher, alias_terms) for article in added]
+    added: Sequence[Article] = batch.articles if batch is not None else ()
     new_articles = ArticleView.of(base.articles, kept, added)
 
     # Passages: the kept ones (renumbered owners), then the batch's.
@@ -197,11 +293,10 @@ def _new_view(
     owners_parts = [renumber[passages.owners[passage_alive]].astype(np.int32)]
     starts_parts = [passages.starts[passage_alive]]
     ends_parts = [passages.ends[passage_alive]]
-    for i, part in enumerate(analysed):
-        count = len(part.spans)
-        owners_parts.append(np.full(count, n_kept + i, dtype=np.int32))
-        starts_parts.append(np.asarray([s for s, _ in part.spans], dtype=np.int32))
-        ends_parts.append(np.asarray([e for _, e in part.spans], dtype=np.int32))
+    if batch is not None:
+        owners_parts.append((np.asarray(batch.passages.owners, dtype=np.int64) + n_kept).astype(np.int32))
+        starts_parts.append(batch.passages.starts)
+        ends_parts.append(batch.passages.ends)
     table = PassageTable(
         new_articles,
         np.concatenate(owners_parts).astype(np.int32),
@@ -224,40 +319,45 @@ def _new_view(
     def grown(
         index: BM25Index | SegmentedIndex,
         dead: npt.NDArray[np.int64],
-        docs: list[list[str]],
+        segment: BM25Index | SegmentedIndex | None,
         tokens_of: TokensOf,
     ) -> SegmentedIndex:
         view = index if isinstance(index, SegmentedIndex) else SegmentedIndex.of(index, tokens_of=tokens_of)
         if len(dead):
             view = view.without(dead, tokens_of=tokens_of)
-        if docs:
-            view = view.with_segment(
-                BM25Index.build(docs, k1=view.k1, b=view.b, epsilon=view.epsilon), tokens_of=tokens_of
-            )
+        if segment is not None and segment.num_docs:
+            if not isinstance(segment, BM25Index):  # (a batch is one built index)
+                raise ValueError("a batch's index is one segment")
+            view = view.with_segment(segment, tokens_of=tokens_of)
         return view
 
-    index = grown(base.index, dead_passages, [p for part in analysed for p in part.passages], passage_tokens)
-    article_index = grown(base.article_index, gone, [part.whole for part in analysed], whole_tokens)
-    title_index = grown(base.title_index, gone, [part.title for part in analysed], title_tokens)
+    index = grown(base.index, dead_passages, None if batch is None else batch.index, passage_tokens)
+    article_index = grown(
+        base.article_index, gone, None if batch is None else batch.article_index, whole_tokens
+    )
+    title_index = grown(base.title_index, gone, None if batch is None else batch.title_index, title_tokens)
 
     # Lookup tables, carried over rather than remade: the kept articles' entries renumbered.
     article_topics = [base.article_topics[int(p)] for p in kept] if len(gone) else list(base.article_topics)
-    article_topics.extend(part.topics for part in analysed)
+    batch_topics: Sequence[tuple[str, ...]] = batch.article_topics if batch is not None else ()
+    article_topics.extend(batch_topics)
     members: dict[str, list[int]] = {}
     for slug, positions in base.topic_members.items():
         moved = renumber[np.asarray(positions, dtype=np.int64)] if positions else np.zeros(0, dtype=np.int64)
         members[slug] = moved[moved >= 0].tolist()
-    for i, part in enumerate(analysed):
-        for slug in part.topics:
+    for i, slugs in enumerate(batch_topics):
+        for slug in slugs:
             members.setdefault(slug, []).append(n_kept + i)
     if len(gone):
         by_id = {article_id: int(renumber[p]) for article_id, p in base._by_id.items() if renumber[p] >= 0}
         by_token = {token: int(renumber[p]) for token, p in base._by_token.items() if renumber[p] >= 0}
     else:
         by_id, by_token = dict(base._by_id), dict(base._by_token)
-    for i, article in enumerate(added):
-        by_id[article.id] = n_kept + i
-        by_token[article_token(article.id)] = n_kept + i
+    if batch is not None:
+        for article_id, i in batch._by_id.items():
+            by_id[article_id] = n_kept + i
+        for token, i in batch._by_token.items():
+            by_token[token] = n_kept + i
 
     library = Library(
         articles=new_articles,
@@ -274,13 +374,14 @@ def _new_view(
         topic_members={slug: tuple(positions) for slug, positions in members.items()},
         min_relevance=base.min_relevance,
         fingerprint=base.fingerprint,
+        files=base.files,
         build_seconds=time.perf_counter() - started,
         _by_id=by_id,
         _by_token=by_token,
     )
     # The kept articles' years are carried over, not remade (a snapshot's table reads them whole).
     years = base.publication_years()[kept]
-    fresh = np.asarray([publication_year(article) for article in added], dtype=np.int32)
+    fresh = batch.publication_years() if batch is not None else np.zeros(0, dtype=np.int32)
     library._years.append(np.concatenate([years, fresh]).astype(np.int32))
     return library
 
@@ -332,7 +433,7 @@ class _KeysInOrder(Sequence[tuple[int, float, str]]):
 
 
 def _recency_after(
-    base: Library, kept: npt.NDArray[np.int64], renumber: npt.NDArray[np.int64], added: list[Article]
+    base: Library, kept: npt.NDArray[np.int64], renumber: npt.NDArray[np.int64], added: Sequence[Article]
 ) -> npt.NDArray[np.int64]:
     """recency_ranks of the new view, from base's order: the kept articles keep theirs, the batch is
     placed by binary search (a few dozen keys made per article, not the whole archive sorted)."""
