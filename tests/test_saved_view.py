@@ -72,7 +72,11 @@ def test_random_changes_saved_and_loaded_answer_like_a_fresh_build(
         assert isinstance(segment.index._doc_ids, np.memmap)
     # The folder holds what the manifest names and nothing else.
     manifest = json.loads((saved.directory / MANIFEST).read_text("utf-8"))
-    named = {entry["name"] for entry in manifest["segments"]} | {manifest["files"], MANIFEST}
+    named = {entry["name"] for entry in manifest["segments"]} | {
+        manifest["files"],
+        manifest["recency"],
+        MANIFEST,
+    }
     assert folders(saved) == named
 
 
@@ -131,7 +135,12 @@ def test_a_save_that_dies_before_its_manifest_leaves_the_last_view(
     live = articles[1:]
     assert_same_library(reloaded, fresh_build(bundled_library, live), questions_for(live, 8, 3))
     manifest = json.loads((saved.directory / MANIFEST).read_text("utf-8"))
-    assert {entry["name"] for entry in manifest["segments"]} | {manifest["files"], MANIFEST} == folders(saved)
+    named = {entry["name"] for entry in manifest["segments"]} | {
+        manifest["files"],
+        manifest["recency"],
+        MANIFEST,
+    }
+    assert named == folders(saved)
 
 
 def test_a_damaged_or_foreign_folder_is_refused_not_half_loaded(

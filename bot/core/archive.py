@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import overload
 
@@ -32,7 +32,7 @@ from bot.core.library import (
     topic_alias_terms,
 )
 from bot.core.models import Article, Problem
-from bot.core.segments import SegmentedIndex, TokensOf
+from bot.core.segments import Segment, SegmentedIndex, TokensOf
 from bot.core.text import terms
 
 
@@ -211,25 +211,140 @@ def analyse_batch(base: Library, articles: Sequence[Article]) -> Library:
     )
 
 
-def assemble_view(segments: Sequence[Library], dead: Sequence[npt.NDArray[np.bool_] | None]) -> Library:
+class ArticleChain(Sequence[Article]):
+    """Several article sequences (saved segments' tables, made lazily) read as one, end to end."""
+
+    def __init__(self, parts: Sequence[Sequence[Article]]) -> None:
+        self.parts = tuple(parts)
+        self._starts = [0]
+        for part in self.parts:
+            self._starts.append(self._starts[-1] + len(part))
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    @overload
+    def __getitem__(self, index: int) -> Article: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Article]: ...
+
+    def __getitem__(self, index: int | slice) -> Article | list[Article]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("article index out of range")
+        part = bisect.bisect_right(self._starts, index) - 1
+        return self.parts[part][index - self._starts[part]]
+
+
+def assemble_view(
+    segments: Sequence[Library],
+    dead: Sequence[npt.NDArray[np.bool_] | None],
+    *,
+    recency_rank: npt.NDArray[np.int64] | None = None,
+) -> Library:
     """The view whose index segments are these libraries' indexes, in order, with the articles marked
-    in `dead` (per segment, per article; None: all live) taken out: what the view that was saved as
-    these segments held, scores and numbering included. Nothing is analysed again."""
-    if not segments:
-        raise ValueError("a view has at least one segment")
+    in `dead` (per segment, per article; None: all live) taken out: what the view saved as these
+    segments held, scores and numbering included. Nothing is analysed again and no article is made:
+    the articles stay in their segments' tables. `recency_rank` is the view's, as saved; without it the
+    order is made from every article's date (reading them all)."""
+    if not segments or len(dead) != len(segments):
+        raise ValueError("a view has at least one segment, each with its dead flags")
     started = time.perf_counter()
-    view = segments[0]
-    for batch in segments[1:]:
-        view = _new_view(view, batch, np.zeros(0, dtype=np.int64), view.problems, started)
-    offsets = np.cumsum([0, *(segment.article_count for segment in segments)])
-    gone = [
-        np.flatnonzero(marks).astype(np.int64) + offsets[number]
-        for number, marks in enumerate(dead)
-        if marks is not None
+    counts = [segment.article_count for segment in segments]
+    starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
+    alive = np.concatenate(
+        [
+            np.ones(count, dtype=bool) if marks is None else ~marks
+            for count, marks in zip(counts, dead, strict=True)
+        ]
+    )
+    kept = np.flatnonzero(alive).astype(np.int64)
+    renumber = np.full(len(alive), -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept), dtype=np.int64)
+    articles = ArticleView(ArticleChain([segment.articles for segment in segments]), kept, ())
+
+    owners = np.concatenate(
+        [np.asarray(s.passages.owners, dtype=np.int64) + starts[k] for k, s in enumerate(segments)]
+    )
+    passage_alive = alive[owners]
+    table = PassageTable(
+        articles,
+        renumber[owners[passage_alive]].astype(np.int32),
+        np.concatenate([s.passages.starts for s in segments])[passage_alive].astype(np.int32),
+        np.concatenate([s.passages.ends for s in segments])[passage_alive].astype(np.int32),
+    )
+    passage_starts = np.concatenate([[0], np.cumsum([len(s.passages) for s in segments], dtype=np.int64)])
+    passage_dead = [
+        None if marks is None else ~passage_alive[passage_starts[k] : passage_starts[k + 1]]
+        for k, marks in enumerate(dead)
     ]
-    if gone and (positions := np.concatenate(gone)).size:
-        view = _new_view(view, None, positions, view.problems, started)
-    return view
+    passage_tokens, whole_tokens, title_tokens = _token_readers(articles, table)
+    first = segments[0].index
+
+    def segmented(
+        parts: list[BM25Index | SegmentedIndex],
+        flags: Sequence[npt.NDArray[np.bool_] | None],
+        tokens_of: TokensOf,
+    ) -> SegmentedIndex:
+        built: list[Segment] = []
+        for part, marks in zip(parts, flags, strict=True):
+            if not isinstance(part, BM25Index):
+                raise ValueError("a saved segment is one built index")
+            built.append(Segment(part, marks if marks is not None and marks.any() else None))
+        return SegmentedIndex(built, tokens_of=tokens_of, k1=first.k1, b=first.b, epsilon=first.epsilon)
+
+    ids: list[str] = []
+    tokens: list[str] = []
+    for segment in segments:
+        ids.extend(_in_order(segment._by_id, segment.article_count))
+        tokens.extend(_in_order(segment._by_token, segment.article_count))
+    topics = [slugs for segment in segments for slugs in segment.article_topics]
+    library = assemble_library(
+        articles,
+        segments[0].matcher,
+        table,
+        (
+            segmented([s.index for s in segments], passage_dead, passage_tokens),
+            segmented([s.article_index for s in segments], dead, whole_tokens),
+            segmented([s.title_index for s in segments], dead, title_tokens),
+        ),
+        [topics[int(p)] for p in kept],
+        recency_rank=recency_rank,
+        article_ids=[ids[int(p)] for p in kept],
+        article_tokens=[tokens[int(p)] for p in kept],
+        build_seconds=time.perf_counter() - started,
+    )
+    years = np.concatenate([segment.publication_years() for segment in segments])[kept]
+    library._years.append(years.astype(np.int32))
+    return library.updated(min_relevance=segments[0].min_relevance)
+
+
+def _in_order(positions: Mapping[str, int], count: int) -> list[str]:
+    """The keys of a key → position table, by position."""
+    out = [""] * count
+    for key, position in positions.items():
+        out[position] = key
+    return out
+
+
+def _token_readers(articles: Sequence[Article], table: PassageTable) -> tuple[TokensOf, TokensOf, TokensOf]:
+    """How a view's three indexes read a live document's tokens again (for merges and deletions): a
+    passage's, a whole article's, a title's, by their numbers in the view."""
+
+    def passage_tokens(position: int) -> list[str]:
+        return terms(table[position].text)
+
+    def whole_tokens(position: int) -> list[str]:
+        return article_terms(articles[position])[1]
+
+    def title_tokens(position: int) -> list[str]:
+        return terms(articles[position].title)
+
+    return passage_tokens, whole_tokens, title_tokens
 
 
 def segment_library(view: Library, number: int) -> Library:
@@ -304,16 +419,7 @@ def _new_view(
         np.concatenate(ends_parts).astype(np.int32),
     )
 
-    def passage_tokens(position: int) -> list[str]:
-        passage = table[position]
-        return terms(passage.text)
-
-    def whole_tokens(position: int) -> list[str]:
-        return article_terms(new_articles[position])[1]
-
-    def title_tokens(position: int) -> list[str]:
-        return terms(new_articles[position].title)
-
+    passage_tokens, whole_tokens, title_tokens = _token_readers(new_articles, table)
     dead_passages = np.flatnonzero(~passage_alive).astype(np.int64)
 
     def grown(

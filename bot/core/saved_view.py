@@ -10,7 +10,7 @@ with), holding:
   and renamed once whole, and never changed afterwards. A segment loaded from a whole snapshot is
   hard-linked from it, not copied.
 - `files-NNNNNN.json`: the corpus files the view holds (their stamps and article ids), written when they
-  change.
+  change; `recency-NNNNNN.npy`: the view's articles' order by date, written with each manifest.
 - `manifest.json`: the segments in order with the articles of each that are dead, the files' record and
   the view's problems and corpus fingerprint. It is replaced atomically (written, flushed, renamed), and
   only once everything it names is on disk.
@@ -25,6 +25,7 @@ Must not import telegram, aiosqlite, asyncio or pydantic.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import secrets
@@ -50,6 +51,7 @@ _FORMAT = "newsbot-view"
 _VERSION = 1
 _SEGMENT_PREFIX = "seg-"
 _FILES_PREFIX = "files-"
+_RECENCY_PREFIX = "recency-"  # the view's order by date, newest first (a sort that would read every article)
 _TEMP_PREFIX = ".tmp-"
 KEEP_VIEWS = 3  # views of other bases (older code or topics) kept, newest first
 
@@ -113,7 +115,11 @@ class SavedView:
                 Problem(str(path), None if line is None else int(line), str(reason))
                 for path, line, reason in manifest["problems"]
             )
-            view = assemble_view(segments, dead)
+            recency = np.load(self.directory / str(manifest["recency"]), allow_pickle=False)
+            live = sum(s.article_count for s in segments) - sum(int(f.sum()) for f in dead if f is not None)
+            if recency.dtype != np.int64 or recency.shape != (live,):
+                raise SnapshotError("the saved recency order does not fit the segments")
+            view = assemble_view(segments, dead, recency_rank=recency)
         except SnapshotError:
             raise
         except Exception as error:  # whatever a damaged or foreign folder makes fail: build instead
@@ -155,12 +161,17 @@ class SavedView:
             entries.append({"name": name, "dead": [] if dead is None else np.flatnonzero(dead).tolist()})
             on_disk.append((article_index, name))
         files_name = self._save_files(view, next_number)
+        recency_name = f"{_RECENCY_PREFIX}{next_number:06d}.npy"
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(view.recency_rank, dtype=np.int64), allow_pickle=False)
+        _replace(self.directory / recency_name, buffer.getvalue())
         manifest = {
             "format": _FORMAT,
             "version": _VERSION,
             "base": self.base,
             "segments": entries,
             "files": files_name,
+            "recency": recency_name,
             "problems": [[p.path, p.line, p.reason] for p in view.problems],
             "fingerprint": view.fingerprint,
             "articles": view.article_count,
@@ -168,14 +179,14 @@ class SavedView:
         }
         _replace(self.directory / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
         self._on_disk = on_disk
-        self._tidy({entry["name"] for entry in entries} | {files_name, MANIFEST})
+        self._tidy({entry["name"] for entry in entries} | {files_name, recency_name, MANIFEST})
         self._prune_other_views()
 
     def _next_number(self) -> int:
         numbers = [0]
         for entry in _entries(self.directory):
-            for prefix in (_SEGMENT_PREFIX, _FILES_PREFIX):
-                stem = entry.name.removeprefix(prefix).removesuffix(".json")
+            for prefix in (_SEGMENT_PREFIX, _FILES_PREFIX, _RECENCY_PREFIX):
+                stem = entry.name.removeprefix(prefix).removesuffix(".json").removesuffix(".npy")
                 if entry.name.startswith(prefix) and stem.isdigit():
                     numbers.append(int(stem) + 1)
         return max(numbers)
