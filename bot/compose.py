@@ -201,6 +201,7 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
                 if isinstance(outcome, BaseException):
                     log.error("a background task failed while stopping", exc_info=outcome)
             await application.stop()  # after polling (or the webhook): updates received last are handled
+            await services.runtime.view_saved()  # so the next start resumes the newest view
         return application.bot_data.exit_reason
     finally:
         if services.ops is not None:

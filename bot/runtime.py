@@ -209,6 +209,8 @@ class Runtime:
     # Where each new view is saved, segment by segment, so a restart maps it (None: not saved).
     saved_view: SavedView | None = None
     _save_failed: bool = False
+    _save_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    _saver: asyncio.Task[None] | None = None
 
     # Reports of one event grouped into stories: built as articles are ingested, restored at start-up
     # from the store in ingest order. Readers (answers, the alert worker) only look articles up.
@@ -236,9 +238,7 @@ class Runtime:
         or most files changed: then everything is rebuilt (a big corpus in a child process)."""
         outcome = await self._reload(full=full)
         if not outcome.kept_old:
-            # Saved after the reload lock is let go: the next /reload need not wait for the disk.
-            async with self._view_lock:
-                await self._save_view()
+            self._save_view()
         return outcome
 
     async def _reload(self, *, full: bool) -> ReloadOutcome:
@@ -372,7 +372,7 @@ class Runtime:
             fetched, upto = await self.store.sources.articles()
             self.library = await asyncio.to_thread(with_fetched, self.library, fetched)
             self._fetched_upto = upto
-            await self._save_view()
+            self._save_view()
             return len(fetched)
 
     async def refresh_fetched(self) -> IngestResult | None:
@@ -387,7 +387,7 @@ class Runtime:
             self.library = new  # the swap: one assignment
             self._fetched_upto = upto
             result = await self.ingest(new, only=[article.id for article in fetched])
-            await self._save_view()
+            self._save_view()
         log.info("%d fetched articles joined the archive (%d articles now)", len(fetched), new.article_count)
         await self.merge_segments()
         return result
@@ -404,32 +404,54 @@ class Runtime:
             if self.library is not library:
                 return False
             self.library = merged
-            await self._save_view()
+            self._save_view()
         return True
 
-    async def _save_view(self) -> None:
-        """Save the view's new segments and its manifest, so a restart maps it (call with the view lock
-        held, after a swap). A failure is logged once and leaves the last saved view, which a restart
-        brings up to date by reading what changed since."""
-        saved = self.saved_view
-        if saved is None:
+    def _save_view(self) -> None:
+        """Have the current view saved in the background (see _save_views); call after a swap."""
+        if self.saved_view is None:
             return
-        try:
-            await asyncio.shield(asyncio.to_thread(saved.save, self.library))
-        except (OSError, ValueError) as error:
-            if not self._save_failed:
-                log.warning(
-                    "could not save the view in %s (%s): a restart reads what changed again",
-                    saved.directory,
-                    error,
-                )
-            self._save_failed = True
-            if isinstance(error, ValueError):  # this view cannot be saved by segments: until a full reload
-                self.saved_view = None
-        else:
+        self._save_wanted.set()
+        if self._saver is None or self._saver.done():
+            self._saver = asyncio.create_task(self._save_views(), name="save-view")
+
+    async def view_saved(self) -> None:
+        """Wait until the view of this moment is saved (at shutdown, so a restart resumes it; in tests)."""
+        while self._saver is not None and not self._saver.done():
+            await asyncio.shield(self._saver)
+
+    async def _save_views(self) -> None:
+        """Save the newest view, again while views keep changing: only what is new is written (see
+        bot.core.saved_view), off the event loop, and nobody waits for the disk (a /reload's reply, new
+        articles' alerts). A failure is logged once and leaves the last saved view, which a restart
+        brings up to date by reading what changed since."""
+        while self._save_wanted.is_set():
+            self._save_wanted.clear()
+            saved, view = self.saved_view, self.library
+            if saved is None:
+                return
+            try:
+                written = await asyncio.to_thread(saved.save, view)
+            except (OSError, ValueError) as error:
+                if not self._save_failed:
+                    log.warning(
+                        "could not save the view in %s (%s): a restart reads what changed again",
+                        saved.directory,
+                        error,
+                    )
+                self._save_failed = True
+                if isinstance(
+                    error, ValueError
+                ):  # this view cannot be saved by segments: until a full reload
+                    self.saved_view = None
+                continue
             if self._save_failed:
                 log.info("the view is saved again in %s", saved.directory)
             self._save_failed = False
+            if written is not view:  # a segment was rewritten to be saved: the same answers, swapped in
+                async with self._view_lock:
+                    if self.library is view:
+                        self.library = written
 
     async def extend_view(self, library: Library, articles: Sequence[Article]) -> Library:
         """New articles in → new library view out, off the event loop: a new segment of each index

@@ -166,3 +166,26 @@ def test_a_damaged_or_foreign_folder_is_refused_not_half_loaded(
     (saved.directory / MANIFEST).write_text('{"format": "newsbot-view", "vers', "utf-8")
     with pytest.raises(SnapshotError, match="unreadable manifest"):
         SavedView(tmp_path, "base").load()
+
+
+def test_a_segment_whose_articles_died_before_it_was_saved_is_saved_rewritten(
+    bundled_library: Library, tmp_path: Path
+) -> None:
+    """A batch added and one of its articles taken out before any save (a file added, then edited at
+    once): the dead article's text is gone from the view, so the segment is saved without it, and the
+    view saved, which answers the same, is handed back."""
+    articles = generated_articles(30, 21)
+    view = fresh_build(bundled_library, articles[:20])
+    saved = SavedView(tmp_path, "base")
+    saved.save(view)
+    grown = extend_library(view, articles[20:])
+    shrunk = extend_library(grown, [], removed=[articles[22].id, articles[3].id])
+    written = saved.save(shrunk)
+    assert written is not shrunk
+    assert isinstance(written.article_index, SegmentedIndex)
+    assert written.article_index.segments[-1].dead_count == 0  # the new segment, rewritten
+    assert written.article_index.segments[0].dead_count == 1  # the saved one keeps its dead mark
+    live = [a for a in articles if a.id not in {articles[22].id, articles[3].id}]
+    questions = questions_for(live, 12, 4)
+    assert_same_library(written, shrunk, questions)
+    assert_same_library(SavedView(tmp_path, "base").load(), fresh_build(bundled_library, live), questions)

@@ -45,6 +45,7 @@ async def start(settings: Settings, store: Store) -> Runtime:
     library = load_saved_view(settings, saved) or load_configured_library(settings)
     runtime = Runtime(settings=settings, store=store, library=library, saved_view=saved)
     await runtime.attach_fetched()
+    await runtime.view_saved()  # (saved in the background; a clean stop waits for it too)
     return runtime
 
 
@@ -112,6 +113,7 @@ async def test_a_restart_maps_the_saved_segments_and_reads_only_what_changed_whi
         )
         outcome = await runtime.reload()
         assert [a.id for a in outcome.added] == ["new-1"]
+        await runtime.view_saved()
         before = runtime.library
     finally:
         await store.close()

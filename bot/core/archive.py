@@ -520,6 +520,24 @@ def merge_segments(library: Library) -> Library:
     return library.updated(index=indexes[0], article_index=indexes[1], title_index=indexes[2])
 
 
+def rewrite_segments(library: Library, numbers: Collection[int]) -> Library:
+    """The same view with these segments of its three indexes rewritten without their dead articles (a
+    merge of each segment with itself): no answer, score or numbering changes. The work is the segments'
+    live articles analysed again."""
+    indexes = [library.index, library.article_index, library.title_index]
+    if not numbers:
+        return library
+    if not all(isinstance(index, SegmentedIndex) and index.tokens_of for index in indexes):
+        raise ValueError("only a segmented view's segments can be rewritten")
+    rewritten: list[SegmentedIndex] = []
+    for index in indexes:
+        assert isinstance(index, SegmentedIndex)
+        for number in sorted(set(numbers)):
+            index = index.merged(number, number, _tokens(index))
+        rewritten.append(index)
+    return library.updated(index=rewritten[0], article_index=rewritten[1], title_index=rewritten[2])
+
+
 def _tokens(index: SegmentedIndex) -> TokensOf:
     assert index.tokens_of is not None  # (only indexes that know their tokens are merged)
     return index.tokens_of

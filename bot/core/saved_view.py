@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.core.archive import assemble_view, segment_library
+from bot.core.archive import assemble_view, rewrite_segments, segment_library
 from bot.core.index import BM25Index
 from bot.core.library import CorpusFile, Library
 from bot.core.models import Problem
@@ -74,6 +75,7 @@ class SavedView:
         # Segments on disk: the article index of each (what a view's segment keeps) and its folder.
         self._on_disk: list[tuple[BM25Index, str]] = []
         self._files: tuple[object, str] | None = None  # the files mapping last written, and its file
+        self._lock = threading.Lock()  # (a save left running by a cancelled caller never overlaps the next)
 
     # --------------------------------------------------------------------------- loading
 
@@ -135,13 +137,28 @@ class SavedView:
 
     # --------------------------------------------------------------------------- saving
 
-    def save(self, view: Library) -> None:
+    def save(self, view: Library) -> Library:
         """Bring the folder to this view: write the segments not on disk yet, then the manifest; then
-        remove what the manifest no longer names. OSError when the disk refuses (the previous manifest
-        then still stands); ValueError when the view cannot be saved segment by segment."""
+        remove what the manifest no longer names. Returns the view saved: this one, or the same articles
+        with a segment rewritten when it had dead articles before it was ever saved (a dead article's
+        text is no longer in the view), which the caller may swap in. OSError when the disk refuses
+        (the previous manifest then still stands); ValueError when the view cannot be saved segment by
+        segment."""
+        with self._lock:
+            return self._save(view)
+
+    def _save(self, view: Library) -> Library:
         self.directory.mkdir(parents=True, exist_ok=True)
-        parts = _segments_of(view)
         known = {id(index): name for index, name in self._on_disk}
+        unsaved_dead = [
+            number
+            for number, (article_index, dead) in enumerate(_segments_of(view))
+            if id(article_index) not in known
+            and saved_folder(article_index, *_other_parts(view, number)) is None
+            and _has_dead(view, number)
+        ]
+        view = rewrite_segments(view, unsaved_dead)
+        parts = _segments_of(view)
         next_number = self._next_number()
         entries: list[dict[str, Any]] = []
         on_disk: list[tuple[BM25Index, str]] = []
@@ -181,6 +198,7 @@ class SavedView:
         self._on_disk = on_disk
         self._tidy({entry["name"] for entry in entries} | {files_name, recency_name, MANIFEST})
         self._prune_other_views()
+        return view
 
     def _next_number(self) -> int:
         numbers = [0]
@@ -273,6 +291,14 @@ def _segments_of(view: Library) -> list[tuple[BM25Index, npt.NDArray[np.bool_] |
     if isinstance(index, BM25Index):
         return [(index, None)]
     return [(segment.index, segment.dead) for segment in index.segments]
+
+
+def _has_dead(view: Library, number: int) -> bool:
+    """Whether segment `number` of any of the view's indexes holds dead documents."""
+    return any(
+        isinstance(index, SegmentedIndex) and index.segments[number].dead_count > 0
+        for index in (view.index, view.article_index, view.title_index)
+    )
 
 
 def _other_parts(view: Library, number: int) -> tuple[BM25Index, BM25Index]:
