@@ -33,12 +33,12 @@ def folders(saved: SavedView) -> set[str]:
     return {entry.name for entry in saved.directory.iterdir()}
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [11, 12])
 def test_random_changes_saved_and_loaded_answer_like_a_fresh_build(
     bundled_library: Library, tmp_path: Path, seed: int
 ) -> None:
     rng = random.Random(seed)
-    everything = generated_articles(150, seed)
+    everything = generated_articles(110, seed)
     start = 40
     base = fresh_build(bundled_library, everything[:start])
     live = list(everything[:start])
@@ -57,7 +57,7 @@ def test_random_changes_saved_and_loaded_answer_like_a_fresh_build(
             view = merge_segments(view)
         saved.save(view)
         steps += 1
-        if steps % 6 == 0:  # now and then, as after a restart: a fresh reader of the folder
+        if steps % 8 == 0:  # now and then, as after a restart: a fresh reader of the folder
             loaded = SavedView(tmp_path, "base").load()
             assert segment_count(loaded) == segment_count(view)
             assert_same_library(loaded, view, questions_for(live, 6, seed + steps))
