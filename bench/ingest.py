@@ -11,8 +11,9 @@ On a library of synthetic passages written from BBC News words (as `python -m be
   archive they extend (the same questions, one run);
 - index memory with segments against the single segment;
 - `/reload` (Runtime.reload, with its SQLite store) of a JSON Lines corpus of --reload-articles articles
-  after one new file, after one changed file, and in full; and a restart after a new file (the older
-  snapshot brought up to date). 0 skips this part.
+  with 5,000 feed articles beside it, after one new file, after one changed file, and in full; and a
+  restart after those changes, resuming the saved segments, against one loading the corpus snapshot
+  (brought up to date) and analysing the feed articles again, in the same run. 0 skips this part.
 After timing, each new article is checked to be found by its opening words.
 Writes bench/results/ingest-*.json.
 """
@@ -26,6 +27,7 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,14 +36,15 @@ from bench.queries import make_questions
 from bench.serving import library_from_synthetic, write_corpus
 from bench.synth import RealCorpus, read_bbc, real_corpus, synthetic_articles, synthetic_passages
 from bot.core import kernels
-from bot.core.archive import extend_library, merge_segments
+from bot.core.archive import extend_library, merge_segments, with_fetched
 from bot.core.interests import Subscription, SubscriptionKind, match_interests
 from bot.core.library import Library
 from bot.core.models import Article
 from bot.core.segments import SegmentedIndex
-from bot.runtime import Runtime, load_configured_library
+from bot.runtime import Runtime, load_configured_library, load_saved_view, saved_view_of
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.sources import FetchedArticle, PollStatus
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SUBSCRIPTIONS = 10_000
@@ -84,8 +87,26 @@ def merge_pending(library: Library) -> tuple[Library, float]:
     return merged, time.perf_counter() - started
 
 
+FETCHED = 5_000  # articles stored from feeds beside the corpus, for the restart figures
+
+
+async def store_fetched(store: Store, articles: list[Article]) -> None:
+    """Articles stored as a feed poll stores them (what the runtime attaches at start-up)."""
+    source, _ = await store.sources.add(
+        "https://feed.example.test/rss", name="Feed", every=600, added_by=None
+    )
+    await store.sources.record_success(
+        source.id,
+        status=PollStatus.NEW,
+        articles=[FetchedArticle(a, entry_key=a.id, canonical_url=None, fingerprint=a.id) for a in articles],
+        next_poll_at=datetime.now(UTC),
+    )
+
+
 async def measure_reloads(real: RealCorpus, count: int, seed: int) -> dict[str, object]:
-    """Runtime.reload over a JSON Lines corpus: one new file, one changed file, in full; a restart."""
+    """Runtime.reload over a JSON Lines corpus with FETCHED feed articles beside it: one new file, one
+    changed file; a restart resuming the saved segments against one loading the corpus snapshot and
+    analysing the fetched articles again (the same run); a full reload."""
     with tempfile.TemporaryDirectory(prefix="newsbot-ingest-") as scratch:
         work = Path(scratch)
         corpus = work / "corpus"
@@ -102,7 +123,17 @@ async def measure_reloads(real: RealCorpus, count: int, seed: int) -> dict[str, 
         store = await Store.open(settings.database)
         result: dict[str, object] = {"corpus": written, "first_build_s": round(first_build, 1)}
         try:
-            runtime = Runtime(settings=settings, store=store, library=library)
+            fetched = [
+                replace(article, id=f"fetched-{article.id}", path="https://feed.example.test/rss")
+                for article in new_articles(list(synthetic_articles(real, FETCHED, seed + 50)))
+            ]
+            await store_fetched(store, fetched)
+            runtime = Runtime(
+                settings=settings, store=store, library=library, saved_view=saved_view_of(settings)
+            )
+            began = time.perf_counter()
+            await runtime.attach_fetched()
+            result["attach_fetched_s"] = round(time.perf_counter() - began, 2)
             await runtime.ingest()
             new_file: list[float] = []
             for number in range(5):
@@ -129,10 +160,31 @@ async def measure_reloads(real: RealCorpus, count: int, seed: int) -> dict[str, 
             result["changed_file_articles"] = len(lines)
             assert [a.id for a in outcome.changed] == [edited["id"]], outcome
             result["segments_after"] = len(runtime.library.index.segments)  # type: ignore[union-attr]
-            began = time.perf_counter()
-            restarted = await asyncio.to_thread(load_configured_library, settings)
-            result["restart_s"] = round(time.perf_counter() - began, 2)
-            assert restarted.article("breaking-4") is not None
+            stored, _ = await store.sources.articles()
+
+            def restart_from_corpus() -> Library:  # before segments were saved: corpus, then fetched
+                return extend_library(load_configured_library(settings), stored)
+
+            def restart_from_segments() -> Library:
+                view = load_saved_view(settings, saved_view_of(settings))
+                assert view is not None
+                return with_fetched(view, stored)
+
+            for name, restart in (
+                ("restart_rebuilt_s", restart_from_corpus),
+                ("restart_s", restart_from_segments),
+            ):
+                began = time.perf_counter()
+                restarted = await asyncio.to_thread(restart)
+                result[name] = round(time.perf_counter() - began, 2)
+                assert (
+                    restarted.article("breaking-4") is not None
+                    and restarted.article(fetched[-1].id) is not None
+                )
+                question = " ".join(fetched[-1].body.split()[:30])
+                assert [h.article.id for h in restarted.search(question).hits] == [
+                    h.article.id for h in runtime.library.search(question).hits
+                ]
             began = time.perf_counter()
             outcome = await runtime.reload(full=True)
             result["full_reload_s"] = round(time.perf_counter() - began, 1)

@@ -20,7 +20,14 @@ from datetime import timedelta
 from bot.cluster import Cluster, replica_name
 from bot.logs import register_secrets
 from bot.ops import OpsServer
-from bot.runtime import LibraryLoader, ReloadInProgress, Runtime, load_configured_library
+from bot.runtime import (
+    LibraryLoader,
+    ReloadInProgress,
+    Runtime,
+    load_configured_library,
+    load_saved_view,
+    saved_view_of,
+)
 from bot.settings import Settings
 from bot.sources import Poller as SourcesPoller
 from bot.store import Store, StoreError
@@ -84,13 +91,17 @@ async def compose(
     register_secrets([token, secret, password or ""])
     store = await Store.open(settings.database, lock=True)
     try:
-        library = await asyncio.to_thread(load, settings)
+        # The view the bot last saved, brought up to date, when there is one; else the corpus as usual.
+        saved = saved_view_of(settings)
+        library = await asyncio.to_thread(load_saved_view, settings, saved)
+        if library is None:
+            library = await asyncio.to_thread(load, settings)
         # Everything loaded so far lives as long as the process: out of the collector's sight, a full
         # collection (set off by the garbage a flood of messages makes) no longer walks the whole
         # library, a pause of 0.1 s and more for every chat (reloads do the same, bot/runtime.py).
         gc.collect()
         gc.freeze()
-        runtime = Runtime(settings=settings, store=store, library=library, loader=load)
+        runtime = Runtime(settings=settings, store=store, library=library, loader=load, saved_view=saved)
         await runtime.attach_fetched()
         await runtime.restore_stories()
         application = build_application(runtime, token)
@@ -232,6 +243,7 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
                 if isinstance(outcome, BaseException):
                     log.error("a background task failed while stopping", exc_info=outcome)
             await application.stop()  # after polling (or the webhook): updates received last are handled
+            await services.runtime.view_saved()  # so the next start resumes the newest view
         return application.bot_data.exit_reason
     finally:
         if services.ops is not None:

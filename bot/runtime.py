@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -26,12 +27,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.archive import extend_library, merge_segments
+from bot.core.archive import extend_library, merge_segments, with_fetched
 from bot.core.corpus import corpus_fingerprint
 from bot.core.interests import Subscription, match_interests
 from bot.core.library import Library, Progress
 from bot.core.models import Article, Problem
-from bot.core.snapshot import base_key, build_snapshot, load_or_build, read_changed_files, snapshot_key
+from bot.core.saved_view import NoSavedView, SavedView
+from bot.core.snapshot import (
+    SnapshotError,
+    base_key,
+    build_snapshot,
+    load_or_build,
+    read_changed_files,
+    snapshot_key,
+)
 from bot.core.stories import Story, StoryIndex, StoryRecord
 from bot.settings import Settings
 from bot.store import IngestResult, Store
@@ -69,6 +78,44 @@ def load_configured_library(settings: Settings, progress: Progress | None = None
         time.perf_counter() - started,
     )
     return library
+
+
+def saved_view_of(settings: Settings) -> SavedView:
+    """Where the running view is saved segment by segment (see bot.core.saved_view): one folder per
+    corpus directory and base (code, topics file, loader settings), so nothing else is ever resumed."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(base_key(settings.topics_path, max_file_bytes=settings.max_file_bytes).encode())
+    digest.update(f"\0{settings.corpus_dir.resolve()}".encode("utf-8", "surrogateescape"))
+    return SavedView(settings.snapshot_dir, digest.hexdigest())
+
+
+def load_saved_view(settings: Settings, saved: SavedView) -> Library | None:
+    """At start-up: the view the bot last saved, its segments memory-mapped, with the corpus files
+    changed since read again (a new segment); None when there is no usable saved view or most files
+    changed (the caller then loads the corpus as usual). Fetched articles are reconciled afterwards
+    (Runtime.attach_fetched)."""
+    started = time.perf_counter()
+    try:
+        view = saved.load()
+    except NoSavedView:
+        log.info("no saved view yet: loading the corpus")
+        return None
+    except SnapshotError as error:
+        log.warning("the saved view cannot be resumed (%s): loading the corpus", error)
+        return None
+    changed = read_changed_files(view, settings.corpus_dir, max_file_bytes=settings.max_file_bytes)
+    if changed is None:
+        log.info("most corpus files changed since the saved view: loading the corpus")
+        return None
+    view = changed.extension.library.updated(min_relevance=settings.min_relevance)
+    log.info(
+        "resumed the saved view: %d articles in %d segments, %d corpus files changed since, %.2f s",
+        view.article_count,
+        len(getattr(view.article_index, "segments", (view.article_index,))),
+        changed.files,
+        time.perf_counter() - started,
+    )
+    return view
 
 
 async def build_snapshot_in_child(settings: Settings) -> bool:
@@ -162,6 +209,11 @@ class Runtime:
     # Ids of the view's articles whose recording (and alerts) failed after the view was swapped in: the
     # next reload records them too, since reading only the changed files would not meet them again.
     _unrecorded: set[str] = field(default_factory=set)
+    # Where each new view is saved, segment by segment, so a restart maps it (None: not saved).
+    saved_view: SavedView | None = None
+    _save_failed: bool = False
+    _save_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    _saver: asyncio.Task[None] | None = None
 
     # Reports of one event grouped into stories: built as articles are ingested, restored at start-up
     # from the store in ingest order. Readers (answers, the alert worker) only look articles up.
@@ -188,6 +240,12 @@ class Runtime:
         unless `full` is asked, the view does not know its files, the topics file or the code changed,
         or most files changed: then everything is rebuilt (a big corpus in a child process). With
         `announce`, other replicas are told once the new view is in (on_changed)."""
+        outcome = await self._reload(full=full, announce=announce)
+        if not outcome.kept_old:
+            self._save_view()
+        return outcome
+
+    async def _reload(self, *, full: bool, announce: bool) -> ReloadOutcome:
         if self._reload_lock.locked():
             raise ReloadInProgress
         async with self._reload_lock, self._view_lock:
@@ -203,6 +261,8 @@ class Runtime:
                 else:
                     new, (added, changed, removed), upto = await self._build(old)
                     self._built_with = await asyncio.to_thread(self._base_now)
+                    if self.saved_view is not None:  # (the code or topics may have moved: its folder too)
+                        self.saved_view = await asyncio.to_thread(saved_view_of, self.settings)
             except Exception as error:  # a reload must never take the running bot down
                 log.exception("corpus reload failed")
                 return ReloadOutcome(
@@ -312,12 +372,13 @@ class Runtime:
         return new, changes, upto
 
     async def attach_fetched(self) -> int:
-        """At start-up: extend the corpus's library with every stored fetched article; how many."""
+        """At start-up: make the view hold exactly the stored fetched articles beside the corpus (those
+        it lacks added as one segment; any the store no longer keeps taken out), save it; how many."""
         async with self._view_lock:
             fetched, upto = await self.store.sources.articles()
-            if fetched:
-                self.library = await self.extend_view(self.library, fetched)
+            self.library = await asyncio.to_thread(with_fetched, self.library, fetched)
             self._fetched_upto = upto
+            self._save_view()
             return len(fetched)
 
     async def refresh_fetched(self, *, announce: bool = True) -> IngestResult | None:
@@ -332,6 +393,7 @@ class Runtime:
             self.library = new  # the swap: one assignment
             self._fetched_upto = upto
             result = await self.ingest(new, only=[article.id for article in fetched])
+            self._save_view()
         if announce:
             self.on_changed("fetched")
         log.info("%d fetched articles joined the archive (%d articles now)", len(fetched), new.article_count)
@@ -350,7 +412,54 @@ class Runtime:
             if self.library is not library:
                 return False
             self.library = merged
+            self._save_view()
         return True
+
+    def _save_view(self) -> None:
+        """Have the current view saved in the background (see _save_views); call after a swap."""
+        if self.saved_view is None:
+            return
+        self._save_wanted.set()
+        if self._saver is None or self._saver.done():
+            self._saver = asyncio.create_task(self._save_views(), name="save-view")
+
+    async def view_saved(self) -> None:
+        """Wait until the view of this moment is saved (at shutdown, so a restart resumes it; in tests)."""
+        while self._saver is not None and not self._saver.done():
+            await asyncio.shield(self._saver)
+
+    async def _save_views(self) -> None:
+        """Save the newest view, again while views keep changing: only what is new is written (see
+        bot.core.saved_view), off the event loop, and nobody waits for the disk (a /reload's reply, new
+        articles' alerts). A failure is logged once and leaves the last saved view, which a restart
+        brings up to date by reading what changed since."""
+        while self._save_wanted.is_set():
+            self._save_wanted.clear()
+            saved, view = self.saved_view, self.library
+            if saved is None:
+                return
+            try:
+                written = await asyncio.to_thread(saved.save, view)
+            except (OSError, ValueError) as error:
+                if not self._save_failed:
+                    log.warning(
+                        "could not save the view in %s (%s): a restart reads what changed again",
+                        saved.directory,
+                        error,
+                    )
+                self._save_failed = True
+                if isinstance(
+                    error, ValueError
+                ):  # this view cannot be saved by segments: until a full reload
+                    self.saved_view = None
+                continue
+            if self._save_failed:
+                log.info("the view is saved again in %s", saved.directory)
+            self._save_failed = False
+            if written is not view:  # a segment was rewritten to be saved: the same answers, swapped in
+                async with self._view_lock:
+                    if self.library is view:
+                        self.library = written
 
     async def extend_view(self, library: Library, articles: Sequence[Article]) -> Library:
         """New articles in → new library view out, off the event loop: a new segment of each index

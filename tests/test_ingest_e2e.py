@@ -81,9 +81,10 @@ async def test_sigkill_while_segments_are_added_and_merged_loses_and_doubles_no_
     tmp_path: Path, standin: BotApiStandIn, request: pytest.FixtureRequest
 ) -> None:
     """`newsbot run` as a process: files arrive one by one, each /reload adds a segment, and at the tenth
-    the small segments are merged. Killed (SIGKILL) around the merges and restarted: every alert
-    arrives, at most one repeat per kill. (Merges write nothing: the alerts were recorded, in the
-    store's transaction, before the merge began.)"""
+    the small segments are merged, each change saved as segments on disk. Killed (SIGKILL) around the
+    merges and restarted: the restart resumes the saved segments, every article answers, every alert
+    arrives, at most one repeat per kill (the alerts were recorded, in the store's transaction, before a
+    merge or a save began)."""
     env = bot_env(standin, tmp_path, NEWSBOT_SEND_RATE="30", NEWSBOT_SNAPSHOT_DIR=str(tmp_path / "snapshots"))
     corpus = Path(env["NEWSBOT_CORPUS_DIR"])
     process = await start_bot(env, tmp_path)
@@ -112,6 +113,9 @@ async def test_sigkill_while_segments_are_added_and_merged_loses_and_doubles_no_
     process = await start_bot(env, tmp_path)
     try:
         await process.wait_polling(standin, STARTUP_TIMEOUT)
+        # (asked in another chat than the alerts', so the reply is the answer)
+        [reply] = await standin.ask(ADMIN, ADMIN, f"bulletin {titles[-1].split()[-1]}", timeout=20)
+        assert titles[-1] in str(reply["text"])
         for _ in range(300):
             sent = standin.world.events(EventKind.SENT, chat_id=USER, after=mark)
             arrived = {title for event in sent for title in titles if title in (event.text or "")}
@@ -120,6 +124,7 @@ async def test_sigkill_while_segments_are_added_and_merged_loses_and_doubles_no_
             await asyncio.sleep(0.1)
     finally:
         await process.stop(timeout=30)
+    assert "resumed the saved view" in process.output()  # (read once it stopped: its log is flushed)
     delivered: dict[str, int] = {}
     for event in standin.world.events(EventKind.SENT, chat_id=USER, after=mark):
         for title in titles:

@@ -1076,7 +1076,7 @@ def assemble_library(
     articles: Sequence[Article],
     matcher: TopicMatcher,
     passages: PassageTable,
-    indexes: tuple[BM25Index, BM25Index, BM25Index],
+    indexes: tuple[BM25Index | SegmentedIndex, BM25Index | SegmentedIndex, BM25Index | SegmentedIndex],
     article_topics: Sequence[tuple[str, ...]],
     *,
     problems: tuple[Problem, ...] = (),

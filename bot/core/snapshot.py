@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -98,6 +99,20 @@ def _indexes(library: Library) -> dict[str, BM25Index]:
     # A snapshot holds each index as one segment: segments are joined first (exact, like a fresh build).
     single = [index if isinstance(index, BM25Index) else index.single() for index in indexes]
     return dict(zip(_INDEX_DIRECTORIES, single, strict=True))
+
+
+# The snapshot folder each loaded or saved library's indexes came from, by its article index (which a
+# view's segment keeps): a saved view links such a segment instead of writing it again.
+_SavedIn = tuple[Path, BM25Index, BM25Index]  # the folder, and the passage and title indexes beside
+_SAVED_IN: weakref.WeakKeyDictionary[BM25Index, _SavedIn] = weakref.WeakKeyDictionary()
+
+
+def saved_folder(index: BM25Index, passage_index: BM25Index, title_index: BM25Index) -> Path | None:
+    """The snapshot folder holding exactly these three indexes (one library's), if one does."""
+    found = _SAVED_IN.get(index)
+    if found is None or found[1] is not passage_index or found[2] is not title_index:
+        return None
+    return found[0] if (found[0] / "header.json").is_file() else None
 
 
 class SnapshotError(ValueError):
@@ -274,7 +289,7 @@ def save_snapshot(
     temporary = root / f"{_TEMP_PREFIX}{key}-{os.getpid()}-{secrets.token_hex(4)}"
     temporary.mkdir()
     try:
-        _write(library, temporary, key, base)
+        write_library(library, temporary, key, base)
         final = root / key
         try:
             temporary.rename(final)
@@ -286,10 +301,15 @@ def save_snapshot(
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     _prune(root, keep=keep, current=final)
+    indexes = (library.article_index, library.index, library.title_index)
+    if all(isinstance(index, BM25Index) for index in indexes):
+        _SAVED_IN[library.article_index] = (final, library.index, library.title_index)  # type: ignore[index,assignment]
     return final
 
 
-def _write(library: Library, directory: Path, key: str, base: str | None) -> None:
+def write_library(library: Library, directory: Path, key: str, base: str | None = None) -> None:
+    """Write the library's snapshot files into an existing, empty directory named `key` (header.json,
+    the file that marks a snapshot whole, last). Callers write to a temporary name and rename."""
     articles = library.articles
     n = len(articles)
     pieces: list[bytes] = []
@@ -568,6 +588,7 @@ def load_snapshot(directory: Path) -> Library:
         raise
     except Exception as error:  # whatever a damaged or foreign snapshot makes fail: rebuild instead
         raise SnapshotError(f"{type(error).__name__}: {error}") from error
+    _SAVED_IN[article_index] = (directory, index, title_index)
     return assemble_library(
         articles,
         TopicMatcher(topics),
