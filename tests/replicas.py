@@ -21,6 +21,7 @@ import httpx
 
 from bot.standin import BotApiStandIn
 from tests.proxy import RoundRobinProxy
+from tests.website import Website
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -75,6 +76,7 @@ class ReplicaSet:
     extra: dict[str, str] = field(default_factory=dict)
     behind_proxy: bool = True  # False (one replica): the stand-in posts straight to it, as to one bot
     replicas: list[Replica] = field(default_factory=list)
+    site: Website | None = None  # a news site the replicas' sources file points at, if any
     proxy: RoundRobinProxy = field(default_factory=lambda: RoundRobinProxy([]))
 
     @property

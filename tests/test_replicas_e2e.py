@@ -30,6 +30,7 @@ from bot.store import Store
 from tests.harness import ADMIN, BOT_USERNAME, TOKEN, USER, populate
 from tests.postgres import Server
 from tests.replicas import SECRET, WEBHOOK_PATH, Replica, ReplicaSet
+from tests.website import Story, Website, rss
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -44,6 +45,22 @@ RATE = 80.0
 LEASE = 3.0  # seconds: a killed replica's claimed alerts go out from the others after this
 _ARTICLES = itertools.count(1)
 QUESTION_TEXTS = ("Sora daily losses", "What did OpenAI release?")
+HARBOUR = Story(
+    guid="harbour-1",
+    title="Harbour pilots vote on night shifts",
+    teaser="The harbour pilots voted on night shifts.",
+    paragraphs=("The harbour pilots' association voted on a new rota of night shifts.",),
+    link="/harbour-pilots",
+    full_in_feed=True,
+)
+QUAY = Story(
+    guid="harbour-2",
+    title="Quayside tram returns after the storm",
+    teaser="The quayside tram runs again.",
+    paragraphs=("The quayside tram, stopped by the storm's flooding, runs again to Saltmarsh Quay.",),
+    link="/quayside-tram",
+    full_in_feed=True,
+)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -53,22 +70,36 @@ async def replicas(
     """Three replicas on a fresh PostgreSQL database and their own stand-in, ready for updates; shared
     by this module's tests (each uses chats and articles of its own)."""
     name = await postgres_server.create_database()
+    site = Website()
+    await site.start()
+    site.feed("/feed.xml", rss([HARBOUR], base=site.base))
+    folder = tmp_path_factory.mktemp("replicas")
+    sources = folder / "sources.yaml"  # one feed, which the leader polls every 5 s
+    sources.write_text(f"sources:\n  - url: {site.url('/feed.xml')}\n    every: 5\n", "utf-8")
     async with BotApiStandIn(TOKEN, bot_username=BOT_USERNAME) as standin:
         populate(standin)
         cluster = ReplicaSet(
             standin,
-            tmp_path_factory.mktemp("replicas"),
+            folder,
             postgres_server.dsn_for(name),
             TOKEN,
             ADMIN,
             send_rate=RATE,
             lease_seconds=LEASE,
+            extra={
+                "NEWSBOT_SOURCES_FILE": str(sources),
+                "NEWSBOT_FETCH_PRIVATE_ADDRESSES": "true",  # the feed is on 127.0.0.1
+                # A poll slowed by a fan-out on two cores is no reason to back off from the feed.
+                "NEWSBOT_FETCH_MAX_FAILURES": "100",
+            },
         )
+        cluster.site = site
         try:
             await cluster.start()
             yield cluster
         finally:
             await cluster.stop()
+            await site.stop()
             await postgres_server.drop_database(name)
     logs = cluster.logs()
     assert TOKEN not in logs and TOKEN.split(":")[1] not in logs
@@ -237,6 +268,15 @@ async def test_a_post_without_the_secret_is_refused_by_every_replica(
     assert [e.chat_id for e in standin.world.events(EventKind.SENT, after=mark)] == [USER]
 
 
+async def test_an_article_fetched_by_the_leader_reaches_every_replica(replicas: ReplicaSet) -> None:
+    """Only the leader polls the feed; the new article it stores is announced (NOTIFY), and every
+    replica takes it from the database into its archive: a question straight to each one finds it."""
+    site = replicas.site
+    assert site is not None
+    site.feed("/feed.xml", rss([QUAY, HARBOUR], base=site.base))
+    await until_each_replica_answers(replicas, "quayside tram Saltmarsh", QUAY.title, first_asker=630_001)
+
+
 async def test_a_fan_out_to_thousands_of_chats_goes_out_once_each_at_the_global_rate(
     replicas: ReplicaSet,
 ) -> None:
@@ -285,19 +325,8 @@ async def test_a_replica_killed_mid_fan_out_leaves_its_alerts_to_the_others(
 async def test_a_reload_on_one_replica_reaches_the_others(replicas: ReplicaSet) -> None:
     """The admin's /reload goes to one replica; it tells the others (NOTIFY), which read the shared
     corpus too: a question sent straight to each replica finds the new article."""
-    standin = replicas.standin
     title = await publish_and_reload(replicas, "china-tech", "Semiconductor export note")
-    for n, replica in enumerate(replicas.replicas):
-        for attempt in itertools.count():
-            asker = 650_001 + 100 * n + attempt  # a new asker each time: no question limit in the way
-            standin.scenario.add_private_chat(asker, f"Asker {asker}")
-            mark = standin.world.mark()
-            await post_update(replica, asker, 660_000 + 100 * n + attempt, "Semiconductor export note")
-            [answer] = await standin.wait_for(chat_id=asker, after=mark, timeout=30)
-            if title in (answer.text or ""):
-                break
-            assert attempt < 50, f"replica {replica.index} never found the new article: {answer.text}"
-            await asyncio.sleep(0.1)  # its reload is on the way: ask again
+    await until_each_replica_answers(replicas, "Semiconductor export note", title, first_asker=650_001)
 
 
 async def test_a_users_question_limit_holds_across_replicas(replicas: ReplicaSet) -> None:
@@ -320,6 +349,26 @@ async def test_a_users_question_limit_holds_across_replicas(replicas: ReplicaSet
     said = [e.text or "" for e in standin.world.events(EventKind.SENT, chat_id=flooder, after=mark)]
     slowed = [text for text in said if text == messages.SLOW_DOWN]
     assert len(said) == 4 and len(slowed) == 1, said
+
+
+async def until_each_replica_answers(
+    replicas: ReplicaSet, question: str, title: str, *, first_asker: int
+) -> None:
+    """Ask each replica directly (a new asker each time) until its answer holds `title`."""
+    standin = replicas.standin
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    for n, replica in enumerate(replicas.replicas):
+        for attempt in itertools.count():
+            asker = first_asker + 1000 * n + attempt  # a new asker each time: no question limit in the way
+            standin.scenario.add_private_chat(asker, f"Asker {asker}")
+            mark = standin.world.mark()
+            await post_update(replica, asker, asker, question)
+            [answer] = await standin.wait_for(chat_id=asker, after=mark, timeout=30)
+            if title in (answer.text or ""):
+                break
+            assert loop.time() < deadline, f"replica {replica.index} never found {title!r}: {answer.text}"
+            await asyncio.sleep(0.2)  # the poll, or the notification, is on its way: ask again
 
 
 async def post_update(replica: Replica, user: int, update_id: int, text: str) -> None:
