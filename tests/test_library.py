@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from bot.core.library import (
@@ -282,3 +283,48 @@ def test_a_question_the_archive_cannot_answer_gets_nothing() -> None:
         assert result.hits == () and result.total == 0
     # The rule can be loosened: with no threshold and no year the draw reports answer again.
     assert library.search("Who won the World Cup in Qatar?", min_relevance=0).hits
+
+
+def _archive_of_council_notes(count: int) -> tuple[Article, ...]:
+    """Enough everyday articles for the archive's rarity figures to mean something (1,000 and more)."""
+    return tuple(
+        _article(f"note{i}", f"The council of district {i} discussed parking, bins and street lights.",
+                 title=f"Council note {i}")  # fmt: skip
+        for i in range(count)
+    )
+
+
+def test_an_article_lacking_the_word_the_question_turns_on_is_no_answer() -> None:
+    """It holds most of the question's weight (the product's name), but not the heavy word asked about:
+    the archive does not say, so nothing is shown; what it does say is answered."""
+    review = _article(
+        "mini",
+        "The Mac mini is Apple's cheapest desktop computer. It costs £339 and comes without a keyboard, "
+        "mouse or screen. Reviewers liked its quiet fan.",
+        title="Apple's smallest desktop reviewed",
+    )
+    library = build_library(Corpus((review, *_archive_of_council_notes(1000)), ()), ())
+    hit = library.search("How much does the Mac mini cost?").hits[0]
+    assert hit.article.id == "mini" and "£339" in hit.snippet.text
+    # It holds enough of the question's weight: the heavy word alone rules it out.
+    share = library.relevance_of(["mac", "mini", "weigh"], np.asarray([0]), question=False)
+    assert share[0] >= library.min_relevance
+    result = library.search("How much does the Mac mini weigh?")
+    assert result.hits == () and result.total == 0
+    assert [h.article.id for h in library.search("How much does the Mac mini weigh?", min_relevance=0).hits] == [
+        "mini"
+    ]
+
+
+def test_an_undated_story_may_answer_for_a_year_it_does_not_name_but_not_for_one_no_story_names() -> None:
+    """A story that does not say its year may be from the year asked about, unless no story in the
+    archive names that year; a story dated in another year is not."""
+    festival = _article("festival", "The film festival will return in 2005 with a new jury.", title="Festival")
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    body = "The ballad Riverside Lights won the best original song Oscar on Sunday night."
+    question = "Which song won the best original song Oscar in 2005?"
+    for published, answered in ((None, True), (datetime(2004, 3, 1, tzinfo=UTC), False)):
+        song = _article("song", body, published, title="Ballad takes song Oscar")
+        library = build_library(Corpus((song, festival, *others), ()), ())
+        assert [hit.article.id for hit in library.search(question).hits] == (["song"] if answered else [])
+        assert library.search(question.replace("2005", "2022")).hits == ()

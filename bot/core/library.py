@@ -53,7 +53,12 @@ TITLE_WEIGHT = 0.25
 TITLE_TERM_SHARE = 0.5
 # The relevance rule (see Library.relevance_of): the least share of the question's weight an article
 # must hold to count as an answer at all. NEWSBOT_MIN_RELEVANCE overrides it.
-MIN_RELEVANCE = 0.45
+MIN_RELEVANCE = 0.4
+# ... and a question's term worth more than this share of its weight on its own must be in the article:
+# a question is about its heaviest word ("Who makes the Kindle?", "How much does the Mac mini weigh?"),
+# and an article without it is about something else, however much of the rest it holds. Below
+# UNSEEN_TRUST_ARTICLES articles the share grows in proportion (a few articles say little about rarity).
+HEAVY_TERM_SHARE = 0.25
 # From this many articles on, a word the archive has never seen is taken to be rare rather than merely
 # unseen: a handful of articles has not met most everyday words ("pull", "plug") yet.
 UNSEEN_TRUST_ARTICLES = 1000
@@ -405,14 +410,19 @@ class Library:
         return weights
 
     def relevance_of(
-        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
+        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64], *, question: bool = True
     ) -> npt.NDArray[np.float64]:
-        """For each article position: the share of the question's term weight the article holds (0 to 1).
+        """For each article position: the share of the question's term weight the article holds (0 to 1),
+        or 0 where the article lacks a term it must hold.
 
         The relevance rule: an article answers a question only if it holds at least MIN_RELEVANCE
-        (NEWSBOT_MIN_RELEVANCE) of that weight, and names every year the question names (or was
-        published in it). One shared word with a long question is not an answer, and neither is a
-        story about the 2004 final for a question about the 2022 one.
+        (NEWSBOT_MIN_RELEVANCE) of that weight, every term worth more than HEAVY_TERM_SHARE of the
+        weight on its own (more in an archive under UNSEEN_TRUST_ARTICLES articles), and every year the
+        question names unless it was published in it (an undated article is held to a year some story
+        names as to any other term). One shared word with a long question is not an answer; neither is a story that
+        covers all but the word the question turns on ("weigh" in "How much does the Mac mini weigh?"),
+        nor a story from 2004 for a question about 2022.
+        `question=False` (the rarest words of a chat message, which asks nothing) leaves heavy terms out.
         """
         weights = self.term_weights(query_terms)
         total = sum(weights.values())
@@ -422,11 +432,17 @@ class Library:
         order = np.argsort(positions, kind="stable")
         docs = positions[order]
         held[order] = self.article_index.held_weights(weights, docs)
-        for term in weights:
+        heavy = HEAVY_TERM_SHARE * total / min(1.0, self.article_count / UNSEEN_TRUST_ARTICLES)
+        for term, weight in weights.items():
             if _YEAR.fullmatch(term):
-                holds = self.article_index.holds(term, docs)
-                other_year = self.publication_years()[docs] != int(term)
-                held[order[~holds & other_year]] = -math.inf  # the question's year is not this story's
+                # A dated story lacking the year is from another year; an undated one may still be
+                # from it, unless no story names that year at all (then it is beyond the archive).
+                years = self.publication_years()[docs]
+                unknown = (years >= 0) | (self.article_index.doc_freq(term) == 0)
+                lacking = ~self.article_index.holds(term, docs) & (years != int(term)) & unknown
+                held[order[lacking]] = -math.inf  # the question's year is not this story's
+            if question and weight > heavy:
+                held[order[~self.article_index.holds(term, docs)]] = -math.inf
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
 
@@ -473,11 +489,14 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
-        dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
-        years = self.publication_years() if dated else None
-        found = self.article_index.docs_holding(weights, needed, min_relevance, cap, dated=dated, years=years)
+        # The compiled count finds the articles holding enough of the weight; the rest of the rule (heavy
+        # terms, years) only takes some away. Past its cap the ones it left out may pass: read the lists.
+        found = self.article_index.docs_holding(weights, needed, min_relevance, cap)
         if found is not None:
-            return np.asarray(found, dtype=np.int64)
+            found = np.asarray(found, dtype=np.int64)
+            passing = found[self.relevance_of(query_terms, found) >= min_relevance]
+            if len(found) < cap or len(passing) == cap:
+                return passing
         lists = [self.article_index.postings(term) for term in needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:
