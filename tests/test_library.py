@@ -288,8 +288,7 @@ def test_a_question_the_archive_cannot_answer_gets_nothing() -> None:
 def _archive_of_council_notes(count: int) -> tuple[Article, ...]:
     """Enough everyday articles for the archive's rarity figures to mean something (1,000 and more)."""
     return tuple(
-        _article(f"note{i}", f"The council of district {i} discussed parking, bins and street lights.",
-                 title=f"Council note {i}")  # fmt: skip
+        _article(f"note{i}", f"The council of district {i} discussed bins and lights.", title=f"Note {i}")
         for i in range(count)
     )
 
@@ -311,15 +310,14 @@ def test_an_article_lacking_the_word_the_question_turns_on_is_no_answer() -> Non
     assert share[0] >= library.min_relevance
     result = library.search("How much does the Mac mini weigh?")
     assert result.hits == () and result.total == 0
-    assert [h.article.id for h in library.search("How much does the Mac mini weigh?", min_relevance=0).hits] == [
-        "mini"
-    ]
+    loose = library.search("How much does the Mac mini weigh?", min_relevance=0)
+    assert [hit.article.id for hit in loose.hits] == ["mini"]
 
 
 def test_an_undated_story_may_answer_for_a_year_it_does_not_name_but_not_for_one_no_story_names() -> None:
     """A story that does not say its year may be from the year asked about, unless no story in the
     archive names that year; a story dated in another year is not."""
-    festival = _article("festival", "The film festival will return in 2005 with a new jury.", title="Festival")
+    festival = _article("festival", "The film festival will return in 2005 with a new jury.", title="Film")
     others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
     body = "The ballad Riverside Lights won the best original song Oscar on Sunday night."
     question = "Which song won the best original song Oscar in 2005?"

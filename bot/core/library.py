@@ -419,9 +419,9 @@ class Library:
         (NEWSBOT_MIN_RELEVANCE) of that weight, every term worth more than HEAVY_TERM_SHARE of the
         weight on its own (more in an archive under UNSEEN_TRUST_ARTICLES articles), and every year the
         question names unless it was published in it (an undated article is held to a year some story
-        names as to any other term). One shared word with a long question is not an answer; neither is a story that
-        covers all but the word the question turns on ("weigh" in "How much does the Mac mini weigh?"),
-        nor a story from 2004 for a question about 2022.
+        names as to any other term). One shared word with a long question is not an answer; neither is
+        a story that covers all but the word the question turns on ("weigh" in "How much does the Mac
+        mini weigh?"), nor a story from 2004 for a question about 2022.
         `question=False` (the rarest words of a chat message, which asks nothing) leaves heavy terms out.
         """
         weights = self.term_weights(query_terms)
@@ -491,9 +491,9 @@ class Library:
                 break
         # The compiled count finds the articles holding enough of the weight; the rest of the rule (heavy
         # terms, years) only takes some away. Past its cap the ones it left out may pass: read the lists.
-        found = self.article_index.docs_holding(weights, needed, min_relevance, cap)
-        if found is not None:
-            found = np.asarray(found, dtype=np.int64)
+        holding = self.article_index.docs_holding(weights, needed, min_relevance, cap)
+        if holding is not None:
+            found: npt.NDArray[np.int64] = np.asarray(holding, dtype=np.int64)
             passing = found[self.relevance_of(query_terms, found) >= min_relevance]
             if len(found) < cap or len(passing) == cap:
                 return passing
