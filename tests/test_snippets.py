@@ -300,3 +300,41 @@ def test_a_sentence_analysed_at_once_matches_where_windows_do(words: list[str], 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(snippets_module, "folds_by_character", lambda text: False)
         assert snippets_module._first_match(flat, 0, len(flat), held) == at_once
+
+
+def test_the_sentence_after_the_best_one_comes_first_when_it_holds_the_asked_value() -> None:
+    """The best sentence restates the question without the figure; the next one has it. It joins before
+    a sentence with more of the question's words can take its room."""
+    text = (
+        FILLER * 2
+        + "Campaigners fighting the extra runway at the Essex airport say it is the most opposed plan. "
+        + "Opponents say the £2bn bill for the new runway could not be met. "
+        + FILLER
+        + "The case will be heard in the High Court, where the council will also speak about costs. "
+        + FILLER
+    )
+    question = (
+        "How much would the extra runway at the Essex airport that campaigners are fighting in court cost?"
+    )
+    snippet = make_snippet(
+        text, set(terms(question)), max_chars=200, wants=AnswerKind.NUMBER, question=question
+    )
+    assert snippet.text.startswith("Campaigners fighting the extra runway at the Essex airport")
+    assert "£2bn" in snippet.text
+
+
+def test_a_value_in_the_unit_asked_for_beats_a_bare_number() -> None:
+    """ "How far" asks for a distance: of two sentences holding the same words, the one with metres wins
+    over the one with a count."""
+    text = (
+        FILLER
+        + "His penalty kick in Cardiff was his 12th of the season. "
+        + FILLER
+        + "His penalty kick in Cardiff came from 44 metres out. "
+        + FILLER
+    )
+    question = "From how far out did he kick the penalty in Cardiff?"
+    snippet = make_snippet(
+        text, set(terms(question)), max_chars=60, wants=AnswerKind.NUMBER, question=question
+    )
+    assert "44 metres" in snippet.text
