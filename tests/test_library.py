@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 
 from bot.core.library import (
@@ -294,24 +293,31 @@ def _archive_of_council_notes(count: int) -> tuple[Article, ...]:
 
 
 def test_an_article_lacking_the_word_the_question_turns_on_is_no_answer() -> None:
-    """It holds most of the question's weight (the product's name), but not the heavy word asked about:
-    the archive does not say, so nothing is shown; what it does say is answered."""
+    """The archive's stories about the Mac mini hold most of the question's weight (the name), but not
+    the heavy word asked about, and none stands out: the archive does not say, so nothing is shown;
+    what it does say is answered. A story well ahead of the rest answers even so."""
     review = _article(
-        "mini",
+        "review",
         "The Mac mini is Apple's cheapest desktop computer. It costs £339 and comes without a keyboard, "
         "mouse or screen. Reviewers liked its quiet fan.",
         title="Apple's smallest desktop reviewed",
     )
-    library = build_library(Corpus((review, *_archive_of_council_notes(1000)), ()), ())
+    sales = _article(
+        "sales", "Sales of the Mac mini rose in its first month, shops said.", title="Busy month for shops"
+    )
+    notes = _archive_of_council_notes(1000)
+    library = build_library(Corpus((review, sales, *notes), ()), ())
     hit = library.search("How much does the Mac mini cost?").hits[0]
-    assert hit.article.id == "mini" and "£339" in hit.snippet.text
-    # It holds enough of the question's weight: the heavy word alone rules it out.
-    share = library.relevance_of(["mac", "mini", "weigh"], np.asarray([0]), question=False)
-    assert share[0] >= library.min_relevance
-    result = library.search("How much does the Mac mini weigh?")
+    assert hit.article.id == "review" and "£339" in hit.snippet.text
+    question = "How much does the Mac mini weigh?"
+    ranked, scores, _ = library.top_articles(["mac", "mini", "weigh"], 2)
+    assert library.relevance_of(["mac", "mini", "weigh"], ranked)[0] >= library.min_relevance
+    assert scores[0] < 2 * scores[1]
+    result = library.search(question)
     assert result.hits == () and result.total == 0
-    loose = library.search("How much does the Mac mini weigh?", min_relevance=0)
-    assert [hit.article.id for hit in loose.hits] == ["mini"]
+    assert library.search(question, min_relevance=0).hits  # (the rule off)
+    alone = build_library(Corpus((review, *notes), ()), ())
+    assert [hit.article.id for hit in alone.search(question).hits] == ["review"]
 
 
 def test_an_undated_story_may_answer_for_a_year_it_does_not_name_but_not_for_one_no_story_names() -> None:

@@ -54,11 +54,12 @@ TITLE_TERM_SHARE = 0.5
 # The relevance rule (see Library.relevance_of): the least share of the question's weight an article
 # must hold to count as an answer at all. NEWSBOT_MIN_RELEVANCE overrides it.
 MIN_RELEVANCE = 0.4
-# ... and a question's term worth more than this share of its weight on its own must be in the article:
-# a question is about its heaviest word ("Who makes the Kindle?", "How much does the Mac mini weigh?"),
-# and an article without it is about something else, however much of the rest it holds. Below
-# UNSEEN_TRUST_ARTICLES articles the share grows in proportion (a few articles say little about rarity).
+# ... and a question's term worth more than this share of its weight on its own must be in the best
+# article, unless that article's fused score is CLEAR_LEAD times the runner-up's (Library.misses_the_point).
+# Below UNSEEN_TRUST_ARTICLES articles the share grows in proportion (a few articles say little about
+# rarity).
 HEAVY_TERM_SHARE = 0.25
+CLEAR_LEAD = 2.0
 # From this many articles on, a word the archive has never seen is taken to be rare rather than merely
 # unseen: a handful of articles has not met most everyday words ("pull", "plug") yet.
 UNSEEN_TRUST_ARTICLES = 1000
@@ -363,10 +364,13 @@ class Library:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
         offset, limit = max(offset, 0), max(limit, 0)
         wanted = offset + limit
-        ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 1))
+        ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 2))
         relevance = self.relevance_of(query.terms, ranked)
-        # The gate: the best article must hold enough of the question, or the archive has no answer.
+        # The gate: the best article must hold enough of the question, and what it turns on, or the
+        # archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
+            return SearchResult(question, query.terms, (), 0)
+        if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores):
             return SearchResult(question, query.terms, (), 0)
         relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
         total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)
@@ -410,19 +414,17 @@ class Library:
         return weights
 
     def relevance_of(
-        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64], *, question: bool = True
+        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float64]:
         """For each article position: the share of the question's term weight the article holds (0 to 1),
-        or 0 where the article lacks a term it must hold.
+        or 0 where it lacks a year the question names.
 
         The relevance rule: an article answers a question only if it holds at least MIN_RELEVANCE
-        (NEWSBOT_MIN_RELEVANCE) of that weight, every term worth more than HEAVY_TERM_SHARE of the
-        weight on its own (more in an archive under UNSEEN_TRUST_ARTICLES articles), and every year the
-        question names unless it was published in it (an undated article is held to a year some story
-        names as to any other term). One shared word with a long question is not an answer; neither is
-        a story that covers all but the word the question turns on ("weigh" in "How much does the Mac
-        mini weigh?"), nor a story from 2004 for a question about 2022.
-        `question=False` (the rarest words of a chat message, which asks nothing) leaves heavy terms out.
+        (NEWSBOT_MIN_RELEVANCE) of that weight, and every year the question names unless it was
+        published in it (an undated article is held to a year some story names as to any other term,
+        and fails for a year no story names). One shared word with a long question is not an answer,
+        and neither is a story about the 2004 final for a question about the 2022 one. The best article
+        must also hold the word the question turns on (see misses_the_point).
         """
         weights = self.term_weights(query_terms)
         total = sum(weights.values())
@@ -432,8 +434,7 @@ class Library:
         order = np.argsort(positions, kind="stable")
         docs = positions[order]
         held[order] = self.article_index.held_weights(weights, docs)
-        heavy = HEAVY_TERM_SHARE * total / min(1.0, self.article_count / UNSEEN_TRUST_ARTICLES)
-        for term, weight in weights.items():
+        for term in weights:
             if _YEAR.fullmatch(term):
                 # A dated story lacking the year is from another year; an undated one may still be
                 # from it, unless no story names that year at all (then it is beyond the archive).
@@ -441,10 +442,30 @@ class Library:
                 unknown = (years >= 0) | (self.article_index.doc_freq(term) == 0)
                 lacking = ~self.article_index.holds(term, docs) & (years != int(term)) & unknown
                 held[order[lacking]] = -math.inf  # the question's year is not this story's
-            if question and weight > heavy:
-                held[order[~self.article_index.holds(term, docs)]] = -math.inf
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
+
+    def misses_the_point(
+        self, query_terms: Sequence[str], position: int, scores: npt.NDArray[np.float64]
+    ) -> bool:
+        """Whether the best article (at `position`, `scores` the fused scores best first) lacks a term
+        worth more than HEAVY_TERM_SHARE of the question's weight on its own (more in an archive under
+        UNSEEN_TRUST_ARTICLES articles) without leading the runner-up by CLEAR_LEAD.
+
+        A question turns on its heaviest word ("weigh" in "How much does the Mac mini weigh?"): when the
+        archive's best matches are close to each other and the best lacks that word, they are stories on
+        the subject that do not say what is asked. A best match well ahead of the rest is about the
+        question, and the word is likely put otherwise there (a synonym, another form of a name).
+        """
+        weights = self.term_weights(query_terms)
+        total = sum(weights.values())
+        heavy = HEAVY_TERM_SHARE * total / min(1.0, self.article_count / UNSEEN_TRUST_ARTICLES)
+        best = np.asarray([position], dtype=np.int64)
+        if all(self.article_index.holds(t, best)[0] for t, w in weights.items() if w > heavy):
+            return False
+        runner_up = float(scores[1]) if len(scores) > 1 else 0.0
+        leads = float(scores[0]) > 0 and float(scores[0]) >= CLEAR_LEAD * max(runner_up, 0.0)
+        return not leads
 
     def publication_years(self) -> npt.NDArray[np.int32]:
         """Each article's year of publication in its own time zone (-1 when undated), made once."""

@@ -110,7 +110,7 @@ def related_to_message(
     ranked, scores, _ = library.top_articles(query_terms, CANDIDATE_POOL)
     # The relevance rule of answers holds for pushes too: a story only a word away from the message
     # is not related to it, and a push nobody asked for must be worth it.
-    strong = library.relevance_of(query_terms, ranked, question=False) >= library.min_relevance
+    strong = library.relevance_of(query_terms, ranked) >= library.min_relevance
     fit = dict(zip(ranked[strong].tolist(), scores[strong].tolist(), strict=True))
     results: list[TopicRelated] = []
     for topic in mentioned:
