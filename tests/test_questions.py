@@ -46,3 +46,7 @@ def test_a_number_asked_for_carries_the_unit_of_what_it_measures(
     question: str, measure: Measure | None
 ) -> None:
     assert answer_measure(question) == measure
+
+
+def test_a_sum_noun_naming_a_change_is_no_sum() -> None:
+    assert answer_measure("What pay rise ended the port strike?") is None

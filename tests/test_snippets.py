@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import bot.core.snippets as snippets_module
 from bot.core.models import Snippet
-from bot.core.questions import AnswerKind
-from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, SNIPPET_SCAN_CHARS, make_snippet
+from bot.core.questions import AnswerKind, Measure
+from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, SNIPPET_SCAN_CHARS, make_snippet, states_measure
 from bot.core.text import analyze, first_span, spans, terms
 
 FILLER = (
@@ -338,3 +338,21 @@ def test_a_value_in_the_unit_asked_for_beats_a_bare_number() -> None:
         text, set(terms(question)), max_chars=60, wants=AnswerKind.NUMBER, question=question
     )
     assert "44 metres" in snippet.text
+
+
+@pytest.mark.parametrize(
+    ("measure", "stated", "not_stated"),
+    [
+        (Measure.MONEY, "It cost £2bn, or 5000 yen each.", "It cost a great deal, 12 times over."),
+        (Measure.SHARE, "Sales rose 8.2% in a year.", "Sales rose for the 3rd year."),
+        (Measure.DURATION, "He signed a six-month contract.", "He signed 2 contracts."),
+        (Measure.DISTANCE, "He kicked it from 44 metres out.", "He kicked it 3 times."),
+        (Measure.AGE, "He died aged 77.", "He died in 2005."),
+        (Measure.WEIGHT, "The plane was 320kg over its limit.", "The plane was 3 hours late."),
+    ],
+)
+def test_a_measure_is_stated_only_by_a_value_in_its_unit(
+    measure: Measure, stated: str, not_stated: str
+) -> None:
+    assert states_measure(stated, measure)
+    assert not states_measure(not_stated, measure)

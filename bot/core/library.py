@@ -31,9 +31,9 @@ from bot.core import kernels
 from bot.core.corpus import corpus_state, load_corpus
 from bot.core.index import BM25Index, Postings, compiled_kernels
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
-from bot.core.questions import Query
+from bot.core.questions import Query, answer_measure
 from bot.core.segments import SegmentedIndex
-from bot.core.snippets import make_snippet
+from bot.core.snippets import make_snippet, states_measure
 from bot.core.text import terms
 from bot.core.topics import TopicMatcher, load_topics
 
@@ -371,6 +371,10 @@ class Library:
         if not len(ranked) or relevance[0] < min_relevance:
             return SearchResult(question, query.terms, (), 0)
         if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores):
+            return SearchResult(question, query.terms, (), 0)
+        measure = answer_measure(question) if min_relevance > 0 else None
+        if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
+            # "How much did it cost?" of a story that names no sum of money at all.
             return SearchResult(question, query.terms, (), 0)
         relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
         total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)

@@ -151,6 +151,10 @@ _HEAD = (
     r"(?:the |its |their |his |her |a |an )?(?:[\w-]+ ){0,2}?"
 )
 _WORDS = r"(?:[\w'-]+ )"  # any word of the question, with the space after it
+# A money noun followed by one of these names a change or a negotiation, not a sum ("what pay rise").
+_NOT_A_SUM = (
+    r"(?! (?:rise|rises|increase|increases|cut|cuts|growth|freeze|deal|deals|talks|dispute|claim|rate))"
+)
 _MONEY_NOUNS = (
     "price|prices|cost|costs|value|worth|fee|fees|salary|wage|wages|fine|budget|deficit|surplus|debt|profit|"
     "profits|loss|losses|revenue|revenues|turnover|sales|income|earnings|valuation|fortune|bonus|payout|"
@@ -193,7 +197,7 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
     (
         Measure.MONEY,
         re.compile(
-            rf"{_HEAD}(?:{_MONEY_NOUNS})\b|^how much (?:in )?(?:{_MONEY_NOUNS})\b|"
+            rf"{_HEAD}(?:{_MONEY_NOUNS})\b{_NOT_A_SUM}|^how much (?:in )?(?:{_MONEY_NOUNS})\b|"
             rf"^how much (?:is|are) (?!{_WORDS}(?:of|in)\b)|^how much {_WORDS}{{0,20}}?(?:{_MONEY_VERBS})\b"
         ),
     ),

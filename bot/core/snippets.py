@@ -154,6 +154,12 @@ class _AnswerValues:
         return value
 
 
+def states_measure(text: str, measure: Measure) -> bool:
+    """Whether the text (its first SNIPPET_SCAN_CHARS characters) holds a value in the measure's unit:
+    a sum of money, a percentage, a duration … (an article without one cannot say how much)."""
+    return _MEASURED[measure].search(text[:SNIPPET_SCAN_CHARS].lower()) is not None
+
+
 def _question_values(question: str) -> frozenset[str]:
     words = re.findall(r"[\w£$€%.,:'’-]+", question)
     return frozenset(word.casefold().strip(".,:'’-") for word in words)
