@@ -48,5 +48,17 @@ def test_a_number_asked_for_carries_the_unit_of_what_it_measures(
     assert answer_measure(question) == measure
 
 
-def test_a_sum_noun_naming_a_change_is_no_sum() -> None:
-    assert answer_measure("What pay rise ended the port strike?") is None
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What pay rise ended the port strike?",  # a change, not a sum
+        "How far over its limit was the lorry?",  # an excess, in any unit
+        "How much did the film make at the box office?",  # (an everyday verb: no unit is certain)
+    ],
+)
+def test_a_question_unclear_about_its_unit_names_none(question: str) -> None:
+    assert answer_measure(question) is None
+
+
+def test_how_much_of_asks_for_a_share() -> None:
+    assert answer_measure("How much of the phone's processing power do the games take up?") is Measure.SHARE

@@ -160,11 +160,13 @@ _MONEY_NOUNS = (
     "profits|loss|losses|revenue|revenues|turnover|sales|income|earnings|valuation|fortune|bonus|payout|"
     "payment|compensation|damages|dividend|sum|takings|bid|offer|pay|money|cash"
 )
+# Verbs that after "how much" ask for a sum; everyday ones ("make", "take", "get") are left out: "how
+# much … take up" asks for a share, and a measure is named only when the question is clear about it.
 _MONEY_VERBS = (
     "cost|costs|costing|pay|paid|pays|paying|worth|spend|spent|spending|charge|charged|charging|earn|"
     "earned|earns|earning|raise|raised|raising|sell|sold|selling|fetch|fetched|lose|lost|losing|owe|owed|"
     "fine|fined|bid|offer|offered|offering|invest|invested|borrow|borrowed|save|saved|value|valued|"
-    "donate|donated|give|gave|given|giving|receive|received|get|got|make|made|making|take|took|taken"
+    "donate|donated"
 )
 _CHANGE_VERBS = (
     "rise|rose|risen|rising|grow|grew|grown|growing|fall|fell|fallen|falling|increase|increased|increasing|"
@@ -180,14 +182,16 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
     (
         Measure.SHARE,
         re.compile(
-            rf"{_HEAD}(?:percentage|percent|proportion|share|ratio|rate|stake)\b|^by how much\b|"
+            rf"{_HEAD}(?:percentage|percent|proportion|share|ratio|rate|stake)\b|"
+            rf"^(?:by how much|how much of)\b|"
             rf"^how (?:much|far|fast|quickly|sharply) {_WORDS}{{0,8}}?(?:{_CHANGE_VERBS})\b"
         ),
     ),
     (
         Measure.DISTANCE,
         re.compile(
-            rf"^(?:from )?how (?:far|high|tall|deep|wide)\b|{_HEAD}(?:distance|height|length|depth)\b"
+            rf"^(?:from )?how (?:far|high|tall|deep|wide)\b(?! (?:over|above|under|below|behind|ahead))|"
+            rf"{_HEAD}(?:distance|height|length|depth)\b"
         ),
     ),
     (
