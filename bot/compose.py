@@ -244,6 +244,8 @@ async def run(services: Services, *, install_signal_handlers: bool = True) -> st
                     log.error("a background task failed while stopping", exc_info=outcome)
             await application.stop()  # after polling (or the webhook): updates received last are handled
             await services.runtime.view_saved()  # so the next start resumes the newest view
+            if services.runtime.saved_view is not None:
+                services.runtime.saved_view.close()
         return application.bot_data.exit_reason
     finally:
         if services.ops is not None:

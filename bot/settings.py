@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=25.0, gt=0, le=30)
     questions_per_minute: int = Field(default=20, ge=1)
     typing_after_seconds: float = Field(default=0.3, ge=0)
-    min_relevance: float = Field(default=0.45, ge=0, le=1)  # = bot.core.library.MIN_RELEVANCE (tested)
+    min_relevance: float = Field(default=0.4, ge=0, le=1)  # = bot.core.library.MIN_RELEVANCE (tested)
     snapshot_dir: Path = Field(default_factory=default_snapshot_dir)
     housekeeping_minutes: float = Field(default=60.0, gt=0)
     sources_file: Path | None = None

@@ -282,3 +282,73 @@ def test_a_question_the_archive_cannot_answer_gets_nothing() -> None:
         assert result.hits == () and result.total == 0
     # The rule can be loosened: with no threshold and no year the draw reports answer again.
     assert library.search("Who won the World Cup in Qatar?", min_relevance=0).hits
+
+
+def _archive_of_council_notes(count: int) -> tuple[Article, ...]:
+    """Enough everyday articles for the archive's rarity figures to mean something (1,000 and more)."""
+    return tuple(
+        _article(f"note{i}", f"The council of district {i} discussed bins and lights.", title=f"Note {i}")
+        for i in range(count)
+    )
+
+
+def test_an_article_lacking_the_word_the_question_turns_on_is_no_answer() -> None:
+    """The archive's stories about the Mac mini hold most of the question's weight (the name), but not
+    the heavy word asked about, and none stands out: the archive does not say, so nothing is shown;
+    what it does say is answered. The one story on the subject, well ahead of the rest, answers even
+    so (the word may be put otherwise there)."""
+    review = _article(
+        "review",
+        "The Mac mini is Apple's cheapest desktop computer. It costs £339 and comes without a keyboard, "
+        "mouse or screen. Reviewers liked its quiet fan.",
+        title="Apple's smallest desktop reviewed",
+    )
+    sales = _article(
+        "sales", "Sales of the Mac mini rose in its first month, shops said.", title="Busy month for shops"
+    )
+    notes = _archive_of_council_notes(1000)
+    library = build_library(Corpus((review, sales, *notes), ()), ())
+    hit = library.search("How much does the Mac mini cost?").hits[0]
+    assert hit.article.id == "review" and "£339" in hit.snippet.text
+    question = "How much does the Mac mini weigh?"
+    ranked, scores, _ = library.top_articles(["mac", "mini", "weigh"], 2)
+    assert library.relevance_of(["mac", "mini", "weigh"], ranked)[0] >= library.min_relevance
+    assert scores[0] < 2 * scores[1]
+    result = library.search(question)
+    assert result.hits == () and result.total == 0
+    assert library.search(question, min_relevance=0).hits  # (the rule off)
+    assert library.search("Who designed the Mac mini?").hits == ()
+    alone = build_library(Corpus((review, *notes), ()), ())
+    assert [hit.article.id for hit in alone.search("Who designed the Mac mini?").hits] == ["review"]
+
+
+def test_an_undated_story_may_answer_for_a_year_it_does_not_name_but_not_for_one_no_story_names() -> None:
+    """A story that does not say its year may be from the year asked about, unless no story in the
+    archive names that year; a story dated in another year is not."""
+    festival = _article("festival", "The film festival will return in 2005 with a new jury.", title="Film")
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    body = "The ballad Riverside Lights won the best original song Oscar on Sunday night."
+    question = "Which song won the best original song Oscar in 2005?"
+    for published, answered in ((None, True), (datetime(2004, 3, 1, tzinfo=UTC), False)):
+        song = _article("song", body, published, title="Ballad takes song Oscar")
+        library = build_library(Corpus((song, festival, *others), ()), ())
+        assert [hit.article.id for hit in library.search(question).hits] == (["song"] if answered else [])
+        assert library.search(question.replace("2005", "2022")).hits == ()
+
+
+def test_a_question_asking_how_much_is_no_question_for_a_story_that_names_no_sum() -> None:
+    """The story holds the question's words but no sum of money: it cannot say how much. A story that
+    names the fee answers, with the fee in the snippet."""
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    question = "How much did Rovers pay City for the striker?"
+    talks = _article(
+        "talks",
+        "Rovers signed the striker from City on Friday after two weeks of talks. The fee was not disclosed.",
+        title="Rovers sign striker",
+    )
+    library = build_library(Corpus((talks, *others), ()), ())
+    assert library.search(question).hits == ()
+    assert library.search(question, min_relevance=0).hits  # (the rule off)
+    fee = _article("fee", "Rovers paid City £3m for the striker on Friday.", title="Rovers sign striker")
+    hit = build_library(Corpus((talks, fee, *others), ()), ()).search(question).hits[0]
+    assert hit.article.id == "fee" and "£3m" in hit.snippet.text

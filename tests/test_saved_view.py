@@ -17,7 +17,7 @@ import pytest
 import bot.core.saved_view as saved_view_module
 from bot.core.archive import extend_library, merge_segments
 from bot.core.library import Library
-from bot.core.saved_view import MANIFEST, SavedView
+from bot.core.saved_view import MANIFEST, SavedView, ViewTaken
 from bot.core.segments import SegmentedIndex
 from bot.core.snapshot import SnapshotError, load_snapshot, save_snapshot
 from tests.test_archive import assert_same_library, fresh_build, generated_articles, questions_for
@@ -30,7 +30,8 @@ def segment_count(view: Library) -> int:
 
 
 def folders(saved: SavedView) -> set[str]:
-    return {entry.name for entry in saved.directory.iterdir()}
+    """What the folder holds, the writer's lock file aside."""
+    return {entry.name for entry in saved.directory.iterdir() if entry.name != ".writer.lock"}
 
 
 @pytest.mark.parametrize("seed", [11, 12])
@@ -189,3 +190,16 @@ def test_a_segment_whose_articles_died_before_it_was_saved_is_saved_rewritten(
     questions = questions_for(live, 12, 4)
     assert_same_library(written, shrunk, questions)
     assert_same_library(SavedView(tmp_path, "base").load(), fresh_build(bundled_library, live), questions)
+
+
+def test_one_process_at_a_time_writes_a_folder_and_others_still_read_it(
+    bundled_library: Library, tmp_path: Path
+) -> None:
+    articles = generated_articles(14, 31)
+    view = extend_library(fresh_build(bundled_library, articles[:10]), articles[10:])
+    writer = SavedView(tmp_path, "base")
+    writer.save(view)
+    other = SavedView(tmp_path, "base")  # (its own lock file description: as another process's)
+    with pytest.raises(ViewTaken):
+        other.save(extend_library(view, [], removed=[articles[0].id]))
+    assert_same_library(other.load(), view, questions_for(articles, 6, 8))

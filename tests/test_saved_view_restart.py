@@ -114,6 +114,8 @@ async def test_a_restart_maps_the_saved_segments_and_reads_only_what_changed_whi
         outcome = await runtime.reload()
         assert [a.id for a in outcome.added] == ["new-1"]
         await runtime.view_saved()
+        assert runtime.saved_view is not None
+        runtime.saved_view.close()
         before = runtime.library
     finally:
         await store.close()
@@ -161,6 +163,7 @@ async def test_a_view_that_cannot_be_resumed_falls_back_to_the_corpus(tmp_path: 
         saved = runtime.saved_view
         assert saved is not None and (saved.directory / "manifest.json").is_file()
         (saved.directory / "manifest.json").write_text("{ not json", "utf-8")
+        saved.close()  # (as the first process ending would)
         again = await start(settings, store)
     finally:
         await store.close()

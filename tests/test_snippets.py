@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import bot.core.snippets as snippets_module
 from bot.core.models import Snippet
-from bot.core.questions import AnswerKind
-from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, SNIPPET_SCAN_CHARS, make_snippet
+from bot.core.questions import AnswerKind, Measure
+from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, SNIPPET_SCAN_CHARS, make_snippet, states_measure
 from bot.core.text import analyze, first_span, spans, terms
 
 FILLER = (
@@ -300,3 +300,59 @@ def test_a_sentence_analysed_at_once_matches_where_windows_do(words: list[str], 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(snippets_module, "folds_by_character", lambda text: False)
         assert snippets_module._first_match(flat, 0, len(flat), held) == at_once
+
+
+def test_the_sentence_after_the_best_one_comes_first_when_it_holds_the_asked_value() -> None:
+    """The best sentence restates the question without the figure; the next one has it. It joins before
+    a sentence with more of the question's words can take its room."""
+    text = (
+        FILLER * 2
+        + "Campaigners fighting the extra runway at the Essex airport say it is the most opposed plan. "
+        + "Opponents say the £2bn bill for the new runway could not be met. "
+        + FILLER
+        + "The case will be heard in the High Court, where the council will also speak about costs. "
+        + FILLER
+    )
+    question = (
+        "How much would the extra runway at the Essex airport that campaigners are fighting in court cost?"
+    )
+    snippet = make_snippet(
+        text, set(terms(question)), max_chars=200, wants=AnswerKind.NUMBER, question=question
+    )
+    assert snippet.text.startswith("Campaigners fighting the extra runway at the Essex airport")
+    assert "£2bn" in snippet.text
+
+
+def test_a_value_in_the_unit_asked_for_beats_a_bare_number() -> None:
+    """ "How far" asks for a distance: of two sentences holding the same words, the one with metres wins
+    over the one with a count."""
+    text = (
+        FILLER
+        + "His penalty kick in Cardiff was his 12th of the season. "
+        + FILLER
+        + "His penalty kick in Cardiff came from 44 metres out. "
+        + FILLER
+    )
+    question = "From how far out did he kick the penalty in Cardiff?"
+    snippet = make_snippet(
+        text, set(terms(question)), max_chars=60, wants=AnswerKind.NUMBER, question=question
+    )
+    assert "44 metres" in snippet.text
+
+
+@pytest.mark.parametrize(
+    ("measure", "stated", "not_stated"),
+    [
+        (Measure.MONEY, "It cost £2bn, or 5000 yen each.", "It cost a great deal, 12 times over."),
+        (Measure.SHARE, "Sales rose 8.2% in a year.", "Sales rose for the 3rd year."),
+        (Measure.DURATION, "He signed a six-month contract.", "He signed 2 contracts."),
+        (Measure.DISTANCE, "He kicked it from 44 metres out.", "He kicked it 3 times."),
+        (Measure.AGE, "He died aged 77.", "He died in 2005."),
+        (Measure.WEIGHT, "The plane was 320kg over its limit.", "The plane was 3 hours late."),
+    ],
+)
+def test_a_measure_is_stated_only_by_a_value_in_its_unit(
+    measure: Measure, stated: str, not_stated: str
+) -> None:
+    assert states_measure(stated, measure)
+    assert not states_measure(not_stated, measure)

@@ -81,7 +81,7 @@ class BM25Index:
         epsilon: float,
     ) -> None:
         self._vocabulary = vocabulary
-        self._term_ids = {term: i for i, term in enumerate(vocabulary)}
+        self._term_ids = dict(zip(vocabulary, range(len(vocabulary)), strict=True))
         self._indptr = indptr
         self._doc_ids = doc_ids
         self._tfs = tfs

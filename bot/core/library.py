@@ -31,9 +31,9 @@ from bot.core import kernels
 from bot.core.corpus import corpus_state, load_corpus
 from bot.core.index import BM25Index, Postings, compiled_kernels
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
-from bot.core.questions import Query
+from bot.core.questions import Query, answer_measure
 from bot.core.segments import SegmentedIndex
-from bot.core.snippets import make_snippet
+from bot.core.snippets import make_snippet, states_measure
 from bot.core.text import terms
 from bot.core.topics import TopicMatcher, load_topics
 
@@ -53,7 +53,13 @@ TITLE_WEIGHT = 0.25
 TITLE_TERM_SHARE = 0.5
 # The relevance rule (see Library.relevance_of): the least share of the question's weight an article
 # must hold to count as an answer at all. NEWSBOT_MIN_RELEVANCE overrides it.
-MIN_RELEVANCE = 0.45
+MIN_RELEVANCE = 0.4
+# ... and a question's term worth more than this share of its weight on its own must be in the best
+# article, unless that article's fused score is CLEAR_LEAD times the runner-up's (Library.misses_the_point).
+# Below UNSEEN_TRUST_ARTICLES articles the share grows in proportion (a few articles say little about
+# rarity).
+HEAVY_TERM_SHARE = 0.25
+CLEAR_LEAD = 2.0
 # From this many articles on, a word the archive has never seen is taken to be rare rather than merely
 # unseen: a handful of articles has not met most everyday words ("pull", "plug") yet.
 UNSEEN_TRUST_ARTICLES = 1000
@@ -358,10 +364,17 @@ class Library:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
         offset, limit = max(offset, 0), max(limit, 0)
         wanted = offset + limit
-        ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 1))
+        ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 2))
         relevance = self.relevance_of(query.terms, ranked)
-        # The gate: the best article must hold enough of the question, or the archive has no answer.
+        # The gate: the best article must hold enough of the question, and what it turns on, or the
+        # archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
+            return SearchResult(question, query.terms, (), 0)
+        if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores):
+            return SearchResult(question, query.terms, (), 0)
+        measure = answer_measure(question) if min_relevance > 0 else None
+        if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
+            # "How much did it cost?" of a story that names no sum of money at all.
             return SearchResult(question, query.terms, (), 0)
         relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
         total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)
@@ -407,12 +420,15 @@ class Library:
     def relevance_of(
         self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float64]:
-        """For each article position: the share of the question's term weight the article holds (0 to 1).
+        """For each article position: the share of the question's term weight the article holds (0 to 1),
+        or 0 where it lacks a year the question names.
 
         The relevance rule: an article answers a question only if it holds at least MIN_RELEVANCE
-        (NEWSBOT_MIN_RELEVANCE) of that weight, and names every year the question names (or was
-        published in it). One shared word with a long question is not an answer, and neither is a
-        story about the 2004 final for a question about the 2022 one.
+        (NEWSBOT_MIN_RELEVANCE) of that weight, and every year the question names unless it was
+        published in it (an undated article is held to a year some story names as to any other term,
+        and fails for a year no story names). One shared word with a long question is not an answer,
+        and neither is a story about the 2004 final for a question about the 2022 one. The best article
+        must also hold the word the question turns on (see misses_the_point).
         """
         weights = self.term_weights(query_terms)
         total = sum(weights.values())
@@ -424,11 +440,36 @@ class Library:
         held[order] = self.article_index.held_weights(weights, docs)
         for term in weights:
             if _YEAR.fullmatch(term):
-                holds = self.article_index.holds(term, docs)
-                other_year = self.publication_years()[docs] != int(term)
-                held[order[~holds & other_year]] = -math.inf  # the question's year is not this story's
+                # A dated story lacking the year is from another year; an undated one may still be
+                # from it, unless no story names that year at all (then it is beyond the archive).
+                years = self.publication_years()[docs]
+                unknown = (years >= 0) | (self.article_index.doc_freq(term) == 0)
+                lacking = ~self.article_index.holds(term, docs) & (years != int(term)) & unknown
+                held[order[lacking]] = -math.inf  # the question's year is not this story's
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
+
+    def misses_the_point(
+        self, query_terms: Sequence[str], position: int, scores: npt.NDArray[np.float64]
+    ) -> bool:
+        """Whether the best article (at `position`, `scores` the fused scores best first) lacks a term
+        worth more than HEAVY_TERM_SHARE of the question's weight on its own (more in an archive under
+        UNSEEN_TRUST_ARTICLES articles) without leading the runner-up by CLEAR_LEAD.
+
+        A question turns on its heaviest word ("weigh" in "How much does the Mac mini weigh?"): when the
+        archive's best matches are close to each other and the best lacks that word, they are stories on
+        the subject that do not say what is asked. A best match well ahead of the rest is about the
+        question, and the word is likely put otherwise there (a synonym, another form of a name).
+        """
+        weights = self.term_weights(query_terms)
+        total = sum(weights.values())
+        heavy = HEAVY_TERM_SHARE * total / min(1.0, self.article_count / UNSEEN_TRUST_ARTICLES)
+        best = np.asarray([position], dtype=np.int64)
+        if all(self.article_index.holds(t, best)[0] for t, w in weights.items() if w > heavy):
+            return False
+        runner_up = float(scores[1]) if len(scores) > 1 else 0.0
+        leads = float(scores[0]) > 0 and float(scores[0]) >= CLEAR_LEAD * max(runner_up, 0.0)
+        return not leads
 
     def publication_years(self) -> npt.NDArray[np.int32]:
         """Each article's year of publication in its own time zone (-1 when undated), made once."""
@@ -473,11 +514,14 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
-        dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
-        years = self.publication_years() if dated else None
-        found = self.article_index.docs_holding(weights, needed, min_relevance, cap, dated=dated, years=years)
-        if found is not None:
-            return np.asarray(found, dtype=np.int64)
+        # The compiled count finds the articles holding enough of the weight; the rest of the rule (heavy
+        # terms, years) only takes some away. Past its cap the ones it left out may pass: read the lists.
+        holding = self.article_index.docs_holding(weights, needed, min_relevance, cap)
+        if holding is not None:
+            found: npt.NDArray[np.int64] = np.asarray(holding, dtype=np.int64)
+            passing = found[self.relevance_of(query_terms, found) >= min_relevance]
+            if len(found) < cap or len(passing) == cap:
+                return passing
         lists = [self.article_index.postings(term) for term in needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:

@@ -1,8 +1,9 @@
 """What a question asks for: its analysed terms and the kind of answer it wants (a number, a date, a name).
 
 The kind comes from the question's first wh-phrase ("how many", "when", "who", "which …"), the way
-classic question-answering systems type their answers; snippets use it to prefer the sentence that
-holds such a value. English only; any other question simply has no kind.
+classic question-answering systems type their answers, and for a number what it measures ("how far" →
+a distance, "what share" → a percentage); snippets use both to prefer the sentence that holds such a
+value. English only; any other question simply has no kind.
 Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
@@ -21,6 +22,17 @@ class AnswerKind(enum.StrEnum):
     NUMBER = "number"  # an amount, a count, a share, a score, a size, an age
     DATE = "date"  # a day, a month, a year
     NAME = "name"  # a person, an organisation, a place, a title
+
+
+class Measure(enum.StrEnum):
+    """What an asked-for number measures, when the question says: the answer carries its unit."""
+
+    MONEY = "money"  # how much did it cost, what price → £2bn, 5000 yen
+    SHARE = "share"  # what percentage, by how much did it rise → 8.2%, a third
+    DURATION = "duration"  # how long, how many years → six months
+    DISTANCE = "distance"  # how far, how tall → 44 metres
+    AGE = "age"  # how old → aged 77
+    WEIGHT = "weight"  # how heavy, how much does it weigh → 320kg
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,17 @@ def answer_kind(question: str) -> AnswerKind | None:
     adults who own one" is not it; and a leading "When …," clause only sets the scene when a later
     clause asks ("When the bank held rates, how fast was debt growing?" asks for a number).
     """
+    phrase = _main_phrase(question)
+    if phrase is None:
+        return None
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.match(phrase[:80]):
+            return kind
+    return None
+
+
+def _main_phrase(question: str) -> str | None:
+    """The question from its main wh-phrase on, case-folded, whitespace collapsed, "what's" spelt out."""
     phrases = list(_WH_START.finditer(question))
     if not phrases:
         return None
@@ -117,11 +140,83 @@ def answer_kind(question: str) -> AnswerKind | None:
     main = openers[0] if openers else phrases[0]
     if main.group().casefold() == "when" and len(openers) > 1:
         main = openers[1]
-    phrase = " ".join(question[main.start() : main.start() + 80].casefold().split())
-    phrase = _CONTRACTED.sub(lambda m: m.group(1) + " is", phrase.replace("\u2019", "'"))
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.match(phrase):
-            return kind
+    phrase = " ".join(question[main.start() :].casefold().split())
+    return _CONTRACTED.sub(lambda m: m.group(1) + " is", phrase.replace("\u2019", "'"))
+
+
+# The noun a "what/which …" phrase asks about ("what was the average price", "by what percentage").
+_HEAD = (
+    r"^(?:by |to |at |for |from |in |of )?(?:what|which) "
+    r"(?:(?:was|is|were|are|will be|would be|had been|has been) )?"
+    r"(?:the |its |their |his |her |a |an )?(?:[\w-]+ ){0,2}?"
+)
+_WORDS = r"(?:[\w'-]+ )"  # any word of the question, with the space after it
+# A money noun followed by one of these names a change or a negotiation, not a sum ("what pay rise").
+_NOT_A_SUM = (
+    r"(?! (?:rise|rises|increase|increases|cut|cuts|growth|freeze|deal|deals|talks|dispute|claim|rate))"
+)
+_MONEY_NOUNS = (
+    "price|prices|cost|costs|value|worth|fee|fees|salary|wage|wages|fine|budget|deficit|surplus|debt|profit|"
+    "profits|loss|losses|revenue|revenues|turnover|sales|income|earnings|valuation|fortune|bonus|payout|"
+    "payment|compensation|damages|dividend|sum|takings|bid|offer|pay|money|cash"
+)
+# Verbs that after "how much" ask for a sum; everyday ones ("make", "take", "get") are left out: "how
+# much … take up" asks for a share, and a measure is named only when the question is clear about it.
+_MONEY_VERBS = (
+    "cost|costs|costing|pay|paid|pays|paying|worth|spend|spent|spending|charge|charged|charging|earn|"
+    "earned|earns|earning|raise|raised|raising|sell|sold|selling|fetch|fetched|lose|lost|losing|owe|owed|"
+    "fine|fined|bid|offer|offered|offering|invest|invested|borrow|borrowed|save|saved|value|valued|"
+    "donate|donated"
+)
+_CHANGE_VERBS = (
+    "rise|rose|risen|rising|grow|grew|grown|growing|fall|fell|fallen|falling|increase|increased|increasing|"
+    "drop|dropped|dropping|decline|declined|declining|jump|jumped|slump|slumped|climb|climbed|cut|shrink|"
+    "shrank|expand|expanded|expanding|slash|slashed"
+)
+_TIME_UNITS = "years|months|weeks|days|hours|minutes|seconds|decades|seasons|games|matches"
+# Checked in order, the first that matches wins: "how much … fall" is a share before "how much" is money.
+_MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
+    (Measure.AGE, re.compile(rf"^(?:at )?how old\b|^at what age\b|{_HEAD}age\b")),
+    (Measure.WEIGHT, re.compile(rf"^how heavy\b|{_HEAD}weight\b|^how much {_WORDS}{{0,8}}?weigh(?:s|ed)?\b")),
+    (Measure.MONEY, re.compile(rf"^how (?:high|low) {_WORDS}{{0,4}}?(?:price|prices|cost|costs|value)\b")),
+    (
+        Measure.SHARE,
+        re.compile(
+            rf"{_HEAD}(?:percentage|percent|proportion|share|ratio|rate|stake)\b|"
+            rf"^(?:by how much|how much of)\b|"
+            rf"^how (?:much|far|fast|quickly|sharply) {_WORDS}{{0,8}}?(?:{_CHANGE_VERBS})\b"
+        ),
+    ),
+    (
+        Measure.DISTANCE,
+        re.compile(
+            rf"^(?:from )?how (?:far|high|tall|deep|wide)\b(?! (?:over|above|under|below|behind|ahead))|"
+            rf"{_HEAD}(?:distance|height|length|depth)\b"
+        ),
+    ),
+    (
+        Measure.DURATION,
+        re.compile(rf"^(?:for )?how long\b|^(?:for |in |after )?how many (?:{_TIME_UNITS})\b"),
+    ),
+    (
+        Measure.MONEY,
+        re.compile(
+            rf"{_HEAD}(?:{_MONEY_NOUNS})\b{_NOT_A_SUM}|^how much (?:in )?(?:{_MONEY_NOUNS})\b|"
+            rf"^how much (?:is|are) (?!{_WORDS}(?:of|in)\b)|^how much {_WORDS}{{0,20}}?(?:{_MONEY_VERBS})\b"
+        ),
+    ),
+)
+
+
+def answer_measure(question: str) -> Measure | None:
+    """What the number a question asks for measures (money, a share, a duration …), or None: a count
+    ("how many people"), a score, or a question that does not ask for a number at all."""
+    if answer_kind(question) is not AnswerKind.NUMBER:
+        return None
+    phrase = _main_phrase(question) or ""
+    for measure, pattern in _MEASURE_PATTERNS:
+        if pattern.search(phrase):
+            return measure
     return None
 
 

@@ -25,6 +25,7 @@ Must not import telegram, aiosqlite, asyncio or pydantic.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -54,11 +55,16 @@ _SEGMENT_PREFIX = "seg-"
 _FILES_PREFIX = "files-"
 _RECENCY_PREFIX = "recency-"  # the view's order by date, newest first (a sort that would read every article)
 _TEMP_PREFIX = ".tmp-"
+_WRITER_LOCK = ".writer.lock"
 KEEP_VIEWS = 3  # views of other bases (older code or topics) kept, newest first
 
 
 class NoSavedView(SnapshotError):
     """Nothing was saved in this folder yet."""
+
+
+class ViewTaken(OSError):
+    """Another process saves views in this folder (it holds the writer's lock)."""
 
 
 class SavedView:
@@ -76,6 +82,7 @@ class SavedView:
         self._on_disk: list[tuple[BM25Index, str]] = []
         self._files: tuple[object, str] | None = None  # the files mapping last written, and its file
         self._lock = threading.Lock()  # (a save left running by a cancelled caller never overlaps the next)
+        self._writer: int | None = None  # the writer lock's file, held once the first save claims it
 
     # --------------------------------------------------------------------------- loading
 
@@ -145,7 +152,32 @@ class SavedView:
         (the previous manifest then still stands); ValueError when the view cannot be saved segment by
         segment."""
         with self._lock:
+            self._claim()
             return self._save(view)
+
+    def close(self) -> None:
+        """Let go of the writer lock (at shutdown; a process that ends lets go of it anyway)."""
+        with self._lock:
+            if self._writer is not None:
+                os.close(self._writer)
+                self._writer = None
+
+    def _claim(self) -> None:
+        """Hold the folder's writer lock for the life of the process (ViewTaken when another process
+        holds it): two writers would remove each other's segments."""
+        if self._writer is not None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.directory / _WRITER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            os.close(descriptor)
+            raise ViewTaken(f"another process saves views in {self.directory}") from error
+        except BaseException:
+            os.close(descriptor)
+            raise
+        self._writer = descriptor
 
     def _save(self, view: Library) -> Library:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -196,7 +228,7 @@ class SavedView:
         }
         _replace(self.directory / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
         self._on_disk = on_disk
-        self._tidy({entry["name"] for entry in entries} | {files_name, recency_name, MANIFEST})
+        self._tidy({entry["name"] for entry in entries} | {files_name, recency_name, MANIFEST, _WRITER_LOCK})
         self._prune_other_views()
         return view
 

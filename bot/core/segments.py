@@ -200,6 +200,12 @@ class SegmentedIndex:
         else:
             term_ids, maps = {}, {}
         local_to_global: list[npt.NDArray[np.int64]] = []
+        if not term_ids and self.segments:
+            # A view's first numbering starts with its first segment's own (a copy made in C, not a
+            # loop over what may be most of the archive's vocabulary).
+            first = self.segments[0].index
+            term_ids = dict(first._term_ids)
+            maps[id(first)] = np.arange(len(term_ids), dtype=np.int64)
         for segment in self.segments:
             mapping = maps.get(id(segment.index))
             if mapping is None:

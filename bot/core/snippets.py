@@ -4,13 +4,16 @@ Every sentence of the text is a candidate. Sentences are chosen greedily, best f
 spent: a sentence earns the weight of the question terms it holds (terms it repeats from sentences already
 chosen earn a third), each weight scaled by how rare the term is among the text's own sentences (a name
 in every sentence does not say which sentence answers), plus a bonus when it holds a value of the kind the
-question asks for (a number, a date, a name) that the question itself does not contain. The chosen
-sentences are shown in text order; the sentence right after the best one joins when it fits, because
-answers usually follow the words that ask for them. A sentence too long for the budget is cut at a
-clause end, else a word end. "…" marks exactly the places where text inside a sentence was cut or
-whole sentences were skipped between two shown ones; a snippet that starts or ends on a sentence
-boundary gets none there. The marks count toward max_chars. Only the first SNIPPET_SCAN_CHARS characters
-are read, so a snippet costs the same however long the article (the longest BBC story is 25,452).
+question asks for (a number, a date, a name) that the question itself does not contain; for a number of
+a known measure ("how far" → metres, "how much … cost" → £, "what share" → %) the full bonus needs the
+unit, a bare number earns half. The chosen sentences are shown in text order. The sentence right after
+the best one joins when it fits, because answers usually follow the words that ask for them: at once,
+before any other sentence, when the best one holds no value of the asked kind and its follower does.
+A sentence too long for the budget is cut at a clause end, else a word end. "…" marks exactly the places
+where text inside a sentence was cut or whole sentences were skipped between two shown ones; a snippet
+that starts or ends on a sentence boundary gets none there. The marks count toward max_chars. Only the
+first SNIPPET_SCAN_CHARS characters are read, so a snippet costs the same however long the article (the
+longest BBC story is 25,452).
 Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
@@ -18,11 +21,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from bot.core.models import Snippet
-from bot.core.questions import AnswerKind
+from bot.core.questions import AnswerKind, Measure, answer_measure
 from bot.core.text import first_span, folds_by_character, spans, terms
 
 ELLIPSIS = "…"
@@ -30,6 +33,7 @@ GAP = " … "  # between two shown sentences that are not neighbours
 SNIPPET_CHARS = 400  # two or three sentences of news prose: the answer and what frames it
 MIN_CHARS = 10  # room for two ellipses and a word
 ANSWER_BONUS = 0.2  # a sentence holding a value of the asked kind: worth a fifth of the whole question
+ANSWER_WEAK = 0.5  # of that, for a number without the unit the question asks for ("how far" → metres)
 REPEAT_SHARE = 1 / 3  # what a term already shown earns again
 MIN_GAIN = 0.15  # a further sentence must add at least this share of the question to be worth showing
 SNIPPET_SCAN_CHARS = 30_000  # of an article, only this much is read for its snippet
@@ -38,12 +42,42 @@ SNIPPET_SCAN_CHARS = 30_000  # of an article, only this much is read for its sni
 # a digit or an opening quote: "Mr Smith. The" ends one, "3.5 per cent" and "e.g. this" do not.
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?= [\"'“‘(\[]?[A-Z0-9£$€])")
 _CLAUSE_END = re.compile(r"[,;:](?= )| [-–—](?= )")
-_NUMBER = re.compile(
-    r"[£$€]?\d[\d,.:]*(?:%|bn|m|k|p|st|nd|rd|th)?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|million|billion|trillion|"
-    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|half|dozen|double|triple)\b",
-    re.IGNORECASE,
+# "one" is left out: far more often a pronoun ("one of the most …") than a count.
+_NUMBER_WORDS = (
+    "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|"
+    "hundred|thousand|million|billion|trillion"
 )
+_NUMBER = re.compile(
+    rf"[£$€¥]?\d[\d,.:]*(?:%|bn|m|k|p|st|nd|rd|th)?|\b(?:{_NUMBER_WORDS}|first|second|third|fourth|fifth|"
+    r"sixth|seventh|eighth|ninth|tenth|half|dozen|double|triple)\b",
+)
+# A value carrying the unit of what the question measures ("how far" → "44 metres").
+_AMOUNT = rf"(?:\d[\d,.]*|\b(?:a|an|one|{_NUMBER_WORDS})\b)"
+_MEASURED: dict[Measure, re.Pattern[str]] = {
+    Measure.MONEY: re.compile(
+        rf"[£$€¥] ?\d|{_AMOUNT}[ -]?(?:bn|m|k|million|billion|trillion)? ?(?:pounds?|dollars?|euros?|yen|"
+        r"pence|cents?|yuan|rupees?|roubles?|rubles?|francs?|kronor|krona|pesos?|rand)\b",
+    ),
+    Measure.SHARE: re.compile(
+        r"\d[\d,.]* ?(?:%|per ?cent\b|percentage points?\b)|\b(?:a|one|two|three)[- ](?:half|third|"
+        r"quarter|fifth|tenth)s?\b|\b(?:doubled|tripled|halved)\b",
+    ),
+    Measure.DURATION: re.compile(
+        rf"{_AMOUNT}[ -](?:more |full |straight )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
+        r"decades?|centuries|century|seasons?)\b|\d+:\d\d",
+    ),
+    Measure.DISTANCE: re.compile(
+        rf"{_AMOUNT}[ -]?(?:metres?|meters?|km|kilometres?|kilometers?|miles?|yards?|feet|foot|ft|inches|"
+        r"cm|mm)\b",
+    ),
+    Measure.AGE: re.compile(
+        rf"\baged? {_AMOUNT}|{_AMOUNT}[ -]years?[ -]old\b|\bage of {_AMOUNT}|\b(?:in )?(?:his|her) "
+        r"(?:teens|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b",
+    ),
+    Measure.WEIGHT: re.compile(
+        rf"{_AMOUNT} ?(?:kg|kilos?|kilograms?|grams?|g|pounds?|lbs?|tonnes?|tons?|stone|ounces?|oz)\b",
+    ),
+}
 _MONTH = re.compile(
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
@@ -56,7 +90,6 @@ class _Sentence:
     start: int
     end: int
     terms: frozenset[str]
-    answers: bool  # holds a value of the asked kind that the question does not
 
 
 def make_snippet(
@@ -82,51 +115,86 @@ def make_snippet(
     flat = " ".join(text.split())  # (str.split and a regex's \s agree on whitespace: str.isspace)
     if len(flat) <= max_chars:
         return Snippet(flat, tuple(spans(flat, weight)))
-    sentences = _sentences(flat, weight, wants, question)
-    chosen = _choose(sentences, weight, max_chars)
+    sentences = _sentences(flat, weight)
+    values = _AnswerValues(flat, sentences, wants, question)
+    chosen = _choose(sentences, weight, max_chars, values)
     pieces = _assemble(flat, sentences, chosen, max_chars)
     return _render(flat, pieces, weight)
 
 
-def _sentences(
-    flat: str, weight: Mapping[str, float], wants: AnswerKind | None, question: str
-) -> list[_Sentence]:
+def _sentences(flat: str, weight: Mapping[str, float]) -> list[_Sentence]:
     """Every sentence with the question terms it holds (the fast analysis: spans come later, for the
-    few sentences shown) and whether it holds a value of the asked kind."""
+    few sentences shown)."""
     bounds = [0] + [m.end() + 1 for m in _SENTENCE_END.finditer(flat)]
     ends = [b - 1 for b in bounds[1:]] + [len(flat)]
-    asked = _question_values(question)
-    sentences = []
-    for start, end in zip(bounds, ends, strict=True):
-        held = frozenset(weight.keys() & terms(flat[start:end]))
-        answers = bool(held) and _answers(flat[start:end], wants, asked)
-        sentences.append(_Sentence(start, end, held, answers))
-    return sentences
+    return [
+        _Sentence(start, end, frozenset(weight.keys() & terms(flat[start:end])))
+        for start, end in zip(bounds, ends, strict=True)
+    ]
+
+
+class _AnswerValues:
+    """Whether a sentence holds a value of the asked kind (see _answers), read when first needed: the
+    greedy choice asks only about sentences that could still win with it."""
+
+    def __init__(self, flat: str, sentences: list[_Sentence], wants: AnswerKind | None, question: str):
+        self._flat, self._sentences, self._wants = flat, sentences, wants
+        self._measure = answer_measure(question) if wants is AnswerKind.NUMBER else None
+        self._asked = _question_values(question) if wants is not None else frozenset()
+        self._known: dict[int, float] = {}
+
+    def __call__(self, number: int) -> float:
+        if self._wants is None:
+            return 0.0
+        value = self._known.get(number)
+        if value is None:
+            sentence = self._sentences[number]
+            text = self._flat[sentence.start : sentence.end]
+            value = self._known[number] = _answers(text, self._wants, self._measure, self._asked)
+        return value
+
+
+def states_measure(text: str, measure: Measure) -> bool:
+    """Whether the text (its first SNIPPET_SCAN_CHARS characters) holds a value in the measure's unit:
+    a sum of money, a percentage, a duration … (an article without one cannot say how much)."""
+    return _MEASURED[measure].search(text[:SNIPPET_SCAN_CHARS].lower()) is not None
 
 
 def _question_values(question: str) -> frozenset[str]:
-    return frozenset(word.casefold() for word in re.findall(r"[\w£$€%.,:'’-]+", question))
+    words = re.findall(r"[\w£$€%.,:'’-]+", question)
+    return frozenset(word.casefold().strip(".,:'’-") for word in words)
 
 
-def _answers(sentence: str, wants: AnswerKind | None, asked: frozenset[str]) -> bool:
-    """Whether the sentence holds a value of the wanted kind that the question does not already state."""
+def _answers(
+    sentence: str, wants: AnswerKind | None, measure: Measure | None, asked: frozenset[str]
+) -> float:
+    """1 when the sentence holds a value of the wanted kind that the question does not already state
+    (for a measured number, one with its unit), ANSWER_WEAK for a number without the unit, else 0."""
     if wants is None:
-        return False
+        return 0.0
     if wants is AnswerKind.NUMBER:
-        return any(m.group().casefold().rstrip(".,:") not in asked for m in _NUMBER.finditer(sentence))
+        lowered = sentence.lower()  # (the patterns are lower case: far quicker than re.IGNORECASE)
+        if measure is not None and any(
+            m.group().strip(".,:") not in asked for m in _MEASURED[measure].finditer(lowered)
+        ):
+            return 1.0
+        found = any(m.group().strip(".,:") not in asked for m in _NUMBER.finditer(lowered))
+        return (1.0 if measure is None else ANSWER_WEAK) if found else 0.0
     if wants is AnswerKind.DATE:
-        return any(m.group().casefold() not in asked for m in _MONTH.finditer(sentence))
+        return float(any(m.group().casefold() not in asked for m in _MONTH.finditer(sentence)))
     for match in _CAPITALISED.finditer(sentence):
         if match.start() == 0 or sentence[match.start() - 2 : match.start()] in {". ", '" ', "' "}:
             words = match.group().split()[1:]  # a sentence's first word is capitalised anyway
         else:
             words = match.group().split()
         if any(word.casefold().strip("'’.-") not in asked for word in words if word[:1].isupper()):
-            return True
-    return False
+            return 1.0
+    return 0.0
 
 
-def _choose(sentences: list[_Sentence], weight: dict[str, float], max_chars: int) -> list[int]:
+def _choose(
+    sentences: list[_Sentence], weight: dict[str, float], max_chars: int, answers: Callable[[int], float]
+) -> list[int]:
     """Indexes of the sentences to show: greedy by gain, then the best one's follower if it fits."""
     counts: dict[str, int] = {}
     for sentence in sentences:
@@ -157,7 +225,9 @@ def _choose(sentences: list[_Sentence], weight: dict[str, float], max_chars: int
             if chosen and used + cost > max_chars:
                 continue
             gain = sum(scaled[t] * (REPEAT_SHARE if t in shown else 1.0) for t in sentence.terms) / total
-            gain += ANSWER_BONUS * sentence.answers
+            if best is not None and gain + ANSWER_BONUS <= best[0]:
+                continue  # (not even with the bonus)
+            gain += ANSWER_BONUS * answers(number)
             if best is None or gain > best[0]:
                 best = (gain, number)
         if best is None or (chosen and best[0] < MIN_GAIN):
@@ -165,6 +235,16 @@ def _choose(sentences: list[_Sentence], weight: dict[str, float], max_chars: int
         chosen.append(best[1])
         shown |= sentences[best[1]].terms
         used += sentences[best[1]].end - sentences[best[1]].start + (len(GAP) if len(chosen) > 1 else 0)
+        follower = best[1] + 1
+        if len(chosen) == 1 and follower < len(sentences) and answers(best[1]) < 1:
+            # The best sentence asks the question without answering it and the next one holds a value
+            # of the asked kind: the answer follows the words that ask for it ("… an extra runway." →
+            # "Opponents say the £2bn cost …"). It joins before anything else can take its room.
+            extra = sentences[follower].end - sentences[follower].start + 1
+            if used + extra <= max_chars and answers(follower) == 1:
+                chosen.append(follower)
+                shown |= sentences[follower].terms
+                used += extra
         if used >= max_chars:
             break
     if not chosen:
