@@ -261,8 +261,7 @@ class Runtime:
                 else:
                     new, (added, changed, removed), upto = await self._build(old)
                     self._built_with = await asyncio.to_thread(self._base_now)
-                    if self.saved_view is not None:  # (the code or topics may have moved: its folder too)
-                        self.saved_view = await asyncio.to_thread(saved_view_of, self.settings)
+                    await self._follow_base()
             except Exception as error:  # a reload must never take the running bot down
                 log.exception("corpus reload failed")
                 return ReloadOutcome(
@@ -414,6 +413,17 @@ class Runtime:
             self.library = merged
             self._save_view()
         return True
+
+    async def _follow_base(self) -> None:
+        """After a full rebuild: when the code or the topics file moved, the view is saved in the folder of
+        the new base (the old folder's writer lock let go first, once a save under way is done)."""
+        old = self.saved_view
+        if old is None:
+            return
+        fresh = await asyncio.to_thread(saved_view_of, self.settings)
+        if fresh.directory != old.directory:
+            await asyncio.to_thread(old.close)
+            self.saved_view = fresh
 
     def _save_view(self) -> None:
         """Have the current view saved in the background (see _save_views); call after a swap."""

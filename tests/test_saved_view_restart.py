@@ -170,3 +170,36 @@ async def test_a_view_that_cannot_be_resumed_falls_back_to_the_corpus(tmp_path: 
     assert sorted(a.id for a in again.library.articles) == sorted(a.id for a in runtime.library.articles)
     # And it is saved afresh, so the restart after resumes it.
     assert load_saved_view(settings, saved_view_of(settings)) is not None
+
+
+async def test_a_full_reload_keeps_saving_and_a_changed_topics_file_moves_the_folder(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    corpus = settings.corpus_dir
+    store = await Store.open(settings.database)
+    try:
+        runtime = await start(settings, store)
+        first_folder = runtime.saved_view and runtime.saved_view.directory
+        (corpus / "wire" / "extra.jsonl").write_text(
+            json.dumps({"id": "new-1", "title": "Ferry timetable", "body": "The ferry leaves at dawn."})
+            + "\n"
+        )
+        outcome = await runtime.reload(full=True)
+        assert [a.id for a in outcome.added] == ["new-1"]
+        await runtime.view_saved()
+        assert runtime.saved_view is not None and runtime.saved_view.directory == first_folder
+        # (read as saved, without reading the corpus files again)
+        assert saved_view_of(settings).load().article("new-1") is not None
+        # A changed topics file: the next full reload saves under the new base, and that is resumed.
+        topics = settings.topics_path
+        topics.write_text(topics.read_text("utf-8") + "\n", "utf-8")
+        (corpus / "wire" / "extra2.jsonl").write_text(
+            json.dumps({"id": "new-2", "title": "Harbour crane", "body": "A crane record."}) + "\n"
+        )
+        await runtime.reload()  # (the topics moved: a full rebuild)
+        await runtime.view_saved()
+        assert runtime.saved_view is not None and runtime.saved_view.directory != first_folder
+        runtime.saved_view.close()
+    finally:
+        await store.close()
+    again = saved_view_of(settings).load()
+    assert again.article("new-2") is not None and again.article("new-1") is not None
