@@ -30,7 +30,7 @@ WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 SECRET_FIELDS = frozenset({"telegram_token", "webhook_secret"})  # never echoed, even when malformed
 # NEWSBOT_* names that are not settings but are not mistakes either: the tests' PostgreSQL server and
 # the long runs of the replica tests.
-NOT_SETTINGS = frozenset({"NEWSBOT_TEST_POSTGRES", "NEWSBOT_LONG_TESTS"})
+NOT_SETTINGS = frozenset({"NEWSBOT_TEST_POSTGRES"})
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 

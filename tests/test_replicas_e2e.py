@@ -4,14 +4,13 @@ questions answered exactly once, an alert fan-out delivered exactly once at the 
 SIGKILLed in the middle of a fan-out (its claimed alerts go out from the others after the lease), a
 /reload on one replica reaching the others, requests without the secret refused.
 
-NEWSBOT_LONG_TESTS=1 fans out to 5,000 chats (1,000 by default) and kills ten times (twice by default).
+`pytest --long` fans out to 5,000 chats (1,000 by default) and kills ten times (twice by default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
@@ -27,6 +26,7 @@ from bot.render import messages
 from bot.standin import BotApiStandIn, EventKind
 from bot.standin.world import Event
 from bot.store import Store
+from tests import reliability
 from tests.harness import ADMIN, BOT_USERNAME, TOKEN, USER, populate
 from tests.postgres import Server
 from tests.replicas import SECRET, WEBHOOK_PATH, Replica, ReplicaSet
@@ -34,10 +34,9 @@ from tests.website import Story, Website, rss
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
-LONG = os.environ.get("NEWSBOT_LONG_TESTS", "") == "1"
 QUESTIONS = 1000
-FAN_OUT = 5000 if LONG else 1000
-KILLS = 10 if LONG else 2
+FAN_OUT = (1000, 5000)  # chats: default run, `pytest --long`
+KILLS = (2, 10)
 KILL_FAN_OUT = 300
 # Messages a second, every replica together. tests.replica lifts Telegram's cap of 30 so that a fan-out
 # takes seconds; three replicas on two cores deliver about 90 a second at most, so this rate binds.
@@ -278,10 +277,10 @@ async def test_an_article_fetched_by_the_leader_reaches_every_replica(replicas: 
 
 
 async def test_a_fan_out_to_thousands_of_chats_goes_out_once_each_at_the_global_rate(
-    replicas: ReplicaSet,
+    replicas: ReplicaSet, request: pytest.FixtureRequest
 ) -> None:
     standin = replicas.standin
-    readers = range(800_001, 800_001 + FAN_OUT)
+    readers = range(800_001, 800_001 + reliability.scaled(request.config, *FAN_OUT))
     await subscribe_readers(standin, replicas.dsn, readers, "openai", "OpenAI")
     mark = standin.world.mark()
     title = await publish_and_reload(replicas, "openai", "OpenAI fan-out story")
@@ -295,13 +294,13 @@ async def test_a_fan_out_to_thousands_of_chats_goes_out_once_each_at_the_global_
 
 
 async def test_a_replica_killed_mid_fan_out_leaves_its_alerts_to_the_others(
-    replicas: ReplicaSet,
+    replicas: ReplicaSet, request: pytest.FixtureRequest
 ) -> None:
     standin = replicas.standin
     readers = range(900_001, 900_001 + KILL_FAN_OUT)
     await subscribe_readers(standin, replicas.dsn, readers, "developer-tools", "Developer tools")
     orphaned = 0  # pending alerts the killed replicas held claims on when they died
-    for round_number in range(KILLS):
+    for round_number in range(reliability.scaled(request.config, *KILLS)):
         # The first victim is the leader: another replica must take the lead.
         victim = leader(replicas) if round_number == 0 else replicas.replicas[round_number % 3]
         mark = standin.world.mark()
