@@ -142,8 +142,13 @@ class Cluster:
         """Bring this replica's view up to date with the shared corpus and store now (the alert worker
         met an article another replica added before its notification arrived)."""
         changed = (await self.runtime.refresh_fetched(announce=False)) is not None
-        with contextlib.suppress(ReloadInProgress):
+        try:
             changed = not (await self.runtime.reload(announce=False)).kept_old or changed
+        except ReloadInProgress:
+            # Most likely the reload the others' notice started: its view is the one that knows the
+            # article. Returning before it is swapped in would have the alert taken for gone (failed).
+            await self.runtime.reload_finished()
+            changed = True
         if changed:
             await self.runtime.restore_stories()
 

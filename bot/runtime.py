@@ -228,6 +228,11 @@ class Runtime:
         """Whether a Telegram user id is listed in NEWSBOT_ADMIN_IDS (checked at the moment of use)."""
         return user_id is not None and user_id in self.settings.admin_ids
 
+    async def reload_finished(self) -> None:
+        """Wait until the reload under way, if any, has swapped in its view (or given up)."""
+        async with self._reload_lock:
+            pass
+
     @property
     def reloading(self) -> bool:
         """Whether a reload is under way."""
