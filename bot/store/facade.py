@@ -717,11 +717,7 @@ class Store:
             return
         at = now or _utcnow()
         async with self._transaction() as db:
-            await _ensure_chat(db, chat_id, at)
-            await db.executemany(
-                "INSERT INTO push_log (chat_id, topic, article_id, at) VALUES (?, ?, ?, ?)",
-                [(chat_id, topic, article_id, _text(at)) for article_id in dict.fromkeys(article_ids)],
-            )
+            await _log_push(db, chat_id, topic, article_ids, at)
 
     async def push_allowed(
         self,
@@ -735,19 +731,7 @@ class Store:
         """False if `topic` was pushed here within `cooldown` or the chat had max_per_hour pushes in 1 h."""
         at = now or _utcnow()
         async with self._transaction(write=False) as db:
-            recent_topic = await _scalar_int(
-                db,
-                "SELECT EXISTS (SELECT 1 FROM push_log WHERE chat_id = ? AND topic = ? AND at > ?)",
-                (chat_id, topic, _text(at - cooldown)),
-            )
-            # One push writes a row per article, all with the same topic and time: count those pairs.
-            pushes = await _scalar_int(
-                db,
-                "SELECT COUNT(*) FROM (SELECT DISTINCT topic, at FROM push_log WHERE chat_id = ? AND at > ?) "
-                "AS pushes",
-                (chat_id, _text(at - timedelta(hours=1))),
-            )
-        return not recent_topic and pushes < max_per_hour
+            return await _push_fits(db, chat_id, topic, at, cooldown=cooldown, max_per_hour=max_per_hour)
 
     async def claim_push(
         self,
@@ -763,24 +747,9 @@ class Store:
         go out, so two replicas handling one chat's messages never both push past the limits."""
         at = now or _utcnow()
         async with self._transaction() as db:
-            recent_topic = await _scalar_int(
-                db,
-                "SELECT EXISTS (SELECT 1 FROM push_log WHERE chat_id = ? AND topic = ? AND at > ?)",
-                (chat_id, topic, _text(at - cooldown)),
-            )
-            pushes = await _scalar_int(
-                db,
-                "SELECT COUNT(*) FROM (SELECT DISTINCT topic, at FROM push_log WHERE chat_id = ? AND at > ?) "
-                "AS pushes",
-                (chat_id, _text(at - timedelta(hours=1))),
-            )
-            if recent_topic or pushes >= max_per_hour:
+            if not await _push_fits(db, chat_id, topic, at, cooldown=cooldown, max_per_hour=max_per_hour):
                 return False
-            await _ensure_chat(db, chat_id, at)
-            await db.executemany(
-                "INSERT INTO push_log (chat_id, topic, article_id, at) VALUES (?, ?, ?, ?)",
-                [(chat_id, topic, article_id, _text(at)) for article_id in dict.fromkeys(article_ids)],
-            )
+            await _log_push(db, chat_id, topic, article_ids, at)
         return True
 
     async def recently_pushed_articles(
@@ -1418,6 +1387,35 @@ async def _scalar(db: Db, sql: str, params: Sequence[Any] = ()) -> Any:
     async with db.execute(sql, params) as cursor:
         row = await cursor.fetchone()
     return None if row is None else row[0]
+
+
+async def _push_fits(
+    db: Db, chat_id: int, topic: str, at: datetime, *, cooldown: timedelta, max_per_hour: int
+) -> bool:
+    """Whether a push about `topic` at `at` keeps to the limits: not within `cooldown` of the last push
+    of that topic to the chat, and fewer than max_per_hour pushes to it in the hour before."""
+    recent_topic = await _scalar_int(
+        db,
+        "SELECT EXISTS (SELECT 1 FROM push_log WHERE chat_id = ? AND topic = ? AND at > ?)",
+        (chat_id, topic, _text(at - cooldown)),
+    )
+    # One push writes a row per article, all with the same topic and time: count those pairs.
+    pushes = await _scalar_int(
+        db,
+        "SELECT COUNT(*) FROM (SELECT DISTINCT topic, at FROM push_log WHERE chat_id = ? AND at > ?) "
+        "AS pushes",
+        (chat_id, _text(at - timedelta(hours=1))),
+    )
+    return not recent_topic and pushes < max_per_hour
+
+
+async def _log_push(db: Db, chat_id: int, topic: str, article_ids: Sequence[str], at: datetime) -> None:
+    """One push event: a push_log row per article (each once)."""
+    await _ensure_chat(db, chat_id, at)
+    await db.executemany(
+        "INSERT INTO push_log (chat_id, topic, article_id, at) VALUES (?, ?, ?, ?)",
+        [(chat_id, topic, article_id, _text(at)) for article_id in dict.fromkeys(article_ids)],
+    )
 
 
 async def _scalar_int(db: Db, sql: str, params: Sequence[Any] = ()) -> int:
