@@ -36,7 +36,30 @@ from bot.core.segments import Segment, SegmentedIndex, TokensOf
 from bot.core.text import terms
 
 
-class ArticleView(Sequence[Article]):
+class _LazyArticles(Sequence[Article]):
+    """A sequence of articles read one at a time from elsewhere: indexes and slices checked here, the
+    article at a valid position found by `_at`."""
+
+    @overload
+    def __getitem__(self, index: int) -> Article: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Article]: ...
+
+    def __getitem__(self, index: int | slice) -> Article | list[Article]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("article index out of range")
+        return self._at(index)
+
+    def _at(self, index: int) -> Article:
+        raise NotImplementedError
+
+
+class ArticleView(_LazyArticles):
     """Articles of a view: some of a root sequence (a snapshot's table, made lazily), then more.
 
     Views of views stay flat (one root, one list of picks), so a lookup never walks a chain.
@@ -52,19 +75,7 @@ class ArticleView(Sequence[Article]):
     def __len__(self) -> int:
         return len(self.picks) + len(self.extra)
 
-    @overload
-    def __getitem__(self, index: int) -> Article: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Article]: ...
-
-    def __getitem__(self, index: int | slice) -> Article | list[Article]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("article index out of range")
+    def _at(self, index: int) -> Article:
         if index < len(self.picks):
             return self.root[int(self.picks[index])]
         return self.extra[index - len(self.picks)]
@@ -211,7 +222,7 @@ def analyse_batch(base: Library, articles: Sequence[Article]) -> Library:
     )
 
 
-class ArticleChain(Sequence[Article]):
+class ArticleChain(_LazyArticles):
     """Several article sequences (saved segments' tables, made lazily) read as one, end to end."""
 
     def __init__(self, parts: Sequence[Sequence[Article]]) -> None:
@@ -223,19 +234,7 @@ class ArticleChain(Sequence[Article]):
     def __len__(self) -> int:
         return self._starts[-1]
 
-    @overload
-    def __getitem__(self, index: int) -> Article: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Article]: ...
-
-    def __getitem__(self, index: int | slice) -> Article | list[Article]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("article index out of range")
+    def _at(self, index: int) -> Article:
         part = bisect.bisect_right(self._starts, index) - 1
         return self.parts[part][index - self._starts[part]]
 
