@@ -220,6 +220,41 @@ def test_answers_are_the_same_on_both_paths_years_included(
         assert [pages[i::4] for i in range(4)] == [[pages[i]] * 4 for i in range(4)]
 
 
+def test_the_compiled_count_applies_the_whole_year_rule(compiled: kernels.Kernels) -> None:
+    # What docs_holding finds must be exactly the holders of a needed term that relevance_of lets pass,
+    # undated articles and years no article names included, on one index and on segments.
+    articles = dated_articles(1200, seed=23)
+    whole = build_library(Corpus(tuple(articles), ()), ())
+    segmented = extend_library(build_library(Corpus(tuple(articles[:700]), ()), ()), articles[700:])
+    assert isinstance(segmented.article_index, SegmentedIndex)
+    rng = random.Random(24)
+    years_asked = 0
+    for library in (whole, segmented):
+        for _ in range(80):
+            words = terms(rng.choice(articles).body)[:3] or ["zzz"]
+            query = (*words, *rng.sample(["2003", "2004", "2005", "2031"], rng.randint(1, 2)))
+            weights = library.term_weights(query)
+            dated = {term: int(term) for term in weights if term.isdigit()}
+            for share, needed in ((0.3, query[:2]), (0.5, query), (0.3, query[-1:])):
+                holders = np.unique(
+                    np.concatenate([library.article_index.postings(t) for t in needed]).astype(np.int64)
+                )
+                passing = holders[library.relevance_of(query, holders) >= share] if len(holders) else holders
+                found = library.article_index.docs_holding(
+                    weights,
+                    needed,
+                    share,
+                    10_000,
+                    dated=dated,
+                    unnamed={t for t in dated if library.article_index.doc_freq(t) == 0},
+                    years=library.publication_years(),
+                )
+                assert found is not None
+                assert found.tolist() == passing.tolist()
+                years_asked += len(passing) > 0
+    assert years_asked > 50
+
+
 def fused_libraries() -> list[Library]:
     """News articles with exact duplicates (test_index's), and dated generated ones with titles."""
     return [news_library(), build_library(Corpus(tuple(dated_articles(900, seed=31)), ()), ())]

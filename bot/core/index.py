@@ -352,13 +352,17 @@ class BM25Index:
         cap: int,
         *,
         dated: Mapping[str, int] | None = None,
+        unnamed: Collection[str] = (),
         years: npt.NDArray[np.int32] | None = None,
     ) -> IntArray | None:
         """The docs (ascending ids, the first `cap`) holding a `needed` term that hold terms worth at least
         `share` of all the weights, added in the dict's order (as held_weights does); None without the
         kernels.
 
-        A `dated` term (→ the year it names) that a doc lacks rules it out unless years[doc] is that year.
+        The year rule of Library.relevance_of: a `dated` term (→ the year it names) that a doc lacks
+        rules it out when years[doc] is another year (-1, undated, is none); one of them in `unnamed` (no
+        doc of the whole library holds it, not just none of this index) rules out every doc whose year is
+        not that year.
         """
         fast = compiled_kernels()
         if fast is None:
@@ -367,18 +371,19 @@ class BM25Index:
         total = sum(weights.values())
         known = [(tid, weight, term) for term, weight in weights.items()
                  if (tid := self._term_ids.get(term)) is not None]  # fmt: skip
-        unknown_years = {year for term, year in dated.items() if term not in self._term_ids}
-        if not any(term in needed for _, _, term in known) or len(unknown_years) > 1 or cap <= 0:
+        if not any(term in needed for _, _, term in known) or cap <= 0:
             return np.zeros(0, dtype=np.int64)
         if dated and (years is None or len(years) != self.num_docs):
             raise ValueError("a question naming a year needs each doc's year")
+        absent = [(year, term in unnamed) for term, year in dated.items() if term not in self._term_ids]
         found = np.empty(cap, dtype=np.int64)
         count = fast.count_holding(
             np.asarray([tid for tid, _, _ in known], dtype=np.int64),
             np.asarray([weight for _, weight, _ in known], dtype=np.float64),
             np.asarray([term in needed for _, _, term in known], dtype=np.bool_),
             np.asarray([dated.get(term, -1) for _, _, term in known], dtype=np.int64),
-            unknown_years.pop() if unknown_years else -1,
+            np.asarray([year for year, exact in absent if exact], dtype=np.int64),
+            np.asarray([year for year, exact in absent if not exact], dtype=np.int64),
             years if dated and years is not None else _NO_YEARS,
             total,
             share,

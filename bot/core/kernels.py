@@ -585,7 +585,8 @@ def count_holding(
     weights: FloatArray,
     needed: npt.NDArray[np.bool_],
     dated: npt.NDArray[np.int64],
-    must_year: int,
+    exact_years: npt.NDArray[np.int64],
+    absent_years: npt.NDArray[np.int64],
     years: npt.NDArray[np.int32],
     total: float,
     share: float,
@@ -598,15 +599,38 @@ def count_holding(
     a doc's held weight adds the weights of its terms in the given order from 0.0; counted up to cap.
     The first len(found) of those docs (ascending) are written to `found`.
 
-    A term naming a year (dated[j] >= 0) that a doc lacks rules the doc out unless years[doc] is that
-    year, and so does `must_year` (a year no doc holds as a term) when >= 0. Doc at a time over the
-    needed lists, the other lists galloped to; it stops at the cap."""
+    The year rule (relevance_of's): a term naming a year (dated[j] >= 0) that a doc lacks rules the doc
+    out when it is dated another year, and so does each of `absent_years` (years some doc names, none of
+    these); each of `exact_years` (years no doc names) rules out every doc not dated that year. Doc at a
+    time over the needed lists; the other lists are galloped to only while they can still decide the
+    doc: dated terms first, then the heaviest, stopping once the doc is sure to pass or to fail (with a
+    margin for rounding; a doc too close to call is added up exactly). It stops at the cap."""
     m = len(terms)
     cursor = np.empty(m, dtype=np.int64)
     end = np.empty(m, dtype=np.int64)
     for j in range(m):
         cursor[j] = indptr[terms[j]]
         end[j] = indptr[terms[j] + 1]
+    # The other lists in the order they are asked: dated ones first (a miss can rule the doc out), then
+    # the heaviest; `after[i]` is what the lists from the i-th on could still add.
+    others = np.empty(m, dtype=np.int64)
+    n_others = 0
+    for j in range(m):
+        if not needed[j] and dated[j] >= 0:
+            others[n_others] = j
+            n_others += 1
+    light_from = n_others
+    for j in np.argsort(-weights):
+        if not needed[j] and dated[j] < 0:
+            others[n_others] = j
+            n_others += 1
+    after = np.zeros(n_others + 1, dtype=np.float64)
+    for i in range(n_others - 1, -1, -1):
+        after[i] = after[i + 1] + weights[others[i]]
+    dated_years = len(years) > 0
+    sure = share * total * (1 + 1e-9)  # held at least this: passes however the sum is rounded
+    hopeless = share * total * (1 - 1e-9)  # at most this: fails
+    holds = np.zeros(m, dtype=np.bool_)
     none_left = np.iinfo(np.int64).max
     count = 0
     while count < cap:
@@ -616,17 +640,52 @@ def count_holding(
                 doc = int(doc_ids[cursor[j]])
         if doc == none_left:
             break
-        held = 0.0
-        fits = must_year < 0 or years[doc] == must_year
-        for j in range(m):
-            p = _gallop(doc_ids, cursor[j], end[j], doc)
-            if p < end[j] and doc_ids[p] == doc:
-                held += weights[j]
-                p += 1
-            elif dated[j] >= 0 and years[doc] != dated[j]:
+        year = years[doc] if dated_years else -1
+        fits = True
+        for y in exact_years:
+            if year != y:
                 fits = False
+        for y in absent_years:
+            if year >= 0 and year != y:
+                fits = False
+        held = 0.0  # in any order: only for the early decisions
+        for j in range(m):
+            holds[j] = False
+            if needed[j]:
+                p = cursor[j]
+                if p < end[j] and doc_ids[p] == doc:
+                    holds[j] = True
+                    held += weights[j]
+                    cursor[j] = p + 1
+                elif dated[j] >= 0 and year >= 0 and year != dated[j]:
+                    fits = False
+        decided = not fits
+        for i in range(n_others):
+            if decided:
+                break
+            if i >= light_from:
+                if held >= sure:
+                    decided = True  # passes: the rest cannot take it away
+                    break
+                if held + after[i] < hopeless:
+                    fits = False  # fails: the rest cannot bring it up
+                    break
+            j = others[i]
+            p = _gallop(doc_ids, cursor[j], end[j], doc)
             cursor[j] = p
-        if fits and max(held / total, 0.0) >= share:
+            if p < end[j] and doc_ids[p] == doc:
+                holds[j] = True
+                held += weights[j]
+            elif dated[j] >= 0 and year >= 0 and year != dated[j]:
+                fits = False
+                break
+        if fits and not decided:
+            exact = 0.0
+            for j in range(m):
+                if holds[j]:
+                    exact += weights[j]
+            fits = max(exact / total, 0.0) >= share
+        if fits:
             if count < len(found):
                 found[count] = doc
             count += 1
@@ -1190,7 +1249,10 @@ def _warm(made: Kernels) -> None:
     years = np.zeros(2, dtype=np.int32)
     needed = np.ones(2, np.bool_)
     found = np.zeros(2, dtype=np.int64)
-    made.count_holding(query, np.ones(2), needed, none, -1, years, 2.0, 0.5, 10, indptr, doc_ids, found)
+    no_years = np.zeros(0, dtype=np.int64)
+    made.count_holding(
+        query, np.ones(2), needed, none, no_years, no_years, years, 2.0, 0.5, 10, indptr, doc_ids, found
+    )
     first = np.asarray([0, 1, 2], dtype=np.int64)
     first.flags.writeable = False
     for tf_types in FUSED_TFS:

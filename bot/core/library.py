@@ -514,14 +514,20 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
-        # The compiled count finds the articles holding enough of the weight; the rest of the rule (heavy
-        # terms, years) only takes some away. Past its cap the ones it left out may pass: read the lists.
-        holding = self.article_index.docs_holding(weights, needed, min_relevance, cap)
+        # The compiled count applies relevance_of's whole rule (the share and the years: tests hold the
+        # two to the same articles); without the kernels, the lists are read here.
+        dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
+        holding = self.article_index.docs_holding(
+            weights,
+            needed,
+            min_relevance,
+            cap,
+            dated=dated,
+            unnamed={term for term in dated if self.article_index.doc_freq(term) == 0},
+            years=self.publication_years() if dated else None,
+        )
         if holding is not None:
-            found: npt.NDArray[np.int64] = np.asarray(holding, dtype=np.int64)
-            passing = found[self.relevance_of(query_terms, found) >= min_relevance]
-            if len(found) < cap or len(passing) == cap:
-                return passing
+            return np.asarray(holding, dtype=np.int64)
         lists = [self.article_index.postings(term) for term in needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:

@@ -437,6 +437,7 @@ class SegmentedIndex:
         cap: int,
         *,
         dated: Mapping[str, int] | None = None,
+        unnamed: Collection[str] = (),
         years: npt.NDArray[np.int32] | None = None,
     ) -> IntArray | None:
         """As BM25Index.docs_holding, over every segment (numbers in this view); None while any holds
@@ -456,7 +457,9 @@ class SegmentedIndex:
             asked.append((int(self._offsets[self._tail_from]), self._n_docs, self._tail))
         for start, stop, index in asked:
             part_years = years[start:stop] if years is not None and dated else None
-            found = index.docs_holding(weights, needed, share, cap - counted, dated=dated, years=part_years)
+            found = index.docs_holding(
+                weights, needed, share, cap - counted, dated=dated, unnamed=unnamed, years=part_years
+            )
             if found is None:
                 return None
             parts.append(found + start)
