@@ -294,12 +294,16 @@ WORDS += ["x" * 70, "e\u0301t\u00e9", "Straße"]
 )
 def test_a_sentence_analysed_at_once_matches_where_windows_do(words: list[str], held: set[str]) -> None:
     """The first match of a long sentence is where the growing windows find it, whether the text lets
-    the sentence be analysed at once (folding by character) or not."""
+    the sentence be analysed at once (folding by character) or not, and where the matches found once
+    for the whole text (find_terms) put it."""
     flat = " ".join(words)
-    at_once = snippets_module._first_match(flat, 0, len(flat), held)
+    at_once = snippets_module._first_match(flat, 0, len(flat), held, None)
+    matches = snippets_module._Matches.of(flat, held)
+    if matches is not None:
+        assert snippets_module._first_match(flat, 0, len(flat), held, matches) == at_once
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(snippets_module, "folds_by_character", lambda text: False)
-        assert snippets_module._first_match(flat, 0, len(flat), held) == at_once
+        assert snippets_module._first_match(flat, 0, len(flat), held, None) == at_once
 
 
 def test_the_sentence_after_the_best_one_comes_first_when_it_holds_the_asked_value() -> None:
@@ -356,3 +360,44 @@ def test_a_measure_is_stated_only_by_a_value_in_its_unit(
 ) -> None:
     assert states_measure(stated, measure)
     assert not states_measure(not_stated, measure)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*WORDS, "Smith,", "cost:", "-", "1,500", "O'Neill's", "vying"]), max_size=300),
+    st.sets(st.sampled_from(["openai", "lose", "nvidia", "cafe", "smith", "2004", "1500", "oneil", "vie"])),
+    st.sampled_from([None, AnswerKind.NUMBER, AnswerKind.NAME]),
+    st.integers(min_value=MIN_CHARS, max_value=400),
+)
+def test_snippets_from_the_matches_found_once_equal_those_analysing_each_piece(
+    words: list[str], held: set[str], wants: AnswerKind | None, max_chars: int
+) -> None:
+    """The matches found once for the whole text (find_terms) choose, cut and mark exactly what
+    analysing every sentence and every shown piece does, mid-word cuts included."""
+    text = " ".join(words)
+    weights = {term: 1.0 + len(term) / 4 for term in held}
+    fast = make_snippet(text, weights, max_chars=max_chars, wants=wants, question="how much")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snippets_module._Matches, "of", classmethod(lambda cls, flat, wanted: None))
+        slow = make_snippet(text, weights, max_chars=max_chars, wants=wants, question="how much")
+    assert fast == slow
+
+
+def test_a_word_cut_by_the_budget_is_marked_only_as_far_as_it_is_shown() -> None:
+    """A piece cut inside a word ("…Smith-Nvid…") is analysed on its own: the cut word is no match,
+    as when every piece was analysed, and no mark runs past the text."""
+    text = (
+        "The board met. " * 3
+        + "Quietly Smith-Nvidia-Nvidia-Nvidia-Nvidia talked for long. "
+        + "They left. " * 5
+    )
+    weights = {"smith": 1.0, "nvidia": 2.0}
+    cut_inside = 0
+    for max_chars in range(MIN_CHARS, 40):
+        fast = make_snippet(text, weights, max_chars=max_chars)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(snippets_module._Matches, "of", classmethod(lambda cls, flat, wanted: None))
+            assert make_snippet(text, weights, max_chars=max_chars) == fast
+        assert all(fast.text[a:b].casefold() in {"smith", "nvidia"} for a, b in fast.spans)
+        cut_inside += bool(re.search(r"-N[a-z]{0,4}…$", fast.text))
+    assert cut_inside >= 5

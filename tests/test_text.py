@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.synth import BBC, read_bbc
+from bot.core.corpus import load_corpus
 from bot.core.text import (
     ANALYZER_VERSION,
     MAX_TOKEN_CHARS,
     STOP_WORDS,
     analyze,
+    find_terms,
     first_span,
     folds_by_character,
     plain_terms,
     spans,
     terms,
 )
+from tests.conftest import CORPUS
 
 
 def spans_of(text: str) -> list[tuple[str, str]]:
@@ -228,3 +234,65 @@ def test_which_texts_fold_by_character() -> None:
     assert folds_by_character("£5m for the café’s “new” menu")  # the usual news text
     assert not folds_by_character("Straße")  # ß folds to ss
     assert not folds_by_character("ﬁnance")  # not NFKC
+
+
+# Words whose terms are not a plain prefix of them: irregular forms, y → i, "vying" → "vie", inner
+# apostrophes, numbers with commas; and text that does not fold by character (ß, ﬁ).
+AWKWARD_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a list literal)
+    "went gone goes going went. annual annually daily died dying death vying vie lying lied ties tying "
+    "cry cries cried happy happiness studies studying O'Neill O'Neill's o’neill rock'n'roll OpenAI's "
+    "1,500 1500 1,500,000 2004, 3.5 £5m $2bn 10:30 state-owned e-mail sold sale sells bought losses "
+    "lost growth grew Straße ﬁnance café’s naïve Zürich news skies sky idly early only singly ugly "
+    "generously organisation organizational relational relate abilities ability possibly hop hoping"
+).split()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(AWKWARD_WORDS), st.sampled_from(["", ",", ".", ":", "'s", "-", '"', "_x"])),
+        max_size=25,
+    ),
+    st.lists(st.sampled_from(AWKWARD_WORDS), max_size=6),
+)
+def test_find_terms_gives_what_analysing_the_whole_text_gives(
+    words: list[tuple[str, str]], asked: list[str]
+) -> None:
+    flat = " ".join(word + tail for word, tail in words)
+    wanted = {term for word in asked for term in terms(word)}
+    found = find_terms(flat, wanted)
+    if not folds_by_character(flat):
+        assert found is None
+        return
+    assert found == [(t.term, t.start, t.end) for t in analyze(flat) if t.term in wanted]
+
+
+def test_find_terms_on_the_bundled_articles() -> None:
+    rng = random.Random(5)
+    for article in load_corpus(CORPUS).articles:
+        flat = " ".join(article.body.split())
+        words = terms(flat)
+        for size in (1, 3, 8, len(words)):
+            wanted = set(rng.sample(words, min(size, len(words))))
+            expected = [(t.term, t.start, t.end) for t in analyze(flat) if t.term in wanted]
+            assert find_terms(flat, wanted) == expected
+
+
+@pytest.mark.skipif(not BBC.is_file(), reason="BBC News data (../shared/data) is not beside the repository")
+def test_every_bbc_word_and_its_suffixed_forms_hold_their_terms_surface_key() -> None:
+    """The rule find_terms relies on, on real vocabulary and on every word with common English endings
+    added (Snowball reshapes the endings, so those are what could break it)."""
+    vocabulary: set[str] = set()
+    for article in read_bbc(BBC):
+        vocabulary.update(" ".join((article.title, article.body)).split())
+    endings = "s es ed ing ly ies y ied ation ational ness ful ize ization ality ility ement ence er ous ive"
+    rng = random.Random(6)
+    words = sorted(vocabulary)
+    words += [word + ending for word in rng.sample(words, 3000) for ending in endings.split()]
+    missed = [
+        word
+        for word in words
+        if folds_by_character(word)
+        and find_terms(word, set(terms(word))) != [(t.term, t.start, t.end) for t in analyze(word)]
+    ]
+    assert missed == []

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind, Measure, answer_measure
-from bot.core.text import first_span, folds_by_character, spans, terms
+from bot.core.text import find_terms, first_span, folds_by_character, spans, terms
 
 ELLIPSIS = "…"
 GAP = " … "  # between two shown sentences that are not neighbours
@@ -115,18 +116,57 @@ def make_snippet(
     flat = " ".join(text.split())  # (str.split and a regex's \s agree on whitespace: str.isspace)
     if len(flat) <= max_chars:
         return Snippet(flat, tuple(spans(flat, weight)))
-    sentences = _sentences(flat, weight)
+    matches = _Matches.of(flat, weight.keys())
+    sentences = _sentences(flat, weight, matches)
     values = _AnswerValues(flat, sentences, wants, question)
     chosen = _choose(sentences, weight, max_chars, values)
-    pieces = _assemble(flat, sentences, chosen, max_chars)
-    return _render(flat, pieces, weight)
+    pieces = _assemble(flat, sentences, chosen, max_chars, matches)
+    return _render(flat, pieces, weight, matches)
 
 
-def _sentences(flat: str, weight: Mapping[str, float]) -> list[_Sentence]:
+class _Matches:
+    """The question's terms in the text, found once (text.find_terms): what each sentence holds and the
+    spans to mark, without analysing every word. Only where the text folds by character; elsewhere
+    (None) each piece is analysed on its own."""
+
+    def __init__(self, flat: str, found: list[tuple[str, int, int]]):
+        self._flat = flat
+        self._found = found
+        self._starts = [start for _, start, _ in found]
+
+    @classmethod
+    def of(cls, flat: str, wanted: Collection[str]) -> _Matches | None:
+        found = find_terms(flat, wanted)
+        return None if found is None else cls(flat, found)
+
+    def within(self, start: int, end: int) -> list[tuple[str, int, int]]:
+        """The matches starting in flat[start:end], in order."""
+        return self._found[bisect_left(self._starts, start) : bisect_left(self._starts, end)]
+
+    def cut_cleanly(self, start: int, end: int) -> bool:
+        """Whether flat[start:end] splits no token, so that analysing it gives exactly the matches within:
+        it starts at the text's start, after a space or at a match, and ends at the text's end or
+        before a space, a dash, or a comma, colon or semicolon followed by a space."""
+        flat = self._flat
+        starts_cleanly = start == 0 or flat[start - 1] == " " or start in self._starts_set()
+        if end >= len(flat) or flat[end] in " -–—":
+            return starts_cleanly
+        return starts_cleanly and flat[end] in ",;:" and (end + 1 == len(flat) or flat[end + 1] == " ")
+
+    def _starts_set(self) -> frozenset[int]:
+        return frozenset(self._starts)
+
+
+def _sentences(flat: str, weight: Mapping[str, float], matches: _Matches | None) -> list[_Sentence]:
     """Every sentence with the question terms it holds (the fast analysis: spans come later, for the
     few sentences shown)."""
     bounds = [0] + [m.end() + 1 for m in _SENTENCE_END.finditer(flat)]
     ends = [b - 1 for b in bounds[1:]] + [len(flat)]
+    if matches is not None:
+        return [
+            _Sentence(start, end, frozenset(term for term, _, _ in matches.within(start, end)))
+            for start, end in zip(bounds, ends, strict=True)
+        ]
     return [
         _Sentence(start, end, frozenset(weight.keys() & terms(flat[start:end])))
         for start, end in zip(bounds, ends, strict=True)
@@ -265,7 +305,9 @@ class _Piece:
     cut_after: bool
 
 
-def _assemble(flat: str, sentences: list[_Sentence], chosen: list[int], max_chars: int) -> list[_Piece]:
+def _assemble(
+    flat: str, sentences: list[_Sentence], chosen: list[int], max_chars: int, matches: _Matches | None
+) -> list[_Piece]:
     """Runs of neighbouring chosen sentences as pieces; the budget trims the pieces that do not fit."""
     runs: list[list[int]] = []
     for number in chosen:
@@ -281,20 +323,22 @@ def _assemble(flat: str, sentences: list[_Sentence], chosen: list[int], max_char
         if room < MIN_CHARS:
             break
         if end - start > room:
-            pieces.append(_trim(flat, start, end, sentences[run[0]].terms, room))
+            pieces.append(_trim(flat, start, end, sentences[run[0]].terms, room, matches))
             break
         pieces.append(_Piece(start, end, False, False))
         used += end - start + (len(GAP) if len(pieces) > 1 else 0)
     return pieces
 
 
-def _trim(flat: str, start: int, end: int, held: Collection[str], room: int) -> _Piece:
+def _trim(
+    flat: str, start: int, end: int, held: Collection[str], room: int, matches: _Matches | None
+) -> _Piece:
     """The part of flat[start:end] around its first matched term that fits `room` with its marks.
 
     It starts at the clause holding the match (or a few words before the match, or at the match) and
     ends at the last clause end, else word end, that fits; the match itself is always kept.
     """
-    anchor, anchor_end = _first_match(flat, start, end, held)
+    anchor, anchor_end = _first_match(flat, start, end, held, matches)
     mark = len(ELLIPSIS)
 
     def fits(begin: int, stop: int) -> bool:
@@ -319,11 +363,16 @@ def _trim(flat: str, start: int, end: int, held: Collection[str], room: int) -> 
     return _Piece(begin, stop, begin > start, True)
 
 
-def _first_match(flat: str, start: int, end: int, held: Collection[str]) -> tuple[int, int]:
+def _first_match(
+    flat: str, start: int, end: int, held: Collection[str], matches: _Matches | None
+) -> tuple[int, int]:
     """Span of the first term of `held` in flat[start:end], a growing window at a time: a "sentence" can
     be a whole unpunctuated page. Windows are checked with the fast analysis (terms only); spans come
     from the full analysis of a small window around the first match."""
     wanted = set(held)
+    if matches is not None:  # (start and end are sentence bounds: no token is cut)
+        first = next(((a, b) for term, a, b in matches.within(start, end) if term in wanted), None)
+        return (start, start) if first is None else first
     if folds_by_character(flat):  # then the sentence analysed at once is what the windows would give
         found = first_span(flat[start:end], wanted)
         return (start, start) if found is None else (start + found[0], start + found[1])
@@ -354,7 +403,9 @@ def _word_end(flat: str, at: int, end: int) -> int:
     return end if space < 0 else space
 
 
-def _render(flat: str, pieces: list[_Piece], weight: Mapping[str, float]) -> Snippet:
+def _render(
+    flat: str, pieces: list[_Piece], weight: Mapping[str, float], matches: _Matches | None
+) -> Snippet:
     parts: list[str] = []
     marks: list[tuple[int, int]] = []
     length = 0
@@ -366,7 +417,14 @@ def _render(flat: str, pieces: list[_Piece], weight: Mapping[str, float]) -> Sni
             parts.append(ELLIPSIS)
             length += len(ELLIPSIS)
         text = flat[piece.start : piece.end].rstrip(",;:-–— ")
-        marks.extend((start + length, end + length) for start, end in spans(text, weight))
+        if matches is not None and matches.cut_cleanly(piece.start, piece.start + len(text)):
+            shown = [
+                (a - piece.start, b - piece.start)
+                for _, a, b in matches.within(piece.start, piece.start + len(text))
+            ]
+        else:
+            shown = spans(text, weight)
+        marks.extend((start + length, end + length) for start, end in shown)
         parts.append(text)
         length += len(text)
         if piece.cut_after:

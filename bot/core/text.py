@@ -11,7 +11,7 @@ import functools
 import re
 import threading
 import unicodedata
-from collections.abc import Container, Iterator
+from collections.abc import Collection, Container, Iterator
 
 import Stemmer
 
@@ -93,6 +93,12 @@ _IRREGULAR: dict[str, str] = {
     "broken": "break",
     "death": "die",
     "dead": "die",
+}
+
+# Each shared stem's Snowball stems (their words hold their keys, not the shared stem's).
+_IRREGULAR_STEMS: dict[str, tuple[str, ...]] = {
+    target: tuple(stem for stem, shared in _IRREGULAR.items() if shared == target)
+    for target in set(_IRREGULAR.values())
 }
 
 _NUMBER = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)*"  # 500,000 and 1.13 stay one token; 1,5 does not
@@ -275,6 +281,78 @@ def spans(text: str, wanted: Container[str]) -> list[tuple[int, int]]:
 def first_span(text: str, wanted: Container[str]) -> tuple[int, int] | None:
     """The first of spans(text, wanted), reading `text` only as far as it."""
     return next(((start, end) for term, start, end in _analysed(text) if term in wanted), None)
+
+
+def find_terms(flat: str, wanted: Collection[str]) -> list[tuple[str, int, int]] | None:
+    """Each term of `wanted` in `flat` with its span, in order: exactly what analysing the whole text
+    gives for them (analyze, kept to `wanted`), but reading in full only the words that could hold one.
+
+    `flat` has its whitespace collapsed to single spaces. None when it does not fold one character into
+    one (folds_by_character), where only analysing it whole is right. A word (a run between spaces)
+    can only give a term when, folded and without apostrophes, it holds one of the term's surface keys
+    (see _surface_keys): those words are found with str.find and analysed on their own, which gives
+    what the whole text gives there because tokens never hold a space.
+    """
+    if not folds_by_character(flat):
+        return None
+    wanted = frozenset(wanted)
+    folded = flat.lower() if flat.isascii() else flat.casefold()  # (the same length: see above)
+    keys = _surface_keys(wanted)
+    words: set[int] = set()  # where the words that may hold a wanted term start
+    for key in keys:
+        at = folded.find(key)
+        while at >= 0:
+            words.add(folded.rfind(" ", 0, at) + 1)
+            after = folded.find(" ", at + len(key))
+            if after < 0:
+                break
+            at = folded.find(key, after)
+    for apostrophe in _APOSTROPHES:  # "o'neill" holds "oneil" only once its apostrophe is gone
+        at = folded.find(apostrophe)
+        while at >= 0:
+            start = folded.rfind(" ", 0, at) + 1
+            stop = folded.find(" ", at)
+            stop = len(folded) if stop < 0 else stop
+            bare = folded[start:stop].replace("'", "").replace("\u2019", "")
+            if any(key in bare for key in keys):
+                words.add(start)
+            at = folded.find(apostrophe, stop)
+    found: list[tuple[str, int, int]] = []
+    for start in sorted(words):
+        stop = folded.find(" ", start)
+        stop = len(folded) if stop < 0 else stop
+        word = folded[start:stop]
+        if word.isascii() and (word.isalpha() or word.isdigit()):  # one token, the word itself
+            if len(word) <= MAX_TOKEN_CHARS and _term_of(word) in wanted:
+                found.append((_term_of(word), start, stop))
+            continue
+        found.extend(
+            (term, start + a, start + b) for term, a, b in _analysed(flat[start:stop]) if term in wanted
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _surface_keys(wanted: frozenset[str]) -> tuple[str, ...]:
+    """Strings one of which every folded, apostrophe-free word analysed into a term of `wanted` holds.
+
+    A number's term is its token without commas, whose last three characters no comma splits. Snowball
+    changes only a word's ending: never the first three letters of a stem of three or more, except
+    where it ends the stem in "i", "e" or "y" ("cry" → "cri", "using" → "use", "skies" → "sky"), which
+    can reach the third letter of a short stem (so two there), and "y" → "ie" ("vying" → "vie"). The
+    irregular forms are keyed by their own stems. (tests/test_text.py checks the rule on every BBC News
+    word and on suffixed forms of them.)
+    """
+    keys: set[str] = set()
+    for term in wanted:
+        for stem in (term, *_IRREGULAR_STEMS.get(term, ())):
+            if stem[0].isdecimal():
+                keys.add(stem[-3:])
+                continue
+            keys.add(stem[:3] if len(stem) >= 5 or stem[-1] not in "iey" else stem[:2])
+            if stem.endswith("ie"):
+                keys.add((stem[:-2] + "y")[:2])
+    return tuple(sorted(keys))
 
 
 def folds_by_character(text: str) -> bool:
