@@ -210,6 +210,7 @@ def score(questions: Sequence[Question], answers: dict[str, Answer]) -> dict[str
     right_first = facts = answered = 0
     snippets = any(answers[q.id].snippet is not None for q in questions)
     misses: list[str] = []
+    fact_missed: list[str] = []
     for question in answerable:
         ranked = answers[question.id].ranked
         answered += bool(ranked)
@@ -222,7 +223,10 @@ def score(questions: Sequence[Question], answers: dict[str, Answer]) -> dict[str
         if rank == 0:
             top1 += 1
             right_first += 1
-            facts += fact_shown(answers[question.id].snippet, question.facts)
+            shown = fact_shown(answers[question.id].snippet, question.facts)
+            facts += shown
+            if snippets and not shown:
+                fact_missed.append(question.id)
         else:
             misses.append(question.id)
     silent = sum(not answers[q.id].ranked for q in unanswerable)
@@ -237,6 +241,7 @@ def score(questions: Sequence[Question], answers: dict[str, Answer]) -> dict[str
         "unanswerable": len(unanswerable),
         "silent_on_unanswerable": round(silent / len(unanswerable), 4) if unanswerable else None,
         "not_first": misses,
+        "fact_not_shown": fact_missed,
     }
 
 
@@ -356,7 +361,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the report here")
-    parser.add_argument("--misses", action="store_true", help="list the questions each system got wrong")
+    parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="list the questions each system got wrong, and right with no fact shown",
+    )
     args = parser.parse_args(argv)
     if not BBC.is_file():
         print(f"bench.answers: BBC News data not found at {BBC}", file=sys.stderr)
@@ -367,7 +376,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.misses:
         for name, row in report["systems"].items():
             for split in splits:
-                print(f"{name} {split} misses: {' '.join(row['splits'][split]['not_first'])}")
+                figures = row["splits"][split]
+                print(f"{name} {split} misses: {' '.join(figures['not_first'])}")
+                if figures["fact_not_shown"]:
+                    shown_none = " ".join(figures["fact_not_shown"])
+                    print(f"{name} {split} right first, fact not shown: {shown_none}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1), "utf-8")
