@@ -881,16 +881,15 @@ def fused_top(
                     gain = _posting_bound(a_tfs[p], a_impacts[p], norm, k1_plus_1, level, scale, cap)
                     acc[d] = _up32(acc[d] + gain)
         else:
-            for c in range(candidates):
-                flag[seen[c]] = 2
+            # Many in reach: read the list whole. A bound above zero marks an article in reach (or
+            # scored already, whose bound no longer counts): _keep_reaching cleared the others'.
             for p in range(start, end):
                 d = a_doc_ids[p]
-                if flag[d] == 2:
+                value = acc[d]
+                if value > 0.0:
                     norm = norm_of_level[shortest[d]]
                     gain = _posting_bound(a_tfs[p], a_impacts[p], norm, k1_plus_1, level, scale, cap)
-                    acc[d] = _up32(acc[d] + gain)
-            for c in range(candidates):
-                flag[seen[c]] = 0
+                    acc[d] = _up32(value + gain)
         remaining -= bound[j]
         candidates = _keep_reaching(acc, seen, flag, candidates, heap_score, scored, count, remaining)
     # The survivors, best bound first, until the bound falls below the page's least score.
