@@ -451,3 +451,15 @@ def test_the_compiled_pass_reads_a_library_of_segments(
             monkeypatch.setattr(index_module, "COMPILED", True)
             assert relevant[0] == relevant[1]
     assert applied > 500 and tails >= 2
+
+
+def test_a_bound_rounded_to_float32_never_rounds_down() -> None:
+    rng = np.random.default_rng(3)
+    values = np.concatenate(
+        [rng.random(20_000) * 10.0 ** rng.integers(-30, 30, 20_000), [0.0, 1.0, 2.0**-149, 3.4e38 / 2]]
+    )
+    for value in values.tolist():
+        rounded = kernels._up32(value)
+        assert isinstance(rounded, np.float32)
+        assert float(rounded) >= value
+        assert float(rounded) <= value * (1 + 2.0**-20) + 2.0**-148  # a few float32 steps at most

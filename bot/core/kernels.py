@@ -927,11 +927,14 @@ def fused_top(
 
 
 def _up32(value: float) -> np.float32:
-    """`value` as the nearest float32 not below it: a bound must not round down."""
-    rounded = np.float32(value)
-    if rounded < value:
-        rounded = np.nextafter(rounded, np.float32(np.inf))
-    return rounded
+    """A float32 not below `value` (>= 0) and a few float32 steps above it at most: a bound must not
+    round down. It is raised by 2⁻²² first, at least two float32 steps, so rounding to the nearest cannot
+    take it below `value`. (Stepping up with np.nextafter when the rounding went down, half the time,
+    was a call per posting: a third of the fused pass on the slowest questions.)"""
+    return np.float32(value * _UP32_RAISE)
+
+
+_UP32_RAISE = 1.0 + 2.0**-22
 
 
 def _posting_bound(
