@@ -39,7 +39,7 @@ from bot.standin import BotApiStandIn, EventKind
 from bot.store import Store
 from bot.store.scratch import ScratchCluster
 from tests.harness import ADMIN, BOT_USERNAME, TOKEN, populate
-from tests.replicas import ReplicaSet
+from tests.replicas import ReplicaSet, claimed_alerts
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WARM_UP = 20  # questions per replica before the measured ones
@@ -128,19 +128,6 @@ def busiest_second(times: Sequence[float]) -> int:
     return most
 
 
-async def orphans(dsn: str, pid: int) -> list[int]:
-    """Chats whose pending alerts the replica with this pid holds a claim on."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        rows = await connection.fetch(
-            "SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending' AND lease_owner LIKE $1",
-            f"%:{pid}:%",
-        )
-    finally:
-        await connection.close()
-    return [int(row[0]) for row in rows]
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement; the figures as a dict."""
     report: dict[str, Any] = {"settings": {k: v for k, v in vars(args).items() if k != "json"}}
@@ -151,35 +138,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await connection.execute(f"CREATE DATABASE {name} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
         await connection.close()
 
-        # One process on SQLite, the stand-in posting straight to it.
-        async with BotApiStandIn(TOKEN, bot_username=BOT_USERNAME) as standin:
-            populate(standin)
-            (folder / "one").mkdir()
-            one = ReplicaSet(
-                standin, folder / "one", str(folder / "one" / "bot.sqlite3"), TOKEN, ADMIN, count=1,
-                send_rate=args.rate, behind_proxy=False,
-                extra={"NEWSBOT_QUESTIONS_PER_MINUTE": "1000"},
-            )  # fmt: skip
-            await one.start()
-            try:
-                single = await answer_latencies(one, args.questions, args.qps, 700_001)
-            finally:
-                await one.stop()
+        async def one_process(name: str, database: str, first_user: int) -> list[float]:
+            """Answer latencies of one process, the stand-in posting straight to it (no proxy)."""
+            async with BotApiStandIn(TOKEN, bot_username=BOT_USERNAME) as standin:
+                populate(standin)
+                (folder / name).mkdir()
+                one = ReplicaSet(
+                    standin, folder / name, database, TOKEN, ADMIN, count=1, send_rate=args.rate,
+                    behind_proxy=False, extra={"NEWSBOT_QUESTIONS_PER_MINUTE": "1000"},
+                )  # fmt: skip
+                await one.start()
+                try:
+                    return await answer_latencies(one, args.questions, args.qps, first_user)
+                finally:
+                    await one.stop()
 
-        # One process on PostgreSQL, straight: what the database alone costs an answer.
-        async with BotApiStandIn(TOKEN, bot_username=BOT_USERNAME) as standin:
-            populate(standin)
-            (folder / "one-pg").mkdir()
-            one = ReplicaSet(
-                standin, folder / "one-pg", postgres.dsn_for("single"), TOKEN, ADMIN, count=1,
-                send_rate=args.rate, behind_proxy=False,
-                extra={"NEWSBOT_QUESTIONS_PER_MINUTE": "1000"},
-            )  # fmt: skip
-            await one.start()
-            try:
-                single_pg = await answer_latencies(one, args.questions, args.qps, 720_001)
-            finally:
-                await one.stop()
+        single = await one_process("one", str(folder / "one" / "bot.sqlite3"), 700_001)
+        # The same on PostgreSQL: what the database alone costs an answer.
+        single_pg = await one_process("one-pg", postgres.dsn_for("single"), 720_001)
 
         async def three(name: str) -> tuple[BotApiStandIn, ReplicaSet]:
             standin = BotApiStandIn(TOKEN, bot_username=BOT_USERNAME)
@@ -249,7 +225,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             pid = victim.process.pid
             await cluster.kill(victim)
             killed_at = standin.clock()
-            left = await orphans(cluster.dsn, pid)
+            left = set(await claimed_alerts(cluster.dsn, pid))  # the chats whose alerts it held
             await until_all(
                 standin, title, mark, readers, timeout=args.chats / args.rate * 3 + args.lease + 60
             )

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from bot.standin import BotApiStandIn
@@ -28,6 +29,19 @@ CORPUS = REPO / "corpus"
 SECRET = "replicas-Secret_0123456789"
 WEBHOOK_PATH = "/telegram"
 STARTUP_TIMEOUT = 90.0
+
+
+async def claimed_alerts(dsn: str, pid: int) -> list[int]:
+    """The chat of each pending alert the replica process with this pid holds a claim on (read straight
+    from PostgreSQL): what a killed replica leaves for the others once its lease runs out."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT chat_id FROM outbox WHERE status = 'pending' AND lease_owner LIKE $1", f"%:{pid}:%"
+        )
+    finally:
+        await connection.close()
+    return [int(row[0]) for row in rows]
 
 
 def free_port() -> int:

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from functools import partial
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -29,7 +28,7 @@ from bot.store import Store
 from tests import reliability
 from tests.harness import ADMIN, BOT_USERNAME, TOKEN, USER, populate
 from tests.postgres import Server
-from tests.replicas import SECRET, WEBHOOK_PATH, Replica, ReplicaSet
+from tests.replicas import SECRET, WEBHOOK_PATH, Replica, ReplicaSet, claimed_alerts
 from tests.website import Story, Website, rss
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -158,19 +157,6 @@ def deliveries(standin: BotApiStandIn, title: str, after: int, readers: range) -
         if carries(title, event) and event.chat_id is not None and event.chat_id in readers:
             sent[event.chat_id] += 1
     return sent
-
-
-async def claimed_by(dsn: str, pid: int) -> int:
-    """Pending alerts a replica process (by pid) holds a claim on (read straight from PostgreSQL)."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        value = await connection.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND lease_owner LIKE $1",
-            f"%:{pid}:%",
-        )
-    finally:
-        await connection.close()
-    return int(value)
 
 
 def leads(replica: Replica) -> bool:
@@ -310,7 +296,7 @@ async def test_a_replica_killed_mid_fan_out_leaves_its_alerts_to_the_others(
         assert victim.process is not None
         pid = victim.process.pid
         await replicas.kill(victim)
-        orphaned += await claimed_by(replicas.dsn, pid)
+        orphaned += len(await claimed_alerts(replicas.dsn, pid))
         await until_delivered(replicas, title, mark, readers)
         sent = deliveries(standin, title, mark, readers)
         assert set(sent) == set(readers)  # none lost
