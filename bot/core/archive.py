@@ -14,7 +14,6 @@ import bisect
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +22,7 @@ from bot.core.corpus import CorpusChanges
 from bot.core.index import BM25Index
 from bot.core.library import (
     CorpusFile,
+    LazySequence,
     Library,
     PassageTable,
     analyse_article,
@@ -36,34 +36,13 @@ from bot.core.segments import Segment, SegmentedIndex, TokensOf
 from bot.core.text import terms
 
 
-class _LazyArticles(Sequence[Article]):
-    """A sequence of articles read one at a time from elsewhere: indexes and slices checked here, the
-    article at a valid position found by `_at`."""
-
-    @overload
-    def __getitem__(self, index: int) -> Article: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Article]: ...
-
-    def __getitem__(self, index: int | slice) -> Article | list[Article]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("article index out of range")
-        return self._at(index)
-
-    def _at(self, index: int) -> Article:
-        raise NotImplementedError
-
-
-class ArticleView(_LazyArticles):
+class ArticleView(LazySequence[Article]):
     """Articles of a view: some of a root sequence (a snapshot's table, made lazily), then more.
 
     Views of views stay flat (one root, one list of picks), so a lookup never walks a chain.
     """
+
+    _item_name = "article"
 
     def __init__(
         self, root: Sequence[Article], picks: npt.NDArray[np.int64], extra: Sequence[Article]
@@ -222,8 +201,10 @@ def analyse_batch(base: Library, articles: Sequence[Article]) -> Library:
     )
 
 
-class ArticleChain(_LazyArticles):
+class ArticleChain(LazySequence[Article]):
     """Several article sequences (saved segments' tables, made lazily) read as one, end to end."""
+
+    _item_name = "article"
 
     def __init__(self, parts: Sequence[Sequence[Article]]) -> None:
         self.parts = tuple(parts)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -186,11 +186,41 @@ def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     ]
 
 
-class PassageTable(Sequence[Passage]):
+_Item = TypeVar("_Item")
+
+
+class LazySequence(Sequence[_Item]):
+    """A sequence whose items are made (or found elsewhere) one at a time: indexes and slices are checked
+    here, the item at a valid position is made by `_at`."""
+
+    _item_name = "item"  # for the IndexError: "passage index out of range"
+
+    @overload
+    def __getitem__(self, index: int) -> _Item: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[_Item]: ...
+
+    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"{self._item_name} index out of range")
+        return self._at(index)
+
+    def _at(self, index: int) -> _Item:
+        raise NotImplementedError
+
+
+class PassageTable(LazySequence[Passage]):
     """Every passage of a library as character spans of its articles' bodies, made into Passages on demand.
 
     A million Passage objects would cost seconds to create and load; three spans per passage do not.
     """
+
+    _item_name = "passage"
 
     def __init__(
         self,
@@ -209,19 +239,7 @@ class PassageTable(Sequence[Passage]):
     def __len__(self) -> int:
         return len(self.owners)
 
-    @overload
-    def __getitem__(self, index: int) -> Passage: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Passage]: ...
-
-    def __getitem__(self, index: int | slice) -> Passage | list[Passage]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self.owners)
-        if not 0 <= index < len(self.owners):
-            raise IndexError("passage index out of range")
+    def _at(self, index: int) -> Passage:
         owner = int(self.owners[index])
         article = self.articles[owner]
         start, end = int(self.starts[index]), int(self.ends[index])

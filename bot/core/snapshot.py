@@ -16,11 +16,11 @@ import secrets
 import shutil
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,7 @@ from bot.core.corpus.fields import EARLIEST, LATEST
 from bot.core.index import BM25Index
 from bot.core.library import (
     CorpusFile,
+    LazySequence,
     Library,
     PassageTable,
     Progress,
@@ -429,8 +430,10 @@ def _prune(root: Path, *, keep: int, current: Path) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-class ArticleTable(Sequence[Article]):
+class ArticleTable(LazySequence[Article]):
     """The articles of a snapshot, each made from the memory-mapped text the first time it is read."""
+
+    _item_name = "article"
 
     def __init__(
         self,
@@ -468,19 +471,7 @@ class ArticleTable(Sequence[Article]):
     def __len__(self) -> int:
         return self._count
 
-    @overload
-    def __getitem__(self, index: int) -> Article: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Article]: ...
-
-    def __getitem__(self, index: int | slice) -> Article | list[Article]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._count))]
-        if index < 0:
-            index += self._count
-        if not 0 <= index < self._count:
-            raise IndexError("article index out of range")
+    def _at(self, index: int) -> Article:
         article = self._made[index]
         if article is None:
             article = self._make(index)
