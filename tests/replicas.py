@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import asyncpg
 import httpx
 
 from bot.standin import BotApiStandIn
+from bot.store.scratch import free_port
 from tests.proxy import RoundRobinProxy
 from tests.website import Website
 
@@ -42,13 +42,6 @@ async def claimed_alerts(dsn: str, pid: int) -> list[int]:
     finally:
         await connection.close()
     return [int(row[0]) for row in rows]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now, on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

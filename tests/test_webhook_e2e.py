@@ -5,7 +5,6 @@ refused and logged without any token. /healthz and /metrics in both modes."""
 from __future__ import annotations
 
 import logging
-import socket
 from pathlib import Path
 
 import httpx
@@ -13,17 +12,11 @@ import pytest
 
 from bot.ops import Metrics
 from bot.standin import BotApiStandIn
+from bot.store.scratch import free_port
 from tests.harness import TOKEN, USER, running_bot
 from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot
 
 SECRET = "webhook-Secret_0123456789"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now, on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def webhook_settings(port: int) -> dict[str, object]:
