@@ -293,17 +293,15 @@ WORDS += ["x" * 70, "e\u0301t\u00e9", "Straße"]
     st.sets(st.sampled_from(["openai", "lose", "nvidia", "cafe", "finance", "strasse", "2004", "smith"])),
 )
 def test_a_sentence_analysed_at_once_matches_where_windows_do(words: list[str], held: set[str]) -> None:
-    """The first match of a long sentence is where the growing windows find it, whether the text lets
-    the sentence be analysed at once (folding by character) or not, and where the matches found once
-    for the whole text (find_terms) put it."""
+    """The first match of a long sentence is where the growing windows find it (without matches: text
+    that does not fold by character), and where the matches found once for the whole text (find_terms)
+    put it when there are."""
     flat = " ".join(words)
-    at_once = snippets_module._first_match(flat, 0, len(flat), held, None)
+    by_windows = snippets_module._first_match(flat, 0, len(flat), held, None)
+    assert by_windows == (first_span(flat, held) or (0, 0))
     matches = snippets_module._Matches.of(flat, held)
     if matches is not None:
-        assert snippets_module._first_match(flat, 0, len(flat), held, matches) == at_once
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(snippets_module, "folds_by_character", lambda text: False)
-        assert snippets_module._first_match(flat, 0, len(flat), held, None) == at_once
+        assert snippets_module._first_match(flat, 0, len(flat), held, matches) == by_windows
 
 
 def test_the_sentence_after_the_best_one_comes_first_when_it_holds_the_asked_value() -> None:

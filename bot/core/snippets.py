@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind, Measure, answer_measure
-from bot.core.text import find_terms, first_span, folds_by_character, spans, terms
+from bot.core.text import find_terms, first_span, spans, terms
 
 ELLIPSIS = "…"
 GAP = " … "  # between two shown sentences that are not neighbours
@@ -148,13 +148,13 @@ class _Matches:
         it starts at the text's start, after a space or at a match, and ends at the text's end or
         before a space, a dash, or a comma, colon or semicolon followed by a space."""
         flat = self._flat
-        starts_cleanly = start == 0 or flat[start - 1] == " " or start in self._starts_set()
+        at = bisect_left(self._starts, start)
+        starts_cleanly = (
+            start == 0 or flat[start - 1] == " " or (at < len(self._starts) and self._starts[at] == start)
+        )
         if end >= len(flat) or flat[end] in " -–—":
             return starts_cleanly
         return starts_cleanly and flat[end] in ",;:" and (end + 1 == len(flat) or flat[end + 1] == " ")
-
-    def _starts_set(self) -> frozenset[int]:
-        return frozenset(self._starts)
 
 
 def _sentences(flat: str, weight: Mapping[str, float], matches: _Matches | None) -> list[_Sentence]:
@@ -366,16 +366,14 @@ def _trim(
 def _first_match(
     flat: str, start: int, end: int, held: Collection[str], matches: _Matches | None
 ) -> tuple[int, int]:
-    """Span of the first term of `held` in flat[start:end], a growing window at a time: a "sentence" can
-    be a whole unpunctuated page. Windows are checked with the fast analysis (terms only); spans come
-    from the full analysis of a small window around the first match."""
+    """Span of the first term of `held` in flat[start:end]: from the matches found once, or (text that
+    does not fold by character, where there are none) a growing window at a time, since a "sentence"
+    can be a whole unpunctuated page. Windows are checked with the fast analysis (terms only); spans
+    come from the full analysis of a small window around the first match."""
     wanted = set(held)
     if matches is not None:  # (start and end are sentence bounds: no token is cut)
         first = next(((a, b) for term, a, b in matches.within(start, end) if term in wanted), None)
         return (start, start) if first is None else first
-    if folds_by_character(flat):  # then the sentence analysed at once is what the windows would give
-        found = first_span(flat[start:end], wanted)
-        return (start, start) if found is None else (start + found[0], start + found[1])
     position, step = start, 1024
     while position < end:
         stop = _word_end(flat, position + step, end)

@@ -323,8 +323,9 @@ def find_terms(flat: str, wanted: Collection[str]) -> list[tuple[str, int, int]]
         stop = len(folded) if stop < 0 else stop
         word = folded[start:stop]
         if word.isascii() and (word.isalpha() or word.isdigit()):  # one token, the word itself
-            if len(word) <= MAX_TOKEN_CHARS and _term_of(word) in wanted:
-                found.append((_term_of(word), start, stop))
+            term = _term_of(word) if len(word) <= MAX_TOKEN_CHARS else ""
+            if term in wanted:
+                found.append((term, start, stop))
             continue
         found.extend(
             (term, start + a, start + b) for term, a, b in _analysed(flat[start:stop]) if term in wanted
