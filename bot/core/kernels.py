@@ -881,8 +881,8 @@ def fused_top(
                     gain = _posting_bound(a_tfs[p], a_impacts[p], norm, k1_plus_1, level, scale, cap)
                     acc[d] = _up32(acc[d] + gain)
         else:
-            # Many in reach: read the list whole. A bound above zero marks an article in reach (or
-            # scored already, whose bound no longer counts): _keep_reaching cleared the others'.
+            # Many in reach: read the list whole. A bound above zero marks an article in reach:
+            # _keep_reaching cleared the others' (out of reach, or scored already).
             for p in range(start, end):
                 d = a_doc_ids[p]
                 value = acc[d]

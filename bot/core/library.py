@@ -17,7 +17,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -456,14 +456,14 @@ class Library:
         order = np.argsort(positions, kind="stable")
         docs = positions[order]
         held[order] = self.article_index.held_weights(weights, docs)
-        for term in weights:
-            if _YEAR.fullmatch(term):
-                # A dated story lacking the year is from another year; an undated one may still be
-                # from it, unless no story names that year at all (then it is beyond the archive).
-                years = self.publication_years()[docs]
-                unknown = (years >= 0) | (self.article_index.doc_freq(term) == 0)
-                lacking = ~self.article_index.holds(term, docs) & (years != int(term)) & unknown
-                held[order[lacking]] = -math.inf  # the question's year is not this story's
+        dated, unnamed = self._named_years(weights)
+        for term, year in dated.items():
+            # A dated story lacking the year is from another year; an undated one may still be from
+            # it, unless no story names that year at all (then it is beyond the archive).
+            years = self.publication_years()[docs]
+            unknown = (years >= 0) | (term in unnamed)
+            lacking = ~self.article_index.holds(term, docs) & (years != year) & unknown
+            held[order[lacking]] = -math.inf  # the question's year is not this story's
         relevance: npt.NDArray[np.float64] = np.maximum(held / total, 0.0)
         return relevance
 
@@ -488,6 +488,11 @@ class Library:
         runner_up = float(scores[1]) if len(scores) > 1 else 0.0
         leads = float(scores[0]) > 0 and float(scores[0]) >= CLEAR_LEAD * max(runner_up, 0.0)
         return not leads
+
+    def _named_years(self, query_terms: Iterable[str]) -> tuple[dict[str, int], set[str]]:
+        """The question's terms naming a year (→ that year), and those of them no story holds."""
+        dated = {term: int(term) for term in query_terms if _YEAR.fullmatch(term)}
+        return dated, {term for term in dated if self.article_index.doc_freq(term) == 0}
 
     def publication_years(self) -> npt.NDArray[np.int32]:
         """Each article's year of publication in its own time zone (-1 when undated), made once."""
@@ -534,14 +539,14 @@ class Library:
                 break
         # The compiled count applies relevance_of's whole rule (the share and the years: tests hold the
         # two to the same articles); without the kernels, the lists are read here.
-        dated = {term: int(term) for term in weights if _YEAR.fullmatch(term)}
+        dated, unnamed = self._named_years(weights)
         holding = self.article_index.docs_holding(
             weights,
             needed,
             min_relevance,
             cap,
             dated=dated,
-            unnamed={term for term in dated if self.article_index.doc_freq(term) == 0},
+            unnamed=unnamed,
             years=self.publication_years() if dated else None,
         )
         if holding is not None:
