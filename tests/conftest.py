@@ -12,6 +12,7 @@ import pytest
 if TYPE_CHECKING:  # imported where used: collecting the tests must not import the whole bot
     from bot.core.library import Library
     from bot.standin import BotApiStandIn
+    from bot.store import Store
     from tests.harness import BotUnderTest
     from tests.postgres import Server
 
@@ -90,6 +91,18 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
     if request.param == "sqlite":
         return tmp_path / "bot.sqlite3"
     return str(request.getfixturevalue("postgres_dsn"))
+
+
+@pytest.fixture
+async def store(database: str | Path) -> AsyncIterator[Store]:
+    """The store, opened on each backend in turn (see `database`); a test module may define its own."""
+    from bot.store import Store
+
+    opened = await Store.open(database)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,7 +8,6 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,16 +26,6 @@ from bot.store.schema import MIGRATIONS
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 HOSTILE = "'); DROP TABLE chats; --"
-
-
-@pytest.fixture
-async def store(database: str | Path) -> AsyncIterator[Store]:
-    """The store on each backend: a SQLite file, then a PostgreSQL database."""
-    opened = await Store.open(database)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def user_version(path: Path) -> int:

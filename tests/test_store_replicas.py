@@ -9,27 +9,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from bot.core.interests import Subscription
 from bot.store import Store
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
-
-
-@pytest.fixture
-async def store(database: str | Path) -> AsyncIterator[Store]:
-    opened = await Store.open(database)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def everyone(new_ids: list[str], subscriptions: list[Subscription]) -> list[tuple[int, str, str]]:
