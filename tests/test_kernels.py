@@ -149,11 +149,15 @@ def test_compiled_exact_scores_held_weights_and_counts_match_numpy(
             holding = set(np.concatenate([index.postings(t) for t in needed]).tolist())
             shares = np.maximum(index.held_weights(weights, np.arange(index.num_docs)) / total, 0.0)
             expected = int(np.count_nonzero(shares[sorted(holding)] >= share)) if holding else 0
-            found = index.docs_holding(weights, needed, share, cap)
-            assert found is not None
             passing = [doc for doc in sorted(holding) if shares[doc] >= share]
-            assert found.tolist() == passing[:cap]
-            assert len(found) == min(expected, cap)
+            marks = np.zeros(index.num_docs, dtype=np.uint8)
+            # Other lists galloped, and (those short next to the needed ones) marked in the scratch.
+            for scratch in (None, marks):
+                found = index.docs_holding(weights, needed, share, cap, marks=scratch)
+                assert found is not None
+                assert found.tolist() == passing[:cap]
+                assert len(found) == min(expected, cap)
+            assert not marks.any()  # the scratch is handed back as it came
 
 
 def test_without_numba_search_uses_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,17 +244,21 @@ def test_the_compiled_count_applies_the_whole_year_rule(compiled: kernels.Kernel
                     np.concatenate([library.article_index.postings(t) for t in needed]).astype(np.int64)
                 )
                 passing = holders[library.relevance_of(query, holders) >= share] if len(holders) else holders
-                found = library.article_index.docs_holding(
-                    weights,
-                    needed,
-                    share,
-                    10_000,
-                    dated=dated,
-                    unnamed={t for t in dated if library.article_index.doc_freq(t) == 0},
-                    years=library.publication_years(),
-                )
-                assert found is not None
-                assert found.tolist() == passing.tolist()
+                marks = np.zeros(library.article_count, dtype=np.uint8)
+                for scratch in (None, marks):
+                    found = library.article_index.docs_holding(
+                        weights,
+                        needed,
+                        share,
+                        10_000,
+                        dated=dated,
+                        unnamed={t for t in dated if library.article_index.doc_freq(t) == 0},
+                        years=library.publication_years(),
+                        marks=scratch,
+                    )
+                    assert found is not None
+                    assert found.tolist() == passing.tolist()
+                assert not marks.any()
                 years_asked += len(passing) > 0
     assert years_asked > 50
 

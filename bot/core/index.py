@@ -36,6 +36,7 @@ _SLACK = 1e-9  # relative allowance for float rounding when comparing sums of bo
 COMPILED = True
 _NO_RANK = np.zeros(0, dtype=np.int64)
 _NO_RANK.flags.writeable = False
+_NO_MARKS = np.zeros(0, dtype=np.uint8)  # docs_holding without scratch: lists galloped
 _NO_YEARS = np.zeros(0, dtype=np.int32)
 
 IntArray = npt.NDArray[np.integer[Any]]
@@ -354,6 +355,7 @@ class BM25Index:
         dated: Mapping[str, int] | None = None,
         unnamed: Collection[str] = (),
         years: npt.NDArray[np.int32] | None = None,
+        marks: npt.NDArray[np.uint8] | None = None,
     ) -> IntArray | None:
         """The docs (ascending ids, the first `cap`) holding a `needed` term that hold terms worth at least
         `share` of all the weights, added in the dict's order (as held_weights does); None without the
@@ -362,7 +364,8 @@ class BM25Index:
         The year rule of Library.relevance_of: a `dated` term (→ the year it names) that a doc lacks
         rules it out when years[doc] is another year (-1, undated, is none); one of them in `unnamed` (no
         doc of the whole library holds it, not just none of this index) rules out every doc whose year is
-        not that year.
+        not that year. `marks` (zeros, one per doc at least, handed back as zeros) lets the kernel mark
+        the other lists short next to the needed ones instead of galloping into them.
         """
         fast = compiled_kernels()
         if fast is None:
@@ -391,6 +394,7 @@ class BM25Index:
             self._indptr,
             self._doc_ids,
             found,
+            marks if marks is not None and len(marks) >= self.num_docs else _NO_MARKS,
         )
         return found[: min(int(count), cap)]
 

@@ -548,6 +548,7 @@ class Library:
             dated=dated,
             unnamed=unnamed,
             years=self.publication_years() if dated else None,
+            marks=self._fused_scratch()[2],  # (zeros, as fused_top leaves them)
         )
         if holding is not None:
             return np.asarray(holding, dtype=np.int64)

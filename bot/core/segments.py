@@ -439,6 +439,7 @@ class SegmentedIndex:
         dated: Mapping[str, int] | None = None,
         unnamed: Collection[str] = (),
         years: npt.NDArray[np.int32] | None = None,
+        marks: npt.NDArray[np.uint8] | None = None,
     ) -> IntArray | None:
         """As BM25Index.docs_holding, over every segment (numbers in this view); None while any holds
         dead docs (the caller then reads the postings) or without the kernels."""
@@ -458,7 +459,14 @@ class SegmentedIndex:
         for start, stop, index in asked:
             part_years = years[start:stop] if years is not None and dated else None
             found = index.docs_holding(
-                weights, needed, share, cap - counted, dated=dated, unnamed=unnamed, years=part_years
+                weights,
+                needed,
+                share,
+                cap - counted,
+                dated=dated,
+                unnamed=unnamed,
+                years=part_years,
+                marks=marks,
             )
             if found is None:
                 return None
