@@ -70,7 +70,7 @@ def test_random_changes_saved_and_loaded_answer_like_a_fresh_build(
     # Mapped from disk, not rebuilt: every segment's postings are memory-mapped files.
     assert isinstance(loaded.article_index, SegmentedIndex)
     for segment in loaded.article_index.segments:
-        assert isinstance(segment.index._doc_ids, np.memmap)
+        assert isinstance(segment.index._doc_ids.base, np.memmap)
     # The folder holds what the manifest names and nothing else.
     manifest = json.loads((saved.directory / MANIFEST).read_text("utf-8"))
     named = {entry["name"] for entry in manifest["segments"]} | {

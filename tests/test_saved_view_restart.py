@@ -87,7 +87,7 @@ def answers(library: Library) -> list[list[tuple[str, float]]]:
 def mapped_segments(library: Library) -> int:
     index = library.article_index
     assert isinstance(index, SegmentedIndex)
-    return sum(isinstance(segment.index._doc_ids, np.memmap) for segment in index.segments)
+    return sum(isinstance(segment.index._doc_ids.base, np.memmap) for segment in index.segments)
 
 
 async def test_a_restart_maps_the_saved_segments_and_reads_only_what_changed_while_down(

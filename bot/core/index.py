@@ -43,6 +43,15 @@ IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
 
 
+def load_array(path: Path, *, mmap: bool = True) -> npt.NDArray[Any]:
+    """An array saved with np.save, memory-mapped read-only (or read whole). A mapped one is handed out
+    as a plain ndarray over the mapping (its base the np.memmap, which keeps the file mapped): np.memmap
+    runs Python code on every index and slice, about a microsecond each, dozens of times a search."""
+    loaded = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    array: npt.NDArray[Any] = np.asarray(loaded)
+    return array
+
+
 @dataclass(frozen=True, slots=True)
 class Postings:
     """An index's arrays as compiled code reads them (read-only): CSC postings, one-byte impacts, each
@@ -648,9 +657,8 @@ class BM25Index:
             if header.get("version") != INDEX_VERSION:
                 raise ValueError(f"index version {header.get('version')!r}, expected {INDEX_VERSION}")
             vocabulary = json.loads((directory / "vocabulary.json").read_text("utf-8"))
-            mode: Any = "r" if mmap else None
             indptr, doc_ids, tfs, doc_len, max_weight, impacts = (
-                np.load(directory / f"{name}.npy", mmap_mode=mode, allow_pickle=False) for name in _ARRAYS
+                load_array(directory / f"{name}.npy", mmap=mmap) for name in _ARRAYS
             )
             n_docs, n_terms, n_postings = (
                 header["num_docs"],

@@ -39,7 +39,7 @@ import bot.core.text
 import bot.core.topics
 from bot.core.corpus import corpus_changes, corpus_fingerprint
 from bot.core.corpus.fields import EARLIEST, LATEST
-from bot.core.index import BM25Index
+from bot.core.index import BM25Index, load_array
 from bot.core.library import (
     CorpusFile,
     LazySequence,
@@ -514,7 +514,7 @@ def load_snapshot(directory: Path) -> Library:
             raise SnapshotError(f"written for another version or key ({header.get('version')!r})")
         meta = json.loads((directory / "meta.json").read_text("utf-8"))
         arrays = {
-            name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            name: load_array(directory / f"{name}.npy")
             for name in (
                 "text",
                 "offsets",
