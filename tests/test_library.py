@@ -352,3 +352,17 @@ def test_a_question_asking_how_much_is_no_question_for_a_story_that_names_no_sum
     fee = _article("fee", "Rovers paid City £3m for the striker on Friday.", title="Rovers sign striker")
     hit = build_library(Corpus((talks, fee, *others), ()), ()).search(question).hits[0]
     assert hit.article.id == "fee" and "£3m" in hit.snippet.text
+
+
+def test_term_weights_are_remembered_per_library_and_a_changed_copy_changes_nothing(
+    bundled_library: Library,
+) -> None:
+    question = ("openai", "standard", "zzzunseen")
+    first = bundled_library.term_weights(question)
+    assert first["openai"] > 0 and first["zzzunseen"] > 0
+    first["openai"] = 0.0  # a caller changing its dict (snippets scale title terms)
+    assert bundled_library.term_weights(question)["openai"] > 0
+    assert bundled_library.term_weights(list(question)) == bundled_library.term_weights(question)
+    # Another library (another archive) has its own weights for the same terms.
+    other = build_library(Corpus((Article(id="x", title="OpenAI", body="OpenAI and standards."),), ()), ())
+    assert other.term_weights(question)["openai"] != bundled_library.term_weights(question)["openai"]

@@ -72,6 +72,7 @@ STOP_WORDS_ONLY_HINT = (
 # SearchResult.total counts matching articles up to here: beyond it the count would cost more than the
 # search, and "1,000+" says enough.
 MATCH_COUNT_CAP = 1000
+_WEIGHTS_KEPT = 256  # questions whose term weights a library remembers
 
 Progress = Callable[[str, int, int], None]
 
@@ -312,6 +313,9 @@ class Library:
         init=False, repr=False, default_factory=list
     )
     _parts: list[tuple[_FusedPart, ...] | None] = field(init=False, repr=False, default_factory=list)
+    # The term weights of recent questions: one answer asks for them six times (the rule, the count,
+    # each snippet).
+    _weights: dict[tuple[str, ...], dict[str, float]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
@@ -426,14 +430,20 @@ class Library:
         words either, so an unseen term's weight grows with the archive, reaching the full value at
         UNSEEN_TRUST_ARTICLES articles.
         """
-        n = self.article_count
-        trust = min(1.0, n / UNSEEN_TRUST_ARTICLES)
-        weights: dict[str, float] = {}
-        for term in query_terms:
-            df = self.article_index.doc_freq(term)
-            weight = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            weights[term] = weight if df else weight * trust
-        return weights
+        key = tuple(query_terms)
+        known = self._weights.get(key)
+        if known is None:
+            n = self.article_count
+            trust = min(1.0, n / UNSEEN_TRUST_ARTICLES)
+            known = {}
+            for term in key:
+                df = self.article_index.doc_freq(term)
+                weight = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                known[term] = weight if df else weight * trust
+            if len(self._weights) >= _WEIGHTS_KEPT:
+                self._weights.clear()
+            self._weights[key] = known
+        return dict(known)  # (a copy: callers may change theirs)
 
     def relevance_of(
         self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
