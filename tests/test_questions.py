@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.questions import AnswerKind, Measure, answer_kind, answer_measure
+from bot.core.questions import AnswerKind, Measure, answer_kind, answer_measure, counted_terms
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,18 @@ def test_a_question_unclear_about_its_unit_names_none(question: str) -> None:
 
 def test_how_much_of_asks_for_a_share() -> None:
     assert answer_measure("How much of the phone's processing power do the games take up?") is Measure.SHARE
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("How many mobiles did passengers leave behind?", {"mobil"}),
+        ("Roughly how many Commons seats would go?", {"common", "seat"}),
+        ("How many of them had it caught?", set()),  # no noun follows
+        ("How many were killed in the blast?", set()),
+        ("How many years has he presented it?", set()),  # a duration, in years
+        ("What did the firm buy?", set()),  # not a count
+    ],
+)
+def test_a_count_names_what_it_counts(question: str, counted: set[str]) -> None:
+    assert counted_terms(question) == counted

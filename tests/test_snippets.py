@@ -399,3 +399,20 @@ def test_a_word_cut_by_the_budget_is_marked_only_as_far_as_it_is_shown() -> None
         assert all(fast.text[a:b].casefold() in {"smith", "nvidia"} for a, b in fast.spans)
         cut_inside += bool(re.search(r"-N[a-z]{0,4}…$", fast.text))
     assert cut_inside >= 5
+
+
+def test_a_count_followed_by_what_is_counted_beats_another_number() -> None:
+    """ "How many mobiles" asks for a count of mobiles: of two sentences holding as much of the question,
+    the one with "63,000 mobile phones" wins over one with another number, even when it comes later."""
+    text = (
+        FILLER
+        + "Taxi drivers found phones left behind seven times as often as laptops. "
+        + FILLER
+        + "Over half a year 63,000 mobile phones were handed in. "
+        + FILLER
+    )
+    question = "How many mobiles did passengers leave in London taxis?"
+    snippet = make_snippet(
+        text, set(terms(question)), max_chars=90, wants=AnswerKind.NUMBER, question=question
+    )
+    assert "63,000 mobile" in snippet.text

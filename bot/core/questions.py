@@ -13,7 +13,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from bot.core.text import terms
+from bot.core.text import STOP_WORDS, terms
 
 
 class AnswerKind(enum.StrEnum):
@@ -218,6 +218,23 @@ def answer_measure(question: str) -> Measure | None:
         if pattern.search(phrase):
             return measure
     return None
+
+
+def counted_terms(question: str) -> frozenset[str]:
+    """The analysed terms of what a "how many …" question counts ("how many new jobs" → new, job), whose
+    answer is a number followed by them ("1,000 new jobs"); empty for any other question, for a count of
+    time ("how many years": a duration) and where no noun follows ("how many were killed", "how many of
+    them"): the first word after "how many" and the one after it, unless the first is a stop word."""
+    if answer_kind(question) is not AnswerKind.NUMBER or answer_measure(question) is not None:
+        return frozenset()
+    phrase = _main_phrase(question) or ""
+    counted = _COUNTED.match(phrase)
+    if counted is None or counted.group(1) in STOP_WORDS:
+        return frozenset()
+    return frozenset(terms(" ".join(word for word in counted.groups() if word)))
+
+
+_COUNTED = re.compile(r"^how many ([\w-]+)(?: ([\w-]+))?")
 
 
 def _opens_clause(question: str, position: int) -> bool:

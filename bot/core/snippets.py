@@ -6,7 +6,8 @@ chosen earn a third), each weight scaled by how rare the term is among the text'
 in every sentence does not say which sentence answers), plus a bonus when it holds a value of the kind the
 question asks for (a number, a date, a name) that the question itself does not contain; for a number of
 a known measure ("how far" → metres, "how much … cost" → £, "what share" → %) the full bonus needs the
-unit, a bare number earns half. The chosen sentences are shown in text order. The sentence right after
+unit, and for a count what is counted right after it ("how many mobiles" → "63,000 mobile phones"); a
+bare number earns half. The chosen sentences are shown in text order. The sentence right after
 the best one joins when it fits, because answers usually follow the words that ask for them: at once,
 before any other sentence, when the best one holds no value of the asked kind and its follower does.
 A sentence too long for the budget is cut at a clause end, else a word end. "…" marks exactly the places
@@ -26,7 +27,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from bot.core.models import Snippet
-from bot.core.questions import AnswerKind, Measure, answer_measure
+from bot.core.questions import AnswerKind, Measure, answer_measure, counted_terms
 from bot.core.text import find_terms, first_span, spans, terms
 
 ELLIPSIS = "…"
@@ -37,6 +38,8 @@ ANSWER_BONUS = 0.2  # a sentence holding a value of the asked kind: worth a fift
 ANSWER_WEAK = 0.5  # of that, for a number without the unit the question asks for ("how far" → metres)
 REPEAT_SHARE = 1 / 3  # what a term already shown earns again
 MIN_GAIN = 0.15  # a further sentence must add at least this share of the question to be worth showing
+_COUNTED_WORDS = 3  # "63,000 mobile phones", "2,000 of its workers": what is counted follows this closely
+_COUNTED_REACH = 80  # characters read for those words
 SNIPPET_SCAN_CHARS = 30_000  # of an article, only this much is read for its snippet
 
 # A sentence ends at . ! ? or … (with any closing quotes or brackets) before a space and a capital,
@@ -180,6 +183,7 @@ class _AnswerValues:
     def __init__(self, flat: str, sentences: list[_Sentence], wants: AnswerKind | None, question: str):
         self._flat, self._sentences, self._wants = flat, sentences, wants
         self._measure = answer_measure(question) if wants is AnswerKind.NUMBER else None
+        self._counted = counted_terms(question) if wants is AnswerKind.NUMBER else frozenset()
         self._asked = _question_values(question) if wants is not None else frozenset()
         self._known: dict[int, float] = {}
 
@@ -190,7 +194,9 @@ class _AnswerValues:
         if value is None:
             sentence = self._sentences[number]
             text = self._flat[sentence.start : sentence.end]
-            value = self._known[number] = _answers(text, self._wants, self._measure, self._asked)
+            value = self._known[number] = _answers(
+                text, self._wants, self._measure, self._asked, self._counted
+            )
         return value
 
 
@@ -206,10 +212,15 @@ def _question_values(question: str) -> frozenset[str]:
 
 
 def _answers(
-    sentence: str, wants: AnswerKind | None, measure: Measure | None, asked: frozenset[str]
+    sentence: str,
+    wants: AnswerKind | None,
+    measure: Measure | None,
+    asked: frozenset[str],
+    counted: frozenset[str] = frozenset(),
 ) -> float:
     """1 when the sentence holds a value of the wanted kind that the question does not already state
-    (for a measured number, one with its unit), ANSWER_WEAK for a number without the unit, else 0."""
+    (for a measured number, one with its unit; for a count, one followed by what is counted: "how many
+    mobiles" → "63,000 mobile phones"), ANSWER_WEAK for a number without either, else 0."""
     if wants is None:
         return 0.0
     if wants is AnswerKind.NUMBER:
@@ -218,8 +229,15 @@ def _answers(
             m.group().strip(".,:") not in asked for m in _MEASURED[measure].finditer(lowered)
         ):
             return 1.0
-        found = any(m.group().strip(".,:") not in asked for m in _NUMBER.finditer(lowered))
-        return (1.0 if measure is None else ANSWER_WEAK) if found else 0.0
+        numbers = [m for m in _NUMBER.finditer(lowered) if m.group().strip(".,:") not in asked]
+        if not numbers:
+            return 0.0
+        if counted:
+            for number in numbers:
+                following = lowered[number.end() : number.end() + _COUNTED_REACH].split()[:_COUNTED_WORDS]
+                if counted.intersection(terms(" ".join(following))):
+                    return 1.0
+        return 1.0 if measure is None and not counted else ANSWER_WEAK
     if wants is AnswerKind.DATE:
         return float(any(m.group().casefold() not in asked for m in _MONTH.finditer(sentence)))
     for match in _CAPITALISED.finditer(sentence):
