@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -471,3 +472,49 @@ def test_a_bound_rounded_to_float32_never_rounds_down() -> None:
         assert isinstance(rounded, np.float32)
         assert float(rounded) >= value
         assert float(rounded) <= value * (1 + 2.0**-20) + 2.0**-148  # a few float32 steps at most
+
+
+def test_the_count_beside_the_ranking_gives_the_same_answers_and_yields_when_busy(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a large library (the threshold lowered to this one) the count runs on the helper thread while
+    # the ranking runs here; the answers must be those of counting in line, also while the helper is
+    # taken (then the count is done in line instead of waiting behind it).
+    library = build_library(Corpus(tuple(dated_articles(1500, seed=41)), ()), ())
+    monkeypatch.setattr(library_module, "COMPILE_FROM_PASSAGES", 0)
+    rng = random.Random(42)
+    questions = [" ".join(rng.choice(library.articles).body.split()[:5]) for _ in range(40)]
+    counted_on: set[str] = set()
+    count = library_module.Library.relevant_articles
+
+    def recording(self: Library, *args: object, **kwargs: object) -> object:
+        counted_on.add(threading.current_thread().name)
+        return count(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(library_module.Library, "relevant_articles", recording)
+
+    def answers() -> list[tuple[list[tuple[str, float]], int]]:
+        pages = []
+        for question in questions:
+            result = library.search(question, limit=4, min_relevance=0.3)
+            pages.append(([(hit.article.id, hit.score) for hit in result.hits], result.total))
+        return pages
+
+    beside = answers()
+    assert any(name.startswith("newsbot-beside") for name in counted_on)
+    assert sum(total > 0 for _, total in beside) > 20
+    counted_on.clear()
+    release = threading.Event()
+    taken = library_module._BESIDE.run(release.wait)
+    assert taken is not None
+    try:
+        assert answers() == beside
+        assert counted_on == {threading.current_thread().name}  # in line: the helper was busy
+    finally:
+        release.set()
+        taken.result(timeout=10)
+    monkeypatch.setattr(library_module, "_BESIDE", library_module._Beside())
+    counted_on.clear()
+    monkeypatch.setattr(library_module, "COMPILE_FROM_PASSAGES", 10**9)  # below the threshold: in line
+    assert answers() == beside
+    assert counted_on == {threading.current_thread().name}

@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -188,6 +189,7 @@ def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 _Item = TypeVar("_Item")
+_T = TypeVar("_T")
 
 
 class LazySequence(Sequence[_Item]):
@@ -386,6 +388,12 @@ class Library:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
         offset, limit = max(offset, 0), max(limit, 0)
         wanted = offset + limit
+        counting = None
+        if min_relevance > 0 and len(self.passages) >= COMPILE_FROM_PASSAGES and compiled_kernels():
+            # The count does not depend on the ranking: on a large library it runs beside it, on the
+            # other core, when the helper thread is free (its kernel, like the ranking's, lets go of
+            # the GIL). Its answer is only read once the best article has passed the rule.
+            counting = _BESIDE.run(lambda: self.relevant_articles(query.terms, min_relevance))
         ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 2))
         relevance = self.relevance_of(query.terms, ranked)
         # The gate: the best article must hold enough of the question, and what it turns on, or the
@@ -398,7 +406,10 @@ class Library:
         if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
             # "How much did it cost?" of a story that names no sum of money at all.
             return SearchResult(question, query.terms, (), 0)
-        relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
+        if counting is not None:
+            relevant: npt.NDArray[np.int64] | None = counting.result()
+        else:
+            relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
         total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)
         keep = relevance >= min_relevance
         if int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
@@ -992,6 +1003,34 @@ def _passage_norms(index: BM25Index | SegmentedIndex) -> npt.NDArray[np.float64]
     if parts is None:
         raise ValueError("an index with dead documents has no norm for every number")
     return np.concatenate([part.postings_arrays.norm for _, part in parts])
+
+
+class _Beside:
+    """One helper thread that runs a piece of an answer beside the thread asking, when it is free: with
+    several answers at once the piece is simply done in line (no queue behind another answer's)."""
+
+    def __init__(self) -> None:
+        self._free = threading.Semaphore(1)
+        self._made = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def run(self, job: Callable[[], _T]) -> Future[_T] | None:
+        """The job's future, running on the helper thread; None (do it yourself) when that is busy."""
+        if not self._free.acquire(blocking=False):
+            return None
+        try:
+            with self._made:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-beside")
+            future = self._pool.submit(job)
+        except BaseException:  # (a pool shut down at exit)
+            self._free.release()
+            return None
+        future.add_done_callback(lambda _: self._free.release())
+        return future
+
+
+_BESIDE = _Beside()  # (its thread starts with the first large answer, not at import)
 
 
 def _kernel_arrays(postings: Postings, *, impacts: bool = False) -> tuple[npt.NDArray[np.generic], ...]:
