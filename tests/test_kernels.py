@@ -4,6 +4,7 @@ counts; the kernels' plain-Python form agrees too; and search falls back to nump
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import sys
 import threading
@@ -503,6 +504,14 @@ def test_the_count_beside_the_ranking_gives_the_same_answers_and_yields_when_bus
     beside = answers()
     assert any(name.startswith("newsbot-beside") for name in counted_on)
     assert sum(total > 0 for _, total in beside) > 20
+    # A forked child has no helper thread of its parent's: it starts its own, and answers the same.
+    context = multiprocessing.get_context("fork")
+    inbox = context.SimpleQueue()
+    child = context.Process(target=lambda: inbox.put(answers()), daemon=True)
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 0, "the forked child did not answer"
+    assert inbox.get() == beside
     counted_on.clear()
     release = threading.Event()
     taken = library_module._BESIDE.run(release.wait)

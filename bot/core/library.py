@@ -14,6 +14,7 @@ import base64
 import bisect
 import hashlib
 import math
+import os
 import re
 import threading
 import time
@@ -1007,15 +1008,25 @@ def _passage_norms(index: BM25Index | SegmentedIndex) -> npt.NDArray[np.float64]
 
 class _Beside:
     """One helper thread that runs a piece of an answer beside the thread asking, when it is free: with
-    several answers at once the piece is simply done in line (no queue behind another answer's)."""
+    several answers at once the piece is simply done in line (no queue behind another answer's).
+
+    A forked child has none of its parent's threads: there it starts afresh (a future handed to the
+    parent's pool would never be run, and a search would wait on it for ever)."""
 
     def __init__(self) -> None:
-        self._free = threading.Semaphore(1)
         self._made = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._free = threading.Semaphore(1)
         self._pool: ThreadPoolExecutor | None = None
 
     def run(self, job: Callable[[], _T]) -> Future[_T] | None:
         """The job's future, running on the helper thread; None (do it yourself) when that is busy."""
+        if self._pid != os.getpid():
+            self._made = threading.Lock()  # (the parent's may have been held when it forked)
+            self._start()
         if not self._free.acquire(blocking=False):
             return None
         try:
