@@ -10,6 +10,7 @@ Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -115,6 +116,7 @@ _WH_START = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)  # (asked again by each snippet of an answer)
 def answer_kind(question: str) -> AnswerKind | None:
     """The kind of answer the question's main wh-phrase asks for, or None (yes/no, "what happened", …).
 
@@ -208,6 +210,7 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=1024)  # (asked again by each snippet of an answer)
 def answer_measure(question: str) -> Measure | None:
     """What the number a question asks for measures (money, a share, a duration …), or None: a count
     ("how many people"), a score, or a question that does not ask for a number at all."""
@@ -220,6 +223,7 @@ def answer_measure(question: str) -> Measure | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # (asked again by each snippet of an answer)
 def counted_terms(question: str) -> frozenset[str]:
     """The analysed terms of what a "how many …" question counts ("how many new jobs" → new, job), whose
     answer is a number followed by them ("1,000 new jobs"); empty for any other question, for a count of
