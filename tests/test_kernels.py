@@ -486,13 +486,13 @@ def test_the_count_beside_the_ranking_gives_the_same_answers_and_yields_when_bus
     rng = random.Random(42)
     questions = [" ".join(rng.choice(library.articles).body.split()[:5]) for _ in range(40)]
     counted_on: set[str] = set()
-    count = library_module.Library.relevant_articles
+    read = library_module.Library.read_relevant
 
-    def recording(self: Library, *args: object, **kwargs: object) -> object:
+    def recording(self: Library, plan: library_module.CountPlan) -> object:
         counted_on.add(threading.current_thread().name)
-        return count(self, *args, **kwargs)  # type: ignore[arg-type]
+        return read(self, plan)
 
-    monkeypatch.setattr(library_module.Library, "relevant_articles", recording)
+    monkeypatch.setattr(library_module.Library, "read_relevant", recording)
 
     def answers() -> list[tuple[list[tuple[str, float]], int]]:
         pages = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import hashlib
 import math
 import os
@@ -389,12 +390,15 @@ class Library:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
         offset, limit = max(offset, 0), max(limit, 0)
         wanted = offset + limit
-        counting = None
+        counting, plan = None, None
         if min_relevance > 0 and len(self.passages) >= COMPILE_FROM_PASSAGES and compiled_kernels():
-            # The count does not depend on the ranking: on a large library it runs beside it, on the
-            # other core, when the helper thread is free (its kernel, like the ranking's, lets go of
-            # the GIL). Its answer is only read once the best article has passed the rule.
-            counting = _BESIDE.run(lambda: self.relevant_articles(query.terms, min_relevance))
+            # The count does not depend on the ranking: on a large library its reading runs beside it,
+            # on the other core, when the helper thread is free (its kernel, like the ranking's, lets go
+            # of the GIL; what needs the interpreter is done here first). Its answer is only read once
+            # the best article has passed the rule.
+            plan = self.plan_count(query.terms, min_relevance)
+            if plan is not None:
+                counting = _BESIDE.run(functools.partial(self.read_relevant, plan))
         ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 2))
         relevance = self.relevance_of(query.terms, ranked)
         # The gate: the best article must hold enough of the question, and what it turns on, or the
@@ -407,10 +411,13 @@ class Library:
         if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
             # "How much did it cost?" of a story that names no sum of money at all.
             return SearchResult(question, query.terms, (), 0)
+        relevant: npt.NDArray[np.int64] | None = None
         if counting is not None:
-            relevant: npt.NDArray[np.int64] | None = counting.result()
-        else:
-            relevant = self.relevant_articles(query.terms, min_relevance) if min_relevance > 0 else None
+            relevant = counting.result()
+        elif plan is not None:
+            relevant = self.read_relevant(plan)  # (the helper was busy)
+        elif min_relevance > 0:
+            relevant = self.relevant_articles(query.terms, min_relevance)
         total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)
         keep = relevance >= min_relevance
         if int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
@@ -545,12 +552,20 @@ class Library:
         An article missing terms worth more than 1 - min_relevance of the weight fails, so it must hold
         one of the heaviest terms that together exceed that: only their lists are read.
         """
+        plan = self.plan_count(query_terms, min_relevance, cap)
+        return self.read_relevant(plan) if plan is not None else np.zeros(0, dtype=np.int64)
+
+    def plan_count(
+        self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None
+    ) -> CountPlan | None:
+        """relevant_articles' first step, in the asking thread: the question's weights, the lists to read
+        and the years; None when no article can pass. read_relevant does the reading, which holds no
+        lock of the interpreter's when compiled, so that it can run beside the ranking."""
         cap = MATCH_COUNT_CAP if cap is None else cap
-        none = np.zeros(0, dtype=np.int64)
         weights = self.term_weights(query_terms)
         total = sum(weights.values())
         if total <= 0 or cap <= 0:
-            return none
+            return None
         heaviest = sorted(weights, key=lambda t: (-weights[t], t))
         needed: list[str] = []
         missing = 0.0
@@ -559,34 +574,41 @@ class Library:
             missing += weights[term]
             if missing > (1 - min_relevance) * total * (1 + 1e-12):
                 break
+        dated, unnamed = self._named_years(weights)
+        years = self.publication_years() if dated else None
+        return CountPlan(
+            tuple(query_terms), weights, tuple(needed), min_relevance, cap, dated, unnamed, years
+        )
+
+    def read_relevant(self, plan: CountPlan) -> npt.NDArray[np.int64]:
+        """relevant_articles' second step (see plan_count): read the lists."""
         # The compiled count applies relevance_of's whole rule (the share and the years: tests hold the
         # two to the same articles); without the kernels, the lists are read here.
-        dated, unnamed = self._named_years(weights)
         holding = self.article_index.docs_holding(
-            weights,
-            needed,
-            min_relevance,
-            cap,
-            dated=dated,
-            unnamed=unnamed,
-            years=self.publication_years() if dated else None,
-            marks=self._fused_scratch()[2],  # (zeros, as fused_top leaves them)
+            plan.weights,
+            plan.needed,
+            plan.share,
+            plan.cap,
+            dated=plan.dated,
+            unnamed=plan.unnamed,
+            years=plan.years,
+            marks=self._fused_scratch()[2],  # (this thread's: zeros, as fused_top leaves them)
         )
         if holding is not None:
             return np.asarray(holding, dtype=np.int64)
-        lists = [self.article_index.postings(term) for term in needed]
+        lists = [self.article_index.postings(term) for term in plan.needed]
         lists = [docs for docs in lists if len(docs)]
         if not lists:
-            return none
+            return np.zeros(0, dtype=np.int64)
         candidates = np.unique(np.concatenate(lists)).astype(np.int64)
         parts: list[npt.NDArray[np.int64]] = []
         counted = 0
         for start in range(0, len(candidates), _COUNT_CHUNK):
             chunk = candidates[start : start + _COUNT_CHUNK]
-            passing = chunk[self.relevance_of(query_terms, chunk) >= min_relevance]
-            parts.append(passing[: cap - counted])
+            passing = chunk[self.relevance_of(plan.terms, chunk) >= plan.share]
+            parts.append(passing[: plan.cap - counted])
             counted += len(parts[-1])
-            if counted >= cap:
+            if counted >= plan.cap:
                 break
         return np.concatenate(parts)
 
@@ -1004,6 +1026,20 @@ def _passage_norms(index: BM25Index | SegmentedIndex) -> npt.NDArray[np.float64]
     if parts is None:
         raise ValueError("an index with dead documents has no norm for every number")
     return np.concatenate([part.postings_arrays.norm for _, part in parts])
+
+
+@dataclass(frozen=True, slots=True)
+class CountPlan:
+    """What Library.read_relevant reads for a question (see plan_count)."""
+
+    terms: tuple[str, ...]
+    weights: dict[str, float]
+    needed: tuple[str, ...]  # the heaviest terms: an article passing holds one of them
+    share: float  # of the question's weight an article must hold
+    cap: int
+    dated: dict[str, int]  # terms naming a year → the year
+    unnamed: set[str]  # of those, the years no story names
+    years: npt.NDArray[np.int32] | None  # each article's year of publication, when a year is named
 
 
 class _Beside:
