@@ -453,6 +453,11 @@ class ArticleTable(LazySequence[Article]):
         self._count = len(absent)
         self._made: list[Article | None] = [None] * self._count
         self.ids = self._column(0)
+        # Where each field of article 0 starts and ends in `offsets` (add the article's position): one
+        # numpy read gives all of an article's bounds; the text is decoded straight from the mapping.
+        fields = np.arange(len(_FIELDS), dtype=np.int64) * self._count
+        self._bounds_at = np.stack([fields, fields + 1], axis=1).ravel()
+        self._view = np.ascontiguousarray(text).data  # (a memoryview of the mapping itself: no copy)
 
     def _column(self, field: int) -> list[str]:
         """One text field of every article, decoded in one go."""
@@ -462,11 +467,6 @@ class ArticleTable(LazySequence[Article]):
         data = self._text[base : int(bounds[-1])].tobytes()
         cuts = (bounds - base).tolist()
         return [data[a:b].decode("utf-8", "replace") for a, b in itertools.pairwise(cuts)]
-
-    def _field(self, field: int, i: int) -> str:
-        at = field * self._count + i
-        start, end = int(self._offsets[at]), int(self._offsets[at + 1])
-        return self._text[start:end].tobytes().decode("utf-8", "replace")
 
     def __len__(self) -> int:
         return self._count
@@ -489,16 +489,20 @@ class ArticleTable(LazySequence[Article]):
             offset = int(self._utc_offset[i])
             zone = UTC if offset == 0 else timezone(timedelta(seconds=offset))
             published = (_EPOCH + timedelta(microseconds=int(self._published[i]))).astimezone(zone)
-        tags = self._field(6, i)
+        bounds = self._offsets[self._bounds_at + i].tolist()
+        view = self._view
+        title, body, source, url, path, tags = (  # (the id is read already)
+            str(view[bounds[2 * f] : bounds[2 * f + 1]], "utf-8", "replace") for f in range(1, len(_FIELDS))
+        )
         return Article(
             id=self.ids[i],
-            title=self._field(1, i),
-            body=self._field(2, i),
+            title=title,
+            body=body,
             published=published,
-            source=None if flags & _NO_SOURCE else self._field(3, i),
-            url=None if flags & _NO_URL else self._field(4, i),
+            source=None if flags & _NO_SOURCE else source,
+            url=None if flags & _NO_URL else url,
             tags=tuple(json.loads(tags)) if tags else (),
-            path=self._field(5, i),
+            path=path,
             line=None if flags & _NO_LINE else int(self._line[i]),
         )
 
