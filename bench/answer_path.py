@@ -1,4 +1,4 @@
-"""python -m bench.answer_path [--passages N] [--passes P] [--seed S]: where Library.search's time goes.
+"""python -m bench.answer_path [--passages N] [--passes P] [--seed S] [--beside]: where search's time goes.
 
 The library python -m bench times (seeded synthetic passages from BBC News, the same questions), each
 question answered once per pass so that its postings are as cold as in that run, with the parts of
@@ -9,7 +9,8 @@ wait for the count, whose reading on a large library runs beside the ranking on 
 there, as "read_relevant (beside)").
 The index's own top_k (k=10) for each question follows in the same pass, so the ratios hold on a shared
 machine. Prints p50 / p99 / mean in milliseconds per part; figures for the README come from
-python -m bench.
+python -m bench. --beside instead compares the count beside the ranking with the count in line, on other
+questions, in turn.
 """
 
 from __future__ import annotations
@@ -116,6 +117,35 @@ def measure(library: Library, questions: Sequence[Question], passes: int) -> Res
     return summary
 
 
+def compare_beside(library: Library, questions: Sequence[Question]) -> Result:
+    """Library.search with the count beside the ranking (on the helper thread) and in line, question by
+    question in turn (each question asked once, as in python -m bench), and the index's top_k after each:
+    both ways share the machine's moments. Milliseconds, p50 / p90 / p99 / mean."""
+    inline = library.updated(count_beside=False)
+    kernels.compiled()
+    for view in (library, inline):
+        for question in questions[:20]:
+            view.search(question.text)
+    settle()
+    rows: dict[str, list[float]] = {"beside": [], "in line": [], "index top_k": []}
+    for number, question in enumerate(questions[20:]):
+        name, view = ("beside", library) if number % 2 == 0 else ("in line", inline)
+        began = time.perf_counter()
+        view.search(question.text)
+        rows[name].append(time.perf_counter() - began)
+        began = time.perf_counter()
+        library.index.top_k(question.terms, 10)
+        rows["index top_k"].append(time.perf_counter() - began)
+    summary: Result = {}
+    for name, seconds in rows.items():
+        values = np.asarray(seconds) * 1000
+        summary[name] = {
+            f"{label}_ms": round(float(np.percentile(values, q)), 3)
+            for label, q in (("p50", 50), ("p90", 90), ("p99", 99))
+        } | {"mean_ms": round(float(values.mean()), 3), "questions": len(values)}
+    return summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the library, time its parts, print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.answer_path", description=__doc__.splitlines()[0])
@@ -123,11 +153,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=3, help="passes over the questions (default 3)")
     parser.add_argument("--questions", type=int, default=300, help="questions (default 300, as the bench)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic data and questions")
+    parser.add_argument(
+        "--beside",
+        action="store_true",
+        help="instead, compare the count beside the ranking with it in line (3 × --questions, in turn)",
+    )
     args = parser.parse_args(argv)
     print(f"[answer_path] building {args.passages:,} passages", file=sys.stderr, flush=True)
     real = real_corpus(read_bbc(BBC))
     questions = make_questions(real, args.questions, args.seed)
     library = library_from_synthetic(synthetic_passages(real, args.passages, args.seed), args.seed)
+    if args.beside:
+        seeds = range(args.seed + 1, args.seed + 4)
+        more = [question for seed in seeds for question in make_questions(real, args.questions, seed)]
+        compared = compare_beside(library, more)
+        print(machine())
+        print(f"{library.article_count:,} articles, {len(library.passages):,} passages, {len(more)} asked")
+        print("| Library.search | p50 ms | p90 ms | p99 ms | mean ms | questions |")
+        print("|---|---|---|---|---|---|")
+        keys = ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "questions")
+        for name, f in compared.items():
+            print(f"| {name} | {' | '.join(str(f[key]) for key in keys)} |")
+        return 0
     summary = measure(library, questions, args.passes)
     print(machine())
     print(

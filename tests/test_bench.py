@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import Plan, print_report, run
-from bench.answer_path import BESIDE, BESIDE_PARTS, PARTS, measure
+from bench.answer_path import BESIDE, BESIDE_PARTS, PARTS, compare_beside, measure
 from bench.queries import make_questions
 from bench.serving import library_from_synthetic
 from bench.synth import read_bbc, real_corpus, synthetic_articles, synthetic_passages
@@ -99,3 +99,10 @@ def test_the_answer_path_is_timed_part_by_part(tiny_bbc: Path) -> None:
     assert set(summary) == {*PARTS, *beside, "rest", "search", "index top_k"}
     assert all(figures["p50_ms"] <= figures["p99_ms"] for figures in summary.values())
     assert summary["search"]["mean_ms"] >= summary["top_articles"]["mean_ms"]
+    # The comparison of the count beside the ranking and in line asks each question once, in turn.
+    compared = compare_beside(library, make_questions(real, 30, seed=6))
+    assert {name: figures["questions"] for name, figures in compared.items()} == {
+        "beside": 5,
+        "in line": 5,
+        "index top_k": 10,
+    }

@@ -527,3 +527,7 @@ def test_the_count_beside_the_ranking_gives_the_same_answers_and_yields_when_bus
     monkeypatch.setattr(library_module, "COMPILE_FROM_PASSAGES", 10**9)  # below the threshold: in line
     assert answers() == beside
     assert counted_on == {threading.current_thread().name}
+    monkeypatch.setattr(library_module, "COMPILE_FROM_PASSAGES", 0)
+    library = library.updated(count_beside=False)  # a view that counts in line whatever its size
+    assert answers() == beside
+    assert counted_on == {threading.current_thread().name}

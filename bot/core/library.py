@@ -296,6 +296,8 @@ class Library:
     topic_members: dict[str, tuple[int, ...]] = field(default_factory=dict)  # slug → article positions
     # The relevance rule's threshold for this view's answers (NEWSBOT_MIN_RELEVANCE; see relevance_of).
     min_relevance: float = MIN_RELEVANCE
+    # Whether a large library's count may run beside its ranking on a helper thread (see _search).
+    count_beside: bool = True
     fingerprint: str = ""
     # The corpus files the view holds: relative path → their stamp when read and the ids of their
     # articles (what an incremental reload compares and takes out; empty: unknown, reload in full).
@@ -391,7 +393,8 @@ class Library:
         offset, limit = max(offset, 0), max(limit, 0)
         wanted = offset + limit
         counting, plan = None, None
-        if min_relevance > 0 and len(self.passages) >= COMPILE_FROM_PASSAGES and compiled_kernels():
+        large = len(self.passages) >= COMPILE_FROM_PASSAGES
+        if self.count_beside and min_relevance > 0 and large and compiled_kernels():
             # The count does not depend on the ranking: on a large library its reading runs beside it,
             # on the other core, when the helper thread is free (its kernel, like the ranking's, lets go
             # of the GIL; what needs the interpreter is done here first). Its answer is only read once
