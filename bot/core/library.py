@@ -1073,7 +1073,7 @@ class _Beside:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-beside")
             future = self._pool.submit(job)
-        except BaseException:  # (a pool shut down at exit)
+        except RuntimeError:  # (no new work once the interpreter is shutting down)
             self._free.release()
             return None
         future.add_done_callback(lambda _: self._free.release())
