@@ -106,15 +106,7 @@ def measure(library: Library, questions: Sequence[Question], passes: int) -> Res
             began = time.perf_counter()
             library.index.top_k(question.terms, 10)
             rows["index top_k"].append(time.perf_counter() - began)
-    summary: Result = {}
-    for name, seconds in rows.items():
-        values = np.asarray(seconds) * 1000
-        summary[name] = {
-            "p50_ms": round(float(np.percentile(values, 50)), 3),
-            "p99_ms": round(float(np.percentile(values, 99)), 3),
-            "mean_ms": round(float(values.mean()), 3),
-        }
-    return summary
+    return _summary(rows, (50, 99))
 
 
 def compare_beside(library: Library, questions: Sequence[Question]) -> Result:
@@ -136,13 +128,19 @@ def compare_beside(library: Library, questions: Sequence[Question]) -> Result:
         began = time.perf_counter()
         library.index.top_k(question.terms, 10)
         rows["index top_k"].append(time.perf_counter() - began)
+    summary = _summary(rows, (50, 90, 99))
+    for name, seconds in rows.items():
+        summary[name]["questions"] = len(seconds)
+    return summary
+
+
+def _summary(rows: dict[str, list[float]], percentiles: Sequence[int]) -> Result:
+    """Each row's seconds as milliseconds at the given percentiles ("p50_ms" …) and their mean."""
     summary: Result = {}
     for name, seconds in rows.items():
         values = np.asarray(seconds) * 1000
-        summary[name] = {
-            f"{label}_ms": round(float(np.percentile(values, q)), 3)
-            for label, q in (("p50", 50), ("p90", 90), ("p99", 99))
-        } | {"mean_ms": round(float(values.mean()), 3), "questions": len(values)}
+        figures = {f"p{q}_ms": round(float(np.percentile(values, q)), 3) for q in percentiles}
+        summary[name] = figures | {"mean_ms": round(float(values.mean()), 3)}
     return summary
 
 

@@ -325,21 +325,37 @@ def test_the_sentence_after_the_best_one_comes_first_when_it_holds_the_asked_val
     assert "£2bn" in snippet.text
 
 
-def test_a_value_in_the_unit_asked_for_beats_a_bare_number() -> None:
-    """ "How far" asks for a distance: of two sentences holding the same words, the one with metres wins
-    over the one with a count."""
-    text = (
-        FILLER
-        + "His penalty kick in Cardiff was his 12th of the season. "
-        + FILLER
-        + "His penalty kick in Cardiff came from 44 metres out. "
-        + FILLER
-    )
-    question = "From how far out did he kick the penalty in Cardiff?"
+@pytest.mark.parametrize(
+    ("bare", "answer", "question", "max_chars", "shown"),
+    [
+        # "How far" asks for a distance: of two sentences holding the same words, the one with metres
+        # wins over the one with a count.
+        (
+            "His penalty kick in Cardiff was his 12th of the season. ",
+            "His penalty kick in Cardiff came from 44 metres out. ",
+            "From how far out did he kick the penalty in Cardiff?",
+            60,
+            "44 metres",
+        ),
+        # "How many mobiles" asks for a count of mobiles: of two sentences holding as much of the
+        # question, the one with "63,000 mobile phones" wins over one with another number.
+        (
+            "Taxi drivers found phones left behind seven times as often as laptops. ",
+            "Over half a year 63,000 mobile phones were handed in. ",
+            "How many mobiles did passengers leave in London taxis?",
+            90,
+            "63,000 mobile",
+        ),
+    ],
+)
+def test_a_value_in_the_unit_or_of_the_thing_asked_for_beats_a_bare_number_even_later(
+    bare: str, answer: str, question: str, max_chars: int, shown: str
+) -> None:
+    text = FILLER + bare + FILLER + answer + FILLER
     snippet = make_snippet(
-        text, set(terms(question)), max_chars=60, wants=AnswerKind.NUMBER, question=question
+        text, set(terms(question)), max_chars=max_chars, wants=AnswerKind.NUMBER, question=question
     )
-    assert "44 metres" in snippet.text
+    assert shown in snippet.text
 
 
 @pytest.mark.parametrize(
@@ -399,20 +415,3 @@ def test_a_word_cut_by_the_budget_is_marked_only_as_far_as_it_is_shown() -> None
         assert all(fast.text[a:b].casefold() in {"smith", "nvidia"} for a, b in fast.spans)
         cut_inside += bool(re.search(r"-N[a-z]{0,4}…$", fast.text))
     assert cut_inside >= 5
-
-
-def test_a_count_followed_by_what_is_counted_beats_another_number() -> None:
-    """ "How many mobiles" asks for a count of mobiles: of two sentences holding as much of the question,
-    the one with "63,000 mobile phones" wins over one with another number, even when it comes later."""
-    text = (
-        FILLER
-        + "Taxi drivers found phones left behind seven times as often as laptops. "
-        + FILLER
-        + "Over half a year 63,000 mobile phones were handed in. "
-        + FILLER
-    )
-    question = "How many mobiles did passengers leave in London taxis?"
-    snippet = make_snippet(
-        text, set(terms(question)), max_chars=90, wants=AnswerKind.NUMBER, question=question
-    )
-    assert "63,000 mobile" in snippet.text
