@@ -36,7 +36,14 @@ from bot.tg.alerts import AlertWorker
 from bot.tg.app import announce, build_application, connect, report_problems
 from bot.tg.context import NewsbotApp
 from bot.tg.notices import NoticeWorker
-from bot.tg.polling import CONFLICT_GRACE_SECONDS, PROBATION_SECONDS, Poller, check_token
+from bot.tg.polling import (
+    BACKOFF_FIRST,
+    CONFLICT_GRACE_SECONDS,
+    PROBATION_SECONDS,
+    READ_MARGIN,
+    Poller,
+    check_token,
+)
 from bot.tg.webhook import WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -76,12 +83,18 @@ async def compose(
     conflict_grace: float = CONFLICT_GRACE_SECONDS,
     probation: float = PROBATION_SECONDS,
     stall_after: float | None = None,
+    read_timeout: float | None = None,
+    poll_backoff: float | None = None,
 ) -> Services:
     """Open the store (on SQLite taking the instance lock first, so a second instance refuses at once;
     PostgreSQL is shared by replicas), load the library (the corpus, then the stored fetched articles) off
     the event loop, and build the runtime, the application, the alert worker, the updates poller (see
     bot.tg.polling for conflict_grace, probation and stall_after), the sources' poller and the admin
     notices; on PostgreSQL also this replica's Cluster (who leads, what the others announce).
+
+    `read_timeout` is how long a request waits for Telegram's answer (for getUpdates on top of the long
+    poll), `poll_backoff` the pause after a first failed poll; None keeps the defaults (5 s, 1 s). Tests
+    that make Telegram hang or fail shorten them, so waiting out a fault does not take seconds.
 
     Raises StoreError when the database cannot be used; nothing is left open then.
     """
@@ -104,7 +117,7 @@ async def compose(
         runtime = Runtime(settings=settings, store=store, library=library, loader=load, saved_view=saved)
         await runtime.attach_fetched()
         await runtime.restore_stories()
-        application = build_application(runtime, token)
+        application = build_application(runtime, token, read_timeout=read_timeout)
         data = application.bot_data
         name = replica_name()
         cluster: Cluster | None = None
@@ -169,7 +182,9 @@ async def compose(
             poll_timeout=poll_timeout,
             conflict_grace=conflict_grace,
             probation=probation,
+            read_margin=READ_MARGIN if read_timeout is None else read_timeout,
             stall_after=stall_after,
+            backoff_first=BACKOFF_FIRST if poll_backoff is None else poll_backoff,
         )
         webhook = WebhookReceiver(application, settings) if settings.webhook else None
         ops = None

@@ -91,6 +91,8 @@ async def local_bot(
     poll_timeout: int = 1,
     probation: float = 0.0,
     stall_after: float | None = None,
+    read_timeout: float | None = None,
+    poll_backoff: float | None = None,
     install_signal_handlers: bool = False,
     startup_timeout: float | None = 30.0,
     stop_timeout: float = 30.0,
@@ -99,10 +101,17 @@ async def local_bot(
     event loop, yield once it polls, and stop it cleanly afterwards. BotStoppedEarly if it stops first.
 
     The stand-in is the caller's own, so no other instance can be polling it: there is no probation
-    (see bot.tg.polling) unless one is asked for."""
+    (see bot.tg.polling) unless one is asked for. read_timeout and poll_backoff: see compose()."""
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
     services = await compose(
-        settings, token, load, poll_timeout=poll_timeout, probation=probation, stall_after=stall_after
+        settings,
+        token,
+        load,
+        poll_timeout=poll_timeout,
+        probation=probation,
+        stall_after=stall_after,
+        read_timeout=read_timeout,
+        poll_backoff=poll_backoff,
     )
     task = asyncio.create_task(run(services, install_signal_handlers=install_signal_handlers), name="newsbot")
     try:

@@ -41,9 +41,10 @@ log = logging.getLogger(__name__)
 PROBLEMS_TOLD_KEY = "problems_told"  # meta: a digest of the problems the admins were last told about
 
 
-def build_application(runtime: Runtime, token: str) -> NewsbotApp:
+def build_application(runtime: Runtime, token: str, *, read_timeout: float | None = None) -> NewsbotApp:
     """An Application for NEWSBOT_TELEGRAM_BASE_URL with every handler registered and the runtime attached;
-    with PTB's Updater in webhook mode only."""
+    with PTB's Updater in webhook mode only. `read_timeout`: seconds a request waits for Telegram's answer
+    (None: PTB's own 5 s; tests that make Telegram hang shorten it)."""
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -52,6 +53,8 @@ def build_application(runtime: Runtime, token: str) -> NewsbotApp:
         .context_types(context_types())
         .job_queue(JobQueue[NewsbotContext]())
     )
+    if read_timeout is not None:
+        builder = builder.read_timeout(read_timeout)
     if not runtime.settings.webhook:
         builder = builder.updater(None)  # bot.tg.polling polls
     application = builder.build()

@@ -112,12 +112,14 @@ class Poller:
         probation: float = PROBATION_SECONDS,
         read_margin: float = READ_MARGIN,
         stall_after: float | None = None,
+        backoff_first: float = BACKOFF_FIRST,
     ) -> None:
         self.application = application
         self.poll_timeout = poll_timeout
         self.conflict_grace = conflict_grace
         self.probation = probation
         self.read_margin = read_margin
+        self.backoff_first = backoff_first  # the pause after the first failure in a row (tests shorten it)
         # The longest a request may legitimately take (PTB's connect, write and pool timeouts on top of
         # the read), or a retry pause may last, plus a margin.
         longest = max(poll_timeout + read_margin + 11.0, BACKOFF_MAX)
@@ -294,7 +296,7 @@ class Poller:
 
     async def _retry(self, stop: asyncio.Event, what: str) -> None:
         self._failures += 1
-        pause = min(BACKOFF_MAX, BACKOFF_FIRST * BACKOFF_FACTOR ** (self._failures - 1))
+        pause = min(BACKOFF_MAX, self.backoff_first * BACKOFF_FACTOR ** (self._failures - 1))
         log.warning(
             "polling for updates failed (%d in a row), retrying in %.1f s: %s", self._failures, pause, what
         )
