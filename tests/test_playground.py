@@ -22,6 +22,7 @@ import pytest
 
 from bot.cli import build_parser
 from bot.core.corpus import load_corpus
+from bot.core.interests import AlertStatus
 from bot.core.models import Article
 from bot.core.stories import REWRITE_SCORE, Reason, StoryIndex
 from bot.playground import Playground, bind_warning, is_loopback, run_playground, running_playground
@@ -44,6 +45,9 @@ from tests.conftest import CORPUS, REPO
 from tests.harness import sqlite_file
 
 STATIC = REPO / "bot" / "playground" / "static"
+# The second report of the two-source event follows the bot's read of the first this much later (the
+# playground's default, FOLLOW_SECONDS, is 10 s): still ample time for the first alert to go out first.
+FOLLOW_TEST_SECONDS = 2.0
 
 
 def playground_settings(**values: Any) -> Settings:
@@ -57,7 +61,11 @@ def playground_settings(**values: Any) -> Settings:
 @pytest.fixture
 async def session(tmp_path: Path) -> AsyncIterator[Playground]:
     async with running_playground(
-        playground_settings(admin_ids=[4242]), load_configured_library, port=0, scratch=tmp_path
+        playground_settings(admin_ids=[4242]),
+        load_configured_library,
+        port=0,
+        scratch=tmp_path,
+        follow_seconds=FOLLOW_TEST_SECONDS,
     ) as playground:
         yield playground
 
@@ -501,6 +509,9 @@ def test_the_second_report_follows_the_bots_read_of_the_first() -> None:
     assert event.publish_second(read) == EVENT_REPORTS[1]
     assert event.publish_second(read) is None
     assert [feed.url for feed in event.feeds] == ["/demo/gazette/feed.xml", "/demo/courier/feed.xml"]
+    sooner = TwoSourceEvent(follow_seconds=2)  # the tests' shorter wait
+    sooner.publish_first(read)
+    assert sooner.first_read(read) == read + timedelta(seconds=2)
 
 
 async def test_two_sources_make_one_alert_that_gains_the_second_source(
@@ -520,6 +531,7 @@ async def test_two_sources_make_one_alert_that_gains_the_second_source(
     first, second = EVENT_REPORTS
     assert (published["title"], published["topic"]) == (first.title, "openai")
     assert published["first"] == "Harbour Gazette (demo)" and published["second"] == "Valley Courier (demo)"
+    assert published["follow_seconds"] == FOLLOW_TEST_SECONDS
     mark = standin.world.mark()
     [alert] = await standin.wait_for(
         lambda event: first.title in str(event.data.get("text")), chat_id=READER_ID, after=mark, timeout=30
@@ -530,8 +542,10 @@ async def test_two_sources_make_one_alert_that_gains_the_second_source(
     assert edit.message_id == alert.message_id
     current = standin.world.message(READER_ID, alert.message_id or 0)
     assert first.title in current["text"] and "+1 source: Valley Courier (demo)" in current["text"]
-    # The second report edits the alert; it never becomes a message of its own.
-    await asyncio.sleep(1)
+    # The second report edits the alert; it never becomes a message of its own. Its ingest (which flagged
+    # the edit) queued every alert it was going to, so the reader's outbox holds the first one alone.
+    [owed] = await session.bot.services.store.chat_alerts(READER_ID)
+    assert (owed.status, owed.message_id) == (AlertStatus.SENT, alert.message_id)
     assert [
         event.message_id for event in standin.world.events(EventKind.SENT, chat_id=READER_ID, after=mark)
     ] == [alert.message_id]

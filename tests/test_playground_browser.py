@@ -44,6 +44,11 @@ CHROMIUM_FLAGS = (
     "--window-size=1280,860",
 )
 WAIT_SECONDS = 15
+# How often wait() looks again: Selenium's default (0.5 s) would add up to that much to every step.
+RECHECK_SECONDS = 0.1
+# The second report of the two-source event follows the bot's read of the first this much later (the
+# playground's default is 10 s): still ample time for the first alert to go out first.
+FOLLOW_SECONDS = 2.0
 SCREENSHOT = REPO / "docs" / "playground.png"
 
 
@@ -96,7 +101,11 @@ class PlaygroundThread:
         self._loop = asyncio.get_running_loop()
         self._done = asyncio.Event()
         async with running_playground(
-            self.settings, load_configured_library, port=0, scratch=self.scratch
+            self.settings,
+            load_configured_library,
+            port=0,
+            scratch=self.scratch,
+            follow_seconds=FOLLOW_SECONDS,
         ) as playground:
             self.playground = playground
             self.ready.set()
@@ -160,7 +169,9 @@ def wait(driver: Any, condition: Callable[[Any], Any], seconds: float = WAIT_SEC
     from selenium.webdriver.support.ui import WebDriverWait
 
     ignored = (StaleElementReferenceException, NoSuchElementException)
-    return WebDriverWait(driver, seconds, ignored_exceptions=ignored).until(condition)
+    return WebDriverWait(driver, seconds, poll_frequency=RECHECK_SECONDS, ignored_exceptions=ignored).until(
+        condition
+    )
 
 
 def open_chat(driver: Any, chat_id: int) -> None:

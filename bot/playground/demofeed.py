@@ -240,7 +240,7 @@ class DemoFeed:
 
 @dataclass
 class TwoSourceEvent:
-    """One event on two demo sites: the first reports it when asked, the second FOLLOW_SECONDS after the
+    """One event on two demo sites: the first reports it when asked, the second follow_seconds after the
     bot has read the first's report (the server keeps the time), so one alert goes out and is then edited
     to count the second source."""
 
@@ -255,6 +255,7 @@ class TwoSourceEvent:
         )
     )
     follow_at: datetime | None = None  # when the second report is due, once the bot read the first
+    follow_seconds: float = FOLLOW_SECONDS  # tests shorten it; `newsbot playground` keeps the default
 
     @property
     def feeds(self) -> tuple[DemoFeed, DemoFeed]:
@@ -280,7 +281,7 @@ class TwoSourceEvent:
         first one after the report came out) sets it; None otherwise."""
         if not self.started or self.follow_at is not None:
             return None
-        self.follow_at = (now or datetime.now(UTC)) + timedelta(seconds=FOLLOW_SECONDS)
+        self.follow_at = (now or datetime.now(UTC)) + timedelta(seconds=self.follow_seconds)
         return self.follow_at
 
     def publish_second(self, now: datetime | None = None) -> DemoStory | None:

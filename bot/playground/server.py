@@ -92,6 +92,7 @@ class PlaygroundServer:
         topics_path: Path,
         *,
         watch_seconds: float = 0.0,
+        follow_seconds: float = FOLLOW_SECONDS,
     ) -> None:
         self.standin = standin
         self.scene = scene
@@ -105,7 +106,8 @@ class PlaygroundServer:
         self._host = "127.0.0.1"
         self._port = 0
         self.demo = DemoFeed()  # the demo news site the bot polls (demofeed.py)
-        self.event = TwoSourceEvent()  # two more sites, reporting one event a little apart
+        # Two more sites, reporting one event follow_seconds apart (counted from the bot's read of the first).
+        self.event = TwoSourceEvent(follow_seconds=follow_seconds)
         self._follow_up: asyncio.TimerHandle | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -417,7 +419,9 @@ class PlaygroundServer:
             feed.read_at = datetime.now(UTC)
             if feed is self.event.first and self.event.first_read(feed.read_at) is not None:
                 # The bot has the first report now; the second site runs its own a little later.
-                self._follow_up = asyncio.get_running_loop().call_later(FOLLOW_SECONDS, self._follow)
+                self._follow_up = asyncio.get_running_loop().call_later(
+                    self.event.follow_seconds, self._follow
+                )
             etag = feed.etag()
             if request.headers.get("If-None-Match") == etag:
                 return web.Response(status=304, headers={"ETag": etag})
@@ -471,7 +475,7 @@ class PlaygroundServer:
                 "second": event.second.name,
                 "feed": event.first.url,
                 "poll_seconds": POLL_SECONDS,
-                "follow_seconds": FOLLOW_SECONDS,
+                "follow_seconds": self.event.follow_seconds,
                 "topic": EVENT_TOPIC,
             }
         )

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from bot.core.sourcelist import load_sources
 from bot.localbot import BotStoppedEarly, LocalBot, local_bot
 from bot.playground.articles import SUBDIRECTORY
-from bot.playground.demofeed import POLL_SECONDS, DemoFeed
+from bot.playground.demofeed import FOLLOW_SECONDS, POLL_SECONDS, DemoFeed
 from bot.playground.scene import Scene, build_scene, populate
 from bot.playground.server import PlaygroundServer, is_loopback
 from bot.runtime import LibraryLoader
@@ -126,8 +126,12 @@ async def running_playground(
     port: int = DEFAULT_PORT,
     scratch: Path | None = None,
     install_signal_handlers: bool = False,
+    follow_seconds: float = FOLLOW_SECONDS,
 ) -> AsyncIterator[Playground]:
-    """Start the stand-in, the page and the bot, yield once the bot polls, and stop all three afterwards."""
+    """Start the stand-in, the page and the bot, yield once the bot polls, and stop all three afterwards.
+
+    follow_seconds: how long after the bot read the first report of the two-source event the second
+    site runs its own (tests shorten it; `newsbot playground` keeps the default)."""
     own_scratch = scratch is None
     workdir = Path(tempfile.mkdtemp(prefix="newsbot-playground-")) if scratch is None else scratch
     standin: BotApiStandIn | None = None
@@ -148,6 +152,7 @@ async def running_playground(
             corpus_dir,
             bot_settings.topics_path,
             watch_seconds=bot_settings.corpus_poll_seconds,
+            follow_seconds=follow_seconds,
         )
         try:
             await server.start(host, port)
