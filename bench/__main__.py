@@ -70,6 +70,10 @@ class Plan:
     articles: int  # the JSON Lines corpus for loading and reloading
     quality_reference: bool  # run rank-bm25 on SciFact too
     startup: bool = False  # fresh interpreters: what the compiled path adds to a start (bench/startup.py)
+    # bm25s's backend; None: numba when installed (its fastest). The tests choose "numpy": numba compiles
+    # bm25s's functions anew in every child (it keeps no cache of them), 10 s or more each.
+    bm25s_backend: str | None = None
+    reload_window_s: float = 1.0  # answering before and after the reload, for comparison
 
     @classmethod
     def of(cls, mode: str) -> Plan:
@@ -150,7 +154,9 @@ def run(
         say(f"answering questions while /reload indexes {plan.articles:,} articles")
         topics, _ = load_topics(corpus_dir / "topics.yaml")
         serving = build_library(Corpus(real.articles, ()), topics)
-        report["reload"] = measure_reload(corpus_dir, work / "reload", serving, questions)
+        report["reload"] = measure_reload(
+            corpus_dir, work / "reload", serving, questions, window_s=plan.reload_window_s
+        )
     if scifact.joinpath("corpus.jsonl.gz").is_file():
         say("SciFact retrieval quality")
         report["quality"] = {
@@ -190,7 +196,7 @@ def measure_scale(
         systems["rank_bm25"] = {"skipped": "too slow at this scale (run with --full)"}
     if bm25s_available():
         say(f"{label}: bm25s")
-        systems["bm25s"] = in_child(lambda: run_bm25s(passages, questions))
+        systems["bm25s"] = in_child(lambda: run_bm25s(passages, questions, plan.bm25s_backend))
     else:
         systems["bm25s"] = {"skipped": "not installed (optional: pip install bm25s)"}
     if tantivy_available():

@@ -183,12 +183,22 @@ def measure_corpus_load(directory: Path) -> Result:
     }
 
 
-def measure_reload(corpus_dir: Path, work: Path, serving: Library, questions: Sequence[Question]) -> Result:
-    """Answer questions on an event loop every 20 ms while Runtime.reload() indexes corpus_dir."""
-    return asyncio.run(_reload(corpus_dir, work, serving, questions))
+def measure_reload(
+    corpus_dir: Path,
+    work: Path,
+    serving: Library,
+    questions: Sequence[Question],
+    *,
+    window_s: float = 1.0,
+) -> Result:
+    """Answer questions on an event loop every 20 ms while Runtime.reload() indexes corpus_dir (and for
+    window_s seconds before and after it, for comparison)."""
+    return asyncio.run(_reload(corpus_dir, work, serving, questions, window_s))
 
 
-async def _reload(corpus_dir: Path, work: Path, serving: Library, questions: Sequence[Question]) -> Result:
+async def _reload(
+    corpus_dir: Path, work: Path, serving: Library, questions: Sequence[Question], window_s: float
+) -> Result:
     settings = Settings(
         corpus_dir=corpus_dir,
         database=work / "newsbot.sqlite3",
@@ -200,13 +210,13 @@ async def _reload(corpus_dir: Path, work: Path, serving: Library, questions: Seq
     store = await Store.open(settings.database)
     try:
         runtime = Runtime(settings=settings, store=store, library=serving)
-        before = await _answer(runtime, questions, lambda: False, limit_s=1.0)
+        before = await _answer(runtime, questions, lambda: False, limit_s=window_s)
         task = asyncio.create_task(runtime.reload(full=True))
         began = time.perf_counter()
         during = await _answer(runtime, questions, task.done, limit_s=3600.0)
         outcome = await task
         reload_s = time.perf_counter() - began
-        after = await _answer(runtime, questions, lambda: False, limit_s=1.0)
+        after = await _answer(runtime, questions, lambda: False, limit_s=window_s)
         restart_began = time.perf_counter()
         restarted = await asyncio.to_thread(load_configured_library, settings)
         restart_s = time.perf_counter() - restart_began

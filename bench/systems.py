@@ -117,12 +117,13 @@ def bm25s_available() -> bool:
     return importlib.util.find_spec("bm25s") is not None
 
 
-def run_bm25s(passages: Passages, questions: Sequence[Question]) -> Result:
+def run_bm25s(passages: Passages, questions: Sequence[Question], backend: str | None = None) -> Result:
     """bm25s (Robertson variant, the closest to BM25Okapi; not score-identical): build and top-10, with
-    its numba backend when numba is installed (its fastest single-thread retrieval)."""
+    `backend`, by default its numba one when numba is installed (its fastest single-thread retrieval)."""
     import bm25s
 
-    backend = "numba" if importlib.util.find_spec("numba") is not None else "numpy"
+    if backend is None:
+        backend = "numba" if importlib.util.find_spec("numba") is not None else "numpy"
     baseline = reset_peak()
     started = time.perf_counter()
     retriever = bm25s.BM25(k1=1.5, b=0.75, method="robertson", backend=backend)
