@@ -36,11 +36,30 @@ async def claimed_alerts(dsn: str, pid: int) -> list[int]:
     from PostgreSQL): what a killed replica leaves for the others once its lease runs out."""
     connection = await asyncpg.connect(dsn)
     try:
-        rows = await connection.fetch(
-            "SELECT chat_id FROM outbox WHERE status = 'pending' AND lease_owner LIKE $1", f"%:{pid}:%"
-        )
+        return await _claimed(connection, pid)
     finally:
         await connection.close()
+
+
+async def until_taken_over(dsn: str, pid: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+    """Wait until the (killed) replica process with this pid holds a claim on no pending alert any more:
+    once its lease ran out, the others claimed what it left (a row is sent only by the one holding it)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    connection = await asyncpg.connect(dsn)  # one connection for every look, not one each
+    try:
+        while left := await _claimed(connection, pid):
+            if loop.time() > deadline:
+                raise TimeoutError(f"the others did not take over the alerts of chats {left[:10]}…")
+            await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
+
+
+async def _claimed(connection: asyncpg.Connection, pid: int) -> list[int]:
+    rows = await connection.fetch(
+        "SELECT chat_id FROM outbox WHERE status = 'pending' AND lease_owner LIKE $1", f"%:{pid}:%"
+    )
     return [int(row[0]) for row in rows]
 
 
@@ -170,10 +189,12 @@ class ReplicaSet:
                     raise TimeoutError(f"replica {replica.index} not ready:\n{replica.output()[-3000:]}")
                 await asyncio.sleep(0.1)
 
-    async def restart(self, replica: Replica) -> None:
-        """Start a replica again (after a kill) and wait until it is ready."""
-        await self.launch(replica)
-        await self.until_ready(replica)
+    async def revive(self) -> None:
+        """Start again every replica that is not running (one killed), and wait until each is ready."""
+        down = [replica for replica in self.replicas if not replica.running]
+        for replica in down:
+            await self.launch(replica)
+        await asyncio.gather(*(self.until_ready(replica) for replica in down))
 
     async def kill(self, replica: Replica) -> None:
         """SIGKILL: the replica ends at once, with no cleanup at all."""

@@ -20,6 +20,7 @@ from telegram import Bot
 from bot.compose import compose, run
 from bot.core.interests import AlertStatus, Subscription
 from bot.core.models import Article
+from bot.localbot import local_bot
 from bot.standin import BotApiStandIn, Event, EventKind, Fault, FaultKind
 from bot.store import Store, StoreLockedError
 from bot.tg.alerts import AlertWorker
@@ -28,6 +29,10 @@ from tests import reliability
 from tests.harness import ADMIN, OTHER, TOKEN, USER, make_settings, running_bot
 
 FLOOD_TOKEN = "123456789:FLOOD-token"
+# The bots below wait this long for Telegram's answer (PTB's 5 s by default) and pause this long after a
+# first failed poll (1 s by default): the faults they meet last seconds, not tens of seconds.
+READ_TIMEOUT = 1.5
+POLL_BACKOFF = 0.3
 
 
 def flood_article(number: int) -> Article:
@@ -65,10 +70,12 @@ async def flood_store(tmp_path: Path) -> AsyncIterator[Store]:
 async def test_flood_control_during_a_fan_out_delivers_every_alert_once(
     flood_store: Store, request: pytest.FixtureRequest
 ) -> None:
-    """Bursts of 429 while alerting 1,000 chats: every alert arrives once, and while Telegram says
-    "retry after N" not one sendMessage reaches it before those N seconds have passed."""
+    """Bursts of 429 while alerting hundreds of chats (5,000 with --long): every alert arrives once, and
+    while Telegram says "retry after N" not one sendMessage reaches it before those N seconds have passed."""
     store = flood_store
-    chat_count = reliability.scaled(request.config, 1_000, 5_000)
+    # Each 429 holds every send for a second whatever the size, and each send costs several ms of CPU:
+    # the default run keeps the fan-out to a few hundred messages (still paced by the rate and the bursts).
+    chat_count = reliability.scaled(request.config, 200, 5_000)
     chats = list(range(300_001, 300_001 + chat_count))
     articles = {article.id: article for article in (flood_article(1), flood_article(2))}
     # Every chat gets story 1; every tenth chat story 2 as well (two messages, paced per chat).
@@ -150,7 +157,8 @@ async def test_polling_backs_off_through_502_reset_and_500_and_loses_or_repeats_
     for chat in readers:
         standin.scenario.add_private_chat(chat, f"Reader {chat}")
     questions = ["Sora daily losses", "Codex Sites", "MIIT standards", "ChatGPT uninstalls", "Sora", "MCP"]
-    async with running_bot(tmp_path, standin, push_default=False, corpus_poll_seconds=0):
+    settings, _ = make_settings(tmp_path, standin, push_default=False, corpus_poll_seconds=0)
+    async with local_bot(settings, standin, poll_backoff=POLL_BACKOFF):
         faults = [
             standin.inject_fault("getUpdates", FaultKind.BAD_GATEWAY),
             standin.inject_fault("getUpdates", FaultKind.RESET, deliver=True),  # updates fetched, answer lost
@@ -176,7 +184,7 @@ async def test_polling_backs_off_through_502_reset_and_500_and_loses_or_repeats_
     assert len(failed) == 3 and failed == list(range(failed[0], failed[0] + 3))
     times = [polls[index].at for index in [*failed, failed[-1] + 1]]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert gaps == sorted(gaps) and gaps[0] >= 1.0  # backing off: each retry waited longer
+    assert gaps == sorted(gaps) and gaps[0] >= POLL_BACKOFF  # backing off: each retry waited longer
     assert polls[failed[-1] + 1].status == 200  # and resumed
 
 
@@ -189,14 +197,19 @@ async def test_send_faults_and_timeouts_on_both_sides_recover_by_themselves(
     readers = list(range(7101, 7104))
     for chat in readers:
         standin.scenario.add_private_chat(chat, f"Reader {chat}")
-    async with running_bot(tmp_path, standin, push_default=False, corpus_poll_seconds=0.3) as bot:
+    settings, corpus = make_settings(tmp_path, standin, push_default=False, corpus_poll_seconds=0.3)
+    async with local_bot(settings, standin, read_timeout=READ_TIMEOUT):
         for chat in (USER, OTHER, ADMIN):
             [confirmed] = await standin.ask(chat, chat, "/subscribe openai")
             assert "Subscribed to OpenAI" in confirmed["text"]
         faults = [
-            # PTB waits poll timeout + 5 s for getUpdates and 5 s for sendMessage before TimedOut.
-            standin.inject_fault("getUpdates", FaultKind.TIMEOUT, delay=7.0),
-            standin.inject_fault("sendMessage", FaultKind.TIMEOUT, chat_id=USER, delay=6.0, deliver=True),
+            # Before TimedOut PTB waits READ_TIMEOUT for sendMessage, and for getUpdates READ_TIMEOUT
+            # plus the 1 s long poll twice (bot.tg.polling adds it, and PTB again): both faults hang
+            # a second longer than that.
+            standin.inject_fault("getUpdates", FaultKind.TIMEOUT, delay=READ_TIMEOUT + 3.0),
+            standin.inject_fault(
+                "sendMessage", FaultKind.TIMEOUT, chat_id=USER, delay=READ_TIMEOUT + 1.0, deliver=True
+            ),
             standin.inject_fault("sendMessage", FaultKind.RESET, chat_id=OTHER),
             standin.inject_fault("sendMessage", FaultKind.BAD_GATEWAY, chat_id=ADMIN),
             standin.inject_fault("sendMessage", FaultKind.RESET, chat_id=readers[0]),
@@ -206,7 +219,7 @@ async def test_send_faults_and_timeouts_on_both_sides_recover_by_themselves(
         mark = standin.world.mark()
         for chat in readers:
             standin.scenario.send_user_message(chat, chat, "Sora daily losses")
-        (bot.corpus / "openai-faults.md").write_text(
+        (corpus / "openai-faults.md").write_text(
             "---\nid: openai-faults\ntitle: OpenAI weathers a network storm\ntopics: [openai]\n---\n\n"
             "Packets were lost and found again.\n"
         )
@@ -215,7 +228,7 @@ async def test_send_faults_and_timeouts_on_both_sides_recover_by_themselves(
             lambda: all(answers_per_chat(standin, [USER, OTHER, ADMIN, *readers], mark).values()), timeout=30
         )
         [again] = await standin.ask(readers[0], readers[0], "Codex Sites", timeout=10)
-        async with await Store.open(bot.settings.database) as store:
+        async with await Store.open(settings.database) as store:
             for _ in range(600):  # alerts retry after 2 s, then 4 s
                 counts = await store.alert_counts()
                 if counts.get("sent") == 3:
