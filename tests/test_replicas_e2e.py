@@ -275,7 +275,33 @@ async def test_an_article_fetched_by_the_leader_reaches_every_replica(replicas: 
     site = replicas.site
     assert site is not None
     site.feed("/feed.xml", rss([QUAY, HARBOUR], base=site.base))
+    await poll_on_the_leader_now(replicas)
     await until_each_replica_answers(replicas, "quayside tram Saltmarsh", QUAY.title, first_asker=630_001)
+
+
+async def poll_on_the_leader_now(cluster: ReplicaSet) -> None:
+    """Have the leader poll the feed now instead of at its next turn (up to five seconds away): the admin
+    pauses and resumes it with the /sources buttons, which the proxy hands to the leader for the occasion;
+    Resume makes the source due at once and wakes the poller of the replica it reached."""
+    standin = cluster.standin
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not any(leads(replica) for replica in cluster.replicas):  # (the cluster may have just started)
+        assert loop.time() < deadline, "no replica leads"
+        await asyncio.sleep(0.1)
+    backends = cluster.proxy.backends
+    cluster.proxy.backends = [leader(cluster).listen_port]
+    try:
+        [listing] = await standin.ask(ADMIN, ADMIN, "/sources", timeout=30)
+        for label, expected in (("Pause 1", "paused"), ("Resume 1", "resumed")):
+            mark = standin.world.mark()
+            standin.scenario.click_button(ADMIN, ADMIN, listing["message_id"], label)
+            [toast] = await standin.wait_for(kind=EventKind.CALLBACK_ANSWER, after=mark, timeout=30)
+            assert expected in toast.data["text"], toast.data["text"]
+            await standin.wait_for(kind=EventKind.EDITED, chat_id=ADMIN, after=mark, timeout=30)
+            listing = standin.world.message_in(standin.world.chats[ADMIN], listing["message_id"])
+    finally:
+        cluster.proxy.backends = backends
 
 
 async def test_a_fan_out_to_thousands_of_chats_goes_out_once_each_at_the_global_rate(

@@ -1,19 +1,27 @@
 """Sources end to end: the real bot (python-telegram-bot against the Bot API stand-in) polling feeds from a
 local site: new stories reach answers and alerts exactly once, admins manage sources with /sources and its
-buttons, and a failing source is paused with one message to each admin."""
+buttons, and a failing source is paused with one message to each admin.
+
+A source is polled at most every five seconds, and a new one first somewhere in its first interval; these
+tests do not wait for that schedule (tests.test_sources_core and tests.test_fetch cover it): their feeds are
+listed due at once before the bot starts, and a later poll is asked for as an admin's Resume or `newsbot
+fetch --once` would ask for it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.core.sourcelist import load_sources
 from bot.standin import BotApiStandIn, EventKind
-from tests.harness import ADMIN, OTHER, USER, BotUnderTest, running_bot
+from bot.store import PollStatus, Store
+from tests.harness import ADMIN, OTHER, USER, BotUnderTest, make_settings, running_bot
 from tests.test_fetch import LIGHTHOUSE
 from tests.website import Story, Website, rss
 
@@ -50,6 +58,29 @@ def sources_file(tmp_path: Path, *urls: str, every: int = 5) -> Path:
     return path
 
 
+async def listed_due_now(tmp_path: Path, standin: BotApiStandIn, sources: Path) -> None:
+    """List the sources file's feeds in the database of the bot about to start, as its poller would
+    (Poller.sync_file), each due at once instead of somewhere in its first five seconds."""
+    settings, _ = make_settings(tmp_path, standin)
+    specs, problems = load_sources(sources)
+    assert not problems
+    async with await Store.open(settings.database) as store:
+        await store.sources.sync_file(specs, settings.fetch_every_seconds)
+        for source in await store.sources.listed():
+            await store.sources.schedule_first(source.id, datetime.now(UTC))
+
+
+async def poll_again_now(bot: BotUnderTest, url: str) -> None:
+    """Have the running bot's poller fetch a polled source again now, not one interval later: paused and
+    resumed in its store (failures cleared, due at once), then woken, as the admin's Resume button does."""
+    sources = bot.services.store.sources
+    source = await sources.by_url(url)
+    assert source is not None and source.failures == 0 and not source.paused
+    assert await sources.pause(source.id, "a test asks for the next poll now")
+    assert await sources.resume(source.id)
+    bot.services.sources.wake()
+
+
 def bot_with(
     tmp_path: Path, standin: BotApiStandIn, **overrides: Any
 ) -> contextlib.AbstractAsyncContextManager[BotUnderTest]:
@@ -73,7 +104,9 @@ async def test_a_new_story_reaches_answers_and_alerts_once(
 ) -> None:
     url = site.url("/feed.xml")
     site.feed("/feed.xml", rss([LIGHTHOUSE], base=site.base), etag='"1"')
-    async with bot_with(tmp_path, standin, sources_file=sources_file(tmp_path, url)) as bot:
+    sources = sources_file(tmp_path, url)
+    await listed_due_now(tmp_path, standin, sources)
+    async with bot_with(tmp_path, standin, sources_file=sources) as bot:
         runtime = bot.services.runtime
 
         async def backlog_in() -> bool:
@@ -85,6 +118,7 @@ async def test_a_new_story_reaches_answers_and_alerts_once(
         await bot.ask(OTHER, OTHER, "/subscribe glasshouse")
         site.pages([ORCHIDS])
         site.feed("/feed.xml", rss([ORCHIDS, LIGHTHOUSE], base=site.base), etag='"2"')
+        await poll_again_now(bot, url)
         alerts = await standin.wait_for(
             lambda event: ORCHIDS.title in str(event.data.get("text")), chat_id=USER, timeout=30
         )
@@ -149,18 +183,26 @@ async def test_a_failing_source_is_paused_and_each_admin_is_told_once(
 ) -> None:
     site.static("/down.xml", "maintenance", status=503, content_type="text/plain")
     url = site.url("/down.xml")
-    settings = {
-        "sources_file": sources_file(tmp_path, url),
-        "fetch_max_failures": 2,
-        "admin_ids": [ADMIN, OTHER],
-    }
+    sources = sources_file(tmp_path, url)
+    settings = {"sources_file": sources, "fetch_max_failures": 2, "admin_ids": [ADMIN, OTHER]}
+    await listed_due_now(tmp_path, standin, sources)
     async with bot_with(tmp_path, standin, **settings) as bot:
+        store = bot.services.store
+
+        async def failed_once() -> bool:
+            current = await store.sources.by_url(url)
+            return current is not None and current.failures == 1
+
+        await until(failed_once)  # the poller's own first poll
+        # The second failure without waiting out the back-off (one interval): a poll of every source now,
+        # as `newsbot fetch --once` does, by the same poller.
+        [report] = await bot.services.sources.poll_all()
+        assert report.status == PollStatus.FAILED and report.paused_now
         for admin in (ADMIN, OTHER):
             [notice] = await standin.wait_for(
                 lambda event: "Source paused" in str(event.data.get("text")), chat_id=admin, timeout=30
             )
             assert "HTTP 503" in notice.data["text"] and "/sources" in notice.data["text"]
-        store = bot.services.store
         source = await store.sources.by_url(url)
         assert source is not None and source.paused and source.failures == 2
         assert await store.sources.pending_notices() == []
