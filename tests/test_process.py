@@ -60,21 +60,32 @@ async def exit_output(process: BotProcess, timeout: float = 30.0) -> str:  # noq
 
 
 async def test_run_subprocess_answers_and_stops_cleanly(tmp_path: Path, standin: BotApiStandIn) -> None:
+    """Two `newsbot run` on one database, started together so that their start-ups (mostly imports)
+    overlap: one takes the instance lock, answers and stops cleanly on SIGTERM; the other refuses at
+    once, exit code 1, saying which database is in use. (That the lock holds for as long as a bot runs
+    is test_second_instance_on_one_database_refuses_before_polling's, in tests/test_reliability_faults.)"""
     env = bot_env(standin, tmp_path)
-    process = await start_bot(env, tmp_path)
+    both = [await start_bot(env, tmp_path), await start_bot(env, tmp_path)]
+    exits = {asyncio.ensure_future(bot.wait()): bot for bot in both}
     try:
+        ended, _ = await asyncio.wait(exits, timeout=STARTUP_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        assert ended, "neither instance refused to share the database"
+        second = exits[ended.pop()]
+        [process] = [bot for bot in both if bot is not second]
         await process.wait_polling(standin, STARTUP_TIMEOUT)
+        second_err = second.output()
+        assert second.returncode == 1
+        assert "another" in second_err.lower() and "db.sqlite3" in second_err
+
         [welcome] = await standin.ask(USER, USER, "/start", timeout=20)
         assert "4 articles" in welcome["text"]
         [answer] = await standin.ask(USER, USER, "Sora daily losses", timeout=20)
         assert "OpenAI to close its Sora video app" in answer["text"]
-
-        second = await start_bot(env, tmp_path)
-        second_err = await exit_output(second, STARTUP_TIMEOUT)
-        assert second.returncode == 1
-        assert "another" in second_err.lower() and "db.sqlite3" in second_err
     finally:
-        await process.stop(timeout=30)
+        for waiting in exits:
+            waiting.cancel()
+        for bot in both:
+            await bot.stop(timeout=30)
     log = process.output()
     assert process.returncode == 0, log[-2000:]
     assert "shutting down" in log
@@ -83,16 +94,22 @@ async def test_run_subprocess_answers_and_stops_cleanly(tmp_path: Path, standin:
 
 async def test_conflict_409_stops_with_a_clear_message(tmp_path: Path, standin: BotApiStandIn) -> None:
     process = await start_bot(bot_env(standin, tmp_path), tmp_path)
-    try:
-        await process.wait_polling(standin, STARTUP_TIMEOUT)
-        async with httpx.AsyncClient(timeout=10) as client:
-            # A second poller on the same token: Telegram ends the older request with 409.
-            await client.post(f"{standin.api_url}/getUpdates", json={"timeout": 3})
-        err = await exit_output(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    async with httpx.AsyncClient(timeout=10) as client:
+        other: asyncio.Task[httpx.Response] | None = None
+        try:
+            await process.wait_polling(standin, STARTUP_TIMEOUT)
+            # A second poller on the same token, still long-polling while the bot stops: Telegram ends the
+            # older request with 409. (It is not waited for: the bot's exit is what the test is about.)
+            other = asyncio.create_task(client.post(f"{standin.api_url}/getUpdates", json={"timeout": 5}))
+            err = await exit_output(process)
+        finally:
+            if other is not None:
+                other.cancel()
+                with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                    await other
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
     assert process.returncode == 1
     assert "409 Conflict" in err
     assert "another instance" in err

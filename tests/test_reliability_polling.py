@@ -24,6 +24,11 @@ from tests import reliability
 from tests.harness import TOKEN, USER, make_settings
 from tests.test_process import STARTUP_TIMEOUT, bot_env, exit_output, start_bot
 
+# The first pause after a failed poll where the bot runs in-process (the product's is 1 s); the growth
+# of the pauses after it stays well above the jitter of a request to the stand-in, so the gaps between
+# polls still show it.
+POLL_BACKOFF = 0.25
+
 
 async def until(condition: object, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a hang guard
     """Wait for something the bot brings about (the deadline only stops a hung test)."""
@@ -45,11 +50,19 @@ async def test_a_proxys_404_page_while_polling_is_retried_and_answers_keep_comin
     Updater would stop polling for good; here getMe shows the token still works, so polling backs off,
     resumes, and a question asked meanwhile is answered."""
     settings, _ = make_settings(tmp_path, standin, corpus_poll_seconds=0, push_default=False)
-    async with local_bot(settings, standin) as bot:
-        pages = standin.inject_fault("getUpdates", FaultKind.NOT_FOUND_PAGE, times=3)
-        await until(lambda: pages.hits == 3)
-        [answer] = await standin.ask(USER, USER, "Sora daily losses", timeout=30)
-        assert not bot.task.done()
+    # The pages meet the bot's first polls, so that no long poll already open has to run out first
+    # (local_bot would only return once polling works again: the bot is run here directly). The pauses
+    # grow from POLL_BACKOFF (the product's first pause is 1 s): 0.25, 0.375, 0.56 s.
+    pages = standin.inject_fault("getUpdates", FaultKind.NOT_FOUND_PAGE, times=3)
+    services = await compose(settings, TOKEN, poll_timeout=1, probation=0.0, poll_backoff=POLL_BACKOFF)
+    task = asyncio.create_task(run(services, install_signal_handlers=False))
+    try:
+        await until(lambda: pages.hits == 3 or task.done())
+        [answer] = await standin.ask(USER, USER, "Sora daily losses", timeout=30)  # while it pauses
+        assert not task.done()
+    finally:
+        services.stopping.set()
+        reason = await asyncio.wait_for(task, 30)
     polls = standin.requests("getUpdates")
     reliability.faults_hit([pages])
 
@@ -58,13 +71,13 @@ async def test_a_proxys_404_page_while_polling_is_retried_and_answers_keep_comin
     assert len(failed) == 3 and failed == list(range(failed[0], failed[0] + 3))
     times = [polls[index].at for index in [*failed, failed[-1] + 1]]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert gaps == sorted(gaps) and gaps[0] >= 1.0  # backing off
+    assert gaps == sorted(gaps) and gaps[0] >= POLL_BACKOFF  # backing off
     assert polls[failed[-1] + 1].status == 200
     checks = [
         r for r in standin.requests("getMe") if polls[failed[0]].at <= r.at <= polls[failed[-1]].at + 60
     ]
     assert len(checks) == 3 and all(r.status == 200 for r in checks)  # getMe decided each time
-    assert await asyncio.wait_for(bot.task, 30) is None  # and it stopped cleanly, as asked
+    assert reason is None  # and it stopped cleanly, as asked
 
 
 async def test_a_revoked_token_stops_the_bot_with_one_clear_reason(
@@ -111,13 +124,21 @@ async def test_a_revoked_token_ends_newsbot_run_with_exit_1_and_one_line(
 
 async def test_sigterm_after_a_404_storm_exits_cleanly(tmp_path: Path, standin: BotApiStandIn) -> None:
     """After getUpdates met 404 pages (which end PTB's own polling loop with an exception that then broke
-    the shutdown), SIGTERM still stops `newsbot run` with exit code 0."""
+    the shutdown), SIGTERM still stops `newsbot run` with exit code 0.
+
+    The SIGTERM lands once getMe has said the token still works after the second page, in the pause
+    before polling again (1.5 s in a process, where the back-off cannot be shortened): the moment PTB's
+    loop would have been dead."""
     process = await start_bot(bot_env(standin, tmp_path, NEWSBOT_LOG_LEVEL="INFO"), tmp_path)
     pages = standin.inject_fault("getUpdates", FaultKind.NOT_FOUND_PAGE, times=2)
+
+    def checked_after_the_storm() -> bool:
+        failed = [record.at for record in standin.requests("getUpdates") if record.status == 404]
+        return len(failed) == 2 and any(record.at > failed[-1] for record in standin.requests("getMe"))
+
     try:
-        await process.wait_polling(standin, STARTUP_TIMEOUT)
-        await until(lambda: pages.hits == 2)
-        await standin.wait_until_polling(timeout=30)  # polling again after the pages
+        await until(lambda: checked_after_the_storm() or process.returncode is not None, STARTUP_TIMEOUT)
+        assert process.returncode is None, f"the bot exited before the SIGTERM:\n{process.tail()}"
         code = await process.stop(timeout=30)
     finally:
         if process.returncode is None:
@@ -155,12 +176,16 @@ async def test_a_stalled_poll_is_cut_by_the_watchdog(
     tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A getUpdates call that never returns (the client would wait a minute for it): after stall_after
-    seconds without a sign of life the watchdog cuts it and polls afresh."""
+    seconds without a sign of life the watchdog cuts it and polls afresh.
+
+    The bot's first poll is the one held (no waiting for a poll in flight to end), and stall_after is
+    half a second above the 1 s long poll that a healthy poll may take."""
     settings, _ = make_settings(tmp_path, standin, corpus_poll_seconds=0, push_default=False)
-    async with local_bot(settings, standin, stall_after=2.0) as bot:
-        bot.services.poller.read_margin = 120.0  # so only the watchdog can end the held call
-        held = standin.inject_fault("getUpdates", FaultKind.TIMEOUT, delay=120.0)
-        await until(lambda: held.hits == 1)
+    held = standin.inject_fault("getUpdates", FaultKind.TIMEOUT, delay=120.0)
+    # read_timeout: so only the watchdog can end the held call. local_bot returns once a long poll is
+    # open, and the held call never opens one (the fault holds it first): only after the watchdog cut it.
+    async with local_bot(settings, standin, stall_after=1.5, read_timeout=120.0) as bot:
+        assert held.hits == 1
         [answer] = await standin.ask(USER, USER, "MIIT standards", timeout=30)
         restarts = bot.services.poller.restarts
     reliability.faults_hit([held])
@@ -221,9 +246,13 @@ async def test_an_instance_alone_confirms_a_change_once_its_probation_is_over(
     tmp_path: Path, standin: BotApiStandIn
 ) -> None:
     settings, _ = make_settings(tmp_path, standin, corpus_poll_seconds=0)
-    async with local_bot(settings, standin, probation=2.0) as bot:
+    # The verdict comes with the first poll to return after the probation: with 1 s long polls and the
+    # /subscribe fetched at once, that is the second poll, a second in.
+    async with local_bot(settings, standin, probation=0.5) as bot:
+        sole = bot.services.application.bot_data.sole_instance
+        assert not sole.decided  # the /subscribe arrives during the probation
         [confirmed] = await standin.ask(USER, USER, "/subscribe openai", timeout=30)
-        assert bot.services.application.bot_data.sole_instance.confirmed
+        assert sole.confirmed
         stored = await bot.services.store.subscriptions(USER)
     assert "Subscribed to OpenAI" in confirmed["text"]
     assert [(s.kind, s.value) for s in stored] == [(SubscriptionKind.TOPIC, "openai")]
