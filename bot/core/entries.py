@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import feedparser
-
 from bot.core.corpus.feeds import feed_body, feed_date, feed_text, html_paragraphs
 from bot.core.corpus.fields import Invalid, plain_paragraphs
 from bot.core.models import Article
@@ -180,6 +178,10 @@ def _xml_feed(data: bytes, url: str) -> FeedDocument:
             "the document declares XML entities (<!ENTITY …>); refused: entity expansion and external "
             "entities are how XML documents attack their readers, and feeds do not need them"
         )
+    # Imported on first use: feeds are parsed in worker processes, whose forkserver imports feedparser
+    # ahead (bot.sources.workers.PRELOAD); the bot's own process need not pay for it at start-up.
+    import feedparser
+
     try:
         # Always a stream: feedparser treats bytes or str as a file name or URL to open if it can.
         parsed = feedparser.parse(io.BytesIO(data), resolve_relative_uris=False, sanitize_html=True)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import charset_normalizer
-import trafilatura
-from trafilatura.settings import use_config
 
 from bot.core.corpus.fields import plain_paragraphs
 
@@ -28,6 +26,8 @@ _WORD = re.compile(r"\w{4,}")
 @functools.cache
 def _config() -> ConfigParser:
     """trafilatura's settings with our limits (read once, on first use)."""
+    from trafilatura.settings import use_config  # (see extract_article on why imported here)
+
     config = use_config()
     config.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_NODES))
     config.set("DEFAULT", "EXTENSIVE_DATE_SEARCH", "off")  # the page's own metadata, not guesses from text
@@ -87,6 +87,10 @@ def extract_article(data: bytes, *, url: str, charset: str | None = None, teaser
     """
     if not data.strip():
         raise ExtractionFailed("the page is empty")
+    # Imported on first use: pages are read in worker processes, whose forkserver imports trafilatura
+    # ahead (bot.sources.workers.PRELOAD); the bot's own process never needs its 0.1 s import.
+    import trafilatura
+
     markup, note = decode_page(data, charset)
     try:
         document = trafilatura.bare_extraction(

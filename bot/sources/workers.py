@@ -19,7 +19,8 @@ from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
-PRELOAD = ["bot.core.entries", "bot.sources.extract"]
+# The parsers themselves too: both modules import them on first use only (the bot's process never does).
+PRELOAD = ["bot.core.entries", "bot.sources.extract", "feedparser", "trafilatura"]
 
 
 class TooSlow(Exception):
