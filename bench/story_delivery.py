@@ -290,7 +290,7 @@ async def one_alert_per_story(
     await feeds.start()
     (workdir / "sources.yaml").write_text(feeds.sources_yaml(plan.poll_seconds), encoding="utf-8")
     if plan.first_polls_now:
-        await _list_due_now(database, workdir / "sources.yaml", plan.poll_seconds)
+        await list_sources_due_now(database, workdir / "sources.yaml", plan.poll_seconds)
     standin = BotApiStandIn(TOKEN, request_log_size=plan.chats * 4 + 20_000)
     await standin.start()
     for chat in chats:
@@ -339,11 +339,12 @@ async def one_alert_per_story(
     return out
 
 
-async def _list_due_now(database: Path, sources_file: Path, every: float) -> None:
-    """List the sources file's feeds as the bot's poller would (Poller.sync_file), each due now."""
+async def list_sources_due_now(database: Path | str, sources_file: Path, every: float) -> None:
+    """List the sources file's feeds in the database of a bot about to start, as its poller would
+    (Poller.sync_file), each due now instead of somewhere in its first interval (also the sources tests')."""
     specs, problems = load_sources(sources_file)
     if problems:
-        raise ValueError(f"the benchmark's sources file: {problems[0]}")
+        raise ValueError(f"the sources file {sources_file}: {problems[0]}")
     async with await Store.open(database) as store:
         await store.sources.sync_file(specs, every)
         now = datetime.now(UTC)

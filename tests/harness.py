@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.compose import Services
+from bot.core.interests import SubscriptionKind
 from bot.localbot import LocalBot, local_bot
 from bot.settings import Settings
 from bot.standin import BotApiStandIn, EventKind
+from bot.store import Store
 from tests.conftest import CORPUS
 
 TOKEN = "987654321:TEST-secret-token-AAAAAAAAAAAA"
@@ -101,6 +103,18 @@ def make_settings(tmp_path: Path, standin: BotApiStandIn, **overrides: Any) -> t
     }
     values.update(overrides)
     return Settings(**values), corpus
+
+
+async def subscribe_in_store(
+    database: Path | str, chats: Iterable[int], kind: SubscriptionKind, value: str, label: str
+) -> None:
+    """Private chats subscribed as /subscribe leaves them, written straight into the database (a path, or
+    a PostgreSQL DSN): asked for in chat, a bot process just started would hold each back for its
+    probation (10 s, bot.tg.polling), which tests about something else need not wait out."""
+    async with await Store.open(database) as store:
+        for chat in chats:
+            await store.touch_chat(chat, "private", None)
+            await store.subscribe(chat, kind, value, label)
 
 
 def populate(standin: BotApiStandIn) -> None:

@@ -12,9 +12,8 @@ import pytest
 from bot.core.interests import SubscriptionKind
 from bot.core.segments import SegmentedIndex
 from bot.standin import BotApiStandIn, EventKind
-from bot.store import Store
 from tests import reliability
-from tests.harness import ADMIN, USER, running_bot
+from tests.harness import ADMIN, USER, running_bot, subscribe_in_store
 from tests.test_alerts_e2e import outbox, until_no_alert_pending, write_article
 from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot
 
@@ -100,11 +99,8 @@ async def test_sigkill_while_segments_are_added_and_merged_loses_and_doubles_no_
         await process.wait_polling(standin, STARTUP_TIMEOUT)
     finally:
         await process.stop(timeout=30)
-    # The subscription goes straight into the store: asked for in chat, a freshly started process would
-    # hold it back for its probation (10 s, bot.tg.polling), and this test is about the kills.
-    async with await Store.open(Path(env["NEWSBOT_DATABASE"])) as store:
-        await store.touch_chat(USER, "private", "Ursula")
-        await store.subscribe(USER, SubscriptionKind.TOPIC, "openai", "OpenAI")
+    database = Path(env["NEWSBOT_DATABASE"])
+    await subscribe_in_store(database, [USER], SubscriptionKind.TOPIC, "openai", "OpenAI")  # (not via chat)
     mark = standin.world.mark()
     titles: list[str] = []
     kills = 0

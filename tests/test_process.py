@@ -20,7 +20,7 @@ from bot.standin import BotApiStandIn, EventKind
 from bot.store import Store
 from tests import reliability
 from tests.conftest import CORPUS
-from tests.harness import ADMIN, TOKEN, USER
+from tests.harness import ADMIN, TOKEN, USER, subscribe_in_store
 
 STARTUP_TIMEOUT = 60.0
 _RUN_NUMBERS = itertools.count(1)
@@ -133,10 +133,7 @@ async def test_alerts_survive_repeated_sigkill(
     await process.wait_polling(standin, STARTUP_TIMEOUT)
     await process.stop(timeout=30)
 
-    async with await Store.open(database) as store:
-        for chat_id in chats:
-            await store.touch_chat(chat_id, "private", f"Reader {chat_id}")
-            await store.subscribe(chat_id, SubscriptionKind.TOPIC, "openai", "OpenAI")
+    await subscribe_in_store(database, chats, SubscriptionKind.TOPIC, "openai", "OpenAI")
     for n in range(2):
         (corpus / f"new-{n}.md").write_text(
             f"---\nid: crash-{n}\ntitle: OpenAI crash-test story {n}\ntopics: [openai]\n---\n\nBody {n}.\n"

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from bot.core.corpus import load_corpus
-from bot.core.interests import Subscription
+from bot.core.interests import Subscription, SubscriptionKind
 from bot.standin import BotApiStandIn, Event, EventKind
 from bot.store import DatabaseBusy, Store, StoreError
 from tests import reliability
-from tests.harness import ADMIN, OTHER, USER, running_bot
+from tests.harness import ADMIN, OTHER, USER, running_bot, subscribe_in_store
 from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot
 
 HOLD_LOCK = """
@@ -345,13 +345,9 @@ async def test_a_reload_killed_half_way_leaves_the_previous_state_and_alerts_onc
     corpus = Path(env["NEWSBOT_CORPUS_DIR"])
     database = Path(env["NEWSBOT_DATABASE"])
     subscribers = (USER, OTHER, ADMIN)
-    # Subscribed straight in the database: a bot started only to take /subscribe would wait out its
-    # 10 s probation (bot.tg.polling) before confirming one. The first start below makes the silent
-    # first load of the corpus, as it would have.
-    async with await Store.open(database) as store:
-        for chat in subscribers:
-            await store.touch_chat(chat, "private", None)
-            await store.subscribe(chat, "topic", "openai", "OpenAI")
+    # (no bot started just to take /subscribe: the first start below makes the silent first load of the
+    # corpus, as it would have)
+    await subscribe_in_store(database, subscribers, SubscriptionKind.TOPIC, "openai", "OpenAI")
     # Filler: a few hundred files that no reload changes (a reload reads only the changed ones); the final
     # count shows a kill at any moment leaves them all in place.
     write_articles(corpus, "filler", FILLER, topics="[]", subject="Harbour tide")

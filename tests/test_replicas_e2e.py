@@ -27,7 +27,7 @@ from bot.standin import BotApiStandIn, EventKind
 from bot.standin.world import Event
 from bot.store import Store
 from tests import reliability
-from tests.harness import ADMIN, BOT_USERNAME, TOKEN, USER, populate
+from tests.harness import ADMIN, BOT_USERNAME, TOKEN, USER, populate, subscribe_in_store
 from tests.postgres import Server
 from tests.replicas import SECRET, WEBHOOK_PATH, Replica, ReplicaSet, claimed_alerts, until_taken_over
 from tests.website import Story, Website, rss
@@ -123,11 +123,9 @@ async def subscribe_readers(
     standin: BotApiStandIn, dsn: str, readers: Iterable[int], topic: str, label: str
 ) -> None:
     """Private chats with the bot, each subscribed to a topic (written to the shared database)."""
-    async with await Store.open(dsn) as store:
-        for chat_id in readers:
-            standin.scenario.add_private_chat(chat_id, f"Reader {chat_id}")
-            await store.touch_chat(chat_id, "private", f"Reader {chat_id}")
-            await store.subscribe(chat_id, SubscriptionKind.TOPIC, topic, label)
+    for chat_id in readers:
+        standin.scenario.add_private_chat(chat_id, f"Reader {chat_id}")
+    await subscribe_in_store(dsn, readers, SubscriptionKind.TOPIC, topic, label)
 
 
 async def publish_and_reload(cluster: ReplicaSet, topic: str, title: str) -> str:
@@ -187,12 +185,19 @@ def leader(cluster: ReplicaSet) -> Replica:
     return found
 
 
-async def until_another_leads(cluster: ReplicaSet, dead: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-    """Wait until a replica other than the dead process says it leads (the lock was handed over)."""
+async def until_one_leads(
+    cluster: ReplicaSet,
+    dead: int | None = None,
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> None:
+    """Wait until a replica says it leads: one other than the `dead` process, when given (the lock was
+    handed over after the leader was killed)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not any(leads(r) for r in cluster.replicas if r.process is not None and r.process.pid != dead):
-        assert loop.time() < deadline, "no replica took the lead after the leader was killed"
+        assert loop.time() < deadline, (
+            "no replica leads" if dead is None else "no replica took the lead after the leader was killed"
+        )
         await asyncio.sleep(0.1)
 
 
@@ -284,11 +289,7 @@ async def poll_on_the_leader_now(cluster: ReplicaSet) -> None:
     pauses and resumes it with the /sources buttons, which the proxy hands to the leader for the occasion;
     Resume makes the source due at once and wakes the poller of the replica it reached."""
     standin = cluster.standin
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while not any(leads(replica) for replica in cluster.replicas):  # (the cluster may have just started)
-        assert loop.time() < deadline, "no replica leads"
-        await asyncio.sleep(0.1)
+    await until_one_leads(cluster)  # (the cluster may have just started)
     backends = cluster.proxy.backends
     cluster.proxy.backends = [leader(cluster).listen_port]
     try:
@@ -410,7 +411,7 @@ async def test_a_replica_killed_mid_fan_out_leaves_its_alerts_to_the_others(
         await replicas.kill(victim)
         orphaned += len(await claimed_alerts(replicas.dsn, pid))
         if round_number == 0:
-            await until_another_leads(replicas, pid)
+            await until_one_leads(replicas, pid)
         await until_taken_over(replicas.dsn, pid)  # its lease ran out and the others took what it held
         # Only then does the victim start again (a new process, so a new owner of claims), while the
         # others finish this fan-out and the next one begins. The last victim stays down: no test after

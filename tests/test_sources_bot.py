@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.core.sourcelist import load_sources
+from bench.story_delivery import list_sources_due_now
 from bot.standin import BotApiStandIn, EventKind
-from bot.store import PollStatus, Store
+from bot.store import PollStatus
 from tests.harness import ADMIN, OTHER, USER, BotUnderTest, make_settings, running_bot
 from tests.test_fetch import LIGHTHOUSE
 from tests.website import Story, Website, rss
@@ -59,15 +58,9 @@ def sources_file(tmp_path: Path, *urls: str, every: int = 5) -> Path:
 
 
 async def listed_due_now(tmp_path: Path, standin: BotApiStandIn, sources: Path) -> None:
-    """List the sources file's feeds in the database of the bot about to start, as its poller would
-    (Poller.sync_file), each due at once instead of somewhere in its first five seconds."""
+    """The sources file's feeds listed in the database of the bot about to start, each due at once."""
     settings, _ = make_settings(tmp_path, standin)
-    specs, problems = load_sources(sources)
-    assert not problems
-    async with await Store.open(settings.database) as store:
-        await store.sources.sync_file(specs, settings.fetch_every_seconds)
-        for source in await store.sources.listed():
-            await store.sources.schedule_first(source.id, datetime.now(UTC))
+    await list_sources_due_now(settings.database, sources, settings.fetch_every_seconds)
 
 
 async def poll_again_now(bot: BotUnderTest, url: str) -> None:

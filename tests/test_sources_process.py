@@ -18,7 +18,7 @@ from bot.core.interests import SubscriptionKind, parse_keywords
 from bot.standin import BotApiStandIn
 from bot.store import Store
 from tests.conftest import CORPUS, REPO
-from tests.harness import USER
+from tests.harness import USER, subscribe_in_store
 from tests.test_fetch import LIGHTHOUSE
 from tests.test_process import STARTUP_TIMEOUT, bot_env, start_bot
 from tests.test_sources_bot import ORCHIDS
@@ -64,12 +64,8 @@ async def test_sigkill_mid_fetch_loses_no_article_and_queues_no_duplicate_alert(
         NEWSBOT_FETCH_TIMEOUT_SECONDS="60",
     )
     site.feed("/feed.xml", rss([LIGHTHOUSE], base=site.base), etag='"1"')
-    # The subscription goes straight into the store: asked for in chat, a freshly started process would
-    # hold it back for its probation (10 s, bot.tg.polling), and this test is about the kills.
-    orchids = parse_keywords("orchids").text
-    async with await Store.open(database) as store:
-        await store.touch_chat(USER, "private", "Ursula")
-        await store.subscribe(USER, SubscriptionKind.KEYWORDS, orchids, orchids)
+    orchids = parse_keywords("orchids").text  # (this test is about the kills, not /subscribe)
+    await subscribe_in_store(database, [USER], SubscriptionKind.KEYWORDS, orchids, orchids)
     # The backlog, by `newsbot fetch --once` (it polls at once; the bot's first poll of a new source is
     # spread over its interval, its next one an interval later).
     code, _, err = await newsbot("fetch", "--once", env=env)
