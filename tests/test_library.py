@@ -265,6 +265,27 @@ def test_a_short_lead_does_not_win_on_length_alone() -> None:
     assert "6% pay rise" in hit.snippet.text
 
 
+def test_a_question_naming_the_people_finds_the_story_naming_the_place() -> None:
+    wales = _article(
+        "wales",
+        "Wales will tour Argentina in June, the union said, with two Tests in Buenos Aires.\n\n"
+        + _filler("selection", 8),
+        title="Summer tour confirmed",
+    )
+    scotland = _article(
+        "scotland",
+        "Scotland will tour Japan in June, their union said, with one Test in Tokyo.\n\n" + _filler("selection", 8),
+        title="Summer tour confirmed",
+    )
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    library = build_library(Corpus((wales, scotland, *others), ()), ())
+    hit = library.search("Where are the Welsh touring this summer?").hits[0]
+    assert hit.article.id == "wales"
+    assert "Argentina" in hit.snippet.text
+    assert "Wales" in [hit.snippet.text[a:b] for a, b in hit.snippet.spans]  # highlighted for "Welsh"
+    assert library.search("Which Argentine city hosts the Tests?").hits[0].article.id == "wales"
+
+
 def test_a_question_the_archive_cannot_answer_gets_nothing() -> None:
     articles = tuple(
         _article(

@@ -101,6 +101,13 @@ def test_underscores_split_words() -> None:
         ("grow", "grew", "growth"),
         ("rise", "rose", "risen"),
         ("fall", "fell", "fallen"),
+        ("Wales", "Welsh"),
+        ("Italy", "Italy's", "Italian", "Italians"),
+        ("Germany", "German", "Germans"),
+        ("Israel", "Israeli", "Israelis"),
+        ("Scotland", "Scottish", "Scots"),
+        ("Britain", "British", "Briton", "UK"),
+        ("US", "America", "American", "Americans"),
     ],
 )
 def test_word_forms_share_one_term(forms: tuple[str, ...]) -> None:
@@ -111,6 +118,19 @@ def test_differently_phrased_questions_meet_the_article() -> None:
     article = set(terms("The company said its losses widened as daily sales fell."))
     assert set(terms("How much did the company lose each day?")) <= article
     assert set(terms("Did sales fall?")) <= article
+
+
+def test_a_place_and_its_people_meet() -> None:
+    article = "The Welsh Rugby Union wants the Italian side to play in April."
+    assert set(terms("Wales union Italy")) <= set(terms(article))
+    # Highlights land on the article's own words.
+    assert [article[a:b] for a, b in spans(article, set(terms("Wales Italy")))] == ["Welsh", "Italian"]
+
+
+def test_words_kept_apart_from_places() -> None:
+    # Surnames and common words that are also peoples' names keep their own terms.
+    for word, place in (("Jordan", "Jordanian"), ("Holland", "Netherlands"), ("polish", "Poland")):
+        assert terms(word) != terms(place)
 
 
 def test_nfkc_offsets_map_back_to_the_original_text() -> None:
@@ -243,7 +263,8 @@ AWKWARD_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a list 
     "cry cries cried happy happiness studies studying O'Neill O'Neill's o’neill rock'n'roll OpenAI's "
     "1,500 1500 1,500,000 2004, 3.5 £5m $2bn 10:30 state-owned e-mail sold sale sells bought losses "
     "lost growth grew Straße ﬁnance café’s naïve Zürich news skies sky idly early only singly ugly "
-    "generously organisation organizational relational relate abilities ability possibly hop hoping"
+    "generously organisation organizational relational relate abilities ability possibly hop hoping "
+    "Wales Welsh Italy Italian Italians Israeli Israel France French UK Britain Briton US American"
 ).split()
 
 

@@ -18,7 +18,7 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "2"  # 2: tokens longer than MAX_TOKEN_CHARS give no term
+ANALYZER_VERSION = "3"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names
 # Longer than any word or number a question could hold (the longest English words are under 50
 # letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
 # and caching it would cost every analysis that meets it.
@@ -95,11 +95,52 @@ _IRREGULAR: dict[str, str] = {
     "dead": "die",
 }
 
-# Each shared stem's Snowball stems (their words hold their keys, not the shared stem's).
-_IRREGULAR_STEMS: dict[str, tuple[str, ...]] = {
-    target: tuple(stem for stem, shared in _IRREGULAR.items() if shared == target)
-    for target in set(_IRREGULAR.values())
-}
+# Places and the words for their people, which news questions and stories use in turn ("the Welsh
+# union", "Wales's union"; "Italy's front row", "the Italian prop"): each word of a group shares the
+# first word's stem. Written as words, stemmed on first use. Left out where the word is as often
+# something else in English news: Jordan (a racing team, a surname), Holland and Finn (surnames), Polish
+# and Swede (common words), Georgian (an era). "US" folds into the pronoun "us" already (news writes
+# the country five times as often), so America joins it; the UK joins Britain.
+_PLACE_NAMES = """
+    afghanistan afghan; albania albanian; algeria algerian; us america american; argentina argentine
+    argentinian; armenia armenian; australia australian; austria austrian; azerbaijan azerbaijani;
+    bangladesh bangladeshi; belarus belarusian; belgium belgian; bolivia bolivian; bosnia bosnian;
+    brazil brazilian; uk britain british briton; bulgaria bulgarian; cambodia cambodian; cameroon
+    cameroonian; canada canadian; chile chilean; china chinese; colombia colombian; croatia croatian;
+    cuba cuban; cyprus cypriot; denmark danish dane; egypt egyptian; england english; estonia estonian;
+    ethiopia ethiopian; finland finnish; france french; germany german; ghana ghanaian; greece greek;
+    hungary hungarian; iceland icelandic; india indian; indonesia indonesian; iran iranian; iraq iraqi;
+    ireland irish; israel israeli; italy italian; jamaica jamaican; japan japanese; kenya kenyan; korea
+    korean; kuwait kuwaiti; latvia latvian; lebanon lebanese; libya libyan; lithuania lithuanian;
+    malaysia malaysian; mexico mexican; morocco moroccan; netherlands dutch; nigeria nigerian; norway
+    norwegian; pakistan pakistani; palestine palestinian; peru peruvian; philippines filipino; portugal
+    portuguese; romania romanian; russia russian; rwanda rwandan; scotland scottish scot; senegal
+    senegalese; serbia serbian serb; singapore singaporean; slovakia slovak slovakian; slovenia
+    slovenian; somalia somali; spain spanish spaniard; sudan sudanese; sweden swedish; switzerland swiss;
+    syria syrian; taiwan taiwanese; thailand thai; tunisia tunisian; turkey turkish turk; uganda
+    ugandan; ukraine ukrainian; uruguay uruguayan; venezuela venezuelan; vietnam vietnamese; wales welsh;
+    yemen yemeni; zambia zambian; zimbabwe zimbabwean; europe european; africa african; asia asian
+"""
+
+
+@functools.cache
+def _shared_stems() -> dict[str, str]:
+    """Snowball stem → the stem it shares with other words: _IRREGULAR and the place-name groups."""
+    shared = dict(_IRREGULAR)
+    stem = Stemmer.Stemmer("english", 0).stemWord
+    for group in _PLACE_NAMES.split(";"):
+        place, *others = (stem(word) for word in group.split())
+        shared.update((other, place) for other in others if other != place)
+    return shared
+
+
+@functools.cache
+def _shared_stem_sources() -> dict[str, tuple[str, ...]]:
+    """Each shared stem's Snowball stems (their words hold their keys, not the shared stem's)."""
+    sources: dict[str, list[str]] = {}
+    for stem, target in _shared_stems().items():
+        sources.setdefault(target, []).append(stem)
+    return {target: tuple(stems) for target, stems in sources.items()}
 
 _NUMBER = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)*"  # 500,000 and 1.13 stay one token; 1,5 does not
 _APOSTROPHES = "'\u2019"
@@ -173,7 +214,7 @@ def _term_of(raw: str) -> str:
     if raw in STOP_WORDS:
         return ""
     stem: str = _stemmer().stemWord(raw)
-    return _IRREGULAR.get(stem, stem)
+    return _shared_stems().get(stem, stem)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -346,7 +387,7 @@ def _surface_keys(wanted: frozenset[str]) -> tuple[str, ...]:
     """
     keys: set[str] = set()
     for term in wanted:
-        for stem in (term, *_IRREGULAR_STEMS.get(term, ())):
+        for stem in (term, *_shared_stem_sources().get(term, ())):
             if stem[0].isdecimal():
                 keys.add(stem[-3:])
                 continue
