@@ -73,6 +73,17 @@ def test_the_sentence_after_the_match_joins_it() -> None:
     assert snippet.text.startswith("Investors asked who would lead the retrial")
 
 
+def test_initials_titles_and_abbreviations_do_not_end_a_sentence() -> None:
+    sentence = (
+        "The U.S. Department of Defense said Mr. Smith and John F. Kennedy Jr attended with the world "
+        "No. 1 as guests on Monday."
+    )
+    text = FILLER * 3 + sentence + " " + FILLER * 3
+    snippet = make_snippet(text, set(terms("Which guests did the US defense department name?")), max_chars=200)
+    assert snippet.text.startswith(sentence)  # whole: not cut after "U.S.", "Mr.", "F." or "No."
+    assert highlighted(snippet)[:3] == ["U.S.", "Department", "Defense"]
+
+
 def test_a_sentence_with_a_value_of_the_asked_kind_wins_a_tie() -> None:
     text = (
         "The council said the new bridge would cost more than planned. "

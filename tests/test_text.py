@@ -107,7 +107,9 @@ def test_underscores_split_words() -> None:
         ("Israel", "Israeli", "Israelis"),
         ("Scotland", "Scottish", "Scots"),
         ("Britain", "British", "Briton", "UK"),
-        ("US", "America", "American", "Americans"),
+        ("US", "U.S.", "U.S", "USA", "U.S.A.", "America", "American", "Americans"),
+        ("UK", "U.K."),
+        ("JK", "J.K."),
     ],
 )
 def test_word_forms_share_one_term(forms: tuple[str, ...]) -> None:
@@ -125,6 +127,23 @@ def test_a_place_and_its_people_meet() -> None:
     assert set(terms("Wales union Italy")) <= set(terms(article))
     # Highlights land on the article's own words.
     assert [article[a:b] for a, b in spans(article, set(terms("Wales Italy")))] == ["Welsh", "Italian"]
+
+
+def test_a_dotted_abbreviation_is_one_term_spanning_its_dots() -> None:
+    text = "Troops left the U.S. base, J.K. Rowling said, at 3 p.m. near x.ai."
+    assert [(t.term, text[t.start : t.end]) for t in analyze(text)] == [
+        ("troop", "Troops"),
+        ("left", "left"),
+        ("us", "U.S."),
+        ("base", "base"),
+        ("jk", "J.K."),
+        ("rowl", "Rowling"),
+        ("say", "said"),
+        ("3", "3"),
+        ("pm", "p.m."),
+        ("x", "x"),
+        ("ai", "ai"),
+    ]
 
 
 def test_words_kept_apart_from_places() -> None:
@@ -264,7 +283,8 @@ AWKWARD_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a list 
     "1,500 1500 1,500,000 2004, 3.5 £5m $2bn 10:30 state-owned e-mail sold sale sells bought losses "
     "lost growth grew Straße ﬁnance café’s naïve Zürich news skies sky idly early only singly ugly "
     "generously organisation organizational relational relate abilities ability possibly hop hoping "
-    "Wales Welsh Italy Italian Italians Israeli Israel France French UK Britain Briton US American"
+    "Wales Welsh Italy Italian Italians Israeli Israel France French UK Britain Briton US American "
+    "U.S. U.K. u.s U.S.-led U.S.'s J.K. e.g. i.e. a.m. p.m. x.ai 3.5p U.S.A. No."
 ).split()
 
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from bot.core.library import Library
 from bot.core.models import Article, Topic
 from bot.core.stories import StoryIndex
-from bot.core.text import terms
+from bot.core.text import SENTENCE_END, terms
 
 MAX_STORIES = 5
 SENTENCES_PER_STORY = 2
@@ -32,9 +32,7 @@ MAX_WORDS = 60  # longer ones are run-on lists or a split that failed: unreadabl
 DUPLICATE_COSINE = 0.7  # a sentence this close to one already quoted says nothing new
 TOPIC_SHARE = 1.0  # centrality × (1 + TOPIC_SHARE × the share of the topic's weight the sentence holds)
 
-# A sentence ends at . ! ? or … (with closing quotes or brackets) before whitespace and a capital, a digit
-# or an opening quote; a line break always ends one (paragraphs, list items).
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9£$€])")
+# Sentences end where text.SENTENCE_END says, and at every line break (paragraphs, list items).
 _LINE = re.compile(r"[^\n]+")
 
 
@@ -85,7 +83,7 @@ def sentence_spans(body: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for line in _LINE.finditer(body):
         start = line.start()
-        for end_mark in _SENTENCE_END.finditer(body, line.start(), line.end()):
+        for end_mark in SENTENCE_END.finditer(body, line.start(), line.end()):
             spans.append((start, end_mark.end()))
             start = end_mark.end()
         spans.append((start, line.end()))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind, Measure, answer_measure, counted_terms
-from bot.core.text import find_terms, first_span, spans, terms
+from bot.core.text import SENTENCE_END, find_terms, first_span, spans, terms
 
 ELLIPSIS = "…"
 GAP = " … "  # between two shown sentences that are not neighbours
@@ -42,9 +42,6 @@ _COUNTED_WORDS = 3  # "63,000 mobile phones", "2,000 of its workers": what is co
 _COUNTED_REACH = 80  # characters read for those words
 SNIPPET_SCAN_CHARS = 30_000  # of an article, only this much is read for its snippet
 
-# A sentence ends at . ! ? or … (with any closing quotes or brackets) before a space and a capital,
-# a digit or an opening quote: "Mr Smith. The" ends one, "3.5 per cent" and "e.g. this" do not.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?= [\"'“‘(\[]?[A-Z0-9£$€])")
 _CLAUSE_END = re.compile(r"[,;:](?= )| [-–—](?= )")
 # "one" is left out: far more often a pronoun ("one of the most …") than a count.
 _NUMBER_WORDS = (
@@ -163,7 +160,7 @@ class _Matches:
 def _sentences(flat: str, weight: Mapping[str, float], matches: _Matches | None) -> list[_Sentence]:
     """Every sentence with the question terms it holds (the fast analysis: spans come later, for the
     few sentences shown)."""
-    bounds = [0] + [m.end() + 1 for m in _SENTENCE_END.finditer(flat)]
+    bounds = [0] + [m.end() + 1 for m in SENTENCE_END.finditer(flat)]  # (one space after each: flat)
     ends = [b - 1 for b in bounds[1:]] + [len(flat)]
     if matches is not None:
         return [

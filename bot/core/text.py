@@ -18,7 +18,7 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "3"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names
+ANALYZER_VERSION = "4"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.
 # Longer than any word or number a question could hold (the longest English words are under 50
 # letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
 # and caching it would cost every analysis that meets it.
@@ -102,7 +102,7 @@ _IRREGULAR: dict[str, str] = {
 # and Swede (common words), Georgian (an era). "US" folds into the pronoun "us" already (news writes
 # the country five times as often), so America joins it; the UK joins Britain.
 _PLACE_NAMES = """
-    afghanistan afghan; albania albanian; algeria algerian; us america american; argentina argentine
+    afghanistan afghan; albania albanian; algeria algerian; us usa america american; argentina argentine
     argentinian; armenia armenian; australia australian; austria austrian; azerbaijan azerbaijani;
     bangladesh bangladeshi; belarus belarusian; belgium belgian; bolivia bolivian; bosnia bosnian;
     brazil brazilian; uk britain british briton; bulgaria bulgarian; cambodia cambodian; cameroon
@@ -143,8 +143,19 @@ def _shared_stem_sources() -> dict[str, tuple[str, ...]]:
     return {target: tuple(stems) for target, stems in sources.items()}
 
 _NUMBER = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)*"  # 500,000 and 1.13 stay one token; 1,5 does not
+# Single letters joined by dots, the last dot optional: "U.S." is the term of "US", "U.K." of "UK".
+_DOTTED = r"[^\W\d_](?:\.[^\W\d_])+\.?(?!\w)"
+_DOTTED_WORD = re.compile(r"(?<!\w)[^\W\d_]\.[^\W\d_](?!\w)")  # where a text may hold one
 _APOSTROPHES = "'\u2019"
 _STEMMERS = threading.local()  # PyStemmer objects are not thread-safe
+# A sentence ends at . ! ? or … (with any closing quotes or brackets) before whitespace and a capital,
+# a digit or an opening quote: "Mr Smith. The" ends one, "3.5 per cent" and "e.g. this" do not. Nor does
+# the dot of an initial, of an abbreviation or of a title before a name or number: "John F. Kennedy",
+# "the U.S. Department", "Mr. Smith", "world No. 1". (Snippets and briefs split sentences with it.)
+SENTENCE_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\b(?:Mr|Ms|Dr|No|Lt))(?<!\b(?:Mrs|Gen|Sen|Rep|Gov|Col|Sgt|Rev))(?<!\b(?:Prof|Capt))"
+    r"[.!?…][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9£$€])"
+)
 _NON_ASCII_RUN = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+")  # one ASCII char ahead: a base for combining marks
 _PLAIN = re.compile(r"[^\W_]+")
 _HANGUL_JOINERS = range(0x1160, 0x1200)  # jamo vowels/finals compose with the preceding char
@@ -173,9 +184,10 @@ def _mark_pattern() -> str:
 
 
 def _token_pattern(mark: str) -> str:
-    """Numbers, or words: letters/digits (with any combining marks) and single inner apostrophes."""
+    """Numbers, dotted abbreviations ("U.S.", "J.K."), or words: letters/digits (with any combining
+    marks) and single inner apostrophes."""
     word = rf"\w+(?:(?:{mark})+\w*)*" if mark else r"\w+"
-    return rf"{_NUMBER}|{word}(?:[{_APOSTROPHES}]{word})*"
+    return rf"{_NUMBER}|{_DOTTED}|{word}(?:[{_APOSTROPHES}]{word})*"
 
 
 # A mark class slows every token down a little, and marks only occur in non-ASCII text.
@@ -204,6 +216,8 @@ def _term_of(raw: str) -> str:
     """The term for one folded token, or "" for a stop word."""
     if raw[0].isdecimal():
         return raw.replace(",", "")
+    if "." in raw:  # a dotted abbreviation
+        raw = raw.replace(".", "")
     if "'" in raw or "\u2019" in raw:
         raw = raw.replace("\u2019", "'")
         if raw in STOP_WORDS:
@@ -339,6 +353,8 @@ def find_terms(flat: str, wanted: Collection[str]) -> list[tuple[str, int, int]]
     wanted = frozenset(wanted)
     folded = flat.lower() if flat.isascii() else flat.casefold()  # (the same length: see above)
     keys = _surface_keys(wanted)
+    if "." in folded and _DOTTED_WORD.search(folded):
+        keys = _dotted_keys(keys)
     words: set[int] = set()  # where the words that may hold a wanted term start
     for key in keys:
         at = folded.find(key)
@@ -395,6 +411,14 @@ def _surface_keys(wanted: frozenset[str]) -> tuple[str, ...]:
             if stem.endswith("ie"):
                 keys.add((stem[:-2] + "y")[:2])
     return tuple(sorted(keys))
+
+
+@functools.lru_cache(maxsize=1024)
+def _dotted_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Surface keys with each word key also spelled as a dotted abbreviation spells it ("us" → "u.s"):
+    such a word's term is its letters', whose first letters it holds with dots between."""
+    dotted = {".".join(key) for key in keys if not key[0].isdecimal()}
+    return tuple(sorted(set(keys) | dotted))
 
 
 def folds_by_character(text: str) -> bool:
