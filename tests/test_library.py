@@ -274,7 +274,8 @@ def test_a_question_naming_the_people_finds_the_story_naming_the_place() -> None
     )
     scotland = _article(
         "scotland",
-        "Scotland will tour Japan in June, their union said, with one Test in Tokyo.\n\n" + _filler("selection", 8),
+        "Scotland will tour Japan in June, their union said, with one Test in Tokyo.\n\n"
+        + _filler("selection", 8),
         title="Summer tour confirmed",
     )
     others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))

@@ -79,7 +79,9 @@ def test_initials_titles_and_abbreviations_do_not_end_a_sentence() -> None:
         "No. 1 as guests on Monday."
     )
     text = FILLER * 3 + sentence + " " + FILLER * 3
-    snippet = make_snippet(text, set(terms("Which guests did the US defense department name?")), max_chars=200)
+    snippet = make_snippet(
+        text, set(terms("Which guests did the US defense department name?")), max_chars=200
+    )
     assert snippet.text.startswith(sentence)  # whole: not cut after "U.S.", "Mr.", "F." or "No."
     assert highlighted(snippet)[:3] == ["U.S.", "Department", "Defense"]
 

@@ -142,6 +142,7 @@ def _shared_stem_sources() -> dict[str, tuple[str, ...]]:
         sources.setdefault(target, []).append(stem)
     return {target: tuple(stems) for target, stems in sources.items()}
 
+
 _NUMBER = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)*"  # 500,000 and 1.13 stay one token; 1,5 does not
 # Single letters joined by dots, the last dot optional: "U.S." is the term of "US", "U.K." of "UK".
 _DOTTED = r"[^\W\d_](?:\.[^\W\d_])+\.?(?!\w)"
