@@ -4,8 +4,10 @@ when the archive has nothing, and related stories that stay on topic.
 On BBC News (../shared/data, loaded as JSON Lines through the bot's own corpus loader) with this project's
 own question set (bench/answers/questions.jsonl: questions, expected article ids and short fact strings
 only, never article text), side by side in one run with rank-bm25 over whole articles with our analyzer,
-SQLite FTS5 (porter) and bm25s (when installed). Every figure is reported for the dev split (tuned on) and
-the held-out test split. Prints a table on stdout, progress on stderr; --json writes the report.
+SQLite FTS5 (porter) and bm25s (when installed). Every figure is reported for the dev split (tuned on), the
+held-out test split, and the fresh split: questions written later, by a writer who never saw any system's
+answers, and run only to be reported (a clean hold-out, since the test split has been looked at). Prints a
+table on stdout, progress on stderr; --json writes the report.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bot.core.text import terms
 QUESTIONS = Path(__file__).resolve().parent / "answers" / "questions.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results"
 K = 10
+SPLITS = ("dev", "test", "fresh")
 RELATED_SAMPLE = 300  # articles whose related stories are checked for staying on topic
 _WORD = re.compile(r"\w+")
 
@@ -48,7 +51,7 @@ class Question:
     articles: tuple[str, ...]  # empty: the archive cannot answer it
     facts: tuple[str, ...]
     kind: str  # paraphrase | lexical | detail | unanswerable
-    split: str  # dev | test
+    split: str  # dev | test | fresh (see the module's docstring)
 
     @property
     def answerable(self) -> bool:
@@ -358,7 +361,12 @@ def print_report(report: dict[str, Any], splits: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the answer benchmark and print (or write) its report."""
     parser = argparse.ArgumentParser(prog="python -m bench.answers", description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument(
+        "--split",
+        choices=(*SPLITS, "both", "all"),
+        default="all",
+        help="one split, dev and test (both), or every split (all, the default)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument(
@@ -370,7 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not BBC.is_file():
         print(f"bench.answers: BBC News data not found at {BBC}", file=sys.stderr)
         return 2
-    splits = ("dev", "test") if args.split == "both" else (args.split,)
+    present = {question.split for question in read_questions()}
+    wanted = {"both": ("dev", "test"), "all": SPLITS}.get(args.split, (args.split,))
+    splits = tuple(split for split in wanted if split in present)
     report = run(splits, args.seed)
     print_report(report, splits)
     if args.misses:

@@ -18,7 +18,8 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "4"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.
+ANALYZER_VERSION = "5"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
+# 5: British spellings
 # Longer than any word or number a question could hold (the longest English words are under 50
 # letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
 # and caching it would cost every analysis that meets it.
@@ -123,14 +124,69 @@ _PLACE_NAMES = """
 """
 
 
+# British spellings meet American ones, so a question spelt either way finds a story spelt the other
+# ("organisation" / "organization", "colour" / "color", "centre" / "center", "defence" / "defense"):
+# verbs in -ise by their stem (organ-ise / organ-ize, with -ised, -ising, -isation), words in -our and
+# -re by rule, the rest in pairs. Words whose two spellings mean different things in British English
+# are left out: draught / draft, tyre / tire, kerb / curb, cheque / check, storey / story.
+_ISE_VERB_STEMS = """
+    agon antagon apolog author capital categor central character civil colon commercial computer critic
+    custom decentral democrat demoral desensit destabil digit dramat econom emphas energ equal evangel
+    familiar fertil final formal galvan global harmon hospital human hypothes ideal immobil immun
+    incentiv industrial institutional internal legal legitim liberal lion local magnet marginal maxim
+    mechan memor mesmer metabol minim mobil modern monopol moral motor national natural neutral normal
+    optim organ ostrac patron penal plagiar polar popular pressur priorit privat public radical rational
+    real recogn regular reorgan revital satir scandal scrutin sensit serial social special stabil
+    standard steril stigmat subsid summar symbol sympath synchron synthes tantal terror theor trivial
+    union util vandal victim visual vocal western
+"""
+_OUR_WORDS = """
+    ardour armour behaviour candour clamour colour demeanour endeavour favour favourite fervour flavour
+    harbour honour humour labour neighbour neighbourhood odour parlour rigour rumour saviour savour
+    splendour tumour valour vapour vigour
+"""
+_RE_WORDS = """
+    calibre centimetre centre fibre kilometre litre lustre meagre metre millimetre sabre sceptre sombre
+    spectre theatre
+"""
+_SPELLING_PAIRS = """
+    defence defense; offence offense; licence license; pretence pretense; analyse analyze; paralyse
+    paralyze; catalyse catalyze; catalogue catalog; dialogue dialog; analogue analog; programme program;
+    grey gray; judgement judgment; acknowledgement acknowledgment; jewellery jewelry; sceptic skeptic;
+    sceptical skeptical; scepticism skepticism; aluminium aluminum; mould mold; plough plow; manoeuvre
+    maneuver; paediatric pediatric; paediatrician pediatrician; anaesthetic anesthetic; haemorrhage
+    hemorrhage; leukaemia leukemia; diarrhoea diarrhea; foetus fetus; oestrogen estrogen; encyclopaedia
+    encyclopedia; orthopaedic orthopedic; practise practice; cosy cozy; doughnut donut; sulphur sulfur;
+    moustache mustache; pyjamas pajamas; woollen woolen; ageing aging
+"""
+
+
+def _british_spellings() -> Iterator[tuple[str, str]]:
+    """(British word, American word) pairs: the table above, spelt out."""
+    for root in _ISE_VERB_STEMS.split():
+        for ending in ("e", "ed", "ing", "ation"):
+            yield root + "is" + ending, root + "iz" + ending
+    for word in _OUR_WORDS.split():
+        yield word, word.replace("our", "or")
+    for word in _RE_WORDS.split():
+        yield word, word[:-2] + "er"
+    for pair in _SPELLING_PAIRS.split(";"):
+        british, american = pair.split()
+        yield british, american
+
+
 @functools.cache
 def _shared_stems() -> dict[str, str]:
-    """Snowball stem → the stem it shares with other words: _IRREGULAR and the place-name groups."""
+    """Snowball stem → the stem it shares with other words: _IRREGULAR, the place-name groups and the
+    British spellings (→ the American stem)."""
     shared = dict(_IRREGULAR)
     stem = Stemmer.Stemmer("english", 0).stemWord
     for group in _PLACE_NAMES.split(";"):
         place, *others = (stem(word) for word in group.split())
         shared.update((other, place) for other in others if other != place)
+    for british, american in _british_spellings():
+        if stem(british) != stem(american):
+            shared.setdefault(stem(british), shared.get(stem(american), stem(american)))
     return shared
 
 
