@@ -119,6 +119,8 @@ def test_underscores_split_words() -> None:
         ("analyse", "analyze", "analysed"),
         ("theatre", "theater"),
         ("grey", "gray"),
+        ("email", "e-mail", "E-mails", "emailed", "e-mailed"),
+        ("ecommerce", "e-commerce"),
         ("JK", "J.K."),
     ],
 )
@@ -303,7 +305,8 @@ AWKWARD_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a list 
     "generously organisation organizational relational relate abilities ability possibly hop hoping "
     "Wales Welsh Italy Italian Italians Israeli Israel France French UK Britain Briton US American "
     "U.S. U.K. u.s U.S.-led U.S.'s J.K. e.g. i.e. a.m. p.m. x.ai 3.5p U.S.A. No. organisation "
-    "organization organised colour color centre centred center defence defense programme grey gray"
+    "organization organised colour color centre centred center defence defense programme grey gray "
+    "e-mail e-mails E-Mail email e-commerce the-e-mail e-2 e- -e"
 ).split()
 
 

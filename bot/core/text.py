@@ -18,8 +18,8 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "5"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
-# 5: British spellings
+ANALYZER_VERSION = "6"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
+# 5: British spellings; 6: e-mail
 # Longer than any word or number a question could hold (the longest English words are under 50
 # letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
 # and caching it would cost every analysis that meets it.
@@ -201,10 +201,13 @@ def _shared_stem_sources() -> dict[str, tuple[str, ...]]:
 
 _NUMBER = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)*"  # 500,000 and 1.13 stay one token; 1,5 does not
 # Single letters joined by dots, the last dot optional: "U.S." is the term of "US", "U.K." of "UK".
-_DOTTED = r"[^\W\d_](?:\.[^\W\d_])+\.?(?!\w)"
-# Where a text may hold one: a lone letter, a dot, a lone letter. (The dot first: the regex engine then
-# jumps from dot to dot, 40 times faster on news text than trying every position.)
-_DOTTED_WORD = re.compile(r"\.(?<=(?<!\w)[^\W\d_]\.)[^\W\d_](?!\w)")
+_DOTTED = r"(?<!\w)[^\W\d_](?:\.[^\W\d_])+\.?(?!\w)"
+# The e- of electronic things, written with and without its hyphen: "e-mail" is the term of "email".
+_E_PREFIXED = r"(?<!\w)e-[^\W\d_]\w*"
+# Where a text may hold one of those two: a lone letter, a dot or a hyphen, a letter. Only such texts
+# are read with the pattern that looks for them (see _token_re). (The mark first: the regex engine then
+# jumps from mark to mark, 40 times faster on news text than a look back tried at every position.)
+_JOINABLE = re.compile(r"[.-](?<=(?<!\w)[^\W\d_][.-])[^\W\d_]")
 _APOSTROPHES = "'\u2019"
 _STEMMERS = threading.local()  # PyStemmer objects are not thread-safe
 # A sentence ends at . ! ? or … (with any closing quotes or brackets) before whitespace and a capital,
@@ -244,24 +247,32 @@ def _mark_pattern() -> str:
     return f"[{klass(bmp)}]|(?=[\\U00010000-\\U0010ffff])[{klass(astral)}]"
 
 
-def _token_pattern(mark: str) -> str:
-    """Numbers, dotted abbreviations ("U.S.", "J.K."), or words: letters/digits (with any combining
-    marks) and single inner apostrophes."""
+def _token_pattern(mark: str, *, joining: bool) -> str:
+    """Numbers, (when `joining`) dotted abbreviations ("U.S.", "J.K.") and words with the e- prefix
+    ("e-mail"), or words: letters/digits (with any combining marks) and single inner apostrophes."""
     word = rf"\w+(?:(?:{mark})+\w*)*" if mark else r"\w+"
-    return rf"{_NUMBER}|{_DOTTED}|{word}(?:[{_APOSTROPHES}]{word})*"
+    joined = f"{_DOTTED}|{_E_PREFIXED}|" if joining else ""
+    return rf"{_NUMBER}|{joined}{word}(?:[{_APOSTROPHES}]{word})*"
 
 
 # A mark class slows every token down a little, and marks only occur in non-ASCII text.
-_ASCII_TOKEN = re.compile(_token_pattern(""))
+_ASCII_TOKEN = re.compile(_token_pattern("", joining=False))
+_ASCII_JOINING_TOKEN = re.compile(_token_pattern("", joining=True))
 
 
 @functools.cache
-def _unicode_token() -> re.Pattern[str]:
-    return re.compile(_token_pattern(_mark_pattern()))
+def _unicode_token(joining: bool = True) -> re.Pattern[str]:
+    return re.compile(_token_pattern(_mark_pattern(), joining=joining))
 
 
 def _token_re(folded: str) -> re.Pattern[str]:
-    return _ASCII_TOKEN if folded.isascii() else _unicode_token()
+    """The tokenizer for a folded text. The joined tokens' alternatives cost a third more on every
+    word, so they are only tried in a text that holds one of their starts (_JOINABLE): elsewhere both
+    patterns read the same tokens, and so does any piece of a text cut at whitespace."""
+    joining = _JOINABLE.search(folded) is not None
+    if folded.isascii():
+        return _ASCII_JOINING_TOKEN if joining else _ASCII_TOKEN
+    return _unicode_token(joining)
 
 
 def _stemmer() -> Stemmer.Stemmer:
@@ -279,6 +290,8 @@ def _term_of(raw: str) -> str:
         return raw.replace(",", "")
     if "." in raw:  # a dotted abbreviation
         raw = raw.replace(".", "")
+    elif "-" in raw:  # e-mail
+        raw = raw.replace("-", "")
     if "'" in raw or "\u2019" in raw:
         raw = raw.replace("\u2019", "'")
         if raw in STOP_WORDS:
@@ -414,8 +427,8 @@ def find_terms(flat: str, wanted: Collection[str]) -> list[tuple[str, int, int]]
     wanted = frozenset(wanted)
     folded = flat.lower() if flat.isascii() else flat.casefold()  # (the same length: see above)
     keys = _surface_keys(wanted)
-    if "." in folded and _DOTTED_WORD.search(folded):
-        keys = _dotted_keys(keys)
+    if _JOINABLE.search(folded):
+        keys = _joined_keys(keys)
     words: set[int] = set()  # where the words that may hold a wanted term start
     for key in keys:
         at = folded.find(key)
@@ -475,11 +488,13 @@ def _surface_keys(wanted: frozenset[str]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _dotted_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
-    """Surface keys with each word key also spelled as a dotted abbreviation spells it ("us" → "u.s"):
-    such a word's term is its letters', whose first letters it holds with dots between."""
-    dotted = {".".join(key) for key in keys if not key[0].isdecimal()}
-    return tuple(sorted(set(keys) | dotted))
+def _joined_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Surface keys with each word key also spelled as a dotted abbreviation spells it ("us" → "u.s")
+    and, for a key starting with an "e", as the e- prefix does ("ema" → "e-ma"): such a token's term is
+    its letters', whose first letters it holds with dots or the hyphen between."""
+    joined = {".".join(key) for key in keys if not key[0].isdecimal()}
+    joined.update("e-" + key[1:] for key in keys if key[0] == "e" and len(key) > 1)
+    return tuple(sorted(set(keys) | joined))
 
 
 def folds_by_character(text: str) -> bool:
