@@ -261,8 +261,10 @@ _ASCII_JOINING_TOKEN = re.compile(_token_pattern("", joining=True))
 
 
 @functools.cache
-def _unicode_token(joining: bool = True) -> re.Pattern[str]:
-    return re.compile(_token_pattern(_mark_pattern(), joining=joining))
+def _unicode_tokens() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The tokenizers for non-ASCII text (which may hold combining marks): plain, and joining."""
+    mark = _mark_pattern()
+    return re.compile(_token_pattern(mark, joining=False)), re.compile(_token_pattern(mark, joining=True))
 
 
 def _token_re(folded: str) -> re.Pattern[str]:
@@ -272,7 +274,7 @@ def _token_re(folded: str) -> re.Pattern[str]:
     joining = _JOINABLE.search(folded) is not None
     if folded.isascii():
         return _ASCII_JOINING_TOKEN if joining else _ASCII_TOKEN
-    return _unicode_token(joining)
+    return _unicode_tokens()[joining]
 
 
 def _stemmer() -> Stemmer.Stemmer:
@@ -317,7 +319,8 @@ def _single_token(piece: str) -> bool:
     """True if the tokenizer would read at most one token out of piece, covering it whole."""
     if not any(map(_is_word_char, piece)):
         return True
-    whole = _unicode_token().match(piece)  # match, not fullmatch: the tokenizer takes the first alternative
+    # match, not fullmatch: the tokenizer takes the first alternative (the joining one: it reads fewer)
+    whole = _unicode_tokens()[True].match(piece)
     return whole is not None and whole.end() == len(piece)
 
 
