@@ -338,6 +338,29 @@ def test_the_sentence_after_the_best_one_comes_first_when_it_holds_the_asked_val
     assert "£2bn" in snippet.text
 
 
+def test_a_measured_answer_in_a_sentence_without_the_questions_words_is_shown() -> None:
+    """ "How long" asks for a duration; the sentences holding the question's words hold none. The
+    nearest sentence that does joins the snippet, though it shares no word with the question."""
+    text = (
+        FILLER * 2
+        + "Hewitt beat Roddick in four sets to reach the Melbourne final. "
+        + "The home crowd cheered every point of the fourth set. "
+        + "I started getting ready for this event nine months ago, he said. "
+        + FILLER
+        + "Roddick said Hewitt deserved his place in the Melbourne final after a fine semi. "
+        + FILLER
+    )
+    question = "How long had Hewitt been preparing for the Melbourne final when he beat Roddick?"
+    wants = AnswerKind.NUMBER
+    snippet = make_snippet(text, set(terms(question)), max_chars=200, wants=wants, question=question)
+    assert "nine months ago" in snippet.text
+    assert "Hewitt beat Roddick in four sets" in snippet.text  # the best sentence stays
+    # With no duration anywhere, the snippet is the sentences holding the question's words.
+    plain = text.replace("nine months ago", "at last")
+    snippet = make_snippet(plain, set(terms(question)), max_chars=200, wants=wants, question=question)
+    assert "at last" not in snippet.text and "Hewitt beat Roddick in four sets" in snippet.text
+
+
 @pytest.mark.parametrize(
     ("bare", "answer", "question", "max_chars", "shown"),
     [

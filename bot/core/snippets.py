@@ -10,6 +10,8 @@ unit, and for a count what is counted right after it ("how many mobiles" → "63
 bare number earns half. The chosen sentences are shown in text order. The sentence right after
 the best one joins when it fits, because answers usually follow the words that ask for them: at once,
 before any other sentence, when the best one holds no value of the asked kind and its follower does.
+When a measured value or a count is asked for and no chosen sentence holds one, the nearest sentence
+that does joins (see _with_value), though it may share no word with the question.
 A sentence too long for the budget is cut at a clause end, else a word end. "…" marks exactly the places
 where text inside a sentence was cut or whole sentences were skipped between two shown ones; a snippet
 that starts or ends on a sentence boundary gets none there. The marks count toward max_chars. Only the
@@ -23,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.core.models import Snippet
@@ -183,6 +185,9 @@ class _AnswerValues:
         self._counted = counted_terms(question) if wants is AnswerKind.NUMBER else frozenset()
         self._asked = _question_values(question) if wants is not None else frozenset()
         self._known: dict[int, float] = {}
+        # A measured or counted number is a value few sentences hold ("nine months", "63,000 mobile
+        # phones"); a plain number, a date or a name is in most sentences of a news story.
+        self.specific = self._measure is not None or bool(self._counted)
 
     def __call__(self, number: int) -> float:
         if self._wants is None:
@@ -248,7 +253,7 @@ def _answers(
 
 
 def _choose(
-    sentences: list[_Sentence], weight: dict[str, float], max_chars: int, answers: Callable[[int], float]
+    sentences: list[_Sentence], weight: dict[str, float], max_chars: int, answers: _AnswerValues
 ) -> list[int]:
     """Indexes of the sentences to show: greedy by gain, then the best one's follower if it fits."""
     counts: dict[str, int] = {}
@@ -304,12 +309,42 @@ def _choose(
             break
     if not chosen:
         return [0]
+    if answers.specific and not any(answers(number) == 1 for number in chosen):
+        chosen = _with_value(sentences, chosen, max_chars, answers)
     follower = chosen[0] + 1
     if follower < len(sentences) and follower not in chosen:
         extra = sentences[follower].end - sentences[follower].start + 1
         if used + extra <= max_chars:
             chosen.append(follower)
     return sorted(chosen)
+
+
+def _with_value(
+    sentences: list[_Sentence], chosen: list[int], max_chars: int, answers: _AnswerValues
+) -> list[int]:
+    """The chosen sentences (best first) with the sentence holding a value of the asked measure or
+    count nearest the best one, when none of them holds one: such an answer often stands in a sentence
+    that shares none of the question's words ("How long had he prepared?" → "I started preparing for
+    this tournament nine months ago."), near those that do. It takes the room of the weakest others
+    when it does not fit; chosen as it was when no sentence holds such a value or it cannot fit."""
+    best = chosen[0]
+    holders = sorted(
+        (number for number in range(len(sentences)) if number not in chosen),
+        key=lambda number: (abs(number - best), -number),  # nearest; the later of two (answers follow)
+    )
+    holder = next((number for number in holders if answers(number) == 1), None)
+    if holder is None:
+        return chosen
+    kept = list(chosen)
+    while kept:
+        shown = [*kept, holder]
+        used = sum(sentences[n].end - sentences[n].start for n in shown) + len(GAP) * (len(shown) - 1)
+        if used <= max_chars:
+            return shown
+        if len(kept) == 1:
+            return chosen  # (the best sentence stays: it holds the question's words)
+        kept.pop()
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)
