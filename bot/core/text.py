@@ -1,7 +1,9 @@
 """The one analyzer: text → terms (with character spans) for documents, queries, snippets and topics.
 
-NFKC + case folding, letter/digit tokens, numbers kept, English stop words, Snowball stemming plus a
-small table of irregular forms. A token longer than MAX_TOKEN_CHARS is no word: it gives no term.
+NFKC + case folding, letter/digit tokens (dotted abbreviations and e- words one token: "U.S.", "e-mail"),
+numbers kept, English stop words, Snowball stemming plus shared stems for what questions and stories put
+in other words: irregular forms, a place and its people ("Wales", "Welsh"), British and American spellings.
+A token longer than MAX_TOKEN_CHARS is no word: it gives no term. SENTENCE_END splits sentences.
 Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
