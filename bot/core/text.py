@@ -20,8 +20,8 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "6"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
-# 5: British spellings; 6: e-mail
+ANALYZER_VERSION = "7"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
+# 5: British spellings; 6: e-mail; 7: America apart from "us"
 # Longer than any word or number a question could hold (the longest English words are under 50
 # letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
 # and caching it would cost every analysis that meets it.
@@ -102,10 +102,11 @@ _IRREGULAR: dict[str, str] = {
 # union", "Wales's union"; "Italy's front row", "the Italian prop"): each word of a group shares the
 # first word's stem. Written as words, stemmed on first use. Left out where the word is as often
 # something else in English news: Jordan (a racing team, a surname), Holland and Finn (surnames), Polish
-# and Swede (common words), Georgian (an era). "US" folds into the pronoun "us" already (news writes
-# the country five times as often), so America joins it; the UK joins Britain.
+# and Swede (common words), Georgian (an era). America does not join "US": that folds into the pronoun
+# "us", which would then mention America in every "tell us" of a chat (topic pushes, keyword alerts).
+# The UK joins Britain.
 _PLACE_NAMES = """
-    afghanistan afghan; albania albanian; algeria algerian; us usa america american; argentina argentine
+    afghanistan afghan; albania albanian; algeria algerian; america american usa; argentina argentine
     argentinian; armenia armenian; australia australian; austria austrian; azerbaijan azerbaijani;
     bangladesh bangladeshi; belarus belarusian; belgium belgian; bolivia bolivian; bosnia bosnian;
     brazil brazilian; uk britain british briton; bulgaria bulgarian; cambodia cambodian; cameroon
