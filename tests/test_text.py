@@ -107,8 +107,7 @@ def test_underscores_split_words() -> None:
         ("Israel", "Israeli", "Israelis"),
         ("Scotland", "Scottish", "Scots"),
         ("Britain", "British", "Briton", "UK"),
-        ("US", "U.S.", "U.S"),
-        ("USA", "U.S.A.", "America", "American", "Americans"),
+        ("US", "U.S.", "U.S", "u.s.", "US's", "USA", "U.S.A.", "America", "American", "Americans"),
         ("UK", "U.K."),
         ("organisation", "organization", "organised", "organized", "organising"),
         ("colour", "color", "colours", "colored"),
@@ -167,12 +166,39 @@ def test_a_question_spelt_the_american_way_meets_a_british_story() -> None:
     assert highlighted == ["organisers", "said", "theatre", "defence", "programme"]
 
 
+CASED_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a list literal)
+    "US us Us uS US's U.S. £5m café Straße ﬁnance E-mail x_US İst ΣΑΣ Ünited e\u0301té don’t America "
+    "state-owned J.K. 3.5"
+).split()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(CASED_WORDS), max_size=12), st.sampled_from([" ", "\n", ", ", " - "]))
+def test_terms_read_the_case_of_us_as_analyze_does(words: list[str], glue: str) -> None:
+    """terms() reads text holding "US" unfolded (in its own case) where that gives the same tokens; it
+    must agree with analyze() everywhere, and analyze() with find_terms()."""
+    text = glue.join(words)
+    assert terms(text) == [t.term for t in analyze(text)]
+    flat = " ".join(text.split())
+    if folds_by_character(flat):
+        wanted = set(terms("US America"))
+        assert find_terms(flat, wanted) == [
+            (t.term, t.start, t.end) for t in analyze(flat) if t.term in wanted
+        ]
+
+
 def test_words_kept_apart_from_places() -> None:
-    # Surnames and common words that are also peoples' names keep their own terms; and America stays
-    # apart from "US", whose term the pronoun "us" shares.
-    pairs = (("Jordan", "Jordanian"), ("Holland", "Netherlands"), ("polish", "Poland"), ("us", "America"))
-    for word, place in pairs:
+    # Surnames and common words that are also peoples' names keep their own terms.
+    for word, place in (("Jordan", "Jordanian"), ("Holland", "Netherlands"), ("polish", "Poland")):
         assert terms(word) != terms(place)
+
+
+def test_the_pronoun_us_is_no_term_but_the_country_is() -> None:
+    text = "Tell us what the US and the U.S. Army said to Us Weekly about America."
+    assert terms(text) == ["tell", "us", "us", "armi", "say", "week", "us"]
+    assert [text[a:b] for a, b in spans(text, set(terms("US")))] == ["US", "U.S.", "America"]
+    assert find_terms(text, {"us"}) == [("us", 17, 19), ("us", 28, 32), ("us", 62, 69)]
+    assert terms("let us know") == terms("let know")
 
 
 def test_nfkc_offsets_map_back_to_the_original_text() -> None:
@@ -309,7 +335,7 @@ AWKWARD_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a list 
     "Wales Welsh Italy Italian Italians Israeli Israel France French UK Britain Briton US American "
     "U.S. U.K. u.s U.S.-led U.S.'s J.K. e.g. i.e. a.m. p.m. x.ai 3.5p U.S.A. No. organisation "
     "organization organised colour color centre centred center defence defense programme grey gray "
-    "e-mail e-mails E-Mail email e-commerce the-e-mail e-2 e- -e"
+    "e-mail e-mails E-Mail email e-commerce the-e-mail e-2 e- -e us US Us uS US's us's"
 ).split()
 
 

@@ -20,16 +20,17 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "7"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
-# 5: British spellings; 6: e-mail; 7: America apart from "us"
+ANALYZER_VERSION = "8"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
+# 5: British spellings; 6: e-mail; 7: America apart from "us"; 8: the pronoun "us" is no term
 # Longer than any word or number a question could hold (the longest English words are under 50
 # letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
 # and caching it would cost every analysis that meets it.
 MAX_TOKEN_CHARS = 64
 
 # Closed-class English words (articles, pronouns, auxiliaries, prepositions, conjunctions, question words
-# and contractions). Questions are mostly made of these. Deliberately absent: "us" (folds together with
-# the country "US"), "may" (the month, and a surname) and "new".
+# and contractions). Questions are mostly made of these. Deliberately absent: "us" (the pronoun is no term,
+# but "US" in capitals is the country: see _PRONOUN_OR_COUNTRY), "may" (the month, and a surname) and
+# "new".
 _STOP_WORD_LIST = """
     a an the this that these those some any each every all both either neither no nor not only own same
     such other another few more most much many very too so than then just there here also
@@ -102,11 +103,10 @@ _IRREGULAR: dict[str, str] = {
 # union", "Wales's union"; "Italy's front row", "the Italian prop"): each word of a group shares the
 # first word's stem. Written as words, stemmed on first use. Left out where the word is as often
 # something else in English news: Jordan (a racing team, a surname), Holland and Finn (surnames), Polish
-# and Swede (common words), Georgian (an era). America does not join "US": that folds into the pronoun
-# "us", which would then mention America in every "tell us" of a chat (topic pushes, keyword alerts).
-# The UK joins Britain.
+# and Swede (common words), Georgian (an era). The UK joins Britain; America joins "US" (the country
+# only: the pronoun "us" is no term).
 _PLACE_NAMES = """
-    afghanistan afghan; albania albanian; algeria algerian; america american usa; argentina argentine
+    afghanistan afghan; albania albanian; algeria algerian; us usa america american; argentina argentine
     argentinian; armenia armenian; australia australian; austria austrian; azerbaijan azerbaijani;
     bangladesh bangladeshi; belarus belarusian; belgium belgian; bolivia bolivian; bosnia bosnian;
     brazil brazilian; uk britain british briton; bulgaria bulgarian; cambodia cambodian; cameroon
@@ -206,7 +206,7 @@ _NUMBER = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)*"  # 500,000 and 1.13 stay one token; 
 # Single letters joined by dots, the last dot optional: "U.S." is the term of "US", "U.K." of "UK".
 _DOTTED = r"(?<!\w)[^\W\d_](?:\.[^\W\d_])+\.?(?!\w)"
 # The e- of electronic things, written with and without its hyphen: "e-mail" is the term of "email".
-_E_PREFIXED = r"(?<!\w)e-[^\W\d_]\w*"
+_E_PREFIXED = r"(?<!\w)[eE]-[^\W\d_]\w*"  # (either case: terms() may read the text unfolded too)
 # Where a text may hold one of those two: a lone letter, a dot or a hyphen, a letter. Only such texts
 # are read with the pattern that looks for them (see _token_re). (The mark first: the regex engine then
 # jumps from mark to mark, 40 times faster on news text than a look back tried at every position.)
@@ -288,11 +288,21 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
+# The one token whose term hangs on its case: "us" is the pronoun (no term) unless written "US", the
+# country ("U.S." and "US's" are the country however written). News writes the country five times as
+# often; chat writes the pronoun far more, and a topic or keyword on the US must not hear every "tell us".
+_PRONOUN_OR_COUNTRY = "us"
+_COUNTRY_SURFACE = "US"
+_COUNTRY_TERM = "us"  # (the stem of "U.S.", which the US's other names share: see _PLACE_NAMES)
+
+
 @functools.lru_cache(maxsize=1 << 18)
 def _term_of(raw: str) -> str:
-    """The term for one folded token, or "" for a stop word."""
+    """The term for one folded token, or "" for a stop word (and for "us": see _PRONOUN_OR_COUNTRY)."""
     if raw[0].isdecimal():
         return raw.replace(",", "")
+    if raw == _PRONOUN_OR_COUNTRY:
+        return ""
     if "." in raw:  # a dotted abbreviation
         raw = raw.replace(".", "")
     elif "-" in raw:  # e-mail
@@ -395,12 +405,30 @@ def _fold(text: str, *, with_map: bool) -> tuple[str, list[int] | None, list[int
 
 def terms(text: str) -> list[str]:
     """The analysed terms of `text`, in order (the fast path used for indexing)."""
+    if _COUNTRY_SURFACE in text:  # the country's term hangs on the token's case (_PRONOUN_OR_COUNTRY)
+        if "_" in text or not folds_by_character(text):
+            return [term for term, _, _ in _analysed(text)]
+        # Text that folds character by character (and has no "_", which folds to a space) gives the same
+        # tokens read unfolded (the tokenizer's classes ignore case), each in its own case.
+        return [
+            term
+            for surface in _token_re(text).findall(text)
+            if len(surface) <= MAX_TOKEN_CHARS and (term := _term_of_cased(surface))
+        ]
     folded = _fold(text, with_map=False)[0]
     return [
         term
         for raw in _token_re(folded).findall(folded)
         if len(raw) <= MAX_TOKEN_CHARS and (term := _term_of(raw))
     ]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _term_of_cased(surface: str) -> str:
+    """_term_of for one token as written, of a text that folds by character (folds_by_character): the
+    country "US" apart from the pronoun "us"."""
+    raw = surface.lower() if surface.isascii() else surface.casefold()
+    return _term_of(raw) or (_COUNTRY_TERM if surface == _COUNTRY_SURFACE else "")
 
 
 def analyze(text: str) -> list[Token]:
@@ -461,6 +489,8 @@ def find_terms(flat: str, wanted: Collection[str]) -> list[tuple[str, int, int]]
         word = folded[start:stop]
         if word.isascii() and (word.isalpha() or word.isdigit()):  # one token, the word itself
             term = _term_of(word) if len(word) <= MAX_TOKEN_CHARS else ""
+            if not term and word == _PRONOUN_OR_COUNTRY and flat[start:stop] == _COUNTRY_SURFACE:
+                term = _COUNTRY_TERM
             if term in wanted:
                 found.append((term, start, stop))
             continue
@@ -524,13 +554,17 @@ def _analysed(text: str) -> Iterator[tuple[str, int, int]]:
         if len(raw) > MAX_TOKEN_CHARS:
             continue
         term = _term_of(raw)
-        if not term:
+        if not term and raw != _PRONOUN_OR_COUNTRY:
             continue
         a, b = m.span()
         if raw[-1] == "s" and len(raw) > 2 and raw[-2] in _APOSTROPHES and not raw[0].isdecimal():
             b -= 2  # highlight "OpenAI", not "OpenAI's"
         if starts is not None and ends is not None:
             a, b = starts[a], ends[b - 1]
+        if not term:
+            if text[a:b] != _COUNTRY_SURFACE:
+                continue  # the pronoun
+            term = _COUNTRY_TERM
         yield term, a, b
 
 
