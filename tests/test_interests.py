@@ -47,6 +47,17 @@ def test_unusable_keywords_are_refused(text: str) -> None:
         parse_keywords(text)
 
 
+def test_the_country_us_is_asked_for_in_capitals() -> None:
+    assert parse_keywords("US").matches(terms("US sanctions on Iran"))
+    assert parse_keywords("America").matches(terms("US sanctions on Iran"))
+    assert not parse_keywords("US").matches(terms("Let us know what you think"))
+    with pytest.raises(KeywordError, match='For the country, write "US"'):
+        parse_keywords("us")
+    with pytest.raises(KeywordError) as refused:
+        parse_keywords("the of and")
+    assert "US" not in str(refused.value)
+
+
 def test_too_many_terms_refused() -> None:
     with pytest.raises(KeywordError):
         parse_keywords(" ".join(f"word{n}" for n in range(30)))

@@ -50,6 +50,13 @@ def test_mention_spans_point_at_the_words() -> None:
     ]
 
 
+def test_a_topic_on_the_us_hears_the_country_not_the_pronoun() -> None:
+    matcher = TopicMatcher((Topic("us-politics", "US politics", ("US", "Washington")),))
+    assert [t.slug for t in matcher.mentions("American voters and the U.S. Senate")] == ["us-politics"]
+    assert [t.slug for t in matcher.mentions("The US economy grew")] == ["us-politics"]
+    assert matcher.mentions("Tell us what you think, it helps us") == []
+
+
 def test_find_by_slug_or_name() -> None:
     matcher = TopicMatcher(TOPICS)
     assert matcher.find("AI Standards") is TOPICS[1]

@@ -116,7 +116,9 @@ def parse_keywords(text: str) -> KeywordQuery:
             required.append(phrase)
             shown_required.append(shown)
     if not required:
-        raise KeywordError('Give at least one word or "quoted phrase" an article must contain.')
+        pronoun = "us" in {word.strip('"-').casefold() for word in text.split()}
+        hint = ' For the country, write "US".' if pronoun else ""  # ("us" is the pronoun: no term)
+        raise KeywordError(f'Give at least one word or "quoted phrase" an article must contain.{hint}')
     if sum(len(p) for p in required) + sum(len(p) for p in excluded) > MAX_KEYWORD_TERMS:
         raise KeywordError(f"Keyword subscriptions are limited to {MAX_KEYWORD_TERMS} words.")
     shown_all = " ".join(dict.fromkeys(shown_required + shown_excluded))
