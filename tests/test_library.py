@@ -229,6 +229,12 @@ def _filler(topic: str, sentences: int) -> str:
     return " ".join(f"The {topic} committee met again on day {i} and adjourned." for i in range(sentences))
 
 
+def _among_unrelated(*articles: Article) -> Library:
+    """A library of these articles and six unrelated ones: idf and the relevance rule see an archive."""
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    return build_library(Corpus((*articles, *others), ()), ())
+
+
 def test_the_article_holding_the_detail_beats_one_that_only_names_it_in_the_title() -> None:
     named = _article(
         "named",
@@ -242,8 +248,7 @@ def test_the_article_holding_the_detail_beats_one_that_only_names_it_in_the_titl
         "demand for graphics cards rose.\n\n" + _filler("market", 10),
         title="Chip market review",
     )
-    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
-    library = build_library(Corpus((named, detail, *others), ()), ())
+    library = _among_unrelated(named, detail)
     result = library.search("How much quarterly revenue did Nvidia report?", min_relevance=0)
     assert [hit.article.id for hit in result.hits][:2] == ["detail", "named"]
     assert "$5bn" in result.hits[0].snippet.text
@@ -258,8 +263,7 @@ def test_a_short_lead_does_not_win_on_length_alone() -> None:
         + _filler("harbour", 20),
         title="Dockers accept offer",
     )
-    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
-    library = build_library(Corpus((lead_only, full, *others), ()), ())
+    library = _among_unrelated(lead_only, full)
     hit = library.search("What pay rise ended the port strike?").hits[0]
     assert hit.article.id == "full"
     assert "6% pay rise" in hit.snippet.text
@@ -278,8 +282,7 @@ def test_a_question_naming_the_people_finds_the_story_naming_the_place() -> None
         + _filler("selection", 8),
         title="Summer tour confirmed",
     )
-    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
-    library = build_library(Corpus((wales, scotland, *others), ()), ())
+    library = _among_unrelated(wales, scotland)
     hit = library.search("Where are the Welsh touring this summer?").hits[0]
     assert hit.article.id == "wales"
     assert "Argentina" in hit.snippet.text
@@ -348,12 +351,11 @@ def test_an_undated_story_may_answer_for_a_year_it_does_not_name_but_not_for_one
     """A story that does not say its year may be from the year asked about, unless no story in the
     archive names that year; a story dated in another year is not."""
     festival = _article("festival", "The film festival will return in 2005 with a new jury.", title="Film")
-    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
     body = "The ballad Riverside Lights won the best original song Oscar on Sunday night."
     question = "Which song won the best original song Oscar in 2005?"
     for published, answered in ((None, True), (datetime(2004, 3, 1, tzinfo=UTC), False)):
         song = _article("song", body, published, title="Ballad takes song Oscar")
-        library = build_library(Corpus((song, festival, *others), ()), ())
+        library = _among_unrelated(song, festival)
         assert [hit.article.id for hit in library.search(question).hits] == (["song"] if answered else [])
         assert library.search(question.replace("2005", "2022")).hits == ()
 
@@ -361,18 +363,17 @@ def test_an_undated_story_may_answer_for_a_year_it_does_not_name_but_not_for_one
 def test_a_question_asking_how_much_is_no_question_for_a_story_that_names_no_sum() -> None:
     """The story holds the question's words but no sum of money: it cannot say how much. A story that
     names the fee answers, with the fee in the snippet."""
-    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
     question = "How much did Rovers pay City for the striker?"
     talks = _article(
         "talks",
         "Rovers signed the striker from City on Friday after two weeks of talks. The fee was not disclosed.",
         title="Rovers sign striker",
     )
-    library = build_library(Corpus((talks, *others), ()), ())
+    library = _among_unrelated(talks)
     assert library.search(question).hits == ()
     assert library.search(question, min_relevance=0).hits  # (the rule off)
     fee = _article("fee", "Rovers paid City £3m for the striker on Friday.", title="Rovers sign striker")
-    hit = build_library(Corpus((talks, fee, *others), ()), ()).search(question).hits[0]
+    hit = _among_unrelated(talks, fee).search(question).hits[0]
     assert hit.article.id == "fee" and "£3m" in hit.snippet.text
 
 

@@ -335,15 +335,11 @@ def _with_value(
     holder = next((number for number in holders if answers(number) == 1), None)
     if holder is None:
         return chosen
-    kept = list(chosen)
-    while kept:
-        shown = [*kept, holder]
+    for size in range(len(chosen), 0, -1):  # (the best sentence stays: it holds the question's words)
+        shown = [*chosen[:size], holder]
         used = sum(sentences[n].end - sentences[n].start for n in shown) + len(GAP) * (len(shown) - 1)
         if used <= max_chars:
             return shown
-        if len(kept) == 1:
-            return chosen  # (the best sentence stays: it holds the question's words)
-        kept.pop()
     return chosen
 
 

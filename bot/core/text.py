@@ -488,9 +488,7 @@ def find_terms(flat: str, wanted: Collection[str]) -> list[tuple[str, int, int]]
         stop = len(folded) if stop < 0 else stop
         word = folded[start:stop]
         if word.isascii() and (word.isalpha() or word.isdigit()):  # one token, the word itself
-            term = _term_of(word) if len(word) <= MAX_TOKEN_CHARS else ""
-            if not term and word == _PRONOUN_OR_COUNTRY and flat[start:stop] == _COUNTRY_SURFACE:
-                term = _COUNTRY_TERM
+            term = _term_of_cased(flat[start:stop]) if len(word) <= MAX_TOKEN_CHARS else ""
             if term in wanted:
                 found.append((term, start, stop))
             continue
