@@ -4,10 +4,11 @@ when the archive has nothing, and related stories that stay on topic.
 On BBC News (../shared/data, loaded as JSON Lines through the bot's own corpus loader) with this project's
 own question set (bench/answers/questions.jsonl: questions, expected article ids and short fact strings
 only, never article text), side by side in one run with rank-bm25 over whole articles with our analyzer,
-SQLite FTS5 (porter) and bm25s (when installed). Every figure is reported for the dev split (tuned on), the
-held-out test split, and the fresh split: questions written later, by a writer who never saw any system's
-answers, and run only to be reported (a clean hold-out, since the test split has been looked at). Prints a
-table on stdout, progress on stderr; --json writes the report.
+SQLite FTS5 (porter) and bm25s (when installed). Every figure is reported for the dev split (tuned on), dev2
+(a second set to tune on, written later by a writer who never saw any system's answers), the held-out test
+split, and the fresh split: questions written later by such a writer, and run only to be reported (a clean
+hold-out, since the test split has been looked at). Prints a table on stdout, progress on stderr; --json
+writes the report.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bot.core.text import terms
 QUESTIONS = Path(__file__).resolve().parent / "answers" / "questions.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results"
 K = 10
-SPLITS = ("dev", "test", "fresh")
+SPLITS = ("dev", "dev2", "test", "fresh")
 RELATED_SAMPLE = 300  # articles whose related stories are checked for staying on topic
 _WORD = re.compile(r"\w+")
 
@@ -51,7 +52,7 @@ class Question:
     articles: tuple[str, ...]  # empty: the archive cannot answer it
     facts: tuple[str, ...]
     kind: str  # paraphrase | lexical | detail | unanswerable
-    split: str  # dev | test | fresh (see the module's docstring)
+    split: str  # dev | dev2 | test | fresh (see the module's docstring)
 
     @property
     def answerable(self) -> bool:
