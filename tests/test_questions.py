@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.questions import AnswerKind, Measure, answer_kind, answer_measure, counted_terms
+from bot.core.questions import AnswerKind, Measure, answer_kind, answer_measure, asks_for_year, counted_terms
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,10 @@ def test_the_kind_of_answer_comes_from_the_main_wh_phrase(question: str, kind: A
         ("How long is the manager's contract?", Measure.DURATION),
         ("How many minutes did the match last?", Measure.DURATION),
         ("From how far out did he kick the penalty?", Measure.DISTANCE),
+        ("How far did Phillips Idowu jump to win the triple jump?", Measure.DISTANCE),  # not a change
+        ("How far did she manage to throw the javelin?", Measure.DISTANCE),
+        ("How far did shares jump after the results?", Measure.SHARE),  # a change, as before
+        ("What was the winning time in the New York marathon?", Measure.DURATION),
         ("How old was the coach when he died?", Measure.AGE),
         ("How much does the laptop weigh?", Measure.WEIGHT),
         ("How many people work there?", None),  # a count: any number
@@ -54,6 +58,7 @@ def test_a_number_asked_for_carries_the_unit_of_what_it_measures(
         "What pay rise ended the port strike?",  # a change, not a sum
         "How far over its limit was the lorry?",  # an excess, in any unit
         "How much did the film make at the box office?",  # (an everyday verb: no unit is certain)
+        "What time does the shop open on Sundays?",  # the clock, perhaps "at 9am": no duration
     ],
 )
 def test_a_question_unclear_about_its_unit_names_none(question: str) -> None:
@@ -77,3 +82,17 @@ def test_how_much_of_asks_for_a_share() -> None:
 )
 def test_a_count_names_what_it_counts(question: str, counted: set[str]) -> None:
     assert counted_terms(question) == counted
+
+
+@pytest.mark.parametrize(
+    ("question", "year"),
+    [
+        ("In which year did shops last have a worse Christmas?", True),
+        ("What year did the band form?", True),
+        ("When did the band form?", False),  # a day or a month may answer it
+        ("Which month did sales fall?", False),
+        ("How many years did he serve?", False),  # a duration
+    ],
+)
+def test_a_question_asking_for_a_year_says_so(question: str, year: bool) -> None:
+    assert asks_for_year(question) is year

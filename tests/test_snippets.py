@@ -361,6 +361,40 @@ def test_a_measured_answer_in_a_sentence_without_the_questions_words_is_shown() 
     assert "at last" not in snippet.text and "Hewitt beat Roddick in four sets" in snippet.text
 
 
+def test_a_year_asked_for_is_answered_by_a_year_not_a_month() -> None:
+    """ "In which year" is not answered by "in November": of two sentences holding as much of the
+    question, the one with a year the question does not name wins."""
+    text = (
+        FILLER
+        + "Shops had their worst Christmas in November terms, the retail figures said. "
+        + FILLER
+        + "By the official retail figures it was the worst Christmas since 1981 for shops. "
+        + FILLER
+    )
+    question = "In which year did shops last have a worse Christmas than 2004, by the retail figures?"
+    snippet = make_snippet(text, set(terms(question)), max_chars=90, wants=AnswerKind.DATE, question=question)
+    assert "1981" in snippet.text
+
+
+def test_a_name_asked_for_is_shown_where_the_best_sentence_refers_back_to_it() -> None:
+    """The best sentence holds the question's words but calls the band "the band": the sentence before,
+    which names it, joins the snippet."""
+    text = (
+        FILLER * 2
+        + "Black Sabbath have topped a list of the best British records. "
+        + "The band once fronted by Ozzy Osbourne led a poll of magazine readers with their 1970 debut. "
+        + FILLER * 2
+    )
+    question = "Which band's 1970 debut led a poll of magazine readers?"
+    wants = AnswerKind.NAME
+    snippet = make_snippet(text, set(terms(question)), max_chars=200, wants=wants, question=question)
+    assert "Black Sabbath" in snippet.text and "1970 debut" in snippet.text
+    # A best sentence that names its subject itself needs nothing before it.
+    named = text.replace("The band once fronted", "Sabbath, once fronted")
+    snippet = make_snippet(named, set(terms(question)), max_chars=200, wants=wants, question=question)
+    assert "Black Sabbath have topped" not in snippet.text
+
+
 @pytest.mark.parametrize(
     ("bare", "answer", "question", "max_chars", "shown"),
     [
@@ -401,6 +435,7 @@ def test_a_value_in_the_unit_or_of_the_thing_asked_for_beats_a_bare_number_even_
         (Measure.SHARE, "Sales rose 8.2% in a year.", "Sales rose for the 3rd year."),
         (Measure.DURATION, "He signed a six-month contract.", "He signed 2 contracts."),
         (Measure.DISTANCE, "He kicked it from 44 metres out.", "He kicked it 3 times."),
+        (Measure.DISTANCE, "Idowu won with 17.30m in Sheffield.", "The deal was worth £17.30m to him."),
         (Measure.AGE, "He died aged 77.", "He died in 2005."),
         (Measure.WEIGHT, "The plane was 320kg over its limit.", "The plane was 3 hours late."),
     ],

@@ -176,6 +176,16 @@ _CHANGE_VERBS = (
     "shrank|expand|expanded|expanding|slash|slashed"
 )
 _TIME_UNITS = "years|months|weeks|days|hours|minutes|seconds|decades|seasons|games|matches"
+# A race's time is a duration ("what was the winning time" → two hours, 23 minutes); a bare "what time"
+# may ask for the clock ("at 3pm"), which no duration pattern reads.
+_RACE_TIMES = "winning|finishing|record|best|fastest|qualifying|lap|personal best|world record"
+# "How far did Idowu jump" asks for an athlete's distance, "how far did shares jump" for a change: a
+# pronoun or a capitalised name right after the verb, then a verb of jumping, throwing or running, reads
+# as the first (matched on the question as typed: case tells the name).
+_ATHLETE_DISTANCE = re.compile(
+    r"\b[Hh]ow far (?:did|does|do|can|could|will|would) (?:he|she|they|[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)*) "
+    r"(?:[a-z]+ ){0,2}?(?:jump|leap|throw|hurl|run|swim|walk|travel)\b"
+)
 # Checked in order, the first that matches wins: "how much … fall" is a share before "how much" is money.
 _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
     (Measure.AGE, re.compile(rf"^(?:at )?how old\b|^at what age\b|{_HEAD}age\b")),
@@ -198,7 +208,10 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
     ),
     (
         Measure.DURATION,
-        re.compile(rf"^(?:for )?how long\b|^(?:for |in |after )?how many (?:{_TIME_UNITS})\b"),
+        re.compile(
+            rf"^(?:for )?how long\b|^(?:for |in |after )?how many (?:{_TIME_UNITS})\b|"
+            rf"{_HEAD}(?:{_RACE_TIMES}) time\b"
+        ),
     ),
     (
         Measure.MONEY,
@@ -217,10 +230,23 @@ def answer_measure(question: str) -> Measure | None:
     if answer_kind(question) is not AnswerKind.NUMBER:
         return None
     phrase = _main_phrase(question) or ""
+    if phrase.startswith("how far") and _ATHLETE_DISTANCE.search(question):
+        return Measure.DISTANCE
     for measure, pattern in _MEASURE_PATTERNS:
         if pattern.search(phrase):
             return measure
     return None
+
+
+def asks_for_year(question: str) -> bool:
+    """Whether the question asks for a year ("in which year …", "what year did …"): its answer is a year,
+    not any date (a month or a weekday does not answer it)."""
+    if answer_kind(question) is not AnswerKind.DATE:
+        return False
+    return _YEAR_ASKED.match(_main_phrase(question) or "") is not None
+
+
+_YEAR_ASKED = re.compile(r"^(?:in |by |since |until |from )?(?:what|which) year\b")
 
 
 @functools.lru_cache(maxsize=1024)  # (asked again by each snippet of an answer)

@@ -11,7 +11,10 @@ bare number earns half. The chosen sentences are shown in text order. The senten
 the best one joins when it fits, because answers usually follow the words that ask for them: at once,
 before any other sentence, when the best one holds no value of the asked kind and its follower does.
 When a measured value or a count is asked for and no chosen sentence holds one, the nearest sentence
-that does joins (see _with_value), though it may share no word with the question.
+that does joins (see _with_value), though it may share no word with the question. When a name is asked
+for and the best sentence opens by referring back to one ("The band once fronted by …", "He said …"),
+the sentence before it joins first: that is where the name is. A question asking for a year is
+answered by a year only, not by any date.
 A sentence too long for the budget is cut at a clause end, else a word end. "…" marks exactly the places
 where text inside a sentence was cut or whole sentences were skipped between two shown ones; a snippet
 that starts or ends on a sentence boundary gets none there. The marks count toward max_chars. Only the
@@ -29,7 +32,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.core.models import Snippet
-from bot.core.questions import AnswerKind, Measure, answer_measure, counted_terms
+from bot.core.questions import AnswerKind, Measure, answer_measure, asks_for_year, counted_terms
 from bot.core.text import SENTENCE_END, find_terms, first_span, spans, terms
 
 ELLIPSIS = "…"
@@ -69,9 +72,10 @@ _MEASURED: dict[Measure, re.Pattern[str]] = {
         rf"{_AMOUNT}[ -](?:more |full |straight )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
         r"decades?|centuries|century|seasons?)\b|\d+:\d\d",
     ),
+    # (Also an athlete's "17.30m": two decimals and "m", not after a currency sign as "£1.25m" is.)
     Measure.DISTANCE: re.compile(
         rf"{_AMOUNT}[ -]?(?:metres?|meters?|km|kilometres?|kilometers?|miles?|yards?|feet|foot|ft|inches|"
-        r"cm|mm)\b",
+        r"cm|mm)\b|(?:^|[ (])\d{1,3}\.\d\dm\b",
     ),
     Measure.AGE: re.compile(
         rf"\baged? {_AMOUNT}|{_AMOUNT}[ -]years?[ -]old\b|\bage of {_AMOUNT}|\b(?:in )?(?:his|her) "
@@ -84,6 +88,19 @@ _MEASURED: dict[Measure, re.Pattern[str]] = {
 _MONTH = re.compile(
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
+)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+# A sentence opening with a pronoun or "the <one adjective> <band, firm, singer …>" refers back to a name.
+_REFERENTS = (
+    "company|firm|group|club|team|side|band|song|single|album|film|movie|show|programme|series|book|novel|"
+    "play|musical|country|nation|city|town|venue|stadium|newspaper|paper|magazine|airline|bank|party|"
+    "university|school|court|organisation|agency|body|studio|label|website|game|product|chain|retailer|"
+    "carrier|operator|manufacturer|maker|producer|player|manager|coach|actor|actress|singer|star|minister|"
+    "president|chief|boss|leader|director|author|writer|judge|chairman|man|woman|pair|duo|couple|striker|"
+    "midfielder|defender|winger|champion|veteran|rapper|comedian|presenter|MP|peer|politician|firm's"
+)
+_REFERS_BACK = re.compile(
+    rf"(?:He|She|They|His|Her|Their|The (?:[\w-]+ )?(?:{_REFERENTS})s?|The \d+-year-old)\b"
 )
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’&.-]*(?: (?:of |de |van |von |the |and )?[A-Z][\w'’&.-]*)*")
 
@@ -184,10 +201,19 @@ class _AnswerValues:
         self._measure = answer_measure(question) if wants is AnswerKind.NUMBER else None
         self._counted = counted_terms(question) if wants is AnswerKind.NUMBER else frozenset()
         self._asked = _question_values(question) if wants is not None else frozenset()
+        self._year_only = wants is AnswerKind.DATE and asks_for_year(question)
         self._known: dict[int, float] = {}
         # A measured or counted number is a value few sentences hold ("nine months", "63,000 mobile
         # phones"); a plain number, a date or a name is in most sentences of a news story.
         self.specific = self._measure is not None or bool(self._counted)
+
+    def refers_back(self, number: int) -> bool:
+        """Whether a name is asked for and the sentence opens by referring to one named before it ("The
+        band once fronted by Ozzy Osbourne …", "He said …"): the name is then in the sentence before."""
+        if self._wants is not AnswerKind.NAME:
+            return False
+        sentence = self._sentences[number]
+        return _REFERS_BACK.match(self._flat, sentence.start, sentence.end) is not None
 
     def __call__(self, number: int) -> float:
         if self._wants is None:
@@ -197,7 +223,7 @@ class _AnswerValues:
             sentence = self._sentences[number]
             text = self._flat[sentence.start : sentence.end]
             value = self._known[number] = _answers(
-                text, self._wants, self._measure, self._asked, self._counted
+                text, self._wants, self._measure, self._asked, self._counted, year_only=self._year_only
             )
         return value
 
@@ -219,10 +245,13 @@ def _answers(
     measure: Measure | None,
     asked: frozenset[str],
     counted: frozenset[str] = frozenset(),
+    *,
+    year_only: bool = False,
 ) -> float:
     """1 when the sentence holds a value of the wanted kind that the question does not already state
     (for a measured number, one with its unit; for a count, one followed by what is counted: "how many
-    mobiles" → "63,000 mobile phones"), ANSWER_WEAK for a number without either, else 0."""
+    mobiles" → "63,000 mobile phones"), ANSWER_WEAK for a number without either, else 0. A question
+    asking for a year (`year_only`) is answered by a year only."""
     if wants is None:
         return 0.0
     if wants is AnswerKind.NUMBER:
@@ -241,7 +270,8 @@ def _answers(
                     return 1.0
         return 1.0 if measure is None and not counted else ANSWER_WEAK
     if wants is AnswerKind.DATE:
-        return float(any(m.group().casefold() not in asked for m in _MONTH.finditer(sentence)))
+        dates = _YEAR if year_only else _MONTH  # ("in which year …" is not answered by "in March")
+        return float(any(m.group().casefold() not in asked for m in dates.finditer(sentence)))
     for match in _CAPITALISED.finditer(sentence):
         if match.start() == 0 or sentence[match.start() - 2 : match.start()] in {". ", '" ', "' "}:
             words = match.group().split()[1:]  # a sentence's first word is capitalised anyway
@@ -292,11 +322,21 @@ def _choose(
                 best = (gain, number)
         if best is None or (chosen and best[0] < MIN_GAIN):
             break
+        first = not chosen
         chosen.append(best[1])
         shown |= sentences[best[1]].terms
         used += sentences[best[1]].end - sentences[best[1]].start + (len(GAP) if len(chosen) > 1 else 0)
+        before = best[1] - 1
+        if first and before >= 0 and answers.refers_back(best[1]):
+            # "Black Sabbath have topped a list … The band once fronted by Ozzy Osbourne led a poll …":
+            # the name asked for is where the best sentence's "the band" or "he" points.
+            extra = sentences[before].end - sentences[before].start + 1
+            if used + extra <= max_chars:
+                chosen.append(before)
+                shown |= sentences[before].terms
+                used += extra
         follower = best[1] + 1
-        if len(chosen) == 1 and follower < len(sentences) and answers(best[1]) < 1:
+        if first and follower < len(sentences) and answers(best[1]) < 1:
             # The best sentence asks the question without answering it and the next one holds a value
             # of the asked kind: the answer follows the words that ask for it ("… an extra runway." →
             # "Opponents say the £2bn cost …"). It joins before anything else can take its room.
