@@ -20,15 +20,18 @@ import Stemmer
 from bot.core.models import Token
 
 # Bump whenever analyze()/terms() output changes for any input: index snapshots key on it.
-ANALYZER_VERSION = "8"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
-# 5: British spellings; 6: e-mail; 7: America apart from "us"; 8: the pronoun "us" is no term
+ANALYZER_VERSION = "9"  # 2: tokens longer than MAX_TOKEN_CHARS give no term; 3: place names; 4: U.S.;
+# 5: British spellings; 6: e-mail; 7: America apart from "us"; 8: the pronoun "us" is no term;
+# 9: contractions typed without the apostrophe ("dont", "im") are stop words
 # Longer than any word or number a question could hold (the longest English words are under 50
 # letters); a longer token is a blob (base64, a run of one character) that no one asks for, and stemming
 # and caching it would cost every analysis that meets it.
 MAX_TOKEN_CHARS = 64
 
 # Closed-class English words (articles, pronouns, auxiliaries, prepositions, conjunctions, question words
-# and contractions). Questions are mostly made of these. Deliberately absent: "us" (the pronoun is no term,
+# and contractions, also as typed in chat without the apostrophe: "im a celebrity", "dont", "whats"). Those
+# that are words of their own are left out: shell, hell, well, ill, wed, id, lets. Questions are mostly
+# made of these. Deliberately absent: "us" (the pronoun is no term,
 # but "US" in capitals is the country: see _PRONOUN_OR_COUNTRY), "may" (the month, and a surname) and
 # "new".
 _STOP_WORD_LIST = """
@@ -47,6 +50,9 @@ _STOP_WORD_LIST = """
     hasn't haven't hadn't mustn't i'm i've i'd i'll you're you've you'll you'd he's he'd he'll she's
     she'd she'll we're we've we'll we'd they're they've they'll they'd that's there's what's who's
     where's when's why's how's let's here's
+    im ive dont doesnt didnt isnt arent wasnt werent wont cant couldnt shouldnt wouldnt hasnt havent
+    hadnt mustnt youre youve youll youd hes shes weve theyre theyve theyll theyd thats theres whats whos
+    wheres hows heres
     s t d ll m re ve st nd rd th
 """
 STOP_WORDS: frozenset[str] = frozenset(_STOP_WORD_LIST.split())
