@@ -361,28 +361,6 @@ def test_a_measured_answer_in_a_sentence_without_the_questions_words_is_shown() 
     assert "at last" not in snippet.text and "Hewitt beat Roddick in four sets" in snippet.text
 
 
-def test_the_sentence_that_carries_the_best_one_on_joins_before_others() -> None:
-    """The best sentence names names, but not the one asked for; the next one opens by referring back
-    to it ("That award …") and names the winner. It joins before a sentence holding more of the
-    question's words can take its room."""
-    text = (
-        FILLER * 2
-        + "Earlier the costume designer Sandy Powell won the Oscar for The Aviator, beating Byrne. "
-        + FILLER
-        + "Composer Andrew Lloyd Webber was nominated for best original song for Learn To Be Lonely. "
-        + "That award was won by Al Otro Lado Del Rio. "
-        + FILLER
-    )
-    question = "Which tune beat Andrew Lloyd Webber's song to the best original song Oscar?"
-    wants = AnswerKind.NAME
-    snippet = make_snippet(text, set(terms(question)), max_chars=200, wants=wants, question=question)
-    assert "Al Otro Lado Del Rio" in snippet.text and "Andrew Lloyd Webber" in snippet.text
-    # A next sentence that goes on to something else does not take the room.
-    other = text.replace("That award was won by", "Critics also liked")
-    snippet = make_snippet(other, set(terms(question)), max_chars=200, wants=wants, question=question)
-    assert "Sandy Powell" in snippet.text and "Al Otro Lado Del Rio" not in snippet.text
-
-
 def test_a_year_asked_for_is_answered_by_a_year_not_a_month() -> None:
     """ "In which year" is not answered by "in November": of two sentences holding as much of the
     question, the one with a year the question does not name wins."""

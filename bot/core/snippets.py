@@ -9,8 +9,7 @@ a known measure ("how far" → metres, "how much … cost" → £, "what share" 
 unit, and for a count what is counted right after it ("how many mobiles" → "63,000 mobile phones"); a
 bare number earns half. The chosen sentences are shown in text order. The sentence right after
 the best one joins when it fits, because answers usually follow the words that ask for them: at once,
-before any other sentence, when its follower holds a value of the asked kind and either the best one
-holds none or the follower opens by referring back to it ("That award was won by …").
+before any other sentence, when the best one holds no value of the asked kind and its follower does.
 When a measured value or a count is asked for and no chosen sentence holds one, the nearest sentence
 that does joins (see _with_value), though it may share no word with the question. When a name is asked
 for and the best sentence opens by referring back to one ("The band once fronted by …", "He said …"),
@@ -99,9 +98,6 @@ _REFERENTS = (
     "carrier|operator|manufacturer|maker|producer|player|manager|coach|actor|actress|singer|star|minister|"
     "president|chief|boss|leader|director|author|writer|judge|chairman|man|woman|pair|duo|couple|striker|"
     "midfielder|defender|winger|champion|veteran|rapper|comedian|presenter|MP|peer|politician|firm's"
-)
-_CARRIES_ON = re.compile(
-    rf"(?:That|This|These|Those|It|He|She|They|His|Her|Its|Their)\b|The (?:[\w-]+ )?(?:{_REFERENTS})s?\b"
 )
 _REFERS_BACK = re.compile(
     rf"(?:He|She|They|His|Her|Their|The (?:[\w-]+ )?(?:{_REFERENTS})s?|The \d+-year-old)\b"
@@ -218,13 +214,6 @@ class _AnswerValues:
             return False
         sentence = self._sentences[number]
         return _REFERS_BACK.match(self._flat, sentence.start, sentence.end) is not None
-
-    def carries_on(self, number: int) -> bool:
-        """Whether the sentence opens by referring back to the one before it ("That award was won by …",
-        "It cost …") and holds a value of the asked kind: it finishes what that sentence began."""
-        sentence = self._sentences[number]
-        refers = _CARRIES_ON.match(self._flat, sentence.start, sentence.end) is not None
-        return refers and self(number) == 1
 
     def __call__(self, number: int) -> float:
         if self._wants is None:
@@ -347,12 +336,10 @@ def _choose(
                 shown |= sentences[before].terms
                 used += extra
         follower = best[1] + 1
-        if first and follower < len(sentences) and (answers(best[1]) < 1 or answers.carries_on(follower)):
-            # The best sentence asks the question without answering it, or the next one carries it on
-            # ("… nominated for best original song." → "That award was won by …"), and the next one
-            # holds a value of the asked kind: the answer follows the words that ask for it ("… an
-            # extra runway." → "Opponents say the £2bn cost …"). It joins before anything else can
-            # take its room.
+        if first and follower < len(sentences) and answers(best[1]) < 1:
+            # The best sentence asks the question without answering it and the next one holds a value
+            # of the asked kind: the answer follows the words that ask for it ("… an extra runway." →
+            # "Opponents say the £2bn cost …"). It joins before anything else can take its room.
             extra = sentences[follower].end - sentences[follower].start + 1
             if used + extra <= max_chars and answers(follower) == 1:
                 chosen.append(follower)
