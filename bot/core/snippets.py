@@ -97,7 +97,7 @@ _REFERENTS = (
     "university|school|court|organisation|agency|body|studio|label|website|game|product|chain|retailer|"
     "carrier|operator|manufacturer|maker|producer|player|manager|coach|actor|actress|singer|star|minister|"
     "president|chief|boss|leader|director|author|writer|judge|chairman|man|woman|pair|duo|couple|striker|"
-    "midfielder|defender|winger|champion|veteran|rapper|comedian|presenter|MP|peer|politician|firm's"
+    "midfielder|defender|winger|champion|veteran|rapper|comedian|presenter|MP|peer|politician"
 )
 _REFERS_BACK = re.compile(
     rf"(?:He|She|They|His|Her|Their|The (?:[\w-]+ )?(?:{_REFERENTS})s?|The \d+-year-old)\b"
