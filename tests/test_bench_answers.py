@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.answers import QUESTIONS, fact_shown, print_report, read_bbc_rows, read_questions, run
+from bench.answers import QUESTIONS, SPLITS, fact_shown, print_report, read_bbc_rows, read_questions, run
 from bench.synth import BBC
 from bot.core.corpus import load_corpus
 
@@ -32,7 +32,7 @@ def test_question_set_is_big_enough_and_a_third_is_held_out() -> None:
         held_out = sum(q.split in ("test", "fresh") for q in group) / len(group)
         assert 0.3 <= held_out <= 0.4
         assert sum(q.split == "test" for q in group) >= 0.15 * len(group)
-    assert {q.split for q in questions} <= {"dev", "dev2", "test", "fresh"}
+    assert {q.split for q in questions} == set(SPLITS)
     for question in answerable:
         assert question.facts and all(0 < len(fact) <= 60 for fact in question.facts)
     assert all(not q.facts and q.kind == "unanswerable" for q in unanswerable)

@@ -85,11 +85,11 @@ _MEASURED: dict[Measure, re.Pattern[str]] = {
         rf"{_AMOUNT} ?(?:kg|kilos?|kilograms?|grams?|g|pounds?|lbs?|tonnes?|tons?|stone|ounces?|oz)\b",
     ),
 }
-_MONTH = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
-)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_MONTH = re.compile(  # (any date: a month, a weekday or a year)
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    rf"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|{_YEAR.pattern}"
+)
 # A sentence opening with a pronoun or "the <one adjective> <band, firm, singer …>" refers back to a name.
 _REFERENTS = (
     "company|firm|group|club|team|side|band|song|single|album|film|movie|show|programme|series|book|novel|"
@@ -326,25 +326,16 @@ def _choose(
         chosen.append(best[1])
         shown |= sentences[best[1]].terms
         used += sentences[best[1]].end - sentences[best[1]].start + (len(GAP) if len(chosen) > 1 else 0)
-        before = best[1] - 1
+        before, follower = best[1] - 1, best[1] + 1
         if first and before >= 0 and answers.refers_back(best[1]):
             # "Black Sabbath have topped a list … The band once fronted by Ozzy Osbourne led a poll …":
             # the name asked for is where the best sentence's "the band" or "he" points.
-            extra = sentences[before].end - sentences[before].start + 1
-            if used + extra <= max_chars:
-                chosen.append(before)
-                shown |= sentences[before].terms
-                used += extra
-        follower = best[1] + 1
-        if first and follower < len(sentences) and answers(best[1]) < 1:
+            used = _join_neighbour(sentences, before, chosen, shown, used, max_chars)
+        if first and follower < len(sentences) and answers(best[1]) < 1 and answers(follower) == 1:
             # The best sentence asks the question without answering it and the next one holds a value
             # of the asked kind: the answer follows the words that ask for it ("… an extra runway." →
             # "Opponents say the £2bn cost …"). It joins before anything else can take its room.
-            extra = sentences[follower].end - sentences[follower].start + 1
-            if used + extra <= max_chars and answers(follower) == 1:
-                chosen.append(follower)
-                shown |= sentences[follower].terms
-                used += extra
+            used = _join_neighbour(sentences, follower, chosen, shown, used, max_chars)
         if used >= max_chars:
             break
     if not chosen:
@@ -357,6 +348,19 @@ def _choose(
         if used + extra <= max_chars:
             chosen.append(follower)
     return sorted(chosen)
+
+
+def _join_neighbour(
+    sentences: list[_Sentence], number: int, chosen: list[int], shown: set[str], used: int, max_chars: int
+) -> int:
+    """Add a neighbour of the best sentence to `chosen` (and its terms to `shown`) when it fits: no gap
+    between them, one space. Returns the characters used then."""
+    extra = sentences[number].end - sentences[number].start + 1
+    if used + extra > max_chars:
+        return used
+    chosen.append(number)
+    shown |= sentences[number].terms
+    return used + extra
 
 
 def _with_value(
