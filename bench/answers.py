@@ -7,8 +7,9 @@ only, never article text), side by side in one run with rank-bm25 over whole art
 SQLite FTS5 (porter) and bm25s (when installed). Every figure is reported for the dev split (tuned on), dev2
 (a second set to tune on, written later by a writer who never saw any system's answers), the held-out test
 split, and the fresh split: questions written later by such a writer, and run only to be reported (a clean
-hold-out, since the test split has been looked at). Prints a table on stdout, progress on stderr; --json
-writes the report.
+hold-out, since the test split has been looked at). Then newsbot alone on small archives (the questions'
+own articles, with and without others drawn at random), where the relevance rule meets words the archive
+has never seen far more often. Prints a table on stdout, progress on stderr; --json writes the report.
 """
 
 from __future__ import annotations
@@ -273,6 +274,57 @@ def related_on_topic(library: Library, rows: Sequence[dict[str, str]], seed: int
     }
 
 
+# Small archives: each group's answering articles plus this many others drawn at random. A newsroom's
+# archive starts small, and the relevance rule weighs a word the archive has never seen by its size.
+SMALL_EXTRAS = (0, 300, 1000)
+SMALL_GROUPS = (("tuned on", ("dev", "dev2")), ("held out", ("test", "fresh")))
+
+
+def small_archives(
+    rows: Sequence[dict[str, str]], questions: Sequence[Question], seed: int
+) -> list[dict[str, Any]]:
+    """newsbot on small archives: for each group of splits and each of SMALL_EXTRAS, the articles its
+    questions name plus that many others; top-1 with and without the relevance rule, and silence."""
+    figures: list[dict[str, Any]] = []
+    for group, group_splits in SMALL_GROUPS:
+        asked = [q for q in questions if q.split in group_splits]
+        if not asked:
+            continue
+        named = {article for q in asked for article in q.articles}
+        own = [row for row in rows if row["id"] in named]
+        others = [row for row in rows if row["id"] not in named]
+        for extra in SMALL_EXTRAS:
+            chosen = own + random.Random(seed).sample(others, min(extra, len(others)))
+            with tempfile.TemporaryDirectory(prefix="newsbot-small-") as scratch:
+                corpus = Path(scratch) / "corpus"
+                corpus.mkdir()
+                write_jsonl_corpus(chosen, corpus)
+                library = load_library(corpus, corpus / "topics.yaml")
+            answerable = [q for q in asked if q.answerable]
+            unanswerable = [q for q in asked if not q.answerable]
+            right = sum(_first_right(library, q, None) for q in answerable)
+            right_unruled = sum(_first_right(library, q, 0.0) for q in answerable)
+            silent = sum(not library.search(q.text, limit=1).hits for q in unanswerable)
+            figures.append(
+                {
+                    "group": group,
+                    "splits": list(group_splits),
+                    "articles": library.article_count,
+                    "answerable": len(answerable),
+                    "top1": round(right / max(len(answerable), 1), 4),
+                    "top1_without_rule": round(right_unruled / max(len(answerable), 1), 4),
+                    "unanswerable": len(unanswerable),
+                    "silent_on_unanswerable": round(silent / len(unanswerable), 4) if unanswerable else None,
+                }
+            )
+    return figures
+
+
+def _first_right(library: Library, question: Question, min_relevance: float | None) -> bool:
+    hits = library.search(question.text, limit=1, min_relevance=min_relevance).hits
+    return bool(hits) and hits[0].article.id in question.articles
+
+
 # --- the run -----------------------------------------------------------------------------------------
 
 
@@ -321,6 +373,8 @@ def run(
         }
     say("related stories")
     report["related"] = related_on_topic(library, rows, seed)
+    say("small archives")
+    report["small"] = small_archives(rows, questions, seed)
     return report
 
 
@@ -357,6 +411,15 @@ def print_report(report: dict[str, Any], splits: Sequence[str]) -> None:
         f"source's category, {related['exact_duplicates_offered']} exact duplicates offered, "
         f"p50 {related['p50_ms']:.2f} ms"
     )
+    if report.get("small"):
+        print("\nnewsbot on small archives (the questions' own articles and others at random)")
+        print(f"{'questions':<28}{'articles':>9}{'top-1':>8}{'no rule':>9}{'silent':>8}")
+        for row in report["small"]:
+            label = f"{row['group']} ({'+'.join(row['splits'])})"
+            print(
+                f"{label:<28}{row['articles']:>9,}{_percent(row['top1']):>8}"
+                f"{_percent(row['top1_without_rule']):>9}{_percent(row['silent_on_unanswerable']):>8}"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

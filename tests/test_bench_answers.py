@@ -101,3 +101,8 @@ def test_harness_scores_every_system_on_both_splits(
     print_report(report, ("dev", "test"))
     printed = capsys.readouterr().out
     assert "dev split" in printed and "test split" in printed and "SQLite FTS5 (porter)" in printed
+    # Small archives: the questions' own articles (one here), then with others (the three left).
+    small = {(row["group"], row["articles"]): row for row in report["small"]}
+    assert set(small) == {("tuned on", 1), ("tuned on", 4), ("held out", 1), ("held out", 4)}
+    assert small["tuned on", 1]["top1"] == 1.0 and small["held out", 4]["silent_on_unanswerable"] == 1.0
+    assert "newsbot on small archives" in printed

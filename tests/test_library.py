@@ -317,6 +317,29 @@ def _archive_of_council_notes(count: int) -> tuple[Article, ...]:
     )
 
 
+def test_a_small_archive_takes_a_name_it_never_met_as_beyond_it_but_not_an_everyday_word() -> None:
+    """Two hundred stories have not met most everyday words ("shiny"), so a question holding one is
+    still answered; a name they never met ("Zorblax") means the question is about something they do
+    not cover, and nothing is shown. The same name typed in lower case says nothing by its case."""
+    notes = tuple(
+        _article(
+            f"note{i}",
+            f"The council of district {i} discussed lights."
+            + (" New recycling bins arrive next week." if i % 10 == 0 else ""),
+            title=f"Note {i}",
+        )
+        for i in range(200)
+    )
+    library = build_library(Corpus(notes, ()), ())
+    everyday = library.search("Which district gets shiny bins?").hits
+    assert everyday and "bins" in everyday[0].snippet.text
+    assert library.search("Which district gets Zorblax bins?").hits == ()
+    assert library.search("which district gets zorblax bins?").hits
+    # A handful of stories has not met most names either (Pentagon for the Department of Defense).
+    few = build_library(Corpus(notes[:20], ()), ())
+    assert few.search("Which district gets Zorblax bins?").hits
+
+
 def test_an_article_lacking_the_word_the_question_turns_on_is_no_answer() -> None:
     """The archive's stories about the Mac mini hold most of the question's weight (the name), but not
     the heavy word asked about, and none stands out: the archive does not say, so nothing is shown;

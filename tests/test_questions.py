@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.questions import AnswerKind, Measure, answer_kind, answer_measure, asks_for_year, counted_terms
+from bot.core.questions import (
+    AnswerKind,
+    Measure,
+    Query,
+    answer_kind,
+    answer_measure,
+    asks_for_year,
+    counted_terms,
+    named_terms,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +105,21 @@ def test_a_count_names_what_it_counts(question: str, counted: set[str]) -> None:
 )
 def test_a_question_asking_for_a_year_says_so(question: str, year: bool) -> None:
     assert asks_for_year(question) is year
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("how much is one Bitcoin worth today?", {"bitcoin"}),
+        ("iPhone price in the UK?", {"iphon", "uk"}),  # (mixed case names even an opening word)
+        ("Did eBay buy Skype? And what did Google do?", {"ebay", "skype", "googl"}),  # not "And"
+        ("What happened on Tuesday in March?", set()),  # days and months are everyday words
+        ("price of ethereum", set()),  # typed in lower case: nothing to tell by
+        ("What Is The Price Of Bitcoin", set()),  # title case: the case says nothing
+        ("WHO WON THE CUP IN QATAR", set()),
+        ("Nokia phones", set()),  # one opening word: a capital there is the sentence's
+    ],
+)
+def test_a_question_writes_names_in_capitals_where_no_sentence_opens(question: str, names: set[str]) -> None:
+    assert named_terms(question) == names
+    assert Query.of(question).names == names

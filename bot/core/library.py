@@ -19,7 +19,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -66,6 +66,10 @@ CLEAR_LEAD = 2.0
 # From this many articles on, a word the archive has never seen is taken to be rare rather than merely
 # unseen: a handful of articles has not met most everyday words ("pull", "plug") yet.
 UNSEEN_TRUST_ARTICLES = 1000
+# ... but a name it has never seen (Query.names: "Bitcoin", "iPhone") from this many on: a hundred
+# stories have met most of the names their subjects go by, so one they lack is beyond them. (Measured
+# on archives of a few hundred BBC News articles: the small archives of `python -m bench.answers`.)
+UNSEEN_NAME_TRUST_ARTICLES = 100
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
 STOP_WORDS_ONLY_HINT = (
     "Your question has only very common words. Ask with a name, a product, a place or a number, "
@@ -321,7 +325,9 @@ class Library:
     _parts: list[tuple[_FusedPart, ...] | None] = field(init=False, repr=False, default_factory=list)
     # The term weights of recent questions: one answer asks for them six times (the rule, the count,
     # each snippet).
-    _weights: dict[tuple[str, ...], dict[str, float]] = field(init=False, repr=False, default_factory=dict)
+    _weights: dict[tuple[tuple[str, ...], frozenset[str]], dict[str, float]] = field(
+        init=False, repr=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_passage_rank", self.recency_rank[self.passage_article])
@@ -399,16 +405,18 @@ class Library:
             # on the other core, when the helper thread is free (its kernel, like the ranking's, lets go
             # of the GIL; what needs the interpreter is done here first). Its answer is only read once
             # the best article has passed the rule.
-            plan = self.plan_count(query.terms, min_relevance)
+            plan = self.plan_count(query.terms, min_relevance, names=query.names)
             if plan is not None:
                 counting = _BESIDE.run(functools.partial(self.read_relevant, plan))
         ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 2))
-        relevance = self.relevance_of(query.terms, ranked)
+        relevance = self.relevance_of(query.terms, ranked, names=query.names)
         # The gate: the best article must hold enough of the question, and what it turns on, or the
         # archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
             return SearchResult(question, query.terms, (), 0)
-        if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores):
+        if min_relevance > 0 and self.misses_the_point(
+            query.terms, int(ranked[0]), scores, names=query.names
+        ):
             return SearchResult(question, query.terms, (), 0)
         measure = answer_measure(question) if min_relevance > 0 else None
         if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
@@ -420,8 +428,12 @@ class Library:
         elif plan is not None:
             relevant = self.read_relevant(plan)  # (the helper was busy)
         elif min_relevance > 0:
-            relevant = self.relevant_articles(query.terms, min_relevance)
-        total = len(relevant) if relevant is not None else self.count_relevant(query.terms, min_relevance)
+            relevant = self.relevant_articles(query.terms, min_relevance, names=query.names)
+        total = (
+            len(relevant)
+            if relevant is not None
+            else self.count_relevant(query.terms, min_relevance, names=query.names)
+        )
         keep = relevance >= min_relevance
         if int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
             # Weaker matches crowded this page out. When every article that passes is known (fewer
@@ -429,11 +441,11 @@ class Library:
             # mean ranking most of the archive for a long question of common words.
             if relevant is not None and total < MATCH_COUNT_CAP:
                 ranked, scores, best_passages = self._ranked_among(query.terms, relevant)
-                keep = self.relevance_of(query.terms, ranked) >= min_relevance
+                keep = self.relevance_of(query.terms, ranked, names=query.names) >= min_relevance
             while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
                 wanted *= 4  # look further down
                 ranked, scores, best_passages = self.top_articles(query.terms, wanted)
-                keep = self.relevance_of(query.terms, ranked) >= min_relevance
+                keep = self.relevance_of(query.terms, ranked, names=query.names) >= min_relevance
         ranked, scores, best_passages = ranked[keep], scores[keep], best_passages[keep]
         hits = tuple(
             self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
@@ -443,32 +455,44 @@ class Library:
 
     # --- relevance -------------------------------------------------------------------------------
 
-    def term_weights(self, query_terms: Sequence[str]) -> dict[str, float]:
+    def term_weights(
+        self, query_terms: Sequence[str], names: Collection[str] = frozenset()
+    ) -> dict[str, float]:
         """Each distinct query term's weight: its idf over articles, log(1 + (N - df + 0.5) / (df + 0.5)).
 
         Always positive (unlike BM25Okapi's idf, which a term in half the archive drives to zero), and
         largest for a term the archive has never seen: a question about something the archive does
         not know weighs heavily on what it cannot cover. A small archive has not seen most everyday
         words either, so an unseen term's weight grows with the archive, reaching the full value at
-        UNSEEN_TRUST_ARTICLES articles.
+        UNSEEN_TRUST_ARTICLES articles. One of `names`, a term the question writes as a name
+        (Query.names: "Bitcoin", "iPhone"), reaches it far sooner, at UNSEEN_NAME_TRUST_ARTICLES: an
+        archive of a few hundred stories that has never met a name does not cover what is asked about
+        it, while it may well not have met "overrun" or "dodgy" in a question it answers.
         """
-        key = tuple(query_terms)
+        key = (tuple(query_terms), frozenset(names))
         known = self._weights.get(key)
         if known is None:
             n = self.article_count
             trust = min(1.0, n / UNSEEN_TRUST_ARTICLES)
+            name_trust = min(1.0, n / UNSEEN_NAME_TRUST_ARTICLES)
             known = {}
-            for term in key:
+            for term in key[0]:
                 df = self.article_index.doc_freq(term)
                 weight = math.log(1 + (n - df + 0.5) / (df + 0.5))
-                known[term] = weight if df else weight * trust
+                if not df:
+                    weight *= name_trust if term in key[1] else trust
+                known[term] = weight
             if len(self._weights) >= _WEIGHTS_KEPT:
                 self._weights.clear()
             self._weights[key] = known
         return dict(known)  # (a copy: callers may change theirs)
 
     def relevance_of(
-        self, query_terms: Sequence[str], positions: npt.NDArray[np.int64]
+        self,
+        query_terms: Sequence[str],
+        positions: npt.NDArray[np.int64],
+        *,
+        names: Collection[str] = frozenset(),
     ) -> npt.NDArray[np.float64]:
         """For each article position: the share of the question's term weight the article holds (0 to 1),
         or 0 where it lacks a year the question names.
@@ -478,9 +502,10 @@ class Library:
         published in it (an undated article is held to a year some story names as to any other term,
         and fails for a year no story names). One shared word with a long question is not an answer,
         and neither is a story about the 2004 final for a question about the 2022 one. The best article
-        must also hold the word the question turns on (see misses_the_point).
+        must also hold the word the question turns on (see misses_the_point). `names`: the terms the
+        question writes as names (see term_weights).
         """
-        weights = self.term_weights(query_terms)
+        weights = self.term_weights(query_terms, names)
         total = sum(weights.values())
         held = np.zeros(len(positions), dtype=np.float64)
         if total <= 0 or not len(positions):
@@ -500,7 +525,12 @@ class Library:
         return relevance
 
     def misses_the_point(
-        self, query_terms: Sequence[str], position: int, scores: npt.NDArray[np.float64]
+        self,
+        query_terms: Sequence[str],
+        position: int,
+        scores: npt.NDArray[np.float64],
+        *,
+        names: Collection[str] = frozenset(),
     ) -> bool:
         """Whether the best article (at `position`, `scores` the fused scores best first) lacks a term
         worth more than HEAVY_TERM_SHARE of the question's weight on its own (more in an archive under
@@ -511,7 +541,7 @@ class Library:
         the subject that do not say what is asked. A best match well ahead of the rest is about the
         question, and the word is likely put otherwise there (a synonym, another form of a name).
         """
-        weights = self.term_weights(query_terms)
+        weights = self.term_weights(query_terms, names)
         total = sum(weights.values())
         heavy = HEAVY_TERM_SHARE * total / min(1.0, self.article_count / UNSEEN_TRUST_ARTICLES)
         best = np.asarray([position], dtype=np.int64)
@@ -536,18 +566,30 @@ class Library:
         """The share of the question's term weight one article holds (see relevance_of)."""
         return float(self.relevance_of(query_terms, np.asarray([position], dtype=np.int64))[0])
 
-    def count_relevant(self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None) -> int:
+    def count_relevant(
+        self,
+        query_terms: Sequence[str],
+        min_relevance: float,
+        cap: int | None = None,
+        *,
+        names: Collection[str] = frozenset(),
+    ) -> int:
         """How many articles hold at least min_relevance of the question, exactly up to `cap`."""
         cap = MATCH_COUNT_CAP if cap is None else cap
         if min_relevance > 0:
-            return len(self.relevant_articles(query_terms, min_relevance, cap))
+            return len(self.relevant_articles(query_terms, min_relevance, cap, names=names))
         weights = self.term_weights(query_terms)
         if sum(weights.values()) <= 0:
             return 0
         return self.count_matches(query_terms, cap)
 
     def relevant_articles(
-        self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None
+        self,
+        query_terms: Sequence[str],
+        min_relevance: float,
+        cap: int | None = None,
+        *,
+        names: Collection[str] = frozenset(),
     ) -> npt.NDArray[np.int64]:
         """The positions (ascending, the first `cap`) of the articles holding at least min_relevance (> 0)
         of the question: all of them when fewer than `cap` are returned.
@@ -555,17 +597,22 @@ class Library:
         An article missing terms worth more than 1 - min_relevance of the weight fails, so it must hold
         one of the heaviest terms that together exceed that: only their lists are read.
         """
-        plan = self.plan_count(query_terms, min_relevance, cap)
+        plan = self.plan_count(query_terms, min_relevance, cap, names=names)
         return self.read_relevant(plan) if plan is not None else np.zeros(0, dtype=np.int64)
 
     def plan_count(
-        self, query_terms: Sequence[str], min_relevance: float, cap: int | None = None
+        self,
+        query_terms: Sequence[str],
+        min_relevance: float,
+        cap: int | None = None,
+        *,
+        names: Collection[str] = frozenset(),
     ) -> CountPlan | None:
         """relevant_articles' first step, in the asking thread: the question's weights, the lists to read
         and the years; None when no article can pass. read_relevant does the reading, which holds no
         lock of the interpreter's when compiled, so that it can run beside the ranking."""
         cap = MATCH_COUNT_CAP if cap is None else cap
-        weights = self.term_weights(query_terms)
+        weights = self.term_weights(query_terms, names)
         total = sum(weights.values())
         if total <= 0 or cap <= 0:
             return None
@@ -580,7 +627,15 @@ class Library:
         dated, unnamed = self._named_years(weights)
         years = self.publication_years() if dated else None
         return CountPlan(
-            tuple(query_terms), weights, tuple(needed), min_relevance, cap, dated, unnamed, years
+            tuple(query_terms),
+            frozenset(names),
+            weights,
+            tuple(needed),
+            min_relevance,
+            cap,
+            dated,
+            unnamed,
+            years,
         )
 
     def read_relevant(self, plan: CountPlan) -> npt.NDArray[np.int64]:
@@ -608,7 +663,7 @@ class Library:
         counted = 0
         for start in range(0, len(candidates), _COUNT_CHUNK):
             chunk = candidates[start : start + _COUNT_CHUNK]
-            passing = chunk[self.relevance_of(plan.terms, chunk) >= plan.share]
+            passing = chunk[self.relevance_of(plan.terms, chunk, names=plan.names) >= plan.share]
             parts.append(passing[: plan.cap - counted])
             counted += len(parts[-1])
             if counted >= plan.cap:
@@ -1036,6 +1091,7 @@ class CountPlan:
     """What Library.read_relevant reads for a question (see plan_count)."""
 
     terms: tuple[str, ...]
+    names: frozenset[str]  # of those, the ones the question writes as names (see Library.term_weights)
     weights: dict[str, float]
     needed: tuple[str, ...]  # the heaviest terms: an article passing holds one of them
     share: float  # of the question's weight an article must hold

@@ -38,16 +38,51 @@ class Measure(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A question as the search sees it: the text, its analysed terms and the kind of answer wanted."""
+    """A question as the search sees it: the text, its analysed terms, the kind of answer wanted and the
+    terms it writes as names (see named_terms)."""
 
     text: str
     terms: tuple[str, ...]
     wants: AnswerKind | None = None
+    names: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, text: str) -> Query:
         """Analyse a question."""
-        return cls(text, tuple(terms(text)), answer_kind(text))
+        return cls(text, tuple(terms(text)), answer_kind(text), named_terms(text))
+
+
+_WORD = re.compile(r"[^\W_][\w'’.-]*")
+_SENTENCE_OPENER = re.compile(r"(?:^|[.!?:;\"“‘(\[]\s*)$")
+# Capitalised in English yet everyday: no sign of a name.
+_CAPITALISED_EVERYDAY = re.compile(
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|i|ok"
+)
+
+
+def named_terms(text: str) -> frozenset[str]:
+    """The analysed terms of the words the text writes as names: with a capital where no sentence opens
+    ("Bitcoin" in "how much is one Bitcoin worth?"), or with a mixed case anywhere ("iPhone", "eBay").
+
+    Empty when most such words are capitalised (a title-cased or shouted question says nothing by its case);
+    days and months are left out. A library too small to have met most everyday words still knows that
+    a name it has never met is beyond it (see Library.term_weights).
+    """
+    words = list(_WORD.finditer(text))
+    inside = [m.group() for m in words if not _SENTENCE_OPENER.search(text, 0, m.start())]
+    capitalised = [word for word in inside if any(c.isupper() for c in word)]
+    if 2 * len(capitalised) > len(inside):
+        return frozenset()
+    # A word opening a sentence is a name only when its case is mixed past its first letter ("iPhone").
+    mixed = [
+        m.group() for m in words if not m.group()[1:].isupper() and any(c.isupper() for c in m.group()[1:])
+    ]
+    named: set[str] = set()
+    for word in dict.fromkeys([*capitalised, *mixed]):
+        if not _CAPITALISED_EVERYDAY.fullmatch(word.casefold()):
+            named.update(terms(word))
+    return frozenset(named)
 
 
 # Nouns that, after "what/which (was the)", name a quantity: "what was the jobless rate", "what share".
