@@ -53,7 +53,8 @@ class Query:
 
 
 _WORD = re.compile(r"[^\W_][\w'’.-]*")
-_SENTENCE_OPENER = re.compile(r"(?:^|[.!?:;\"“‘(\[]\s*)$")
+# Between two words: the second opens a sentence (or a quotation, or an aside).
+_OPENING_GAP = re.compile(r"[.!?:;\"“‘(\[]\s*$")
 # Capitalised in English yet everyday: no sign of a name.
 _CAPITALISED_EVERYDAY = re.compile(
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|may|june|july|august|"
@@ -65,12 +66,19 @@ def named_terms(text: str) -> frozenset[str]:
     """The analysed terms of the words the text writes as names: with a capital where no sentence opens
     ("Bitcoin" in "how much is one Bitcoin worth?"), or with a mixed case anywhere ("iPhone", "eBay").
 
-    Empty when most such words are capitalised (a title-cased or shouted question says nothing by its case);
-    days and months are left out. A library too small to have met most everyday words still knows that
+    Empty when most such words are capitalised (a title-cased or shouted question says nothing by its
+    case); days and months are left out. A library too small to have met most everyday words still knows that
     a name it has never met is beyond it (see Library.term_weights).
     """
     words = list(_WORD.finditer(text))
-    inside = [m.group() for m in words if not _SENTENCE_OPENER.search(text, 0, m.start())]
+    inside: list[str] = []  # the words that open no sentence
+    for number, match in enumerate(words):
+        if number == 0:
+            continue
+        previous = words[number - 1]
+        gap = text[previous.end() : match.start()]  # (read once each: a long message stays linear)
+        if not previous.group().endswith(".") and _OPENING_GAP.search(gap) is None:
+            inside.append(match.group())
     capitalised = [word for word in inside if any(c.isupper() for c in word)]
     if 2 * len(capitalised) > len(inside):
         return frozenset()
