@@ -8,7 +8,6 @@ import pytest
 from bot.core.questions import (
     AnswerKind,
     Measure,
-    Query,
     answer_kind,
     answer_measure,
     asks_for_year,
@@ -122,4 +121,3 @@ def test_a_question_asking_for_a_year_says_so(question: str, year: bool) -> None
 )
 def test_a_question_writes_names_in_capitals_where_no_sentence_opens(question: str, names: set[str]) -> None:
     assert named_terms(question) == names
-    assert Query.of(question).names == names

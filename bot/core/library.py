@@ -34,7 +34,7 @@ from bot.core import kernels
 from bot.core.corpus import corpus_state, load_corpus
 from bot.core.index import BM25Index, Postings, compiled_kernels
 from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
-from bot.core.questions import Query, answer_measure
+from bot.core.questions import Query, answer_measure, named_terms
 from bot.core.segments import SegmentedIndex
 from bot.core.snippets import make_snippet, states_measure
 from bot.core.text import terms
@@ -66,7 +66,7 @@ CLEAR_LEAD = 2.0
 # From this many articles on, a word the archive has never seen is taken to be rare rather than merely
 # unseen: a handful of articles has not met most everyday words ("pull", "plug") yet.
 UNSEEN_TRUST_ARTICLES = 1000
-# ... but a name it has never seen (Query.names: "Bitcoin", "iPhone") from this many on: a hundred
+# ... but a name it has never seen (questions.named_terms: "Bitcoin", "iPhone") from this many on: a hundred
 # stories have met most of the names their subjects go by, so one they lack is beyond them. (Measured
 # on archives of a few hundred BBC News articles: the small archives of `python -m bench.answers`.)
 UNSEEN_NAME_TRUST_ARTICLES = 100
@@ -396,6 +396,8 @@ class Library:
         query = Query.of(question)
         if not query.terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
+        # The words written as names weigh apart only while unseen words weigh less (see term_weights).
+        names = named_terms(question) if self.article_count < UNSEEN_TRUST_ARTICLES else frozenset()
         offset, limit = max(offset, 0), max(limit, 0)
         wanted = offset + limit
         counting, plan = None, None
@@ -405,18 +407,16 @@ class Library:
             # on the other core, when the helper thread is free (its kernel, like the ranking's, lets go
             # of the GIL; what needs the interpreter is done here first). Its answer is only read once
             # the best article has passed the rule.
-            plan = self.plan_count(query.terms, min_relevance, names=query.names)
+            plan = self.plan_count(query.terms, min_relevance, names=names)
             if plan is not None:
                 counting = _BESIDE.run(functools.partial(self.read_relevant, plan))
         ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 2))
-        relevance = self.relevance_of(query.terms, ranked, names=query.names)
+        relevance = self.relevance_of(query.terms, ranked, names=names)
         # The gate: the best article must hold enough of the question, and what it turns on, or the
         # archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
             return SearchResult(question, query.terms, (), 0)
-        if min_relevance > 0 and self.misses_the_point(
-            query.terms, int(ranked[0]), scores, names=query.names
-        ):
+        if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores, names=names):
             return SearchResult(question, query.terms, (), 0)
         measure = answer_measure(question) if min_relevance > 0 else None
         if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
@@ -428,11 +428,11 @@ class Library:
         elif plan is not None:
             relevant = self.read_relevant(plan)  # (the helper was busy)
         elif min_relevance > 0:
-            relevant = self.relevant_articles(query.terms, min_relevance, names=query.names)
+            relevant = self.relevant_articles(query.terms, min_relevance, names=names)
         total = (
             len(relevant)
             if relevant is not None
-            else self.count_relevant(query.terms, min_relevance, names=query.names)
+            else self.count_relevant(query.terms, min_relevance, names=names)
         )
         keep = relevance >= min_relevance
         if int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
@@ -441,11 +441,11 @@ class Library:
             # mean ranking most of the archive for a long question of common words.
             if relevant is not None and total < MATCH_COUNT_CAP:
                 ranked, scores, best_passages = self._ranked_among(query.terms, relevant)
-                keep = self.relevance_of(query.terms, ranked, names=query.names) >= min_relevance
+                keep = self.relevance_of(query.terms, ranked, names=names) >= min_relevance
             while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
                 wanted *= 4  # look further down
                 ranked, scores, best_passages = self.top_articles(query.terms, wanted)
-                keep = self.relevance_of(query.terms, ranked, names=query.names) >= min_relevance
+                keep = self.relevance_of(query.terms, ranked, names=names) >= min_relevance
         ranked, scores, best_passages = ranked[keep], scores[keep], best_passages[keep]
         hits = tuple(
             self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
@@ -465,7 +465,7 @@ class Library:
         not know weighs heavily on what it cannot cover. A small archive has not seen most everyday
         words either, so an unseen term's weight grows with the archive, reaching the full value at
         UNSEEN_TRUST_ARTICLES articles. One of `names`, a term the question writes as a name
-        (Query.names: "Bitcoin", "iPhone"), reaches it far sooner, at UNSEEN_NAME_TRUST_ARTICLES: an
+        (questions.named_terms: "Bitcoin", "iPhone"), reaches it far sooner, at UNSEEN_NAME_TRUST_ARTICLES: an
         archive of a few hundred stories that has never met a name does not cover what is asked about
         it, while it may well not have met "overrun" or "dodgy" in a question it answers.
         """

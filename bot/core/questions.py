@@ -38,18 +38,16 @@ class Measure(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A question as the search sees it: the text, its analysed terms, the kind of answer wanted and the
-    terms it writes as names (see named_terms)."""
+    """A question as the search sees it: the text, its analysed terms and the kind of answer wanted."""
 
     text: str
     terms: tuple[str, ...]
     wants: AnswerKind | None = None
-    names: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, text: str) -> Query:
         """Analyse a question."""
-        return cls(text, tuple(terms(text)), answer_kind(text), named_terms(text))
+        return cls(text, tuple(terms(text)), answer_kind(text))
 
 
 _WORD = re.compile(r"[^\W_][\w'’.-]*")
