@@ -278,51 +278,95 @@ def related_on_topic(library: Library, rows: Sequence[dict[str, str]], seed: int
 # archive starts small, and the relevance rule weighs a word the archive has never seen by its size.
 SMALL_EXTRAS = (0, 300, 1000)
 SMALL_GROUPS = (("tuned on", ("dev", "dev2")), ("held out", ("test", "fresh")))
+# ... and tiny ones: TINY_DRAWS draws of TINY_QUESTIONS (answerable, unanswerable) of a group, with the
+# articles of the answerable ones plus TINY_EXTRA others (about 50 articles in all), summed over the draws.
+TINY_DRAWS = 12
+TINY_QUESTIONS = (30, 10)
+TINY_EXTRA = 20
 
 
-def small_archives(
-    rows: Sequence[dict[str, str]], questions: Sequence[Question], seed: int
-) -> list[dict[str, Any]]:
-    """newsbot on small archives: for each group of splits and each of SMALL_EXTRAS, the articles its
-    questions name plus that many others; top-1 with and without the relevance rule, and silence."""
-    figures: list[dict[str, Any]] = []
-    for group, group_splits in SMALL_GROUPS:
-        asked = [q for q in questions if q.split in group_splits]
-        if not asked:
-            continue
-        named = {article for q in asked for article in q.articles}
-        own = [row for row in rows if row["id"] in named]
-        others = [row for row in rows if row["id"] not in named]
-        for extra in SMALL_EXTRAS:
-            chosen = own + random.Random(seed).sample(others, min(extra, len(others)))
-            with tempfile.TemporaryDirectory(prefix="newsbot-small-") as scratch:
-                corpus = Path(scratch) / "corpus"
-                corpus.mkdir()
-                write_jsonl_corpus(chosen, corpus)
-                library = load_library(corpus, corpus / "topics.yaml")
-            answerable = [q for q in asked if q.answerable]
-            unanswerable = [q for q in asked if not q.answerable]
-            right = sum(_first_right(library, q, None) for q in answerable)
-            right_unruled = sum(_first_right(library, q, 0.0) for q in answerable)
-            silent = sum(not library.search(q.text, limit=1).hits for q in unanswerable)
-            figures.append(
-                {
-                    "group": group,
-                    "splits": list(group_splits),
-                    "articles": library.article_count,
-                    "answerable": len(answerable),
-                    "top1": round(right / max(len(answerable), 1), 4),
-                    "top1_without_rule": round(right_unruled / max(len(answerable), 1), 4),
-                    "unanswerable": len(unanswerable),
-                    "silent_on_unanswerable": round(silent / len(unanswerable), 4) if unanswerable else None,
-                }
-            )
-    return figures
+@dataclass
+class _Tally:
+    """newsbot's answers on one or more small archives: counts, summed."""
+
+    archives: int = 0
+    articles: int = 0
+    answerable: int = 0
+    right: int = 0  # right first, with the relevance rule
+    right_without_rule: int = 0
+    unanswerable: int = 0
+    silent: int = 0
+
+    def ask(
+        self, rows: Sequence[dict[str, str]], answerable: Sequence[Question], unanswerable: Sequence[Question]
+    ) -> None:
+        """Build an archive of these rows and put the questions to it."""
+        with tempfile.TemporaryDirectory(prefix="newsbot-small-") as scratch:
+            corpus = Path(scratch) / "corpus"
+            corpus.mkdir()
+            write_jsonl_corpus(rows, corpus)
+            library = load_library(corpus, corpus / "topics.yaml")
+        self.archives += 1
+        self.articles += library.article_count
+        self.answerable += len(answerable)
+        self.right += sum(_first_right(library, q, None) for q in answerable)
+        self.right_without_rule += sum(_first_right(library, q, 0.0) for q in answerable)
+        self.unanswerable += len(unanswerable)
+        self.silent += sum(not library.search(q.text, limit=1).hits for q in unanswerable)
+
+    def figures(self, group: str, splits: Sequence[str]) -> dict[str, Any]:
+        return {
+            "group": group,
+            "splits": list(splits),
+            "archives": self.archives,
+            "articles": round(self.articles / max(self.archives, 1)),  # (the mean archive's)
+            "answerable": self.answerable,
+            "top1": round(self.right / max(self.answerable, 1), 4),
+            "top1_without_rule": round(self.right_without_rule / max(self.answerable, 1), 4),
+            "unanswerable": self.unanswerable,
+            "silent_on_unanswerable": round(self.silent / self.unanswerable, 4)
+            if self.unanswerable
+            else None,
+        }
 
 
 def _first_right(library: Library, question: Question, min_relevance: float | None) -> bool:
     hits = library.search(question.text, limit=1, min_relevance=min_relevance).hits
     return bool(hits) and hits[0].article.id in question.articles
+
+
+def small_archives(
+    rows: Sequence[dict[str, str]], questions: Sequence[Question], seed: int
+) -> list[dict[str, Any]]:
+    """newsbot on small archives, for each group of splits: the articles its questions name plus each of
+    SMALL_EXTRAS others, then TINY_DRAWS tiny archives; top-1 with and without the relevance rule, and
+    silence on the unanswerable questions."""
+    figures: list[dict[str, Any]] = []
+    for group, group_splits in SMALL_GROUPS:
+        answerable = [q for q in questions if q.split in group_splits and q.answerable]
+        unanswerable = [q for q in questions if q.split in group_splits and not q.answerable]
+        if not answerable:
+            continue
+        for extra in SMALL_EXTRAS:
+            named = {article for q in answerable + unanswerable for article in q.articles}
+            others = [row for row in rows if row["id"] not in named]
+            chosen = [row for row in rows if row["id"] in named]
+            tally = _Tally()
+            tally.ask(
+                chosen + random.Random(seed).sample(others, min(extra, len(others))), answerable, unanswerable
+            )
+            figures.append(tally.figures(group, group_splits))
+        tally = _Tally()
+        for draw in range(TINY_DRAWS):
+            pick = random.Random(seed * 1000 + draw)
+            some = pick.sample(answerable, min(TINY_QUESTIONS[0], len(answerable)))
+            none = pick.sample(unanswerable, min(TINY_QUESTIONS[1], len(unanswerable)))
+            named = {article for q in some for article in q.articles}
+            others = [row for row in rows if row["id"] not in named]
+            chosen = [row for row in rows if row["id"] in named]
+            tally.ask(chosen + pick.sample(others, min(TINY_EXTRA, len(others))), some, none)
+        figures.append(tally.figures(group, group_splits))
+    return figures
 
 
 # --- the run -----------------------------------------------------------------------------------------
@@ -413,11 +457,14 @@ def print_report(report: dict[str, Any], splits: Sequence[str]) -> None:
     )
     if report.get("small"):
         print("\nnewsbot on small archives (the questions' own articles and others at random)")
-        print(f"{'questions':<28}{'articles':>9}{'top-1':>8}{'no rule':>9}{'silent':>8}")
+        print(f"{'questions':<28}{'articles':>14}{'top-1':>8}{'no rule':>9}{'silent':>8}")
         for row in report["small"]:
             label = f"{row['group']} ({'+'.join(row['splits'])})"
+            size = (
+                f"{row['articles']:,}" if row["archives"] == 1 else f"{row['archives']} × ~{row['articles']}"
+            )
             print(
-                f"{label:<28}{row['articles']:>9,}{_percent(row['top1']):>8}"
+                f"{label:<28}{size:>14}{_percent(row['top1']):>8}"
                 f"{_percent(row['top1_without_rule']):>9}{_percent(row['silent_on_unanswerable']):>8}"
             )
 

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.answers import QUESTIONS, SPLITS, fact_shown, print_report, read_bbc_rows, read_questions, run
+from bench.answers import (
+    QUESTIONS,
+    SPLITS,
+    TINY_DRAWS,
+    fact_shown,
+    print_report,
+    read_bbc_rows,
+    read_questions,
+    run,
+)
 from bench.synth import BBC
 from bot.core.corpus import load_corpus
 
@@ -85,6 +94,11 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return bbc, questions
 
 
+# The small archives of the tiny data: one article asked about alone, then with the three others (for
+# each of 300 and 1,000 others wanted), then TINY_DRAWS tiny archives of all four.
+SMALL_SHAPES = ((1, 1), (1, 4), (1, 4), (TINY_DRAWS, 4))
+
+
 def test_harness_scores_every_system_on_both_splits(
     tiny_data: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,7 +116,9 @@ def test_harness_scores_every_system_on_both_splits(
     printed = capsys.readouterr().out
     assert "dev split" in printed and "test split" in printed and "SQLite FTS5 (porter)" in printed
     # Small archives: the questions' own articles (one here), then with others (the three left).
-    small = {(row["group"], row["articles"]): row for row in report["small"]}
-    assert set(small) == {("tuned on", 1), ("tuned on", 4), ("held out", 1), ("held out", 4)}
-    assert small["tuned on", 1]["top1"] == 1.0 and small["held out", 4]["silent_on_unanswerable"] == 1.0
+    small = [(row["group"], row["archives"], row["articles"]) for row in report["small"]]
+    assert small == [(group, n, size) for group in ("tuned on", "held out") for n, size in SMALL_SHAPES]
+    for row in report["small"]:
+        assert row["top1"] == 1.0
+        assert row["silent_on_unanswerable"] == (1.0 if row["group"] == "held out" else None)
     assert "newsbot on small archives" in printed
