@@ -535,7 +535,8 @@ class Library:
     ) -> bool:
         """Whether the best article (at `position`, `scores` the fused scores best first) lacks a term
         worth more than HEAVY_TERM_SHARE of the question's weight on its own (more in an archive under
-        UNSEEN_TRUST_ARTICLES articles) without leading the runner-up by CLEAR_LEAD.
+        UNSEEN_TRUST_ARTICLES articles, unless it is one of `names` no story holds) without leading the
+        runner-up by CLEAR_LEAD.
 
         A question turns on its heaviest word ("weigh" in "How much does the Mac mini weigh?"): when the
         archive's best matches are close to each other and the best lacks that word, they are stories on
@@ -545,8 +546,12 @@ class Library:
         weights = self.term_weights(query_terms, names)
         total = sum(weights.values())
         heavy = HEAVY_TERM_SHARE * total / min(1.0, self.article_count / UNSEEN_TRUST_ARTICLES)
+        # ... but a name no story holds is as telling in a small archive as in a large one (it weighs as
+        # much: see term_weights), so it turns the question at the plain share.
+        unmet = {t for t in names if t in weights and self.article_index.doc_freq(t) == 0}
         best = np.asarray([position], dtype=np.int64)
-        if all(self.article_index.holds(t, best)[0] for t, w in weights.items() if w > heavy):
+        turning = [t for t, w in weights.items() if w > (HEAVY_TERM_SHARE * total if t in unmet else heavy)]
+        if all(self.article_index.holds(t, best)[0] for t in turning):
             return False
         runner_up = float(scores[1]) if len(scores) > 1 else 0.0
         leads = float(scores[0]) > 0 and float(scores[0]) >= CLEAR_LEAD * max(runner_up, 0.0)
