@@ -113,6 +113,7 @@ def test_a_question_asking_for_a_year_says_so(question: str, year: bool) -> None
         ("iPhone price in the UK?", {"iphon", "uk"}),  # (mixed case names even an opening word)
         ("Did eBay buy Skype? And what did Google do?", {"ebay", "skype", "googl"}),  # not "And"
         ("What happened on Tuesday in March?", set()),  # days and months are everyday words
+        ("What did Mr Zorblax say?", {"zorblax"}),  # a title before a name is no name itself
         ("price of ethereum", set()),  # typed in lower case: nothing to tell by
         ("What Is The Price Of Bitcoin", set()),  # title case: the case says nothing
         ("WHO WON THE CUP IN QATAR", set()),

@@ -53,10 +53,10 @@ class Query:
 _WORD = re.compile(r"[^\W_][\w'’.-]*")
 # Between two words: the second opens a sentence (or a quotation, or an aside).
 _OPENING_GAP = re.compile(r"[.!?:;\"“‘(\[]\s*$")
-# Capitalised in English yet everyday: no sign of a name.
+# Capitalised in English yet everyday: no sign of a name (a title is one before a name, not one itself).
 _CAPITALISED_EVERYDAY = re.compile(
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|may|june|july|august|"
-    r"september|october|november|december|i|ok"
+    r"september|october|november|december|i|ok|mr|mrs|ms|miss|dr|sir|dame|lord|lady|prof|st"
 )
 
 
