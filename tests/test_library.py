@@ -371,6 +371,12 @@ def test_an_article_lacking_the_word_the_question_turns_on_is_no_answer() -> Non
     assert result.hits == () and result.total == 0
     assert library.search(question, min_relevance=0).hits  # (the rule off)
     assert library.search("Who designed the Mac mini?").hits == ()
+    # A few hundred stories tell a rare word from a common one well enough for the same judgement: the
+    # one story holding "designer" makes the word rare there, and the Mac mini stories lack it.
+    shoes = _article("shoes", "A designer shoe shop opened on the high street.", title="New shop")
+    fewer = build_library(Corpus((review, sales, shoes, *notes[:300]), ()), ())
+    assert fewer.search("Who designed the Mac mini?").hits == ()
+    assert fewer.search("Who designed the Mac mini?", min_relevance=0).hits  # (the rule off)
     alone = build_library(Corpus((review, *notes), ()), ())
     assert [hit.article.id for hit in alone.search("Who designed the Mac mini?").hits] == ["review"]
 
