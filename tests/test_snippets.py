@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 import bot.core.snippets as snippets_module
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind, Measure
-from bot.core.snippets import ELLIPSIS, GAP, MIN_CHARS, SNIPPET_SCAN_CHARS, make_snippet, states_measure
+from bot.core.snippets import (
+    ELLIPSIS,
+    GAP,
+    MIN_CHARS,
+    SNIPPET_CHARS,
+    SNIPPET_SCAN_CHARS,
+    make_snippet,
+    states_measure,
+)
 from bot.core.text import analyze, first_span, spans, terms
 
 FILLER = (
@@ -486,3 +494,20 @@ def test_a_word_cut_by_the_budget_is_marked_only_as_far_as_it_is_shown() -> None
         assert all(fast.text[a:b].casefold() in {"smith", "nvidia"} for a, b in fast.spans)
         cut_inside += bool(re.search(r"-N[a-z]{0,4}…$", fast.text))
     assert cut_inside >= 5
+
+
+def test_an_unpunctuated_page_is_cut_around_what_the_question_weighs_most() -> None:
+    """A feed item or a transcript may be one "sentence" of thousands of characters: its first match of
+    a light word (bins) opens it, the price asked about comes pages later. The piece shown is cut around
+    the stretch holding most of the question, from its heaviest word, with the value after it."""
+    minutes = " ".join(
+        f"the council discussed bins and lights for district {i} while residents asked about parking"
+        for i in range(40)
+    )
+    roads = " ".join(f"more words about roads and trees {i}" for i in range(40))
+    text = f"{minutes} and the mayor said the price of the new bins is 40 pounds each {roads}"
+    snippet = make_snippet(text, {"price": 3.0, "bin": 2.0}, question="What is the price of the new bins?")
+    assert "the price of the new bins is 40 pounds each" in snippet.text
+    assert snippet.text.startswith(ELLIPSIS) and snippet.text.endswith(ELLIPSIS)
+    assert len(snippet.text) <= SNIPPET_CHARS
+    assert {snippet.text[a:b] for a, b in snippet.spans} == {"bins", "price"}

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from bot.core.models import Snippet
 from bot.core.questions import AnswerKind, Measure, answer_measure, asks_for_year, counted_terms
-from bot.core.text import SENTENCE_END, find_terms, first_span, spans, terms
+from bot.core.text import SENTENCE_END, analyze, find_terms, first_span, spans, terms
 
 ELLIPSIS = "…"
 GAP = " … "  # between two shown sentences that are not neighbours
@@ -43,6 +43,8 @@ ANSWER_BONUS = 0.2  # a sentence holding a value of the asked kind: worth a fift
 ANSWER_WEAK = 0.5  # of that, for a number without the unit the question asks for ("how far" → metres)
 REPEAT_SHARE = 1 / 3  # what a term already shown earns again
 MIN_GAIN = 0.15  # a further sentence must add at least this share of the question to be worth showing
+REACH_SHARE = 0.6  # of a trimmed piece's room: the stretch after its anchor whose matches count (the
+# rest is for the words before the anchor and the answer after the last match)
 _COUNTED_WORDS = 3  # "63,000 mobile phones", "2,000 of its workers": what is counted follows this closely
 _COUNTED_REACH = 80  # characters read for those words
 SNIPPET_SCAN_CHARS = 30_000  # of an article, only this much is read for its snippet
@@ -139,7 +141,7 @@ def make_snippet(
     sentences = _sentences(flat, weight, matches)
     values = _AnswerValues(flat, sentences, wants, question)
     chosen = _choose(sentences, weight, max_chars, values)
-    pieces = _assemble(flat, sentences, chosen, max_chars, matches)
+    pieces = _assemble(flat, sentences, chosen, max_chars, matches, weight)
     return _render(flat, pieces, weight, matches)
 
 
@@ -396,7 +398,12 @@ class _Piece:
 
 
 def _assemble(
-    flat: str, sentences: list[_Sentence], chosen: list[int], max_chars: int, matches: _Matches | None
+    flat: str,
+    sentences: list[_Sentence],
+    chosen: list[int],
+    max_chars: int,
+    matches: _Matches | None,
+    weight: Mapping[str, float],
 ) -> list[_Piece]:
     """Runs of neighbouring chosen sentences as pieces; the budget trims the pieces that do not fit."""
     runs: list[list[int]] = []
@@ -413,7 +420,7 @@ def _assemble(
         if room < MIN_CHARS:
             break
         if end - start > room:
-            pieces.append(_trim(flat, start, end, sentences[run[0]].terms, room, matches))
+            pieces.append(_trim(flat, start, end, sentences[run[0]].terms, room, matches, weight))
             break
         pieces.append(_Piece(start, end, False, False))
         used += end - start + (len(GAP) if len(pieces) > 1 else 0)
@@ -421,14 +428,24 @@ def _assemble(
 
 
 def _trim(
-    flat: str, start: int, end: int, held: Collection[str], room: int, matches: _Matches | None
+    flat: str,
+    start: int,
+    end: int,
+    held: Collection[str],
+    room: int,
+    matches: _Matches | None,
+    weight: Mapping[str, float],
 ) -> _Piece:
-    """The part of flat[start:end] around its first matched term that fits `room` with its marks.
+    """The part of flat[start:end] around its matched terms that fits `room` with its marks.
 
-    It starts at the clause holding the match (or a few words before the match, or at the match) and
-    ends at the last clause end, else word end, that fits; the match itself is always kept.
+    The anchor is the heaviest term's match in the stretch that holds the most of the question (a
+    sentence may be a whole unpunctuated page, its first match far from the answer), else the first
+    match. The part
+    starts at the clause holding the anchor (or a few words before it, or at it) and ends at the last
+    clause end, else word end, that fits; the anchor itself is always kept.
     """
-    anchor, anchor_end = _first_match(flat, start, end, held, matches)
+    densest = _densest_match(flat, start, end, room, matches, weight)
+    anchor, anchor_end = densest or _first_match(flat, start, end, held, matches)
     mark = len(ELLIPSIS)
 
     def fits(begin: int, stop: int) -> bool:
@@ -451,6 +468,39 @@ def _trim(
         stop = space if space >= floor else max(limit, floor)
     stop = min(stop, begin + room - (mark if begin > start else 0) - mark) if stop > limit else stop
     return _Piece(begin, stop, begin > start, True)
+
+
+def _densest_match(
+    flat: str, start: int, end: int, room: int, matches: _Matches | None, weight: Mapping[str, float]
+) -> tuple[int, int] | None:
+    """In the stretch of flat[start:end] of REACH_SHARE × room characters from a match that holds the
+    most question weight (each term counted once; the earliest of equals), the span of the first match
+    of its heaviest term; None when it holds no term of the question."""
+    if matches is not None:
+        found = [(term, a, b) for term, a, b in matches.within(start, end) if weight.get(term, 0.0) > 0]
+    else:  # (start and end are sentence bounds: the piece's own analysis gives what the whole text does)
+        found = [
+            (token.term, start + token.start, start + token.end)
+            for token in analyze(flat[start:end])
+            if weight.get(token.term, 0.0) > 0
+        ]
+    if not found:
+        return None
+    reach = int(room * REACH_SHARE)
+    counts: dict[str, int] = {}
+    best, best_value = 0, -1.0
+    last = 0  # matches found[first:last] end within reach of found[first]'s start
+    for first, (_, opening, _) in enumerate(found):
+        while last < len(found) and (last <= first or found[last][2] - opening <= reach):
+            counts[found[last][0]] = counts.get(found[last][0], 0) + 1
+            last += 1
+        value = sum(weight[term] for term, count in counts.items() if count)
+        if value > best_value * (1 + 1e-12):
+            best, best_value = first, value
+        counts[found[first][0]] -= 1
+    stretch = [found[best], *(match for match in found[best + 1 :] if match[2] - found[best][1] <= reach)]
+    heaviest = max(stretch, key=lambda match: weight[match[0]])  # (the first of equals)
+    return heaviest[1], heaviest[2]
 
 
 def _first_match(
