@@ -353,6 +353,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({"query": args.question, "results": [hit_json(hit) for hit in result.hits]})
     elif not result.hits:
         print(f"Nothing in the archive matches “{args.question}”.")
+        if result.unknown:
+            from bot.render.messages import unknown_words_line  # (its wording is the bot's)
+
+            print(unknown_words_line(result.unknown))
         print(result.hint or "Try other words, or `newsbot topics` to see what the archive covers.")
     else:
         _print_hits(result.hits)

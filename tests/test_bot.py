@@ -140,6 +140,7 @@ async def test_forged_and_foreign_buttons_are_refused_politely(loose_newsbot: Bo
 async def test_no_match_and_stop_words(newsbot: BotUnderTest) -> None:
     [reply] = await newsbot.ask(USER, USER, "cricket semifinal tickets")
     assert reply["text"].startswith("Nothing in the archive matches «cricket semifinal tickets».")
+    assert "No story in the archive mentions “cricket”, “semifinal” or “tickets”." in reply["text"]
     assert reply["text"].endswith("Try other words, or browse /topics and the /latest stories.")
     [hint] = await newsbot.ask(USER, USER, "what is it?")
     assert "common words" in hint["text"]

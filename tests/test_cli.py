@@ -99,6 +99,15 @@ def test_ask_human_no_match_says_so() -> None:
     assert "common words" in result.stdout
 
 
+def test_ask_human_no_match_names_the_words_no_story_holds() -> None:
+    result = newsbot("ask", "Cricket semifinal tickets?", "--corpus", str(CORPUS))
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[:2] == [
+        "Nothing in the archive matches “Cricket semifinal tickets?”.",
+        "No story in the archive mentions “Cricket”, “semifinal” or “tickets”.",
+    ]
+
+
 def test_related_json_and_unknown_id() -> None:
     result = newsbot("related", "openai-sora-shutdown", "--json", "--corpus", str(CORPUS))
     payload = json.loads(result.stdout)

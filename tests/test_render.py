@@ -242,6 +242,15 @@ def test_no_match_shows_hint_and_suggestions() -> None:
     parse(out)
 
 
+def test_no_match_names_the_words_no_story_holds() -> None:
+    out = messages.no_match("Zorblax <b> prices", unknown=("Zorblax", "<b>"))
+    assert "<i>No story in the archive mentions “Zorblax” or “&lt;b&gt;”.</i>" in out
+    parse(out)
+    many = messages.no_match("a b c d", unknown=("Alpha", "Beta", "Gamma", "Delta"))
+    assert "mentions “Alpha”, “Beta” or “Gamma”." in many and "Delta" not in many.split("»", 1)[1]
+    assert "mentions" not in messages.no_match("zebra")
+
+
 def test_related_and_article_list() -> None:
     items = [article("First", id="1"), article("Second & more", url=None, id="2")]
     out = messages.related("Rates <rise>", items)

@@ -37,7 +37,7 @@ from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult
 from bot.core.questions import Query, answer_measure, named_terms
 from bot.core.segments import SegmentedIndex
 from bot.core.snippets import make_snippet, states_measure
-from bot.core.text import terms
+from bot.core.text import analyze, terms
 from bot.core.topics import TopicMatcher, load_topics
 
 # Passages aim for 100–250 words: long enough that BM25's length normalisation does not crown a
@@ -419,13 +419,13 @@ class Library:
         # The gate: the best article must hold enough of the question, and what it turns on, or the
         # archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
-            return SearchResult(question, query.terms, (), 0)
+            return self._nothing(question, query.terms)
         if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores, names=names):
-            return SearchResult(question, query.terms, (), 0)
+            return self._nothing(question, query.terms)
         measure = answer_measure(question) if min_relevance > 0 else None
         if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
             # "How much did it cost?" of a story that names no sum of money at all.
-            return SearchResult(question, query.terms, (), 0)
+            return self._nothing(question, query.terms)
         relevant: npt.NDArray[np.int64] | None = None
         if counting is not None:
             relevant = counting.result()
@@ -456,6 +456,21 @@ class Library:
             for i in range(offset, min(offset + limit, len(ranked)))
         )
         return SearchResult(question, query.terms, hits, max(total, min(len(ranked), MATCH_COUNT_CAP)))
+
+    def _nothing(self, question: str, query_terms: tuple[str, ...]) -> SearchResult:
+        """No answer: with the question's words no story holds, which often say why."""
+        return SearchResult(question, query_terms, (), 0, unknown=self.unknown_words(question))
+
+    def unknown_words(self, question: str) -> tuple[str, ...]:
+        """The question's words that no story holds (no word of the same term), as typed, in order, one
+        per term: "Zorblax" in "Which district gets Zorblax bins?"."""
+        words: list[str] = []
+        met: set[str] = set()
+        for token in analyze(question):
+            if token.term not in met and not self.article_index.doc_freq(token.term):
+                words.append(question[token.start : token.end])
+            met.add(token.term)
+        return tuple(words)
 
     # --- relevance -------------------------------------------------------------------------------
 

@@ -192,13 +192,26 @@ def answer(
     return "\n\n".join(blocks)
 
 
-def no_match(query: str, *, hint: str | None = None) -> str:
-    """Nothing matched: say so, show the hint if any, and suggest other words, /topics and /latest."""
+def no_match(query: str, *, hint: str | None = None, unknown: Sequence[str] = ()) -> str:
+    """Nothing matched: say so, show the hint if any and the question's words no story holds (`unknown`,
+    the first UNKNOWN_SHOWN), and suggest other words, /topics and /latest."""
     blocks = [f"Nothing in the archive matches {_quoted(query)}."]
     if hint:
         blocks.append(f"<i>{escape(hint)}</i>")
+    if unknown:
+        blocks.append(f"<i>{escape(unknown_words_line(unknown))}</i>")
     blocks.append("Try other words, or browse /topics and the /latest stories.")
     return "\n\n".join(blocks)
+
+
+UNKNOWN_SHOWN = 3  # words no story holds, named in a no-match reply
+
+
+def unknown_words_line(unknown: Sequence[str]) -> str:
+    """Plain text: "No story in the archive mentions “Zorblax” or “Quux”." (the first UNKNOWN_SHOWN)."""
+    words = [f"“{shorten(word, QUERY_SHOWN)}”" for word in unknown[:UNKNOWN_SHOWN]]
+    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+    return f"No story in the archive mentions {listed}."
 
 
 def related(title: str, articles: Sequence[Article], also: Sequence[int] | None = None) -> str:

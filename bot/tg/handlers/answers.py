@@ -281,7 +281,7 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
                 also=[_other_sources(context, hit.article.id) for hit in hits],
             )
         else:
-            html = messages.no_match(question, hint=result.hint)
+            html = messages.no_match(question, hint=result.hint, unknown=result.unknown)
         group = chat.type != ChatType.PRIVATE
         sent = await send_html(
             context.bot,
