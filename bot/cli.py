@@ -347,6 +347,8 @@ def _print_hits(hits: Sequence[Hit]) -> None:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """`newsbot ask`: the best articles for a question."""
+    from bot.render.messages import unknown_words_line  # (its wording is the bot's)
+
     library = open_library(settings)
     result = library.search(args.question, limit=args.limit)
     if args.json:
@@ -354,11 +356,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     elif not result.hits:
         print(f"Nothing in the archive matches “{args.question}”.")
         if result.unknown:
-            from bot.render.messages import unknown_words_line  # (its wording is the bot's)
-
             print(unknown_words_line(result.unknown))
         print(result.hint or "Try other words, or `newsbot topics` to see what the archive covers.")
     else:
+        if result.unknown:
+            print(unknown_words_line(result.unknown), end="\n\n")
         _print_hits(result.hits)
     return EXIT_OK
 

@@ -75,6 +75,15 @@ def test_no_match_gives_no_results(bundled_library: Library) -> None:
     result = bundled_library.search("cricket semifinal tickets")
     assert result.hits == () and result.total == 0
     assert result.hint is None
+    assert result.unknown == ("cricket", "semifinal", "tickets")
+
+
+def test_an_answer_names_the_words_no_story_holds(bundled_library: Library) -> None:
+    """Four stories discount a name they never met (a handful has not met most names): OpenAI's stories
+    answer, and the words they do not hold are named with them, as typed, each term once."""
+    result = bundled_library.search("Did OpenAI buy Zorblax? Buying zorblax!")
+    assert result.hits and result.unknown == ("buy", "Zorblax")
+    assert bundled_library.search("Why is OpenAI closing Sora?").unknown == ()
 
 
 @pytest.mark.parametrize("question", ["what is it?", "?!…", "   ", "the and of"])

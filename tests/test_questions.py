@@ -118,6 +118,9 @@ def test_a_question_asking_for_a_year_says_so(question: str, year: bool) -> None
         ("What Is The Price Of Bitcoin", set()),  # title case: the case says nothing
         ("WHO WON THE CUP IN QATAR", set()),
         ("Nokia phones", set()),  # one opening word: a capital there is the sentence's
+        ("Did OpenAI buy Zorblax?", {"openai", "zorblax"}),  # two names of three words: no title case
+        ("What do I know about the US and Zorblax?", {"us", "zorblax"}),  # "I", "US": no title case
+        ("Bitcoin Price Today", set()),  # every word capitalised
     ],
 )
 def test_a_question_writes_names_in_capitals_where_no_sentence_opens(question: str, names: set[str]) -> None:

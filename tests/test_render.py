@@ -230,6 +230,15 @@ def test_answer_header_trims_a_long_query() -> None:
     assert len(header) < 130
 
 
+def test_answer_names_the_words_no_story_holds_under_its_header() -> None:
+    out = answer("rates & Zorblax", [hit("One", "rates up", id="1")], unknown=("Zorblax",))
+    header, first = out.split("\n\n")[:2]
+    assert header.endswith("\n<i>No story in the archive mentions “Zorblax”.</i>")
+    assert first.startswith("1.") or "One" in first
+    parse(out)
+    assert "mentions" not in answer("rates", [hit("One", "rates up", id="1")])
+
+
 def test_answer_without_hits_is_a_no_match() -> None:
     assert answer("zebra", []) == messages.no_match("zebra")
 

@@ -455,11 +455,18 @@ class Library:
             self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
             for i in range(offset, min(offset + limit, len(ranked)))
         )
-        return SearchResult(question, query.terms, hits, max(total, min(len(ranked), MATCH_COUNT_CAP)))
+        # Words no story holds, shown with the answers too: the stories answer the rest of the question.
+        unknown = self.unknown_words(question) if any(self._unseen(t) for t in query.terms) else ()
+        return SearchResult(
+            question, query.terms, hits, max(total, min(len(ranked), MATCH_COUNT_CAP)), unknown=unknown
+        )
 
     def _nothing(self, question: str, query_terms: tuple[str, ...]) -> SearchResult:
         """No answer: with the question's words no story holds, which often say why."""
         return SearchResult(question, query_terms, (), 0, unknown=self.unknown_words(question))
+
+    def _unseen(self, term: str) -> bool:
+        return not self.article_index.doc_freq(term)
 
     def unknown_words(self, question: str) -> tuple[str, ...]:
         """The question's words that no story holds (no word of the same term), as typed, in order, one
@@ -467,7 +474,7 @@ class Library:
         words: list[str] = []
         met: set[str] = set()
         for token in analyze(question):
-            if token.term not in met and not self.article_index.doc_freq(token.term):
+            if token.term not in met and self._unseen(token.term):
                 words.append(question[token.start : token.end])
             met.add(token.term)
         return tuple(words)
@@ -564,9 +571,10 @@ class Library:
         weights = self.term_weights(query_terms, names)
         total = sum(weights.values())
         heavy = HEAVY_TERM_SHARE * total / min(1.0, self.article_count / HEAVY_TRUST_ARTICLES)
-        # ... but a name no story holds is as telling in a small archive as in a large one (it weighs as
-        # much: see term_weights), so it turns the question at the plain share.
-        unmet = {t for t in names if t in weights and self.article_index.doc_freq(t) == 0}
+        # ... but a name no story holds is as telling in a small archive as in a large one once it weighs
+        # as much (see term_weights), so from then on it turns the question at the plain share.
+        trusted = self.article_count >= UNSEEN_NAME_TRUST_ARTICLES
+        unmet = {t for t in names if t in weights and self._unseen(t)} if trusted else set()
         best = np.asarray([position], dtype=np.int64)
         turning = [t for t, w in weights.items() if w > (HEAVY_TERM_SHARE * total if t in unmet else heavy)]
         if all(self.article_index.holds(t, best)[0] for t in turning):

@@ -103,7 +103,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     total: int  # matching articles across all pages
     hint: str | None = None  # why nothing could match, when the question itself is the reason
-    unknown: tuple[str, ...] = ()  # when nothing matched: the question's words no story holds, as typed
+    unknown: tuple[str, ...] = ()  # the question's words no story holds, as typed (answered or not)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,18 @@ class Query:
         return cls(text, tuple(terms(text)), answer_kind(text))
 
 
+def _small_word_capitalised(word: str) -> bool:
+    """Whether a word is a stop word written with a capital ("The", "Of"), not "I" or "US"."""
+    folded = word.casefold()
+    return (
+        word[:1].isupper()
+        and word[1:] == word[1:].lower()
+        and folded in STOP_WORDS
+        and folded != "i"
+        and not folded.startswith(("i'", "i’"))
+    )
+
+
 _WORD = re.compile(r"[^\W_][\w'’.-]*")
 # Between two words: the second opens a sentence (or a quotation, or an aside).
 _OPENING_GAP = re.compile(r"[.!?:;\"“‘(\[]\s*$")
@@ -64,8 +76,9 @@ def named_terms(text: str) -> frozenset[str]:
     """The analysed terms of the words the text writes as names: with a capital where no sentence opens
     ("Bitcoin" in "how much is one Bitcoin worth?"), or with a mixed case anywhere ("iPhone", "eBay").
 
-    Empty when most such words are capitalised (a title-cased or shouted question says nothing by its
-    case); days and months are left out. A library too small to have met most everyday words still knows that
+    Empty for a title-cased or shouted question, which says nothing by its case (a small word such as
+    "The" or "Of" capitalised where no sentence opens, or every such word capitalised); days, months and
+    titles are left out. A library too small to have met most everyday words still knows that
     a name it has never met is beyond it (see Library.term_weights).
     """
     words = list(_WORD.finditer(text))
@@ -78,8 +91,8 @@ def named_terms(text: str) -> frozenset[str]:
         if not previous.group().endswith(".") and _OPENING_GAP.search(gap) is None:
             inside.append(match.group())
     capitalised = [word for word in inside if any(c.isupper() for c in word)]
-    if 2 * len(capitalised) > len(inside):
-        return frozenset()
+    if any(_small_word_capitalised(word) for word in inside) or 1 < len(capitalised) == len(inside):
+        return frozenset()  # title case or shouting: "What Is The Price", "WHO WON THE CUP"
     # A word opening a sentence is a name only when its case is mixed past its first letter ("iPhone").
     mixed = [
         m.group() for m in words if not m.group()[1:].isupper() and any(c.isupper() for c in m.group()[1:])

@@ -167,14 +167,16 @@ def answer(
     total: int | None = None,
     at_least: bool = False,
     also: Sequence[int] | None = None,
+    unknown: Sequence[str] = (),
 ) -> str:
     """A header echoing the question, then numbered citations (from offset + 1) separated by blank lines.
 
     `at_least` marks `total` as a lower bound (the library stops counting at a cap): shown as "1,000+".
-    `also`: per hit, how many other sources reported its story (each story is shown once).
+    `also`: per hit, how many other sources reported its story (each story is shown once). `unknown`:
+    the question's words no story holds, named under the header (the stories answer the rest).
     """
     if not hits:
-        return no_match(query)
+        return no_match(query, unknown=unknown)
     first, last = offset + 1, offset + len(hits)
     span = str(first) if first == last else f"{first}–{last}"
     if total is not None:
@@ -185,6 +187,8 @@ def answer(
     else:
         head = f"Results for {_quoted(query)}"
     blocks = [f"<b>{head}</b>"]
+    if unknown:
+        blocks[0] += f"\n<i>{escape(unknown_words_line(unknown))}</i>"
     for number, hit in enumerate(hits, first):
         entry = citation(hit.article, snippet=hit.snippet, number=number)
         others = also_by(also[number - first]) if also is not None else ""

@@ -279,6 +279,7 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
                 total=result.total,
                 at_least=result.total >= MATCH_COUNT_CAP,
                 also=[_other_sources(context, hit.article.id) for hit in hits],
+                unknown=result.unknown,
             )
         else:
             html = messages.no_match(question, hint=result.hint, unknown=result.unknown)
@@ -387,6 +388,7 @@ async def _more(query_id: str, message: Message, rest: str, context: NewsbotCont
         total=result.total,
         at_least=result.total >= MATCH_COUNT_CAP,
         also=[_other_sources(context, hit.article.id) for hit in hits],
+        unknown=result.unknown,
     )
     await send_html(context.bot, message.chat_id, html, keyboard=keyboard, thread_id=thread_of(message))
 
