@@ -3,7 +3,8 @@
 The kind comes from the question's first wh-phrase ("how many", "when", "who", "which …"), the way
 classic question-answering systems type their answers, and for a number what it measures ("how far" →
 a distance, "what share" → a percentage); snippets use both to prefer the sentence that holds such a
-value. English only; any other question simply has no kind.
+value. The words it writes as names ("Bitcoin", "iPhone") tell the relevance rule of a small archive
+what it cannot cover. English only; any other question simply has no kind.
 Pure and synchronous: must not import telegram, aiosqlite, asyncio or pydantic.
 """
 
