@@ -348,25 +348,26 @@ def small_archives(
         if not answerable:
             continue
         for extra in SMALL_EXTRAS:
-            named = {article for q in answerable + unanswerable for article in q.articles}
-            others = [row for row in rows if row["id"] not in named]
-            chosen = [row for row in rows if row["id"] in named]
             tally = _Tally()
-            tally.ask(
-                chosen + random.Random(seed).sample(others, min(extra, len(others))), answerable, unanswerable
-            )
+            tally.ask(_archive_of(rows, answerable, extra, random.Random(seed)), answerable, unanswerable)
             figures.append(tally.figures(group, group_splits))
         tally = _Tally()
         for draw in range(TINY_DRAWS):
             pick = random.Random(seed * 1000 + draw)
             some = pick.sample(answerable, min(TINY_QUESTIONS[0], len(answerable)))
             none = pick.sample(unanswerable, min(TINY_QUESTIONS[1], len(unanswerable)))
-            named = {article for q in some for article in q.articles}
-            others = [row for row in rows if row["id"] not in named]
-            chosen = [row for row in rows if row["id"] in named]
-            tally.ask(chosen + pick.sample(others, min(TINY_EXTRA, len(others))), some, none)
+            tally.ask(_archive_of(rows, some, TINY_EXTRA, pick), some, none)
         figures.append(tally.figures(group, group_splits))
     return figures
+
+
+def _archive_of(
+    rows: Sequence[dict[str, str]], asked: Sequence[Question], extra: int, pick: random.Random
+) -> list[dict[str, str]]:
+    """The rows the questions name, then `extra` of the others drawn by `pick`."""
+    named = {article for q in asked for article in q.articles}
+    others = [row for row in rows if row["id"] not in named]
+    return [row for row in rows if row["id"] in named] + pick.sample(others, min(extra, len(others)))
 
 
 # --- the run -----------------------------------------------------------------------------------------

@@ -466,6 +466,7 @@ class Library:
         return SearchResult(question, query_terms, (), 0, unknown=self.unknown_words(question))
 
     def _unseen(self, term: str) -> bool:
+        """Whether no story holds the term."""
         return not self.article_index.doc_freq(term)
 
     def unknown_words(self, question: str) -> tuple[str, ...]:
@@ -586,7 +587,7 @@ class Library:
     def _named_years(self, query_terms: Iterable[str]) -> tuple[dict[str, int], set[str]]:
         """The question's terms naming a year (→ that year), and those of them no story holds."""
         dated = {term: int(term) for term in query_terms if _YEAR.fullmatch(term)}
-        return dated, {term for term in dated if self.article_index.doc_freq(term) == 0}
+        return dated, {term for term in dated if self._unseen(term)}
 
     def publication_years(self) -> npt.NDArray[np.int32]:
         """Each article's year of publication in its own time zone (-1 when undated), made once."""
