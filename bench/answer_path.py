@@ -1,4 +1,4 @@
-"""python -m bench.answer_path [--passages N] [--passes P] [--seed S] [--beside]: where search's time goes.
+"""python -m bench.answer_path [--passages N] [--passes P] [--beside | --years]: where search's time goes.
 
 The library python -m bench times (seeded synthetic passages from BBC News, the same questions), each
 question answered once per pass so that its postings are as cold as in that run, with the parts of
@@ -10,7 +10,8 @@ there, as "read_relevant (beside)").
 The index's own top_k (k=10) for each question follows in the same pass, so the ratios hold on a shared
 machine. Prints p50 / p99 / mean in milliseconds per part; figures for the README come from
 python -m bench. --beside instead compares the count beside the ranking with the count in line, on other
-questions, in turn.
+questions, in turn; --years the questions naming a year (of four seeds' questions) with a first page as
+deep as any other's and with YEAR_PAGE_DEPTH, in turn.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+import bot.core.library as library_module
 from bench.measure import Result, machine
 from bench.queries import Question, make_questions
 from bench.serving import library_from_synthetic
@@ -134,6 +136,38 @@ def compare_beside(library: Library, questions: Sequence[Question]) -> Result:
     return summary
 
 
+def compare_year_depth(library: Library, questions: Sequence[Question], passes: int = 3) -> Result:
+    """Library.search on the questions naming a year, with the first page ranked as deep as any other
+    question's (2) and as YEAR_PAGE_DEPTH, in turn, question by question; milliseconds, p50 / p90 / p99 /
+    mean. Raises if the two ever answer differently: the depth may only change the time."""
+    dated = [q for q in questions if library_module.names_a_year(q.terms)]
+    deep = library_module.YEAR_PAGE_DEPTH
+    depths = {"first page of 2": 2, f"first page of {deep}": deep}
+    kernels.compiled()
+    for question in questions[:20]:
+        library.search(question.text)
+    settle()
+    rows: dict[str, list[float]] = {name: [] for name in depths}
+    try:
+        for _ in range(passes):
+            for question in dated:
+                answers = []
+                for name, depth in depths.items():
+                    library_module.YEAR_PAGE_DEPTH = depth
+                    began = time.perf_counter()
+                    result = library.search(question.text)
+                    rows[name].append(time.perf_counter() - began)
+                    answers.append(([(h.article.id, h.score) for h in result.hits], result.total))
+                if answers[0] != answers[1]:
+                    raise AssertionError(f"the page depth changed the answer to {question.text!r}")
+    finally:
+        library_module.YEAR_PAGE_DEPTH = deep
+    summary = _summary(rows, (50, 90, 99))
+    for name, seconds in rows.items():
+        summary[name]["questions"] = len(seconds)
+    return summary
+
+
 def _summary(rows: dict[str, list[float]], percentiles: Sequence[int]) -> Result:
     """Each row's seconds as milliseconds at the given percentiles ("p50_ms" …) and their mean."""
     summary: Result = {}
@@ -156,11 +190,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="instead, compare the count beside the ranking with it in line (3 × --questions, in turn)",
     )
+    parser.add_argument(
+        "--years",
+        action="store_true",
+        help="instead, time the questions naming a year (of 4 × --questions) with a shallow and a deep "
+        "first page, in turn",
+    )
     args = parser.parse_args(argv)
     print(f"[answer_path] building {args.passages:,} passages", file=sys.stderr, flush=True)
     real = real_corpus(read_bbc(BBC))
     questions = make_questions(real, args.questions, args.seed)
     library = library_from_synthetic(synthetic_passages(real, args.passages, args.seed), args.seed)
+    if args.years:
+        seeds = range(args.seed, args.seed + 4)
+        asked = [question for seed in seeds for question in make_questions(real, args.questions, seed)]
+        compared = compare_year_depth(library, asked, args.passes)
+        print(machine())
+        print(f"{library.article_count:,} articles, {len(library.passages):,} passages")
+        print("| Library.search, questions naming a year | p50 ms | p90 ms | p99 ms | mean ms | asked |")
+        print("|---|---|---|---|---|---|")
+        keys = ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "questions")
+        for name, f in compared.items():
+            print(f"| {name} | {' | '.join(str(f[key]) for key in keys)} |")
+        return 0
     if args.beside:
         seeds = range(args.seed + 1, args.seed + 4)
         more = [question for seed in seeds for question in make_questions(real, args.questions, seed)]

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bench.__main__ import Plan, print_report, run
-from bench.answer_path import BESIDE, BESIDE_PARTS, PARTS, compare_beside, measure
+from bench.answer_path import BESIDE, BESIDE_PARTS, PARTS, compare_beside, compare_year_depth, measure
 from bench.queries import make_questions
 from bench.serving import library_from_synthetic
 from bench.synth import read_bbc, real_corpus, synthetic_articles, synthetic_passages
 from bot.core.corpus import load_corpus
+from bot.core.library import YEAR_PAGE_DEPTH, names_a_year
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,4 +112,13 @@ def test_the_answer_path_is_timed_part_by_part(tiny_bbc: Path) -> None:
         "beside": 5,
         "in line": 5,
         "index top_k": 10,
+    }
+    # The questions naming a year, each asked with a shallow and a deep first page in turn, per pass.
+    asked = make_questions(real, 20, seed=7)
+    asked += [replace(q, text=f"{q.text} in 2004", terms=(*q.terms, "2004")) for q in asked[:6]]
+    dated = [question for question in asked if names_a_year(question.terms)]
+    depths = compare_year_depth(library, asked, passes=2)
+    assert {name: figures["questions"] for name, figures in depths.items()} == {
+        "first page of 2": 2 * len(dated),
+        f"first page of {YEAR_PAGE_DEPTH}": 2 * len(dated),
     }

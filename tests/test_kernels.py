@@ -410,6 +410,41 @@ def test_a_page_crowded_out_by_weak_matches_is_the_best_of_those_that_pass(
     assert crowded >= 10  # the case this test is about did come up
 
 
+def test_a_question_naming_a_year_pages_through_the_stories_of_that_year(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question naming a year ranks a deeper first page (YEAR_PAGE_DEPTH), since stories of other years
+    often score best and the rule sets them aside; the page is still the best of the stories that pass,
+    in the full ranking's order, whether they lie within that depth or below it, on both paths."""
+    library = build_library(Corpus(tuple(dated_articles(1500, seed=29)), ()), ())
+    rng = random.Random(41)
+    within = beyond = 0
+    for _ in range(150):
+        words = rng.choice(library.articles).body.split()
+        year = rng.choice(["2003", "2004", "2005", "2006"])
+        question = " ".join([*(rng.choice(words) for _ in range(rng.randint(1, 4))), year])
+        query_terms = list(Query.of(question).terms)
+        ranked, scores, _ = library.rank_articles(query_terms)
+        passing = library.relevance_of(query_terms, ranked) >= 0.3
+        expected = list(zip(ranked[passing].tolist(), scores[passing].tolist(), strict=True))
+        if not len(ranked) or not passing[0] or library.misses_the_point(query_terms, int(ranked[0]), scores):
+            expected = []  # the best story does not answer: the archive has no answer
+        for offset in (0, 6):
+            wanted = offset + 3
+            last = np.flatnonzero(passing)[: min(wanted, len(expected))]
+            if expected and last[-1] >= wanted:  # (stories of other years crowd this page)
+                if last[-1] < library_module.YEAR_PAGE_DEPTH:
+                    within += 1
+                else:
+                    beyond += 1
+            for fast in (True, False):
+                monkeypatch.setattr(index_module, "COMPILED", fast)
+                result = library.search(question, limit=3, offset=offset, min_relevance=0.3)
+                got = [(library.position(h.article.id), h.score) for h in result.hits]
+                assert got == expected[offset : offset + 3]
+    assert within >= 5 and beyond >= 5  # both cases this test is about came up
+
+
 def test_the_compiled_pass_reads_a_library_of_segments(
     compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
 ) -> None:

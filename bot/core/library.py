@@ -91,6 +91,8 @@ Progress = Callable[[str, int, int], None]
 # below it numpy answers in well under a millisecond and a short-lived process need not start numba.
 COMPILE_FROM_PASSAGES = 20_000
 
+# A question naming a year ranks this many stories at once (see _search), not just its page.
+YEAR_PAGE_DEPTH = 16
 _TOP_PASSAGES_LIMIT = 4096  # past this many passages a full ranking is cheaper than a larger top k
 _COUNT_CHUNK = 8192  # postings per step when counting matching articles
 
@@ -414,7 +416,10 @@ class Library:
             plan = self.plan_count(query.terms, min_relevance, names=names)
             if plan is not None:
                 counting = _BESIDE.run(functools.partial(self.read_relevant, plan))
-        ranked, scores, best_passages = self.top_articles(query.terms, max(wanted, 2))
+        # A question naming a year often finds stories of other years first, which the rule then sets
+        # aside: a deeper first page costs the ranking little, ranking every story that passes far more.
+        depth = max(wanted, YEAR_PAGE_DEPTH if min_relevance > 0 and names_a_year(query.terms) else 2)
+        ranked, scores, best_passages = self.top_articles(query.terms, depth)
         relevance = self.relevance_of(query.terms, ranked, names=names)
         # The gate: the best article must hold enough of the question, and what it turns on, or the
         # archive has no answer.
@@ -439,16 +444,16 @@ class Library:
             else self.count_relevant(query.terms, min_relevance, names=names)
         )
         keep = relevance >= min_relevance
-        if int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
+        if int(keep.sum()) < min(wanted, total) and len(ranked) == depth:
             # Weaker matches crowded this page out. When every article that passes is known (fewer
             # than the cap), rank just those: looking further down the whole ranking instead could
             # mean ranking most of the archive for a long question of common words.
             if relevant is not None and total < MATCH_COUNT_CAP:
                 ranked, scores, best_passages = self._ranked_among(query.terms, relevant)
                 keep = self.relevance_of(query.terms, ranked, names=names) >= min_relevance
-            while int(keep.sum()) < min(wanted, total) and len(ranked) == wanted:
-                wanted *= 4  # look further down
-                ranked, scores, best_passages = self.top_articles(query.terms, wanted)
+            while int(keep.sum()) < min(wanted, total) and len(ranked) == depth:
+                depth *= 4  # look further down
+                ranked, scores, best_passages = self.top_articles(query.terms, depth)
                 keep = self.relevance_of(query.terms, ranked, names=names) >= min_relevance
         ranked, scores, best_passages = ranked[keep], scores[keep], best_passages[keep]
         hits = tuple(
@@ -1200,6 +1205,11 @@ def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
         if len(result) == len(articles) and (not len(result) or _spot_check(articles, result)):
             return result
     return np.fromiter(map(publication_year, articles), dtype=np.int32, count=len(articles))
+
+
+def names_a_year(query_terms: Iterable[str]) -> bool:
+    """Whether a question's terms name a year (1800–2099), which the relevance rule holds stories to."""
+    return any(_YEAR.fullmatch(term) for term in query_terms)
 
 
 def publication_year(article: Article) -> int:
