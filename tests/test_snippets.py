@@ -369,6 +369,33 @@ def test_a_measured_answer_in_a_sentence_without_the_questions_words_is_shown() 
     assert "at last" not in snippet.text and "Hewitt beat Roddick in four sets" in snippet.text
 
 
+def test_of_the_sentences_holding_a_measured_value_the_one_sharing_the_question_s_words_joins() -> None:
+    """When no chosen sentence holds the asked measure, the sentence that joins is the one holding a
+    value and some of the question's words ("to win in two hours …" for "the winning time"), before a
+    nearer one that holds a value of that kind but none of the question's words ("11 weeks")."""
+    text = (
+        "Radcliffe sprinted clear in the final mile to win in two hours, 23 minutes and 10 seconds. "
+        + FILLER
+        + "She had been away for 11 weeks. "
+        + "The world record holder led the field for the whole race in New York. "
+        + "It was a bounce back from her Athens disappointment. "
+        + FILLER
+    )
+    question = (
+        "What was the winning time when the world record holder bounced back from her Athens "
+        "disappointment to win in New York?"
+    )
+    wants = AnswerKind.NUMBER
+    snippet = make_snippet(text, set(terms(question)), max_chars=170, wants=wants, question=question)
+    assert "The world record holder led the field" in snippet.text  # the best sentence stays
+    assert "two hours, 23 minutes and 10 seconds" in snippet.text
+    assert "11 weeks" not in snippet.text
+    # Without the winning sentence's words, the nearest duration joins, as before.
+    nearest = text.replace("to win in", "in")
+    snippet = make_snippet(nearest, set(terms(question)), max_chars=170, wants=wants, question=question)
+    assert "11 weeks" in snippet.text
+
+
 def test_a_year_asked_for_is_answered_by_a_year_not_a_month() -> None:
     """ "In which year" is not answered by "in November": of two sentences holding as much of the
     question, the one with a year the question does not name wins."""

@@ -10,8 +10,9 @@ unit, and for a count what is counted right after it ("how many mobiles" → "63
 bare number earns half. The chosen sentences are shown in text order. The sentence right after
 the best one joins when it fits, because answers usually follow the words that ask for them: at once,
 before any other sentence, when the best one holds no value of the asked kind and its follower does.
-When a measured value or a count is asked for and no chosen sentence holds one, the nearest sentence
-that does joins (see _with_value), though it may share no word with the question. When a name is asked
+When a measured value or a count is asked for and no chosen sentence holds one, a sentence that does
+joins (see _with_value): the one holding the most of the question, else the nearest, though it may share
+no word with the question. When a name is asked
 for and the best sentence opens by referring back to one ("The band once fronted by …", "He said …"),
 the sentence before it joins first: that is where the name is. A question asking for a year is
 answered by a year only, not by any date.
@@ -343,7 +344,7 @@ def _choose(
     if not chosen:
         return [0]
     if answers.specific and not any(answers(number) == 1 for number in chosen):
-        chosen = _with_value(sentences, chosen, max_chars, answers)
+        chosen = _with_value(sentences, chosen, max_chars, answers, scaled)
     follower = chosen[0] + 1
     if follower < len(sentences) and follower not in chosen:
         extra = sentences[follower].end - sentences[follower].start + 1
@@ -366,17 +367,28 @@ def _join_neighbour(
 
 
 def _with_value(
-    sentences: list[_Sentence], chosen: list[int], max_chars: int, answers: _AnswerValues
+    sentences: list[_Sentence],
+    chosen: list[int],
+    max_chars: int,
+    answers: _AnswerValues,
+    scaled: Mapping[str, float],
 ) -> list[int]:
-    """The chosen sentences (best first) with the sentence holding a value of the asked measure or
-    count nearest the best one, when none of them holds one: such an answer often stands in a sentence
-    that shares none of the question's words ("How long had he prepared?" → "I started preparing for
-    this tournament nine months ago."), near those that do. It takes the room of the weakest others
-    when it does not fit; chosen as it was when no sentence holds such a value or it cannot fit."""
+    """The chosen sentences (best first) with a sentence holding a value of the asked measure or count,
+    when none of them holds one: the one holding the most of the question (`scaled`: its terms'
+    weights), then the one nearest the best sentence. Such an answer often stands in a sentence that
+    shares none of the question's words ("How long had he prepared?" → "I started preparing for this
+    tournament nine months ago."), near those that do; one that shares some ("… sprinted clear to win in
+    two hours, 23 minutes …" for "the winning time") says more than a nearer one that shares none ("…
+    recovered from her ordeal just 11 weeks ago"). It takes the room of the weakest others when it
+    does not fit; chosen as it was when no sentence holds such a value or it cannot fit."""
     best = chosen[0]
     holders = sorted(
         (number for number in range(len(sentences)) if number not in chosen),
-        key=lambda number: (abs(number - best), -number),  # nearest; the later of two (answers follow)
+        key=lambda number: (
+            -sum(scaled[term] for term in sentences[number].terms),
+            abs(number - best),  # nearest
+            -number,  # the later of two: answers follow the words that ask for them
+        ),
     )
     holder = next((number for number in holders if answers(number) == 1), None)
     if holder is None:
