@@ -396,6 +396,28 @@ def test_of_the_sentences_holding_a_measured_value_the_one_sharing_the_question_
     assert "11 weeks" in snippet.text
 
 
+def test_a_name_in_the_best_sentence_s_follower_does_not_take_the_room_of_the_answer() -> None:
+    """ "Which backbencher proposed …" asks for a name, and nearly every sentence of a story holds one
+    ("Black Watch", "Iraq"): the follower of the best sentence does not join ahead of the rest for
+    that, so the sentence naming the proposer keeps its room. (A number asked for still pulls the
+    follower in: see the runway test above.)"""
+    text = (
+        FILLER
+        + "The proposals to merge the six regiments into one plan sparked an outcry among Labour "
+        + "backbenchers. "
+        + "Soldiers of the Black Watch were serving in Iraq when the news came through to their families. "
+        + FILLER
+        + "An alternative came from Labour MP Eric Joyce, who wanted only two of them joined. "
+        + FILLER
+    )
+    question = "Which Labour backbencher proposed an alternative plan to merge just two of the regiments?"
+    snippet = make_snippet(
+        text, set(terms(question)), max_chars=220, wants=AnswerKind.NAME, question=question
+    )
+    assert "Eric Joyce" in snippet.text
+    assert "Black Watch" not in snippet.text
+
+
 def test_a_year_asked_for_is_answered_by_a_year_not_a_month() -> None:
     """ "In which year" is not answered by "in November": of two sentences holding as much of the
     question, the one with a year the question does not name wins."""

@@ -9,7 +9,8 @@ a known measure ("how far" → metres, "how much … cost" → £, "what share" 
 unit, and for a count what is counted right after it ("how many mobiles" → "63,000 mobile phones"); a
 bare number earns half. The chosen sentences are shown in text order. The sentence right after
 the best one joins when it fits, because answers usually follow the words that ask for them: at once,
-before any other sentence, when the best one holds no value of the asked kind and its follower does.
+before any other sentence, when the best one holds no number or date of the asked kind and its follower
+does (not for a name, which most sentences of a story hold).
 When a measured value or a count is asked for and no chosen sentence holds one, a sentence that does
 joins (see _with_value): the one holding the most of the question, else the nearest, though it may share
 no word with the question. When a name is asked
@@ -209,6 +210,10 @@ class _AnswerValues:
         # A measured or counted number is a value few sentences hold ("nine months", "63,000 mobile
         # phones"); a plain number, a date or a name is in most sentences of a news story.
         self.specific = self._measure is not None or bool(self._counted)
+        # A name above all (a person, a place, a firm: about three sentences in four of a story hold one),
+        # so a follower holding one says nothing of whether it answers: only a number or a date asked for
+        # pulls the best sentence's follower in ahead of the rest (see _choose).
+        self.pulls_follower = wants is not AnswerKind.NAME
 
     def refers_back(self, number: int) -> bool:
         """Whether a name is asked for and the sentence opens by referring to one named before it ("The
@@ -334,7 +339,13 @@ def _choose(
             # "Black Sabbath have topped a list … The band once fronted by Ozzy Osbourne led a poll …":
             # the name asked for is where the best sentence's "the band" or "he" points.
             used = _join_neighbour(sentences, before, chosen, shown, used, max_chars)
-        if first and follower < len(sentences) and answers(best[1]) < 1 and answers(follower) == 1:
+        if (
+            first
+            and answers.pulls_follower
+            and follower < len(sentences)
+            and answers(best[1]) < 1
+            and answers(follower) == 1
+        ):
             # The best sentence asks the question without answering it and the next one holds a value
             # of the asked kind: the answer follows the words that ask for it ("… an extra runway." →
             # "Opponents say the £2bn cost …"). It joins before anything else can take its room.
