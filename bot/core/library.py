@@ -460,8 +460,15 @@ class Library:
             self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
             for i in range(offset, min(offset + limit, len(ranked)))
         )
-        # Words no story holds, shown with the answers too: the stories answer the rest of the question.
-        unknown = self.unknown_words(question) if any(self._unseen(t) for t in query.terms) else ()
+        # Words no story holds, shown with the answers too (the stories answer the rest of the question),
+        # but only those that tell: every one from UNSEEN_TRUST_ARTICLES stories on (where each weighs in
+        # full), below that the names. A few stories lack most everyday words ("money" of four stories
+        # that say "$1 million"), and naming them over a right answer would only cast doubt on it.
+        unknown: tuple[str, ...] = ()
+        if any(self._unseen(t) for t in query.terms):
+            unknown = self.unknown_words(
+                question, among=None if self.article_count >= UNSEEN_TRUST_ARTICLES else names
+            )
         return SearchResult(
             question, query.terms, hits, max(total, min(len(ranked), MATCH_COUNT_CAP)), unknown=unknown
         )
@@ -474,13 +481,14 @@ class Library:
         """Whether no story holds the term."""
         return not self.article_index.doc_freq(term)
 
-    def unknown_words(self, question: str) -> tuple[str, ...]:
+    def unknown_words(self, question: str, among: Collection[str] | None = None) -> tuple[str, ...]:
         """The question's words that no story holds (no word of the same term), as typed, in order, one
-        per term: "Zorblax" in "Which district gets Zorblax bins?"."""
+        per term: "Zorblax" in "Which district gets Zorblax bins?"; only those whose term is `among`
+        the given ones, when given."""
         words: list[str] = []
         met: set[str] = set()
         for token in analyze(question):
-            if token.term not in met and self._unseen(token.term):
+            if token.term not in met and (among is None or token.term in among) and self._unseen(token.term):
                 words.append(question[token.start : token.end])
             met.add(token.term)
         return tuple(words)

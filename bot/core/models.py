@@ -103,7 +103,9 @@ class SearchResult:
     hits: tuple[Hit, ...]
     total: int  # matching articles across all pages
     hint: str | None = None  # why nothing could match, when the question itself is the reason
-    unknown: tuple[str, ...] = ()  # the question's words no story holds, as typed (answered or not)
+    # The question's words no story holds, as typed: all of them when nothing answers; with answers only
+    # those that tell (any from 1,000 stories on, the names below that: see Library._search).
+    unknown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
