@@ -421,6 +421,36 @@ def test_an_undated_story_may_answer_for_a_year_it_does_not_name_but_not_for_one
         assert library.search(question.replace("2005", "2022")).hits == ()
 
 
+def test_an_undated_archive_answers_for_a_year_after_its_present_only_with_a_story_naming_it() -> None:
+    """Undated stories of 2004 and 2005 name 2007 only in plans. A question about what happened in 2007
+    is beyond them: a story that does not name 2007 does not answer it, while the plan naming it
+    answers what it says, and a question about 2005, the archive's present, is still answered by a
+    story that does not say its year. Too few stories naming years tell no present at all."""
+    council = [
+        _article(f"c{i}", f"District {i} of the council reported its {year} budget.", title=f"Budget {i}")
+        for i, year in enumerate([2004] * 30 + [2005] * 25)
+    ]
+    plans = [
+        _article(f"p{i}", f"The ring road of district {i} is due to open in 2007.", title=f"Roads {i}")
+        for i in range(3)
+    ]
+    final = _article(
+        "final", "Harbour Rovers won the county cup final against Mill Lane at the weekend.", title="Cup"
+    )
+    library = build_library(Corpus((*council, *plans, final), ()), ())
+    assert library.present_year() == 2005
+    assert library.search("Who won the county cup final in 2007?").hits == ()
+    assert library.search("Who won the county cup final in 2007?", min_relevance=0).hits  # (rule off)
+    assert [hit.article.id for hit in library.search("Who won the county cup final in 2005?").hits] == [
+        "final"
+    ]
+    assert library.search("When will the ring road of district 1 open in 2007?").hits[0].article.id == "p1"
+    assert library.count_relevant(["cup", "final", "2007"], 0.4) == 0  # (the count holds to the same rule)
+    few = build_library(Corpus((*council[:10], *plans, final), ()), ())
+    assert few.present_year() is None
+    assert few.search("Who won the county cup final in 2007?").hits
+
+
 def test_a_question_asking_how_much_is_no_question_for_a_story_that_names_no_sum() -> None:
     """The story holds the question's words but no sum of money: it cannot say how much. A story that
     names the fee answers, with the fee in the snippet."""

@@ -74,6 +74,12 @@ UNSEEN_TRUST_ARTICLES = 1000
 # question about a story on the Department of Defense). Measured on archives of 13 to 1,218 BBC News
 # articles: the small archives of `python -m bench.answers`.
 UNSEEN_NAME_TRUST_ARTICLES = 50
+# An undated story is held to a year after the archive's own present as to one no story names: the present
+# is the last year named by at least PRESENT_YEAR_SHARE as many stories as the most-named year, once that
+# one is named by PRESENT_MIN_STORIES (fewer tell nothing). BBC News of 2004–05 names 2004 in 390 stories,
+# 2005 in 301 and 2006 in 105 (forecasts, plans): its present is 2005 at any share from 0.3 to 0.7.
+PRESENT_YEAR_SHARE = 0.5
+PRESENT_MIN_STORIES = 20
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
 STOP_WORDS_ONLY_HINT = (
     "Your question has only very common words. Ask with a name, a product, a place or a number, "
@@ -320,6 +326,7 @@ class Library:
     _passage_rank: npt.NDArray[np.int64] = field(init=False, repr=False)
     _newest_first: npt.NDArray[np.int64] = field(init=False, repr=False)
     _years: list[npt.NDArray[np.int32]] = field(init=False, repr=False, default_factory=list)
+    _present: list[int | None] = field(init=False, repr=False, default_factory=list)
     # For the compiled ranking: each article's first passage (and the end), the recency ranks, read-only;
     # per-thread scratch.
     _first_passages: npt.NDArray[np.int64] = field(init=False, repr=False)
@@ -355,6 +362,7 @@ class Library:
             raise ValueError("updated() keeps the articles; make a new view for others")
         new = replace(self, **changes)
         new._years.extend(self._years)
+        new._present.extend(self._present)
         return new
 
     @property
@@ -540,10 +548,10 @@ class Library:
         The relevance rule: an article answers a question only if it holds at least MIN_RELEVANCE
         (NEWSBOT_MIN_RELEVANCE) of that weight, and every year the question names unless it was
         published in it (an undated article is held to a year some story names as to any other term,
-        and fails for a year no story names). One shared word with a long question is not an answer,
-        and neither is a story about the 2004 final for a question about the 2022 one. The best article
-        must also hold the word the question turns on (see misses_the_point). `names`: the terms the
-        question writes as names (see term_weights).
+        and fails for a year no story names or one after the archive's present: see present_year). One
+        shared word with a long question is not an answer, and neither is a story about the 2004 final
+        for a question about the 2022 one. The best article must also hold the word the question turns
+        on (see misses_the_point). `names`: the terms the question writes as names (see term_weights).
         """
         weights = self.term_weights(query_terms, names)
         total = sum(weights.values())
@@ -556,7 +564,7 @@ class Library:
         dated, unnamed = self._named_years(weights)
         for term, year in dated.items():
             # A dated story lacking the year is from another year; an undated one may still be from
-            # it, unless no story names that year at all (then it is beyond the archive).
+            # it, unless the year is beyond the archive (no story names it, or after its present).
             years = self.publication_years()[docs]
             unknown = (years >= 0) | (term in unnamed)
             lacking = ~self.article_index.holds(term, docs) & (years != year) & unknown
@@ -598,9 +606,29 @@ class Library:
         return not leads
 
     def _named_years(self, query_terms: Iterable[str]) -> tuple[dict[str, int], set[str]]:
-        """The question's terms naming a year (→ that year), and those of them no story holds."""
+        """The question's terms naming a year (→ that year), and those of them beyond the archive: no
+        story holds it, or it is after the archive's present (see present_year)."""
         dated = {term: int(term) for term in query_terms if _YEAR.fullmatch(term)}
-        return dated, {term for term in dated if self._unseen(term)}
+        present = self.present_year() if dated else None
+        return dated, {
+            term
+            for term, year in dated.items()
+            if self._unseen(term) or (present is not None and year > present)
+        }
+
+    def present_year(self) -> int | None:
+        """The archive's own present as the years its stories name tell it: the last year named by at
+        least PRESENT_YEAR_SHARE as many stories as the most-named year; None when that one is named by
+        fewer than PRESENT_MIN_STORIES. A later year is named only in forecasts and plans, and a story
+        that does not name it cannot say what happened then. Made once per view."""
+        if not self._present:
+            named = {year: self.article_index.doc_freq(str(year)) for year in range(1800, 2100)}
+            most = max(named.values())
+            present = None
+            if most >= PRESENT_MIN_STORIES:
+                present = max(year for year, count in named.items() if count >= PRESENT_YEAR_SHARE * most)
+            self._present.append(present)
+        return self._present[0]
 
     def publication_years(self) -> npt.NDArray[np.int32]:
         """Each article's year of publication in its own time zone (-1 when undated), made once."""
