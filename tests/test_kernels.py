@@ -445,6 +445,40 @@ def test_a_question_naming_a_year_pages_through_the_stories_of_that_year(
     assert within >= 5 and beyond >= 5  # both cases this test is about came up
 
 
+def test_the_count_holds_undated_stories_to_a_year_after_the_present_on_both_paths(
+    compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Undated stories name 2004 and 2005, three plan for 2007: the count of a question about the 2007
+    cup final passes only the stories naming 2007, on both paths, while one about 2005 (the archive's
+    present) also passes the undated stories on the cup final that do not name it."""
+    council = [
+        Article(
+            id=f"c{i}",
+            title=f"Budget {i}",
+            body=f"The council of district {i} set its {year} budget."
+            + (" Its team reached the cup final." if i % 3 == 0 else ""),
+        )
+        for i, year in enumerate([2004] * 30 + [2005] * 25)
+    ]
+    plans = [
+        Article(id=f"p{i}", title=f"Ground {i}", body=f"The cup final of district {i} moves in 2007.")
+        for i in range(3)
+    ]
+    library = build_library(Corpus((*council, *plans), ()), ())
+    assert library.present_year() == 2005
+    counts = {}
+    for fast in (True, False):
+        monkeypatch.setattr(index_module, "COMPILED", fast)
+        counts[fast] = [
+            library.relevant_articles(["cup", "final", year], 0.3).tolist() for year in ("2005", "2007")
+        ]
+    assert counts[True] == counts[False]
+    in_2005, in_2007 = counts[True]
+    assert sorted(library.articles[i].id for i in in_2007) == ["p0", "p1", "p2"]
+    cup_final = {a.id for a in council if "cup final" in a.body}
+    assert cup_final <= {library.articles[i].id for i in in_2005}
+
+
 def test_the_compiled_pass_reads_a_library_of_segments(
     compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
 ) -> None:

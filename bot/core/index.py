@@ -372,9 +372,10 @@ class BM25Index:
 
         The year rule of Library.relevance_of: a `dated` term (→ the year it names) that a doc lacks
         rules it out when years[doc] is another year (-1, undated, is none); one of them in `unnamed` (no
-        doc of the whole library holds it, not just none of this index) rules out every doc whose year is
-        not that year. `marks` (zeros, one per doc at least, handed back as zeros) lets the kernel mark
-        the other lists short next to the needed ones instead of galloping into them.
+        doc of the whole library holds it, not just none of this index, or it is after the library's
+        present) rules out every doc lacking it whose year is not that year, undated ones too. `marks`
+        (zeros, one per doc at least, handed back as zeros) lets the kernel mark the other lists short
+        next to the needed ones instead of galloping into them.
         """
         fast = compiled_kernels()
         if fast is None:
@@ -394,6 +395,7 @@ class BM25Index:
             np.asarray([weight for _, weight, _ in known], dtype=np.float64),
             np.asarray([term in needed for _, _, term in known], dtype=np.bool_),
             np.asarray([dated.get(term, -1) for _, _, term in known], dtype=np.int64),
+            np.asarray([term in unnamed for _, _, term in known], dtype=np.bool_),
             np.asarray([year for year, exact in absent if exact], dtype=np.int64),
             np.asarray([year for year, exact in absent if not exact], dtype=np.int64),
             years if dated and years is not None else _NO_YEARS,

@@ -585,6 +585,7 @@ def count_holding(
     weights: FloatArray,
     needed: npt.NDArray[np.bool_],
     dated: npt.NDArray[np.int64],
+    beyond: npt.NDArray[np.bool_],
     exact_years: npt.NDArray[np.int64],
     absent_years: npt.NDArray[np.int64],
     years: npt.NDArray[np.int32],
@@ -601,8 +602,9 @@ def count_holding(
     The first len(found) of those docs (ascending) are written to `found`.
 
     The year rule (relevance_of's): a term naming a year (dated[j] >= 0) that a doc lacks rules the doc
-    out when it is dated another year, and so does each of `absent_years` (years some doc names, none of
-    these); each of `exact_years` (years no doc names) rules out every doc not dated that year. Doc at a
+    out when it is dated another year, or undated too where beyond[j] (a year after the library's
+    present), and so does each of `absent_years` (years some doc names, none of these); each of
+    `exact_years` (years no doc names) rules out every doc not dated that year. Doc at a
     time over the needed lists; the other lists are galloped to only while they can still decide the
     doc: dated terms first, then the heaviest, stopping once the doc is sure to pass or to fail (with a
     margin for rounding; a doc too close to call is added up exactly). It stops at the cap."""
@@ -675,7 +677,7 @@ def count_holding(
                     holds[j] = True
                     held += weights[j]
                     cursor[j] = p + 1
-                elif dated[j] >= 0 and year >= 0 and year != dated[j]:
+                elif dated[j] >= 0 and (year >= 0 or beyond[j]) and year != dated[j]:
                     fits = False
         decided = not fits
         for i in range(n_others):
@@ -698,7 +700,7 @@ def count_holding(
             if here:
                 holds[j] = True
                 held += weights[j]
-            elif dated[j] >= 0 and year >= 0 and year != dated[j]:
+            elif dated[j] >= 0 and (year >= 0 or beyond[j]) and year != dated[j]:
                 fits = False
                 break
         if fits and not decided:
@@ -1283,8 +1285,8 @@ def _warm(made: Kernels) -> None:
     found = np.zeros(2, dtype=np.int64)
     no_years = np.zeros(0, dtype=np.int64)
     made.count_holding(
-        query, np.ones(2), needed, none, no_years, no_years, years, 2.0, 0.5, 10, indptr, doc_ids, found,
-        np.zeros(2, np.uint8),
+        query, np.ones(2), needed, none, np.zeros(2, np.bool_), no_years, no_years, years, 2.0, 0.5, 10,
+        indptr, doc_ids, found, np.zeros(2, np.uint8),
     )  # fmt: skip
     first = np.asarray([0, 1, 2], dtype=np.int64)
     first.flags.writeable = False
