@@ -13,10 +13,9 @@ before any other sentence, when the best one holds no number or date of the aske
 does (not for a name, which most sentences of a story hold).
 When a measured value or a count is asked for and no chosen sentence holds one, a sentence that does
 joins (see _with_value): the one holding the most of the question, else the nearest, though it may share
-no word with the question. When a name is asked
-for and the best sentence opens by referring back to one ("The band once fronted by …", "He said …"),
-the sentence before it joins first: that is where the name is. A question asking for a year is
-answered by a year only, not by any date.
+no word with the question. When a name is asked for and the best sentence opens by referring back to one
+("The band once fronted by …", "He said …"), the sentence before it joins first: that is where the name
+is. A question asking for a year is answered by a year only, not by any date.
 A sentence too long for the budget is cut at a clause end, else a word end. "…" marks exactly the places
 where text inside a sentence was cut or whole sentences were skipped between two shown ones; a snippet
 that starts or ends on a sentence boundary gets none there. The marks count toward max_chars. Only the
