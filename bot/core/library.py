@@ -1171,7 +1171,7 @@ class CountPlan:
     share: float  # of the question's weight an article must hold
     cap: int
     dated: dict[str, int]  # terms naming a year → the year
-    unnamed: set[str]  # of those, the years no story names
+    unnamed: set[str]  # of those, the years beyond the archive (no story names them, or after its present)
     years: npt.NDArray[np.int32] | None  # each article's year of publication, when a year is named
 
 
