@@ -130,10 +130,7 @@ def compare_beside(library: Library, questions: Sequence[Question]) -> Result:
         began = time.perf_counter()
         library.index.top_k(question.terms, 10)
         rows["index top_k"].append(time.perf_counter() - began)
-    summary = _summary(rows, (50, 90, 99))
-    for name, seconds in rows.items():
-        summary[name]["questions"] = len(seconds)
-    return summary
+    return _compared(rows)
 
 
 def compare_year_depth(library: Library, questions: Sequence[Question], passes: int = 3) -> Result:
@@ -162,6 +159,23 @@ def compare_year_depth(library: Library, questions: Sequence[Question], passes: 
                     raise AssertionError(f"the page depth changed the answer to {question.text!r}")
     finally:
         library_module.YEAR_PAGE_DEPTH = deep
+    return _compared(rows)
+
+
+def _print_compared(library: Library, asked: str, what: str, counted: str, compared: Result) -> None:
+    """A comparison's table (p50 / p90 / p99 / mean and how many were timed, per way), under the
+    machine and the library's size (`asked`: what follows it on that line)."""
+    print(machine())
+    print(f"{library.article_count:,} articles, {len(library.passages):,} passages{asked}")
+    print(f"| {what} | p50 ms | p90 ms | p99 ms | mean ms | {counted} |")
+    print("|---|---|---|---|---|---|")
+    keys = ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "questions")
+    for name, figures in compared.items():
+        print(f"| {name} | {' | '.join(str(figures[key]) for key in keys)} |")
+
+
+def _compared(rows: dict[str, list[float]]) -> Result:
+    """A comparison's rows as p50 / p90 / p99 / mean milliseconds, with how many were timed each way."""
     summary = _summary(rows, (50, 90, 99))
     for name, seconds in rows.items():
         summary[name]["questions"] = len(seconds)
@@ -205,25 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = range(args.seed, args.seed + 4)
         asked = [question for seed in seeds for question in make_questions(real, args.questions, seed)]
         compared = compare_year_depth(library, asked, args.passes)
-        print(machine())
-        print(f"{library.article_count:,} articles, {len(library.passages):,} passages")
-        print("| Library.search, questions naming a year | p50 ms | p90 ms | p99 ms | mean ms | asked |")
-        print("|---|---|---|---|---|---|")
-        keys = ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "questions")
-        for name, f in compared.items():
-            print(f"| {name} | {' | '.join(str(f[key]) for key in keys)} |")
+        _print_compared(library, "", "Library.search, questions naming a year", "asked", compared)
         return 0
     if args.beside:
         seeds = range(args.seed + 1, args.seed + 4)
         more = [question for seed in seeds for question in make_questions(real, args.questions, seed)]
         compared = compare_beside(library, more)
-        print(machine())
-        print(f"{library.article_count:,} articles, {len(library.passages):,} passages, {len(more)} asked")
-        print("| Library.search | p50 ms | p90 ms | p99 ms | mean ms | questions |")
-        print("|---|---|---|---|---|---|")
-        keys = ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "questions")
-        for name, f in compared.items():
-            print(f"| {name} | {' | '.join(str(f[key]) for key in keys)} |")
+        _print_compared(library, f", {len(more)} asked", "Library.search", "questions", compared)
         return 0
     summary = measure(library, questions, args.passes)
     print(machine())
