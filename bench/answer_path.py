@@ -137,7 +137,7 @@ def compare_year_depth(library: Library, questions: Sequence[Question], passes: 
     """Library.search on the questions naming a year, with the first page ranked as deep as any other
     question's (2) and as YEAR_PAGE_DEPTH, in turn, question by question; milliseconds, p50 / p90 / p99 /
     mean. Raises if the two ever answer differently: the depth may only change the time."""
-    dated = [q for q in questions if library_module.names_a_year(q.terms)]
+    dated = [q for q in questions if library_module.years_named(q.terms)]
     deep = library_module.YEAR_PAGE_DEPTH
     depths = {"first page of 2": 2, f"first page of {deep}": deep}
     kernels.compiled()

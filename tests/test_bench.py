@@ -16,7 +16,7 @@ from bench.queries import make_questions
 from bench.serving import library_from_synthetic
 from bench.synth import read_bbc, real_corpus, synthetic_articles, synthetic_passages
 from bot.core.corpus import load_corpus
-from bot.core.library import YEAR_PAGE_DEPTH, names_a_year
+from bot.core.library import YEAR_PAGE_DEPTH, years_named
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,7 @@ def test_the_answer_path_is_timed_part_by_part(tiny_bbc: Path) -> None:
     # The questions naming a year, each asked with a shallow and a deep first page in turn, per pass.
     asked = make_questions(real, 20, seed=7)
     asked += [replace(q, text=f"{q.text} in 2004", terms=(*q.terms, "2004")) for q in asked[:6]]
-    dated = [question for question in asked if names_a_year(question.terms)]
+    dated = [question for question in asked if years_named(question.terms)]
     depths = compare_year_depth(library, asked, passes=2)
     assert {name: figures["questions"] for name, figures in depths.items()} == {
         "first page of 2": 2 * len(dated),

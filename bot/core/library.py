@@ -426,7 +426,7 @@ class Library:
                 counting = _BESIDE.run(functools.partial(self.read_relevant, plan))
         # A question naming a year often finds stories of other years first, which the rule then sets
         # aside: a deeper first page costs the ranking little, ranking every story that passes far more.
-        depth = max(wanted, YEAR_PAGE_DEPTH if min_relevance > 0 and names_a_year(query.terms) else 2)
+        depth = max(wanted, YEAR_PAGE_DEPTH if min_relevance > 0 and years_named(query.terms) else 2)
         ranked, scores, best_passages = self.top_articles(query.terms, depth)
         relevance = self.relevance_of(query.terms, ranked, names=names)
         # The gate: the best article must hold enough of the question, and what it turns on, or the
@@ -608,7 +608,7 @@ class Library:
     def _named_years(self, query_terms: Iterable[str]) -> tuple[dict[str, int], set[str]]:
         """The question's terms naming a year (→ that year), and those of them beyond the archive: no
         story holds it, or it is after the archive's present (see present_year)."""
-        dated = {term: int(term) for term in query_terms if _YEAR.fullmatch(term)}
+        dated = years_named(query_terms)
         present = self.present_year() if dated else None
         return dated, {
             term
@@ -1243,9 +1243,9 @@ def _publication_years(articles: Sequence[Article]) -> npt.NDArray[np.int32]:
     return np.fromiter(map(publication_year, articles), dtype=np.int32, count=len(articles))
 
 
-def names_a_year(query_terms: Iterable[str]) -> bool:
-    """Whether a question's terms name a year (1800–2099), which the relevance rule holds stories to."""
-    return any(_YEAR.fullmatch(term) for term in query_terms)
+def years_named(query_terms: Iterable[str]) -> dict[str, int]:
+    """A question's terms naming a year (1800–2099) → that year: the relevance rule holds stories to it."""
+    return {term: int(term) for term in query_terms if _YEAR.fullmatch(term)}
 
 
 def publication_year(article: Article) -> int:
