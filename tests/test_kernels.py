@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from rank_bm25 import BM25Okapi
 
@@ -23,7 +24,7 @@ from bot.core import kernels
 from bot.core.archive import extend_library, merge_segments
 from bot.core.index import BM25Index
 from bot.core.library import Library, build_library
-from bot.core.models import Article, Corpus
+from bot.core.models import Article, Corpus, SearchResult
 from bot.core.questions import Query
 from bot.core.segments import SegmentedIndex
 from bot.core.snapshot import load_snapshot, save_snapshot
@@ -360,6 +361,27 @@ def _doc_terms(index: BM25Index, doc: int) -> Counter[str]:
     )
 
 
+def _searched_both_ways(
+    library: Library, monkeypatch: pytest.MonkeyPatch, question: str, limit: int, offset: int, share: float
+) -> list[SearchResult]:
+    """The page library.search gives with the compiled kernels, then with numpy (COMPILED on, then off)."""
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(index_module, "COMPILED", fast)
+        results.append(library.search(question, limit=limit, offset=offset, min_relevance=share))
+    return results
+
+
+def _passing_in_rank_order(
+    library: Library, query_terms: list[str], share: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_], list[tuple[int, float]]]:
+    """The full ranking (positions, scores), which of it holds `share` of the question, and those that do
+    as (position, score) in ranking order: what search's pages must show, whatever the path."""
+    ranked, scores, _ = library.rank_articles(query_terms)
+    passing = library.relevance_of(query_terms, ranked) >= share
+    return ranked, scores, passing, list(zip(ranked[passing].tolist(), scores[passing].tolist(), strict=True))
+
+
 def test_search_answers_are_the_same_on_both_paths(
     compiled: kernels.Kernels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -371,14 +393,12 @@ def test_search_answers_are_the_same_on_both_paths(
     for _ in range(80):
         words = rng.choice(library.articles).body.split()
         question = rng.choice(frames).format(" ".join(rng.choice(words) for _ in range(rng.randint(1, 5))))
-        answers = []
-        for fast in (True, False):
-            monkeypatch.setattr(index_module, "COMPILED", fast)
-            for offset in (0, 3):
-                result = library.search(question, limit=3, offset=offset, min_relevance=0.3)
-                hits = [(h.article.id, h.score, h.snippet, h.passage) for h in result.hits]
-                answers.append((hits, result.total))
-        assert answers[:2] == answers[2:]
+        for offset in (0, 3):
+            answers = [
+                ([(h.article.id, h.score, h.snippet, h.passage) for h in result.hits], result.total)
+                for result in _searched_both_ways(library, monkeypatch, question, 3, offset, 0.3)
+            ]
+            assert answers[0] == answers[1]
 
 
 def test_a_page_crowded_out_by_weak_matches_is_the_best_of_those_that_pass(
@@ -394,16 +414,12 @@ def test_a_page_crowded_out_by_weak_matches_is_the_best_of_those_that_pass(
         words = rng.choice(library.articles).body.split()
         question = " ".join(rng.choice(words) for _ in range(rng.randint(8, 25)))
         query_terms = list(Query.of(question).terms)
-        ranked, scores, _ = library.rank_articles(query_terms)
-        passing = library.relevance_of(query_terms, ranked) >= 0.45
-        expected = list(zip(ranked[passing].tolist(), scores[passing].tolist(), strict=True))
+        _, _, passing, expected = _passing_in_rank_order(library, query_terms, 0.45)
         for offset in (0, 4):
             wanted = offset + 4
             if int(passing[:wanted].sum()) < min(wanted, int(passing.sum())):
                 crowded += 1
-            for fast in (True, False):
-                monkeypatch.setattr(index_module, "COMPILED", fast)
-                result = library.search(question, limit=4, offset=offset, min_relevance=0.45)
+            for result in _searched_both_ways(library, monkeypatch, question, 4, offset, 0.45):
                 got = [(library.position(h.article.id), h.score) for h in result.hits]
                 assert got == expected[offset : offset + 4]
                 assert result.total == min(len(expected), library_module.MATCH_COUNT_CAP)
@@ -424,9 +440,7 @@ def test_a_question_naming_a_year_pages_through_the_stories_of_that_year(
         year = rng.choice(["2003", "2004", "2005", "2006"])
         question = " ".join([*(rng.choice(words) for _ in range(rng.randint(1, 4))), year])
         query_terms = list(Query.of(question).terms)
-        ranked, scores, _ = library.rank_articles(query_terms)
-        passing = library.relevance_of(query_terms, ranked) >= 0.3
-        expected = list(zip(ranked[passing].tolist(), scores[passing].tolist(), strict=True))
+        ranked, scores, passing, expected = _passing_in_rank_order(library, query_terms, 0.3)
         if not len(ranked) or not passing[0] or library.misses_the_point(query_terms, int(ranked[0]), scores):
             expected = []  # the best story does not answer: the archive has no answer
         for offset in (0, 6):
@@ -437,9 +451,7 @@ def test_a_question_naming_a_year_pages_through_the_stories_of_that_year(
                     within += 1
                 else:
                     beyond += 1
-            for fast in (True, False):
-                monkeypatch.setattr(index_module, "COMPILED", fast)
-                result = library.search(question, limit=3, offset=offset, min_relevance=0.3)
+            for result in _searched_both_ways(library, monkeypatch, question, 3, offset, 0.3):
                 got = [(library.position(h.article.id), h.score) for h in result.hits]
                 assert got == expected[offset : offset + 3]
     assert within >= 5 and beyond >= 5  # both cases this test is about came up
