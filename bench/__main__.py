@@ -2,7 +2,8 @@
 
 On BBC News (../shared/data) and seeded synthetic scale-ups of it, side by side on the same tokenised
 passages and questions: our index, rank_bm25.BM25Okapi (skipped at 1M unless --full), and bm25s and
-tantivy when installed (the bench extra). Then Library.search, snapshots, corpus loading, answers during
+tantivy when installed (the bench extra), and ours and tantivy once more, asked each question in turn.
+Then Library.search, snapshots, corpus loading, answers during
 a reload, and retrieval quality on SciFact. Prints tables on stdout, progress on stderr, and writes one
 JSON object (bench/results/).
 """
@@ -38,6 +39,7 @@ from bench.synth import BBC, read_bbc, real_corpus, synthetic_passages
 from bench.systems import (
     bm25s_available,
     run_bm25s,
+    run_in_turn,
     run_newsbot,
     run_rank_bm25,
     run_tantivy,
@@ -202,9 +204,12 @@ def measure_scale(
     if tantivy_available():
         say(f"{label}: tantivy")
         systems["tantivy"] = in_child(lambda: run_tantivy(passages, questions))
+        say(f"{label}: ours and tantivy, each question in turn")
+        in_turn = in_child(lambda: run_in_turn(passages, questions))
     else:
         systems["tantivy"] = {"skipped": "not installed (optional: pip install tantivy)"}
-    return {"passages": len(passages), "label": label, "systems": systems}
+        in_turn = {"skipped": "tantivy is not installed"}
+    return {"passages": len(passages), "label": label, "systems": systems, "in_turn": in_turn}
 
 
 def run_e2e(quick: bool) -> dict[str, Any]:
@@ -274,6 +279,18 @@ def print_report(report: dict[str, Any], command: str) -> None:
                     f"score difference {entry['max_rel_diff_vs_rank_bm25']:.1e}, p50 "
                     f"{entry.get('p50_speedup_vs_rank_bm25', '–')}x faster"
                 )
+    for scale in report["scales"]:
+        turn = scale.get("in_turn", {})
+        if "newsbot" in turn and "tantivy" in turn:
+            ours, theirs = turn["newsbot"], turn["tantivy"]
+            notes.append(
+                f"{scale['label']}: ours and tantivy asked each question in turn ({turn['rounds']} rounds "
+                f"of {turn['questions']}): p50 {_cell(ours['p50_ms'], 3)} against "
+                f"{_cell(theirs['p50_ms'], 3)} ms ({turn['p50_ratio']}x), p99 {_cell(ours['p99_ms'], 3)} "
+                f"against {_cell(theirs['p99_ms'], 3)} ms ({turn['p99_ratio']}x)"
+            )
+        elif "error" in turn:
+            notes.append(f"{scale['label']} / in turn: {turn['error']}")
     _table(header, rows)
     for note in notes:
         print(f"  {note}")

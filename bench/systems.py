@@ -3,6 +3,8 @@ BM25Okapi (the reference our scores must equal) and, when installed, bm25s and t
 
 Each runner is meant to run in its own forked child (bench.measure.in_child): it builds, answers every
 question for the top 10 one at a time, and reports build time, peak RSS growth, index size and latency.
+run_in_turn then builds ours and tantivy side by side in one child and asks them each question in turn:
+the machine's slower moments fall on both alike, so that ratio holds better between runs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import gc
 import importlib.util
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -165,32 +167,12 @@ def run_tantivy(passages: Passages, questions: Sequence[Question]) -> Result:
     """tantivy's BM25 (its own idf, so not score-identical): the same terms, joined by spaces and split
     again by its whitespace tokenizer; one in-memory segment; top-10 of a disjunction of term queries,
     without counting the matches (counting would turn off its block-max pruning)."""
-    import tantivy
-
     baseline = reset_peak()
     started = time.perf_counter()
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
-    schema = builder.build()
-    index = tantivy.Index(schema)
-    # One indexing thread, as our build has; a heap large enough for one segment at these sizes.
-    writer = index.writer(heap_size=2_000_000_000, num_threads=1)
-    for passage in passages:
-        writer.add_document(tantivy.Document(body=" ".join(passage)))
-    writer.commit()
-    writer.wait_merging_threads()
-    index.reload()
-    searcher = index.searcher()
+    search, segments = _tantivy_search(passages)
     build_s = time.perf_counter() - started
     built = peak_growth_mb(baseline)
-    term, should, disjunction = tantivy.Query.term_query, tantivy.Occur.Should, tantivy.Query.boolean_query
-
-    def search(terms: Sequence[str]) -> None:
-        # From the tokens to the top 10, as our top_k goes: the query is built inside the timed call.
-        searcher.search(disjunction([(should, term(schema, "body", t)) for t in terms]), K, count=False)
-
-    # (Its whitespace tokenizer cannot produce a term holding whitespace; our analyzer never does.)
-    asked = [[t for t in q.terms if t and not any(c.isspace() for c in t)] for q in questions]
+    asked = _tantivy_terms(questions)
     for terms in asked[:WARMUP]:
         if terms:
             search(terms)
@@ -208,7 +190,90 @@ def run_tantivy(passages: Passages, questions: Sequence[Question]) -> Result:
         "build_s": round(build_s, 3),
         "peak_rss_mb": peak_growth_mb(baseline),
         "index_mb": built,
-        "segments": searcher.num_segments,
+        "segments": segments,
         **latencies(times),
         "skipped_queries": skipped,
     }
+
+
+def _tantivy_search(passages: Passages) -> tuple[Callable[[Sequence[str]], object], int]:
+    """tantivy over the passages (one indexing thread, as our build has) and its top-10 search, from the
+    tokens on (the query is built inside the call, as our top_k analyses nothing either); with the number
+    of segments it made."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
+    schema = builder.build()
+    index = tantivy.Index(schema)
+    # A heap large enough for one segment at these sizes.
+    writer = index.writer(heap_size=2_000_000_000, num_threads=1)
+    for passage in passages:
+        writer.add_document(tantivy.Document(body=" ".join(passage)))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    term, should, disjunction = tantivy.Query.term_query, tantivy.Occur.Should, tantivy.Query.boolean_query
+
+    def search(terms: Sequence[str]) -> object:
+        query = disjunction([(should, term(schema, "body", t)) for t in terms])
+        return searcher.search(query, K, count=False)
+
+    return search, int(searcher.num_segments)
+
+
+def _tantivy_terms(questions: Sequence[Question]) -> list[list[str]]:
+    """Each question's terms as tantivy can be asked them: its whitespace tokenizer cannot produce a term
+    holding whitespace (our analyzer never makes one)."""
+    return [[t for t in q.terms if t and not any(c.isspace() for c in t)] for q in questions]
+
+
+IN_TURN_ROUNDS = 3
+
+
+def run_in_turn(passages: Passages, questions: Sequence[Question], rounds: int = IN_TURN_ROUNDS) -> Result:
+    """Our index and tantivy built side by side, then asked the same questions in turn: question by
+    question, each system first every other time, `rounds` times over. Latencies of both and the ratios
+    (tantivy's over ours: above 1 where ours is faster)."""
+    index = BM25Index.build(passages)
+    kernels.compiled()
+    theirs, _ = _tantivy_search(passages)
+    asked = [terms for terms in _tantivy_terms(questions) if terms]
+    searches = {"newsbot": lambda terms: index.top_k(terms, K), "tantivy": theirs}
+    return in_turn(searches, asked, rounds, over="tantivy", under="newsbot")
+
+
+def in_turn(
+    searches: dict[str, Callable[[Sequence[str]], object]],
+    asked: Sequence[Sequence[str]],
+    rounds: int,
+    *,
+    over: str,
+    under: str,
+) -> Result:
+    """Each question asked of every system in turn (the order rotating from one question to the next),
+    `rounds` times over, after a warm-up: each system's latencies, and p50 and p99 of `over` divided by
+    those of `under`."""
+    names = list(searches)
+    for terms in asked[:WARMUP]:
+        for name in names:
+            searches[name](terms)
+    settle()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    turn = 0
+    for _ in range(rounds):
+        for terms in asked:
+            for step in range(len(names)):
+                name = names[(turn + step) % len(names)]
+                began = time.perf_counter()
+                searches[name](terms)
+                times[name].append(time.perf_counter() - began)
+            turn += 1
+    result: Result = {"rounds": rounds, "questions": len(asked)}
+    for name in names:
+        result[name] = latencies(times[name])
+    for figure in ("p50_ms", "p99_ms"):
+        above, below = result[over][figure], result[under][figure]
+        result[f"{figure[:3]}_ratio"] = round(above / below, 2) if above and below else None
+    return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from bench.answer_path import BESIDE, BESIDE_PARTS, PARTS, compare_beside, compa
 from bench.queries import make_questions
 from bench.serving import library_from_synthetic
 from bench.synth import read_bbc, real_corpus, synthetic_articles, synthetic_passages
+from bench.systems import in_turn, tantivy_available
 from bot.core.corpus import load_corpus
+from bot.core.index import BM25Index
 from bot.core.library import YEAR_PAGE_DEPTH, years_named
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,6 +89,13 @@ def test_a_tiny_run_keeps_the_json_contract(
         for peer in ("bm25s", "tantivy"):  # optional peers: skipped when not installed, never failing
             assert "error" not in systems[peer]
         assert "skipped" in systems["bm25s"] or systems["bm25s"]["backend"] == "numpy"
+        turn = scale["in_turn"]
+        if tantivy_available():
+            assert turn["questions"] > 0 and turn["newsbot"]["queries"] == turn["rounds"] * turn["questions"]
+            assert turn["tantivy"]["queries"] == turn["newsbot"]["queries"]
+            assert turn["p50_ratio"] > 0 and turn["p99_ratio"] > 0
+        else:
+            assert "skipped" in turn
     assert report["snapshot"]["same_answers"] is True
     assert report["corpus_load"]["articles"] == 40 and report["corpus_load"]["problems"] == 0
     reload = report["reload"]
@@ -96,6 +106,40 @@ def test_a_tiny_run_keeps_the_json_contract(
     printed = capsys.readouterr().out
     assert "| 400 " in printed and "newsbot" in printed and "rank_bm25" in printed
     assert "answers during /reload of 40 articles" in printed
+
+
+def test_systems_asked_in_turn_take_turns_going_first(tiny_bbc: Path) -> None:
+    """Every system answers every question each round, the first to be asked rotating from one question
+    to the next; the ratio is the one system's latency over the other's."""
+    from rank_bm25 import BM25Okapi
+
+    real = real_corpus(read_bbc(tiny_bbc))
+    passages = synthetic_passages(real, 300, seed=8).passages
+    index, reference = BM25Index.build(passages), BM25Okapi([list(p) for p in passages])
+    asked: list[tuple[str, tuple[str, ...]]] = []  # (system, question) in the order they were asked
+
+    def recorded(name: str, search: Callable[[list[str]], object]) -> Callable[[Sequence[str]], object]:
+        def ask(terms: Sequence[str]) -> object:
+            asked.append((name, tuple(terms)))
+            return search(list(terms))
+
+        return ask
+
+    searches = {
+        "ours": recorded("ours", lambda terms: index.top_k(terms, 10)),
+        "rank-bm25": recorded("rank-bm25", reference.get_scores),
+    }
+    questions = [list(q.terms) for q in make_questions(real, 30, seed=8)][:25]
+    result = in_turn(searches, questions, 2, over="rank-bm25", under="ours")
+    assert result["questions"] == 25 and result["rounds"] == 2
+    assert result["ours"]["queries"] == result["rank-bm25"]["queries"] == 50
+    timed = asked[-100:]  # (the warm-up asks the first questions first)
+    assert [terms for _, terms in timed[0::2]] == [tuple(q) for q in questions] * 2
+    assert [terms for _, terms in timed[1::2]] == [tuple(q) for q in questions] * 2
+    firsts = [system for system, _ in timed[0::2]]
+    assert firsts == ["ours", "rank-bm25"] * 25
+    ratio = result["rank-bm25"]["p50_ms"] / result["ours"]["p50_ms"]
+    assert result["p50_ratio"] == round(ratio, 2)
 
 
 def test_the_answer_path_is_timed_part_by_part(tiny_bbc: Path) -> None:
