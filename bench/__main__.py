@@ -305,6 +305,16 @@ def print_report(report: dict[str, Any], command: str) -> None:
                 "(analysis, top articles, count and snippets)",
             )
         )
+        index = s.get("index_top_k")
+        if index:
+            extra.append(
+                (
+                    "its index's top_k in the same passes",
+                    f"p50 {_cell(index['p50_ms'], 3)} ms, p99 {_cell(index['p99_ms'], 3)} ms; "
+                    f"Library.search p99 / top_k p99: {s['p99_over_index_p99']} ({s['passes']} passes of "
+                    f"{index['queries'] // max(s['passes'], 1)} questions, each asked of both in turn)",
+                )
+            )
     if "snapshot" in report:
         s = report["snapshot"]
         extra.append(

@@ -96,6 +96,9 @@ def test_a_tiny_run_keeps_the_json_contract(
             assert turn["p50_ratio"] > 0 and turn["p99_ratio"] > 0
         else:
             assert "skipped" in turn
+    search = report["library_search"]
+    assert search["queries"] == search["index_top_k"]["queries"] == search["passes"] * 25
+    assert search["p99_over_index_p99"] == round(search["p99_ms"] / search["index_top_k"]["p99_ms"], 2)
     assert report["snapshot"]["same_answers"] is True
     assert report["corpus_load"]["articles"] == 40 and report["corpus_load"]["problems"] == 0
     reload = report["reload"]
@@ -106,6 +109,7 @@ def test_a_tiny_run_keeps_the_json_contract(
     printed = capsys.readouterr().out
     assert "| 400 " in printed and "newsbot" in printed and "rank_bm25" in printed
     assert "answers during /reload of 40 articles" in printed
+    assert "Library.search p99 / top_k p99" in printed
 
 
 def test_systems_asked_in_turn_take_turns_going_first(tiny_bbc: Path) -> None:
