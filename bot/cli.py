@@ -355,12 +355,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({"query": args.question, "results": [hit_json(hit) for hit in result.hits]})
     elif not result.hits:
         print(f"Nothing in the archive matches “{args.question}”.")
-        if result.unknown:
-            print(unknown_words_line(result.unknown))
+        if result.unknown or result.stand_ins:
+            print(unknown_words_line(result.unknown, result.stand_ins))
         print(result.hint or "Try other words, or `newsbot topics` to see what the archive covers.")
     else:
-        if result.unknown:
-            print(unknown_words_line(result.unknown), end="\n\n")
+        if result.unknown or result.stand_ins:
+            print(unknown_words_line(result.unknown, result.stand_ins), end="\n\n")
         _print_hits(result.hits)
     return EXIT_OK
 

@@ -153,6 +153,13 @@ async def test_an_answer_names_the_words_no_story_holds(newsbot: BotUnderTest) -
     assert "OpenAI" in reply["text"].split("\n\n")[1]
 
 
+async def test_a_word_no_story_holds_is_searched_as_another_alias_of_its_topic(newsbot: BotUnderTest) -> None:
+    [reply] = await newsbot.ask(USER, USER, "What did OpenAI agree with the Pentagon?")
+    assert "No story in the archive mentions “Pentagon”." in reply["text"]
+    assert "Searched for “DoD” in place of “Pentagon”: both name the topic Military AI." in reply["text"]
+    assert "Department of Defense" in reply["text"].split("\n\n")[1]
+
+
 async def test_latest_topics_status(newsbot: BotUnderTest) -> None:
     [latest] = await newsbot.ask(USER, USER, "/latest openai")
     assert "Latest on OpenAI" in latest["text"]

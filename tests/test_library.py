@@ -17,7 +17,7 @@ from bot.core.library import (
     build_library,
     split_passages,
 )
-from bot.core.models import Article, Corpus, Topic
+from bot.core.models import Article, Corpus, StandIn, Topic
 
 SORA = "openai-sora-shutdown"
 MIIT = "miit-ai-standards-feedback"
@@ -249,6 +249,41 @@ def test_topics_apply_to_articles_by_mention() -> None:
     articles = (_article("x", "A container vessel docked."), _article("y", "Nothing here.", title="Other"))
     library = build_library(Corpus(articles, ()), topics)
     assert library.article_topics == (("ships",), ())
+
+
+def test_a_word_no_story_holds_is_searched_as_another_alias_of_the_topic_it_names(
+    bundled_library: Library,
+) -> None:
+    """ "Pentagon" is an alias of the topic Military AI and no bundled story says it: its story says
+    "Department of Defense" and "DoD". The question is searched with the topic's alias its stories hold
+    (the most specific) in that word's place, and says so; words that name no topic, or that a story
+    holds, are searched as asked."""
+    result = bundled_library.search("What did OpenAI agree with the Pentagon?")
+    assert result.hits[0].article.id == DEFENSE
+    assert result.stand_ins == (StandIn("Pentagon", "DoD", "Military AI"),)
+    assert result.unknown == ("Pentagon",)
+    assert "dod" in result.terms and "pentagon" not in result.terms
+    said = bundled_library.search("What did OpenAI agree with the Department of Defense?")
+    assert said.stand_ins == () and said.hits[0].article.id == DEFENSE
+    assert bundled_library.search("Did OpenAI buy Zorblax?").stand_ins == ()
+
+
+def test_the_stand_in_is_the_alias_most_of_the_topics_stories_hold() -> None:
+    """Of the topic's other aliases, the one held by most of the stories it tags: "space agency" (two
+    stories) over "rocket launch" (one). A topic whose stories hold none of its other aliases lends none."""
+    topics = (Topic("space", "Spaceflight", ("NASA", "space agency", "rocket launch")),)
+    tagged = (
+        _article("a", "The space agency said the launch slipped to June.", title="Launch slips"),
+        _article("b", "The space agency hired engineers for its lunar lander.", title="Lander hires"),
+        _article("c", "A rocket launch lit the sky over the desert.", title="Night flight"),
+    )
+    others = tuple(_article(f"o{i}", _filler(f"topic{i}", 5), title=f"Other {i}") for i in range(6))
+    library = build_library(Corpus((*tagged, *others), ()), topics)
+    result = library.search("Who did NASA hire for the lander?")
+    assert result.stand_ins == (StandIn("NASA", "space agency", "Spaceflight"),)
+    assert result.hits[0].article.id == "b"
+    untagged = build_library(Corpus(others, ()), topics)
+    assert untagged.search("Who did NASA hire for the lander?").stand_ins == ()
 
 
 def _filler(topic: str, sentences: int) -> str:

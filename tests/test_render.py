@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.commands import Command, command
 from bot.core.briefs import Brief, Briefing, BriefItem, BriefStory, sentence_spans
-from bot.core.models import Article, Hit, Problem, Snippet, Topic
+from bot.core.models import Article, Hit, Problem, Snippet, StandIn, Topic
 from bot.render import messages
 from bot.render.briefs import brief_message
 from bot.render.buttons import Button
@@ -258,6 +258,18 @@ def test_no_match_names_the_words_no_story_holds() -> None:
     many = messages.no_match("a b c d", unknown=("Alpha", "Beta", "Gamma", "Delta"))
     assert "mentions “Alpha”, “Beta” or “Gamma”." in many and "Delta" not in many.split("»", 1)[1]
     assert "mentions" not in messages.no_match("zebra")
+
+
+def test_a_word_searched_as_another_alias_of_its_topic_is_said_escaped() -> None:
+    stand_in = StandIn("Pentagon", "DoD <x>", "Military & AI")
+    out = messages.no_match("Pentagon <deal>", unknown=("Pentagon",), stand_ins=(stand_in,))
+    assert (
+        "<i>No story in the archive mentions “Pentagon”. Searched for “DoD &lt;x&gt;” in place of "
+        "“Pentagon”: both name the topic Military &amp; AI.</i>"
+    ) in out
+    parse(out)
+    alone = messages.unknown_words_line((), (StandIn("pentagon", "DoD", "Military AI"),))
+    assert alone == "Searched for “DoD” in place of “pentagon”: both name the topic Military AI."
 
 
 def test_related_and_article_list() -> None:

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from bot.core import kernels
 from bot.core.corpus import corpus_state, load_corpus
 from bot.core.index import BM25Index, Postings, compiled_kernels
-from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, Topic
+from bot.core.models import Article, Corpus, Hit, Passage, Problem, SearchResult, Snippet, StandIn, Topic
 from bot.core.questions import Query, answer_measure, named_terms
 from bot.core.segments import SegmentedIndex
 from bot.core.snippets import make_snippet, states_measure
@@ -410,6 +410,15 @@ class Library:
         query = Query.of(question)
         if not query.terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
+        asked = query.terms
+        # A word no story holds that names a tracked topic ("Pentagon") is searched as the alias of that
+        # topic its stories do hold ("Department of Defense"): the topics file says both mention it.
+        stand_ins = self.topic_stand_ins(question, asked)
+        if stand_ins:
+            standing = {term: alias_terms for term, (_, alias_terms) in stand_ins.items()}
+            held = tuple(t for term in asked for t in standing.get(term, (term,)))
+            query = Query(query.text, held, query.wants)
+        shown = tuple(stand_in for stand_in, _ in stand_ins.values())
         # The words written as names weigh apart only while unseen words weigh less (see term_weights).
         names = named_terms(question) if self.article_count < UNSEEN_TRUST_ARTICLES else frozenset()
         offset, limit = max(offset, 0), max(limit, 0)
@@ -432,13 +441,13 @@ class Library:
         # The gate: the best article must hold enough of the question, and what it turns on, or the
         # archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
-            return self._nothing(question, query.terms)
+            return self._nothing(question, query.terms, shown)
         if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores, names=names):
-            return self._nothing(question, query.terms)
+            return self._nothing(question, query.terms, shown)
         measure = answer_measure(question) if min_relevance > 0 else None
         if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
             # "How much did it cost?" of a story that names no sum of money at all.
-            return self._nothing(question, query.terms)
+            return self._nothing(question, query.terms, shown)
         relevant: npt.NDArray[np.int64] | None = None
         if counting is not None:
             relevant = counting.result()
@@ -473,17 +482,61 @@ class Library:
         # full), below that the names. A few stories lack most everyday words ("money" of four stories
         # that say "$1 million"), and naming them over a right answer would only cast doubt on it.
         unknown: tuple[str, ...] = ()
-        if any(self._unseen(t) for t in query.terms):
+        if any(self._unseen(t) for t in asked):
             unknown = self.unknown_words(
-                question, among=None if self.article_count >= UNSEEN_TRUST_ARTICLES else names
+                question,
+                among=None if self.article_count >= UNSEEN_TRUST_ARTICLES else {*names, *stand_ins},
             )
-        return SearchResult(
-            question, query.terms, hits, max(total, min(len(ranked), MATCH_COUNT_CAP)), unknown=unknown
-        )
+        total = max(total, min(len(ranked), MATCH_COUNT_CAP))
+        return SearchResult(question, query.terms, hits, total, unknown=unknown, stand_ins=shown)
 
-    def _nothing(self, question: str, query_terms: tuple[str, ...]) -> SearchResult:
+    def _nothing(
+        self, question: str, query_terms: tuple[str, ...], stand_ins: tuple[StandIn, ...] = ()
+    ) -> SearchResult:
         """No answer: with the question's words no story holds, which often say why."""
-        return SearchResult(question, query_terms, (), 0, unknown=self.unknown_words(question))
+        unknown = self.unknown_words(question)
+        return SearchResult(question, query_terms, (), 0, unknown=unknown, stand_ins=stand_ins)
+
+    def topic_stand_ins(
+        self, question: str, query_terms: Sequence[str]
+    ) -> dict[str, tuple[StandIn, tuple[str, ...]]]:
+        """For each of the question's terms that no story holds and that is, on its own, an alias of a
+        tracked topic with stories: another alias of that topic to search for in its place, with its
+        terms. Of the aliases whose every term some of the topic's stories hold: the one most of them
+        hold, then the most specific (its commonest term in the fewest stories), the shortest, the first
+        in the topics file.
+
+        The topics file lists the words that count as a mention of each topic, so an archive that never
+        says "Pentagon" but tags stories with the topic of "Pentagon" by their "Department of Defense"
+        answers "What did OpenAI agree with the Pentagon?" with them."""
+        unseen = [term for term in dict.fromkeys(query_terms) if self._unseen(term)]
+        if not unseen or not self.topics:
+            return {}
+        typed = {token.term: question[token.start : token.end] for token in reversed(analyze(question))}
+        found: dict[str, tuple[StandIn, tuple[str, ...]]] = {}
+        for term in unseen:
+            best: tuple[tuple[int, int, int, int], StandIn, tuple[str, ...]] | None = None
+            for topic in self.topics:
+                aliases = [(alias, tuple(terms(alias))) for alias in topic.aliases]
+                members = np.asarray(sorted(self.topic_members.get(topic.slug, ())), dtype=np.int64)
+                if not len(members) or not any(alias_terms == (term,) for _, alias_terms in aliases):
+                    continue
+                for place, (alias, alias_terms) in enumerate(aliases):
+                    if not alias_terms or term in alias_terms or any(map(self._unseen, alias_terms)):
+                        continue
+                    holding = np.ones(len(members), dtype=np.bool_)
+                    for alias_term in alias_terms:
+                        holding &= self.article_index.holds(alias_term, members)
+                    held_by = int(holding.sum())
+                    if not held_by:
+                        continue
+                    commonest = max(self.article_index.doc_freq(t) for t in alias_terms)
+                    key = (-held_by, commonest, len(alias_terms), place)
+                    if best is None or key < best[0]:
+                        best = (key, StandIn(typed.get(term, term), alias, topic.name), alias_terms)
+            if best is not None:
+                found[term] = (best[1], best[2])
+        return found
 
     def _unseen(self, term: str) -> bool:
         """Whether no story holds the term."""

@@ -106,6 +106,18 @@ class SearchResult:
     # The question's words no story holds, as typed: all of them when nothing answers; with answers only
     # those that tell (any from 1,000 stories on, the names below that: see Library._search).
     unknown: tuple[str, ...] = ()
+    # Words no story holds that name a tracked topic, each searched as another alias of that topic its
+    # stories hold: (the word as typed, the alias as the topics file writes it, the topic's name).
+    stand_ins: tuple[StandIn, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StandIn:
+    """A question's word no story holds, searched as another alias of the tracked topic it names."""
+
+    word: str  # as typed in the question
+    alias: str  # as the topics file writes it
+    topic: str  # the topic's display name
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.commands import Command
 from bot.core.interests import KeywordQuery, SubscribeOutcome
-from bot.core.models import Article, Hit, Problem, Snippet, Topic
+from bot.core.models import Article, Hit, Problem, Snippet, StandIn, Topic
 from bot.render.buttons import Button, Keyboard, grid
 from bot.render.html import escape, link
 
@@ -168,15 +168,17 @@ def answer(
     at_least: bool = False,
     also: Sequence[int] | None = None,
     unknown: Sequence[str] = (),
+    stand_ins: Sequence[StandIn] = (),
 ) -> str:
     """A header echoing the question, then numbered citations (from offset + 1) separated by blank lines.
 
     `at_least` marks `total` as a lower bound (the library stops counting at a cap): shown as "1,000+".
     `also`: per hit, how many other sources reported its story (each story is shown once). `unknown`:
-    the question's words no story holds, named under the header (the stories answer the rest).
+    the question's words no story holds, named under the header (the stories answer the rest), with
+    the aliases searched in place of those that name a tracked topic (`stand_ins`).
     """
     if not hits:
-        return no_match(query, unknown=unknown)
+        return no_match(query, unknown=unknown, stand_ins=stand_ins)
     first, last = offset + 1, offset + len(hits)
     span = str(first) if first == last else f"{first}–{last}"
     if total is not None:
@@ -187,8 +189,8 @@ def answer(
     else:
         head = f"Results for {_quoted(query)}"
     blocks = [f"<b>{head}</b>"]
-    if unknown:
-        blocks[0] += f"\n<i>{escape(unknown_words_line(unknown))}</i>"
+    if unknown or stand_ins:
+        blocks[0] += f"\n<i>{escape(unknown_words_line(unknown, stand_ins))}</i>"
     for number, hit in enumerate(hits, first):
         entry = citation(hit.article, snippet=hit.snippet, number=number)
         others = also_by(also[number - first]) if also is not None else ""
@@ -196,14 +198,17 @@ def answer(
     return "\n\n".join(blocks)
 
 
-def no_match(query: str, *, hint: str | None = None, unknown: Sequence[str] = ()) -> str:
+def no_match(
+    query: str, *, hint: str | None = None, unknown: Sequence[str] = (), stand_ins: Sequence[StandIn] = ()
+) -> str:
     """Nothing matched: say so, show the hint if any and the question's words no story holds (`unknown`,
-    the first UNKNOWN_SHOWN), and suggest other words, /topics and /latest."""
+    the first UNKNOWN_SHOWN, with any aliases searched in their place), and suggest other words, /topics
+    and /latest."""
     blocks = [f"Nothing in the archive matches {_quoted(query)}."]
     if hint:
         blocks.append(f"<i>{escape(hint)}</i>")
-    if unknown:
-        blocks.append(f"<i>{escape(unknown_words_line(unknown))}</i>")
+    if unknown or stand_ins:
+        blocks.append(f"<i>{escape(unknown_words_line(unknown, stand_ins))}</i>")
     blocks.append("Try other words, or browse /topics and the /latest stories.")
     return "\n\n".join(blocks)
 
@@ -211,11 +216,23 @@ def no_match(query: str, *, hint: str | None = None, unknown: Sequence[str] = ()
 UNKNOWN_SHOWN = 3  # words no story holds, named in a no-match reply
 
 
-def unknown_words_line(unknown: Sequence[str]) -> str:
-    """Plain text: "No story in the archive mentions “Zorblax” or “Quux”." (the first UNKNOWN_SHOWN)."""
-    words = [f"“{shorten(word, QUERY_SHOWN)}”" for word in unknown[:UNKNOWN_SHOWN]]
-    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
-    return f"No story in the archive mentions {listed}."
+def unknown_words_line(unknown: Sequence[str], stand_ins: Sequence[StandIn] = ()) -> str:
+    """Plain text: "No story in the archive mentions “Zorblax” or “Quux”." (the first UNKNOWN_SHOWN), and
+    for each word searched as another alias of the topic it names: "Searched for “DoD” in place of
+    “Pentagon”: both name the topic Military AI."
+    """
+    lines = []
+    if unknown:
+        words = [f"“{shorten(word, QUERY_SHOWN)}”" for word in unknown[:UNKNOWN_SHOWN]]
+        listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+        lines.append(f"No story in the archive mentions {listed}.")
+    for stand_in in stand_ins[:UNKNOWN_SHOWN]:
+        lines.append(
+            f"Searched for “{shorten(stand_in.alias, QUERY_SHOWN)}” in place of "
+            f"“{shorten(stand_in.word, QUERY_SHOWN)}”: both name the topic "
+            f"{shorten(stand_in.topic, QUERY_SHOWN)}."
+        )
+    return " ".join(lines)
 
 
 def related(title: str, articles: Sequence[Article], also: Sequence[int] | None = None) -> str:

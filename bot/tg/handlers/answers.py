@@ -280,9 +280,12 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
                 at_least=result.total >= MATCH_COUNT_CAP,
                 also=[_other_sources(context, hit.article.id) for hit in hits],
                 unknown=result.unknown,
+                stand_ins=result.stand_ins,
             )
         else:
-            html = messages.no_match(question, hint=result.hint, unknown=result.unknown)
+            html = messages.no_match(
+                question, hint=result.hint, unknown=result.unknown, stand_ins=result.stand_ins
+            )
         group = chat.type != ChatType.PRIVATE
         sent = await send_html(
             context.bot,
@@ -389,6 +392,7 @@ async def _more(query_id: str, message: Message, rest: str, context: NewsbotCont
         at_least=result.total >= MATCH_COUNT_CAP,
         also=[_other_sources(context, hit.article.id) for hit in hits],
         unknown=result.unknown,
+        stand_ins=result.stand_ins,
     )
     await send_html(context.bot, message.chat_id, html, keyboard=keyboard, thread_id=thread_of(message))
 
