@@ -518,8 +518,10 @@ class Library:
             best: tuple[tuple[int, int, int, int], StandIn, tuple[str, ...]] | None = None
             for topic in self.topics:
                 aliases = [(alias, tuple(terms(alias))) for alias in topic.aliases]
+                if not any(alias_terms == (term,) for _, alias_terms in aliases):
+                    continue
                 members = np.asarray(sorted(self.topic_members.get(topic.slug, ())), dtype=np.int64)
-                if not len(members) or not any(alias_terms == (term,) for _, alias_terms in aliases):
+                if not len(members):
                     continue
                 for place, (alias, alias_terms) in enumerate(aliases):
                     if not alias_terms or term in alias_terms or any(map(self._unseen, alias_terms)):
