@@ -286,6 +286,22 @@ def test_the_stand_in_is_the_alias_most_of_the_topics_stories_hold() -> None:
     assert untagged.search("Who did NASA hire for the lander?").stand_ins == ()
 
 
+def test_a_stand_in_changes_the_order_not_whether_the_archive_answers() -> None:
+    """The relevance rule judges the question as asked: an alias may name a whole field ("DeepSeek" is
+    one of "China tech"), so a word no story holds weighs as it did. Searched as "space agency", "What
+    did NASA announce?" would pass on the lander story; asked, it does not (in a thousand stories an
+    unmet word weighs in full), with the topics as without them."""
+    topics = (Topic("space", "Spaceflight", ("NASA", "space agency")),)
+    lander = _article("b", "The space agency hired engineers for its lunar lander.", title="Lander hires")
+    archive = Corpus((lander, *_archive_of_council_notes(1000)), ())
+    library, plain = build_library(archive, topics), build_library(archive, ())
+    question = "What did NASA announce?"
+    assert library.search(question, min_relevance=0).hits[0].article.id == "b"  # (ranked as the alias)
+    for each in (library, plain):
+        refused = each.search(question)
+        assert refused.hits == () and refused.unknown == ("NASA", "announce") and refused.stand_ins == ()
+
+
 def _filler(topic: str, sentences: int) -> str:
     return " ".join(f"The {topic} committee met again on day {i} and adjourned." for i in range(sentences))
 

@@ -415,15 +415,16 @@ class Library:
         query = Query.of(question)
         if not query.terms:
             return SearchResult(question, (), (), 0, hint=STOP_WORDS_ONLY_HINT)
+        # The rule judges the question as asked; a word no story holds that names a tracked topic
+        # ("Pentagon") is ranked as the alias of that topic its stories hold ("DoD"): the topics file
+        # says both mention it, but not that they are the same thing ("DeepSeek" is one of "China tech").
         asked = query.terms
-        # A word no story holds that names a tracked topic ("Pentagon") is searched as the alias of that
-        # topic its stories do hold ("Department of Defense"): the topics file says both mention it.
         stand_ins = self.topic_stand_ins(question, asked)
         if stand_ins:
             standing = {term: alias_terms for term, (_, alias_terms) in stand_ins.items()}
-            held = tuple(t for term in asked for t in standing.get(term, (term,)))
-            query = Query(query.text, held, query.wants)
-        shown = tuple(stand_in for stand_in, _ in stand_ins.values())
+            query = Query(
+                query.text, tuple(t for term in asked for t in standing.get(term, (term,))), query.wants
+            )
         # The words written as names weigh apart only while unseen words weigh less (see term_weights).
         names = named_terms(question) if self.article_count < UNSEEN_TRUST_ARTICLES else frozenset()
         offset, limit = max(offset, 0), max(limit, 0)
@@ -435,35 +436,33 @@ class Library:
             # on the other core, when the helper thread is free (its kernel, like the ranking's, lets go
             # of the GIL; what needs the interpreter is done here first). Its answer is only read once
             # the best article has passed the rule.
-            plan = self.plan_count(query.terms, min_relevance, names=names)
+            plan = self.plan_count(asked, min_relevance, names=names)
             if plan is not None:
                 counting = _BESIDE.run(functools.partial(self.read_relevant, plan))
         # A question naming a year often finds stories of other years first, which the rule then sets
         # aside: a deeper first page costs the ranking little, ranking every story that passes far more.
-        depth = max(wanted, YEAR_PAGE_DEPTH if min_relevance > 0 and years_named(query.terms) else 2)
+        depth = max(wanted, YEAR_PAGE_DEPTH if min_relevance > 0 and years_named(asked) else 2)
         ranked, scores, best_passages = self.top_articles(query.terms, depth)
-        relevance = self.relevance_of(query.terms, ranked, names=names)
+        relevance = self.relevance_of(asked, ranked, names=names)
         # The gate: the best article must hold enough of the question, and what it turns on, or the
         # archive has no answer.
         if not len(ranked) or relevance[0] < min_relevance:
-            return self._nothing(question, query.terms, shown)
-        if min_relevance > 0 and self.misses_the_point(query.terms, int(ranked[0]), scores, names=names):
-            return self._nothing(question, query.terms, shown)
+            return self._nothing(question, asked)
+        if min_relevance > 0 and self.misses_the_point(asked, int(ranked[0]), scores, names=names):
+            return self._nothing(question, asked)
         measure = answer_measure(question) if min_relevance > 0 else None
         if measure is not None and not states_measure(self.articles[int(ranked[0])].body, measure):
             # "How much did it cost?" of a story that names no sum of money at all.
-            return self._nothing(question, query.terms, shown)
+            return self._nothing(question, asked)
         relevant: npt.NDArray[np.int64] | None = None
         if counting is not None:
             relevant = counting.result()
         elif plan is not None:
             relevant = self.read_relevant(plan)  # (the helper was busy)
         elif min_relevance > 0:
-            relevant = self.relevant_articles(query.terms, min_relevance, names=names)
+            relevant = self.relevant_articles(asked, min_relevance, names=names)
         total = (
-            len(relevant)
-            if relevant is not None
-            else self.count_relevant(query.terms, min_relevance, names=names)
+            len(relevant) if relevant is not None else self.count_relevant(asked, min_relevance, names=names)
         )
         keep = relevance >= min_relevance
         if int(keep.sum()) < min(wanted, total) and len(ranked) == depth:
@@ -472,11 +471,11 @@ class Library:
             # mean ranking most of the archive for a long question of common words.
             if relevant is not None and total < MATCH_COUNT_CAP:
                 ranked, scores, best_passages = self._ranked_among(query.terms, relevant)
-                keep = self.relevance_of(query.terms, ranked, names=names) >= min_relevance
+                keep = self.relevance_of(asked, ranked, names=names) >= min_relevance
             while int(keep.sum()) < min(wanted, total) and len(ranked) == depth:
                 depth *= 4  # look further down
                 ranked, scores, best_passages = self.top_articles(query.terms, depth)
-                keep = self.relevance_of(query.terms, ranked, names=names) >= min_relevance
+                keep = self.relevance_of(asked, ranked, names=names) >= min_relevance
         ranked, scores, best_passages = ranked[keep], scores[keep], best_passages[keep]
         hits = tuple(
             self.hit(int(ranked[i]), float(scores[i]), int(best_passages[i]), query)
@@ -493,27 +492,26 @@ class Library:
                 among=None if self.article_count >= UNSEEN_TRUST_ARTICLES else {*names, *stand_ins},
             )
         total = max(total, min(len(ranked), MATCH_COUNT_CAP))
+        shown = tuple(stand_in for stand_in, _ in stand_ins.values())
         return SearchResult(question, query.terms, hits, total, unknown=unknown, stand_ins=shown)
 
-    def _nothing(
-        self, question: str, query_terms: tuple[str, ...], stand_ins: tuple[StandIn, ...] = ()
-    ) -> SearchResult:
+    def _nothing(self, question: str, query_terms: tuple[str, ...]) -> SearchResult:
         """No answer: with the question's words no story holds, which often say why."""
-        unknown = self.unknown_words(question)
-        return SearchResult(question, query_terms, (), 0, unknown=unknown, stand_ins=stand_ins)
+        return SearchResult(question, query_terms, (), 0, unknown=self.unknown_words(question))
 
     def topic_stand_ins(
         self, question: str, query_terms: Sequence[str]
     ) -> dict[str, tuple[StandIn, tuple[str, ...]]]:
         """For each of the question's terms that no story holds and that is, on its own, an alias of a
-        tracked topic with stories: another alias of that topic to search for in its place, with its
-        terms. Of the aliases whose every term some of the topic's stories hold: the one most of them
-        hold, then the most specific (its commonest term in the fewest stories), the shortest, the first
-        in the topics file.
+        tracked topic with stories: another alias of that topic to rank the stories by in its place
+        (the relevance rule still weighs the word as asked: see _search), with its terms. Of the
+        aliases whose every term some of the topic's stories hold: the one most of them hold, then the
+        most specific (its commonest term in the fewest stories), the shortest, the first in the topics
+        file.
 
         The topics file lists the words that count as a mention of each topic, so an archive that never
         says "Pentagon" but tags stories with the topic of "Pentagon" by their "Department of Defense"
-        answers "What did OpenAI agree with the Pentagon?" with them."""
+        puts them first for "What did OpenAI agree with the Pentagon?"."""
         unseen = [term for term in dict.fromkeys(query_terms) if self._unseen(term)]
         if not unseen or not self.topics:
             return {}

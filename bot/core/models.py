@@ -106,14 +106,14 @@ class SearchResult:
     # The question's words no story holds, as typed: all of them when nothing answers; with answers only
     # those that tell (any from 1,000 stories on, the names below that: see Library._search).
     unknown: tuple[str, ...] = ()
-    # Words no story holds that name a tracked topic, each searched as another alias of that topic its
-    # stories hold: (the word as typed, the alias as the topics file writes it, the topic's name).
+    # Words no story holds that name a tracked topic, each ranked as another alias of that topic its
+    # stories hold, when the question is answered (see Library.topic_stand_ins).
     stand_ins: tuple[StandIn, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class StandIn:
-    """A question's word no story holds, searched as another alias of the tracked topic it names."""
+    """A question's word no story holds, ranked as another alias of the tracked topic it names."""
 
     word: str  # as typed in the question
     alias: str  # as the topics file writes it
