@@ -525,6 +525,9 @@ class Library:
                     table.setdefault(one, []).append((topic, aliases))
             self._one_word_aliases.append(table)
         named = self._one_word_aliases[0]
+        unseen = [term for term in unseen if term in named]
+        if not unseen:
+            return {}
         typed = {token.term: question[token.start : token.end] for token in reversed(analyze(question))}
         found: dict[str, tuple[StandIn, tuple[str, ...]]] = {}
         for term in unseen:
