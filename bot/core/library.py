@@ -327,11 +327,6 @@ class Library:
     _newest_first: npt.NDArray[np.int64] = field(init=False, repr=False)
     _years: list[npt.NDArray[np.int32]] = field(init=False, repr=False, default_factory=list)
     _present: list[int | None] = field(init=False, repr=False, default_factory=list)
-    # Each one-word alias's term → the topics it names, with all their aliases analysed (see
-    # topic_stand_ins): made once per view, at its first question holding a word no story holds.
-    _one_word_aliases: list[dict[str, list[tuple[Topic, list[tuple[str, tuple[str, ...]]]]]]] = field(
-        init=False, repr=False, default_factory=list
-    )
     # For the compiled ranking: each article's first passage (and the end), the recency ranks, read-only;
     # per-thread scratch.
     _first_passages: npt.NDArray[np.int64] = field(init=False, repr=False)
@@ -512,32 +507,21 @@ class Library:
         The topics file lists the words that count as a mention of each topic, so an archive that never
         says "Pentagon" but tags stories with the topic of "Pentagon" by their "Department of Defense"
         puts them first for "What did OpenAI agree with the Pentagon?"."""
-        unseen = [term for term in dict.fromkeys(query_terms) if self._unseen(term)]
-        if not unseen or not self.topics:
-            return {}
-        if not self._one_word_aliases:
-            table: dict[str, list[tuple[Topic, list[tuple[str, tuple[str, ...]]]]]] = {}
-            for topic in self.topics:
-                aliases = [(alias, tuple(terms(alias))) for alias in topic.aliases]
-                for one in dict.fromkeys(
-                    alias_terms[0] for _, alias_terms in aliases if len(alias_terms) == 1
-                ):
-                    table.setdefault(one, []).append((topic, aliases))
-            self._one_word_aliases.append(table)
-        named = self._one_word_aliases[0]
-        unseen = [term for term in unseen if term in named]
+        unseen = [
+            term for term in dict.fromkeys(query_terms) if self.matcher.named_by(term) and self._unseen(term)
+        ]
         if not unseen:
             return {}
         typed = {token.term: question[token.start : token.end] for token in reversed(analyze(question))}
         found: dict[str, tuple[StandIn, tuple[str, ...]]] = {}
         for term in unseen:
             best: tuple[tuple[int, int, int, int], StandIn, tuple[str, ...]] | None = None
-            for topic, aliases in named.get(term, ()):
+            for topic in self.matcher.named_by(term):
                 members = np.asarray(sorted(self.topic_members.get(topic.slug, ())), dtype=np.int64)
                 if not len(members):
                     continue
-                for place, (alias, alias_terms) in enumerate(aliases):
-                    if not alias_terms or term in alias_terms or any(map(self._unseen, alias_terms)):
+                for place, (alias, alias_terms) in enumerate(self.matcher.aliases(topic.slug)):
+                    if term in alias_terms or any(map(self._unseen, alias_terms)):
                         continue
                     holding = np.ones(len(members), dtype=np.bool_)
                     for alias_term in alias_terms:

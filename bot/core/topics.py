@@ -120,20 +120,38 @@ class TopicMatcher:
         # First term of each alias → the (alias terms, slug) pairs starting with it, longest first,
         # so one scan over the text's tokens finds every phrase without regular expressions.
         phrases: dict[str, list[tuple[tuple[str, ...], tuple[int, ...], str]]] = {}
+        # Each topic's aliases with searchable words, in the file's order, with their terms; and each
+        # one-word alias's term → the topics it names (see Library.topic_stand_ins).
+        self._aliases: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        one_word: dict[str, list[Topic]] = {}
         for topic in self.topics:
+            analysed = []
             for alias in topic.aliases:
                 tokens = analyze(alias)
                 if tokens:
                     alias_terms = tuple(token.term for token in tokens)
                     gaps = _gaps(alias, tokens)
                     phrases.setdefault(alias_terms[0], []).append((alias_terms, gaps, topic.slug))
+                    analysed.append((alias, alias_terms))
+                    if len(alias_terms) == 1 and topic not in one_word.get(alias_terms[0], ()):
+                        one_word.setdefault(alias_terms[0], []).append(topic)
+            self._aliases[topic.slug] = tuple(analysed)
         for candidates in phrases.values():
             candidates.sort(key=lambda pair: -len(pair[0]))
         self._phrases = phrases
+        self._one_word = {term: tuple(topics) for term, topics in one_word.items()}
 
     def get(self, slug: str) -> Topic | None:
         """The topic with this slug, if any."""
         return self._by_slug.get(slug)
+
+    def aliases(self, slug: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The topic's aliases that hold searchable words, in the file's order, each with its terms."""
+        return self._aliases.get(slug, ())
+
+    def named_by(self, term: str) -> tuple[Topic, ...]:
+        """The topics one of whose aliases is this term alone ("pentagon" → Military AI)."""
+        return self._one_word.get(term, ())
 
     def find(self, name: str) -> Topic | None:
         """A topic named by its slug or display name (case-insensitive), as users type it in commands."""
