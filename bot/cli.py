@@ -355,8 +355,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({"query": args.question, "results": [hit_json(hit) for hit in result.hits]})
     elif not result.hits:
         print(f"Nothing in the archive matches “{args.question}”.")
-        if result.unknown or result.stand_ins:
-            print(unknown_words_line(result.unknown, result.stand_ins))
+        if result.unknown:
+            print(unknown_words_line(result.unknown))
         print(result.hint or "Try other words, or `newsbot topics` to see what the archive covers.")
     else:
         if result.unknown or result.stand_ins:

@@ -262,7 +262,8 @@ def test_no_match_names_the_words_no_story_holds() -> None:
 
 def test_a_word_searched_as_another_alias_of_its_topic_is_said_escaped() -> None:
     stand_in = StandIn("Pentagon", "DoD <x>", "Military & AI")
-    out = messages.no_match("Pentagon <deal>", unknown=("Pentagon",), stand_ins=(stand_in,))
+    found = [hit("Deal with the DoD", "The DoD agreed on rates.", id="1")]
+    out = answer("Pentagon <deal>", found, unknown=("Pentagon",), stand_ins=(stand_in,))
     assert (
         "<i>No story in the archive mentions “Pentagon”. Searched for “DoD &lt;x&gt;” in place of "
         "“Pentagon”: both name the topic Military &amp; AI.</i>"

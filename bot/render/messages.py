@@ -178,7 +178,7 @@ def answer(
     the aliases searched in place of those that name a tracked topic (`stand_ins`).
     """
     if not hits:
-        return no_match(query, unknown=unknown, stand_ins=stand_ins)
+        return no_match(query, unknown=unknown)
     first, last = offset + 1, offset + len(hits)
     span = str(first) if first == last else f"{first}–{last}"
     if total is not None:
@@ -198,17 +198,14 @@ def answer(
     return "\n\n".join(blocks)
 
 
-def no_match(
-    query: str, *, hint: str | None = None, unknown: Sequence[str] = (), stand_ins: Sequence[StandIn] = ()
-) -> str:
+def no_match(query: str, *, hint: str | None = None, unknown: Sequence[str] = ()) -> str:
     """Nothing matched: say so, show the hint if any and the question's words no story holds (`unknown`,
-    the first UNKNOWN_SHOWN, with any aliases searched in their place), and suggest other words, /topics
-    and /latest."""
+    the first UNKNOWN_SHOWN), and suggest other words, /topics and /latest."""
     blocks = [f"Nothing in the archive matches {_quoted(query)}."]
     if hint:
         blocks.append(f"<i>{escape(hint)}</i>")
-    if unknown or stand_ins:
-        blocks.append(f"<i>{escape(unknown_words_line(unknown, stand_ins))}</i>")
+    if unknown:
+        blocks.append(f"<i>{escape(unknown_words_line(unknown))}</i>")
     blocks.append("Try other words, or browse /topics and the /latest stories.")
     return "\n\n".join(blocks)
 

@@ -283,9 +283,7 @@ async def _answer(message: Message, question: str, context: NewsbotContext) -> A
                 stand_ins=result.stand_ins,
             )
         else:
-            html = messages.no_match(
-                question, hint=result.hint, unknown=result.unknown, stand_ins=result.stand_ins
-            )
+            html = messages.no_match(question, hint=result.hint, unknown=result.unknown)
         group = chat.type != ChatType.PRIVATE
         sent = await send_html(
             context.bot,
