@@ -462,9 +462,8 @@ def _trim(
 
     The anchor is the heaviest term's match in the stretch that holds the most of the question (a
     sentence may be a whole unpunctuated page, its first match far from the answer), else the first
-    match. The part
-    starts at the clause holding the anchor (or a few words before it, or at it) and ends at the last
-    clause end, else word end, that fits; the anchor itself is always kept.
+    match. The part starts at the clause holding the anchor (or a few words before it, or at it) and
+    ends at the last clause end, else word end, that fits; the anchor itself is always kept.
     """
     densest = _densest_match(flat, start, end, room, matches, weight)
     anchor, anchor_end = densest or _first_match(flat, start, end, held, matches)
